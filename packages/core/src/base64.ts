@@ -1,0 +1,39 @@
+// Strict base64 and base64url decoding: Buffer.from silently skips bad characters, APIs must not.
+import { CoreError } from './errors.ts';
+
+const STD = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const URL_SAFE = /^[A-Za-z0-9_-]*$/;
+
+/** Decodes standard base64 (padding required, as protobuf JSON writes it); throws on anything else. */
+export function fromBase64(text: string, field = 'value'): Buffer {
+  if (!STD.test(text)) {
+    throw new CoreError('ERR_INVALID_ARGUMENT', `Invalid value at '${field}': not valid base64.`);
+  }
+  return Buffer.from(text, 'base64');
+}
+
+/**
+ * Decodes base64 as protobuf JSON parsers accept it: standard or URL-safe alphabet, padding optional.
+ */
+export function fromBase64Lenient(text: string, field = 'value'): Buffer {
+  const normalised = text.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+  if (!/^[A-Za-z0-9+/]*$/.test(normalised) || normalised.length % 4 === 1) {
+    throw new CoreError('ERR_INVALID_ARGUMENT', `Invalid value at '${field}': not valid base64.`);
+  }
+  return Buffer.from(normalised, 'base64');
+}
+
+export function fromBase64Url(text: string, field = 'value'): Buffer {
+  if (!URL_SAFE.test(text) || text.length % 4 === 1) {
+    throw new CoreError('ERR_INVALID_ARGUMENT', `Invalid value at '${field}': not valid base64url.`);
+  }
+  return Buffer.from(text, 'base64url');
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+export function toBase64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}

@@ -1,0 +1,42 @@
+// Public surface of @sealroom/core: the pieces every package shares.
+export {
+  CORE_ERRORS,
+  CoreError,
+  GRPC_CODE_OF,
+  HTTP_STATUS_OF,
+  SealroomError,
+  invalidArgument,
+  isSealroomError,
+  notFound,
+  permissionDenied,
+} from './errors.ts';
+export type { CanonicalStatus, CoreErrorCode, ErrorCatalog, ErrorSpec, SealroomErrorOptions } from './errors.ts';
+export { createFakeClock, parseDurationMs, systemClock, toDuration, toRfc3339 } from './clock.ts';
+export type { Clock, FakeClock } from './clock.ts';
+export { newInstanceId, newNumericId, newProjectNumber, newSecretToken, newUniqueId, newUuid } from './ids.ts';
+export { fromBase64, fromBase64Lenient, fromBase64Url, toBase64, toBase64Url } from './base64.ts';
+export { crc32c, parseCrc32c } from './crc32c.ts';
+export { PROJECT_ID_PATTERN, checkResourceId, projectOf, resourceTemplate } from './resource-name.ts';
+export type { ResourceTemplate } from './resource-name.ts';
+export { REDACTED, createMemoryLogger, redact, silentLogger } from './logger.ts';
+export type { LogFields, Logger, MemoryLogger } from './logger.ts';
+export type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './sql.ts';
+export { openSqliteDatabase } from './sqlite.ts';
+export type { SqliteOptions } from './sqlite.ts';
+export { createSealer, loadOrCreateRootKey } from './sealer.ts';
+export type { Sealer } from './sealer.ts';
+export type {
+  AccessTokenIssuer,
+  AccessTokenRequest,
+  AuditLog,
+  AuditOutcome,
+  AuditRecord,
+  Authenticator,
+  Authorizer,
+  Caller,
+  CallerKind,
+  FederatedIdentity,
+  IssuedAccessToken,
+  ProjectRef,
+  ProjectResolver,
+} from './caller.ts';

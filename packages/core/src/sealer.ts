@@ -1,0 +1,76 @@
+// Sealing at rest: key material and secrets are stored only as AES-256-GCM envelopes under a root key.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CoreError } from './errors.ts';
+
+/** Seals and opens byte strings; `context` binds a blob to its purpose and owner (it is the GCM AAD). */
+export interface Sealer {
+  /** Identifies the root key without revealing it: hex SHA-256 of a label and the key. */
+  readonly rootKeyId: string;
+  seal(plaintext: Uint8Array, context: string): Buffer;
+  open(sealed: Uint8Array, context: string): Buffer;
+}
+
+const VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const ROOT_KEY_BYTES = 32;
+
+/** A sealer over a raw 32-byte root key (tests, and the file-backed root key below). */
+export function createSealer(rootKey: Uint8Array): Sealer {
+  if (rootKey.byteLength !== ROOT_KEY_BYTES) {
+    throw new CoreError('ERR_CONFIG', `The root key must be ${ROOT_KEY_BYTES} bytes.`);
+  }
+  const key = Buffer.from(rootKey);
+  const rootKeyId = createHash('sha256').update('sealroom-root-key-id\0').update(key).digest('hex');
+  return {
+    rootKeyId,
+    seal(plaintext, context) {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from(context, 'utf8'));
+      const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+      return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
+    },
+    open(sealed, context) {
+      const blob = Buffer.from(sealed);
+      if (blob.length < 1 + IV_BYTES + TAG_BYTES || blob[0] !== VERSION) {
+        throw new CoreError('ERR_SEALED_DATA', 'Sealed data is malformed.');
+      }
+      const iv = blob.subarray(1, 1 + IV_BYTES);
+      const tag = blob.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+      const decipher = createDecipheriv('aes-256-gcm', key, iv);
+      decipher.setAAD(Buffer.from(context, 'utf8'));
+      decipher.setAuthTag(tag);
+      try {
+        return Buffer.concat([decipher.update(blob.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+      } catch (cause) {
+        throw new CoreError('ERR_SEALED_DATA', 'Sealed data could not be opened (wrong root key or altered bytes).', {
+          cause,
+        });
+      }
+    },
+  };
+}
+
+/**
+ * Loads the root key from `path`, creating it (0600, in a 0700 directory) when absent. Refuses a key
+ * file that others can read.
+ */
+export function loadOrCreateRootKey(path: string): Sealer {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, randomBytes(ROOT_KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+  }
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new CoreError(
+      'ERR_CONFIG',
+      `The root key file must not be readable by group or others (mode ${mode.toString(8)}).`,
+    );
+  }
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  return createSealer(key);
+}

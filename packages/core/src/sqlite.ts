@@ -1,0 +1,145 @@
+// SQLite behind SqlDatabase, on node:sqlite (no native addon), in WAL mode.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { CoreError } from './errors.ts';
+import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './sql.ts';
+
+export interface SqliteOptions {
+  /** A file path, or ':memory:' for tests. */
+  readonly path: string;
+  /** Milliseconds a statement waits on a lock held by another process. */
+  readonly busyTimeoutMs?: number;
+}
+
+const STATEMENT_CACHE_LIMIT = 500;
+
+/**
+ * Opens a database. Durability: WAL with synchronous=NORMAL survives a crash or kill -9 of the
+ * process (a committed transaction is in the WAL file); only an OS crash or power loss can lose the
+ * last transactions, as SQLite documents.
+ */
+export function openSqliteDatabase(options: SqliteOptions): SqlDatabase {
+  const db = new DatabaseSync(options.path);
+  db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+  if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA foreign_keys = ON');
+  return new SqliteDatabase(db);
+}
+
+class SqliteDatabase implements SqlDatabase {
+  readonly dialect = 'sqlite' as const;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  /** Tail of the queue of transactions; statements outside a transaction wait behind it. */
+  #lock: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  #prepare(sql: string): StatementSync {
+    if (this.#closed) throw new CoreError('ERR_UNAVAILABLE', 'The database is closed.');
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
+      statement = this.#db.prepare(sql);
+      statement.setReadBigInts(false);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #allSync<R extends SqlRow>(sql: string, params: readonly SqlValue[]): R[] {
+    return this.#prepare(sql).all(...params) as R[];
+  }
+
+  #getSync<R extends SqlRow>(sql: string, params: readonly SqlValue[]): R | undefined {
+    return this.#prepare(sql).get(...params) as R | undefined;
+  }
+
+  #runSync(sql: string, params: readonly SqlValue[]): { changes: number } {
+    const result = this.#prepare(sql).run(...params);
+    return { changes: Number(result.changes) };
+  }
+
+  async #waitForLock(): Promise<void> {
+    while (this.#lock) await this.#lock;
+  }
+
+  async all<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
+    if (this.#lock) await this.#waitForLock();
+    return this.#allSync<R>(sql, params);
+  }
+
+  async get<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
+    if (this.#lock) await this.#waitForLock();
+    return this.#getSync<R>(sql, params);
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    if (this.#lock) await this.#waitForLock();
+    return this.#runSync(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    await this.#waitForLock();
+    let release!: () => void;
+    this.#lock = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tx: SqlExecutor = {
+      all: async (sql, params = []) => this.#allSync(sql, params),
+      get: async (sql, params = []) => this.#getSync(sql, params),
+      run: async (sql, params = []) => this.#runSync(sql, params),
+    };
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(tx);
+        this.#db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      this.#lock = undefined;
+      release();
+    }
+  }
+
+  async migrate(namespace: string, migrations: readonly string[]): Promise<void> {
+    await this.run(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (namespace, version))',
+    );
+    const rows = await this.all<{ version: number }>('SELECT version FROM schema_migrations WHERE namespace = ?', [
+      namespace,
+    ]);
+    const applied = new Set(rows.map((r) => r.version));
+    for (let version = 1; version <= migrations.length; version++) {
+      if (applied.has(version)) continue;
+      const sql = migrations[version - 1] as string;
+      await this.transaction(async (tx) => {
+        for (const statement of splitStatements(sql)) await tx.run(statement);
+        await tx.run('INSERT INTO schema_migrations (namespace, version) VALUES (?, ?)', [namespace, version]);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#waitForLock();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    this.#db.close();
+  }
+}
+
+/** Splits a migration on semicolons that end a line (migrations hold no procedural code). */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,16 @@
+// Runs the test suites with node's test runner: every *.test.ts under packages/, examples/ and test/.
+// Arguments narrow the run: `npm run test:unit -- packages/kms` runs only that package's tests.
+import { spawnSync } from 'node:child_process';
+
+const roots = process.argv.slice(2);
+const patterns =
+  roots.length > 0
+    ? roots.map((root) => (root.endsWith('.ts') ? root : `${root.replace(/\/$/, '')}/**/*.test.ts`))
+    : ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts', 'test/**/*.test.ts'];
+
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=3', '--test-timeout=300000', '--test-reporter=spec', ...patterns],
+  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+);
+process.exit(result.status ?? 1);
