@@ -40,3 +40,4 @@ export type {
   ProjectRef,
   ProjectResolver,
 } from './caller.ts';
+export { resolveRepoRoot, resolveSharedDir } from './shared-dir.ts';
