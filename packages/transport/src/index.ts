@@ -9,3 +9,10 @@ export type {
   GrpcServiceBinding,
   GrpcUnaryHandler,
 } from './grpc-types.ts';
+export { buildRestApp } from './rest-app.ts';
+export type { RestAppOptions } from './rest-app.ts';
+export { compileTemplate } from './path-template.ts';
+export type { CompiledTemplate } from './path-template.ts';
+export { DEFAULT_BODY_LIMIT_BYTES, parseForm, readBody } from './body.ts';
+export { ERROR_DOMAIN, toGoogleError } from './errors-wire.ts';
+export type { GoogleErrorBody } from './errors-wire.ts';

@@ -1,0 +1,59 @@
+// Request body reading and parsing for the REST front end: size limits, JSON, forms, raw bytes.
+import type { IncomingMessage } from 'node:http';
+import { CoreError } from '@sealroom/core';
+import type { BodyMode } from './api.ts';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Reads the whole body, refusing (413) as soon as it grows past `limit` bytes. */
+export async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(raw.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      raw.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+function tooLarge(limit: number): CoreError {
+  return new CoreError('ERR_PAYLOAD_TOO_LARGE', `Request payload size exceeds the limit: ${limit} bytes.`, {
+    httpStatus: 413,
+  });
+}
+
+/** Parses `bytes` per the route's body mode; returns the value handlers see as `request.body`. */
+export function parseBody(mode: BodyMode, bytes: Buffer, contentType: string | undefined): unknown {
+  if (mode === 'raw' || mode === 'stream') return undefined;
+  if (mode === 'none') {
+    if (bytes.length > 0) throw new CoreError('ERR_BAD_REQUEST_BODY', 'This method does not take a request body.');
+    return undefined;
+  }
+  if (bytes.length === 0) return undefined;
+  if (mode === 'form-or-json' && contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    return parseForm(bytes.toString('utf8'));
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    throw new CoreError('ERR_BAD_REQUEST_BODY', 'Invalid JSON payload received.');
+  }
+}
+
+/** `application/x-www-form-urlencoded` into a record; a repeated field is refused rather than guessed. */
+export function parseForm(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(out, key)) {
+      throw new CoreError('ERR_BAD_REQUEST_BODY', `Invalid form payload received: field '${key}' is repeated.`);
+    }
+    out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Authenticator, type Caller, CoreError, createMemoryLogger } from '@sealroom/core';
+import { type ApiRoute, reply } from './api.ts';
+import { compileTemplate } from './path-template.ts';
+import { buildRestApp } from './rest-app.ts';
+
+const alice: Caller = { kind: 'user', principal: 'user:alice@example.com', credentialId: 'c1', expiresAt: 0 };
+const authenticator: Authenticator = {
+  authenticate: async (token) => {
+    if (token === 'good') return alice;
+    throw new CoreError('ERR_UNAUTHENTICATED', 'Invalid credentials.');
+  },
+};
+
+const routes: ApiRoute[] = [
+  {
+    method: 'GET',
+    path: '/v1/{name=projects/*/locations/*/keyRings/*}',
+    handler: async (req) => ({ name: req.params.name, who: req.caller?.principal }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/{resource=projects/*/locations/*/keyRings/*}:getIamPolicy',
+    handler: async (req) => ({ resource: req.params.resource, body: req.body ?? null }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/{name=projects/*/locations/*/keyRings/*/cryptoKeys/**}:encrypt',
+    bodyLimit: 64,
+    handler: async (req) => reply({ name: req.params.name }, 201, { 'x-test': 'yes' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/token',
+    auth: 'none',
+    body: 'form-or-json',
+    mapError: (error) => ({ status: 400, body: { error: 'invalid_request', error_description: String(error) } }),
+    handler: async (req) => {
+      if (!req.body) throw new Error('empty');
+      return { got: req.body };
+    },
+  },
+];
+
+test('templates capture multi-segment names and custom verbs', () => {
+  const t = compileTemplate('/v1/{name=projects/*/locations/*/keyRings/*/cryptoKeys/**}:encrypt');
+  assert.deepEqual(t.match('/v1/projects/p/locations/l/keyRings/k/cryptoKeys/c/cryptoKeyVersions/1:encrypt'), {
+    name: 'projects/p/locations/l/keyRings/k/cryptoKeys/c/cryptoKeyVersions/1',
+  });
+  assert.equal(t.match('/v1/projects/p/locations/l/keyRings/k:encrypt'), undefined);
+  assert.deepEqual(compileTemplate('/v2/{name=**}/blobs/{digest}').match('/v2/p/r/img/blobs/sha256:ab'), {
+    name: 'p/r/img',
+    digest: 'sha256:ab',
+  });
+});
+
+test('routes dispatch by template, verbs win over plain names, and bearer tokens authenticate', async () => {
+  const app = await buildRestApp({ routes, authenticator, logger: createMemoryLogger() });
+  const get = await app.inject({
+    method: 'GET',
+    url: '/v1/projects/p/locations/global/keyRings/kr?x=1',
+    headers: { authorization: 'Bearer good' },
+  });
+  assert.equal(get.statusCode, 200);
+  assert.deepEqual(get.json(), { name: 'projects/p/locations/global/keyRings/kr', who: 'user:alice@example.com' });
+  const iam = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/p/locations/global/keyRings/kr:getIamPolicy',
+    headers: { authorization: 'Bearer good', 'content-type': 'application/json' },
+    payload: '""',
+  });
+  assert.deepEqual(iam.json(), { resource: 'projects/p/locations/global/keyRings/kr', body: '' });
+  const enc = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/p/locations/global/keyRings/kr/cryptoKeys/k:encrypt',
+    headers: { authorization: 'Bearer good' },
+    payload: '{}',
+  });
+  assert.equal(enc.statusCode, 201);
+  assert.equal(enc.headers['x-test'], 'yes');
+  await app.close();
+});
+
+test('missing, malformed and invalid credentials get 401 with a Google error body', async () => {
+  const app = await buildRestApp({ routes, authenticator, logger: createMemoryLogger() });
+  for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer forged' }]) {
+    const res = await app.inject({ method: 'GET', url: '/v1/projects/p/locations/global/keyRings/kr', headers });
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.json().error.status, 'UNAUTHENTICATED');
+    assert.equal(res.json().error.code, 401);
+    assert.match(String(res.headers['www-authenticate']), /^Bearer/);
+  }
+  await app.close();
+});
+
+test('bad bodies, oversized bodies and unknown paths are refused precisely', async () => {
+  const app = await buildRestApp({ routes, authenticator, logger: createMemoryLogger() });
+  const auth = { authorization: 'Bearer good' };
+  const badJson = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/p/locations/global/keyRings/kr:getIamPolicy',
+    headers: auth,
+    payload: '{nope',
+  });
+  assert.equal(badJson.statusCode, 400);
+  assert.equal(badJson.json().error.details[0].reason, 'ERR_BAD_REQUEST_BODY');
+  const big = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/p/locations/global/keyRings/kr/cryptoKeys/k:encrypt',
+    headers: auth,
+    payload: 'x'.repeat(65),
+  });
+  assert.equal(big.statusCode, 413);
+  const missing = await app.inject({ method: 'GET', url: '/v1/nothing', headers: auth });
+  assert.equal(missing.statusCode, 404);
+  assert.equal(missing.json().error.status, 'NOT_FOUND');
+  const slash = await app.inject({ method: 'GET', url: '/v1/projects/p%2Fx/locations/g/keyRings/k', headers: auth });
+  assert.equal(slash.statusCode, 400);
+  await app.close();
+});
+
+test('form bodies parse, and a route error mapper shapes its own failures', async () => {
+  const app = await buildRestApp({ routes, authenticator, logger: createMemoryLogger() });
+  const form = await app.inject({
+    method: 'POST',
+    url: '/v1/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' },
+    payload: 'grant_type=x&subject_token=abc%0A',
+  });
+  assert.deepEqual(form.json(), { got: { grant_type: 'x', subject_token: 'abc\n' } });
+  const empty = await app.inject({ method: 'POST', url: '/v1/token' });
+  assert.equal(empty.statusCode, 400);
+  assert.equal(empty.json().error, 'invalid_request');
+  const repeated = await app.inject({
+    method: 'POST',
+    url: '/v1/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'a=1&a=2',
+  });
+  assert.equal(repeated.statusCode, 400);
+  await app.close();
+});
+
+test('unexpected errors become a generic 500 that reveals nothing', async () => {
+  const logger = createMemoryLogger();
+  const app = await buildRestApp({
+    routes: [
+      {
+        method: 'GET',
+        path: '/boom',
+        auth: 'none',
+        handler: async () => {
+          throw new Error('secret internals');
+        },
+      },
+    ],
+    authenticator,
+    logger,
+  });
+  const res = await app.inject({ method: 'GET', url: '/boom' });
+  assert.equal(res.statusCode, 500);
+  assert.equal(res.body.includes('secret internals'), false);
+  assert.equal(res.json().error.status, 'INTERNAL');
+  await app.close();
+});

@@ -1,0 +1,226 @@
+// The Fastify adapter: serves ApiRoutes with Google path templates, bearer auth, body modes and error bodies.
+import { Readable } from 'node:stream';
+import { type Authenticator, type Caller, CoreError, type Logger, newUuid } from '@sealroom/core';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ApiReply, type ApiRequest, type ApiRoute, type HttpMethod } from './api.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, parseBody, readBody } from './body.ts';
+import { toGoogleError } from './errors-wire.ts';
+import { type CompiledTemplate, compileTemplate } from './path-template.ts';
+
+export interface RestAppOptions {
+  readonly routes: readonly ApiRoute[];
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  /** Log every request at info (default) or only failures. */
+  readonly logRequests?: 'all' | 'errors';
+}
+
+interface CompiledRoute {
+  readonly route: ApiRoute;
+  readonly template: CompiledTemplate;
+}
+
+const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const MAX_HEADER_TOKEN_BYTES = 16 * 1024;
+
+/** Builds a Fastify instance serving `routes`; extra Fastify routes (health) may be added before listen. */
+export async function buildRestApp(options: RestAppOptions): Promise<FastifyInstance> {
+  const table = compileRoutes(options.routes);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024 * 1024,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    genReqId: () => newUuid(),
+    routerOptions: { maxParamLength: 4096 },
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+  const handler = async (request: FastifyRequest, replyTo: FastifyReply) => dispatch(table, options, request, replyTo);
+  app.route({ method: [...METHODS], url: '/*', handler });
+  app.route({ method: [...METHODS], url: '/', handler });
+  return app;
+}
+
+function compileRoutes(routes: readonly ApiRoute[]): Map<HttpMethod, CompiledRoute[]> {
+  const table = new Map<HttpMethod, CompiledRoute[]>();
+  for (const method of METHODS) table.set(method, []);
+  for (const route of routes) {
+    table.get(route.method)?.push({ route, template: compileTemplate(route.path) });
+  }
+  for (const list of table.values()) list.sort((a, b) => b.template.specificity - a.template.specificity);
+  return table;
+}
+
+function findRoute(
+  table: Map<HttpMethod, CompiledRoute[]>,
+  method: HttpMethod,
+  path: string,
+): { route: ApiRoute; params: Record<string, string> } | undefined {
+  for (const candidate of table.get(method) ?? []) {
+    const params = candidate.template.match(path);
+    if (params) return { route: candidate.route, params };
+  }
+  return undefined;
+}
+
+async function dispatch(
+  table: Map<HttpMethod, CompiledRoute[]>,
+  options: RestAppOptions,
+  request: FastifyRequest,
+  out: FastifyReply,
+): Promise<void> {
+  const started = performance.now();
+  const method = request.method as HttpMethod;
+  const url = request.raw.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+  let route: ApiRoute | undefined;
+  let caller: Caller | undefined;
+  try {
+    const path = decodePath(rawPath);
+    let found = findRoute(table, method, path);
+    if (!found && method === 'HEAD') found = findRoute(table, 'GET', path);
+    if (!found) {
+      throw new CoreError('ERR_NOT_FOUND', `The requested URL ${truncate(path)} was not found on this server.`);
+    }
+    route = found.route;
+    const bearerToken = readBearer(request.headers.authorization);
+    const auth = route.auth ?? 'required';
+    if (auth !== 'none' && bearerToken !== undefined) {
+      caller = await options.authenticator.authenticate(bearerToken);
+    } else if (auth === 'required') {
+      throw new CoreError(
+        'ERR_UNAUTHENTICATED',
+        'Request is missing required authentication credential. Expected OAuth 2 access token or other valid authentication credential.',
+      );
+    }
+    const mode = route.body ?? 'json';
+    let rawBody: Buffer | undefined;
+    let body: unknown;
+    if (mode !== 'stream') {
+      const bytes = await readBody(request.raw, route.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES);
+      if (mode === 'raw') rawBody = bytes;
+      body = parseBody(mode, bytes, request.headers['content-type']);
+    }
+    const { query, queryAll } = parseQuery(queryAt < 0 ? '' : url.slice(queryAt + 1));
+    const controller = new AbortController();
+    request.raw.once('close', () => {
+      if (!out.sent) controller.abort();
+    });
+    const apiRequest: ApiRequest = {
+      params: found.params,
+      query,
+      queryAll,
+      headers: request.headers,
+      body,
+      rawBody,
+      caller,
+      bearerToken: auth === 'none' ? undefined : bearerToken,
+      requestId: request.id,
+      baseUrl: `${request.protocol}://${request.host}`,
+      raw: request.raw,
+      signal: controller.signal,
+    };
+    const result = await route.handler(apiRequest);
+    await send(out, method, result);
+    logRequest(options, request, out.statusCode, started, caller);
+  } catch (error) {
+    const mapped = route?.mapError?.(error);
+    if (mapped) {
+      await send(out, method, new ApiReply(mapped.status ?? 400, mapped.headers ?? {}, mapped.body));
+    } else {
+      const { status, body } = toGoogleError(error);
+      if (status === 401) out.header('www-authenticate', 'Bearer realm="sealroom"');
+      await send(out, method, new ApiReply(status, {}, body));
+    }
+    if (out.statusCode >= 500) {
+      options.logger.error({ requestId: request.id, method, path: rawPath, error }, 'request failed');
+    }
+    logRequest(options, request, out.statusCode, started, caller);
+  }
+}
+
+async function send(out: FastifyReply, method: HttpMethod, result: unknown): Promise<void> {
+  const isReply = result instanceof ApiReply;
+  const status = isReply ? result.status : 200;
+  const headers = isReply ? result.headers : {};
+  const body = isReply ? result.body : result;
+  out.code(status);
+  out.header('x-request-id', out.request.id);
+  for (const [name, value] of Object.entries(headers)) out.header(name, value);
+  if (method === 'HEAD' || status === 204 || status === 304) {
+    if (body instanceof Readable) body.destroy();
+    await out.send();
+    return;
+  }
+  if (body instanceof Readable) {
+    if (!out.hasHeader('content-type')) out.header('content-type', 'application/octet-stream');
+    await out.send(body);
+  } else if (Buffer.isBuffer(body) || typeof body === 'string') {
+    if (!out.hasHeader('content-type')) {
+      out.header('content-type', typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream');
+    }
+    await out.send(body);
+  } else {
+    out.header('content-type', out.getHeader('content-type') ?? 'application/json; charset=UTF-8');
+    await out.send(JSON.stringify(body ?? {}));
+  }
+}
+
+function readBearer(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  if (!match || (match[1] as string).length > MAX_HEADER_TOKEN_BYTES) {
+    throw new CoreError('ERR_UNAUTHENTICATED', 'The Authorization header is not a Bearer token.');
+  }
+  return match[1];
+}
+
+function decodePath(path: string): string {
+  if (/%2f/i.test(path)) throw new CoreError('ERR_INVALID_ARGUMENT', 'Encoded slashes are not allowed in the path.');
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new CoreError('ERR_INVALID_ARGUMENT', 'The request path is not valid percent-encoding.');
+  }
+}
+
+function parseQuery(text: string): { query: Record<string, string>; queryAll: Record<string, string[]> } {
+  const query: Record<string, string> = {};
+  const queryAll: Record<string, string[]> = {};
+  if (text.length === 0) return { query, queryAll };
+  for (const [key, value] of new URLSearchParams(text)) {
+    query[key] = value;
+    (queryAll[key] ??= []).push(value);
+  }
+  return { query, queryAll };
+}
+
+function logRequest(
+  options: RestAppOptions,
+  request: FastifyRequest,
+  status: number,
+  started: number,
+  caller: Caller | undefined,
+): void {
+  if (options.logRequests === 'errors' && status < 400) return;
+  const url = request.raw.url ?? '/';
+  const queryAt = url.indexOf('?');
+  options.logger.info(
+    {
+      requestId: request.id,
+      method: request.method,
+      path: queryAt < 0 ? url : url.slice(0, queryAt),
+      status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      principal: caller?.principal,
+    },
+    'request',
+  );
+}
+
+function truncate(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
