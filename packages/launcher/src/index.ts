@@ -1,2 +1,32 @@
-// Public surface of @sealroom/launcher.
-export {};
+// Public surface of @sealroom/launcher: the TEE runtime's launch spec, launch policy, exit codes and pieces.
+export { FAILURE_CLASS_OF, LAUNCHER_ERRORS, LauncherError } from './errors.ts';
+export type { FailureClass, LauncherErrorCode } from './errors.ts';
+export { parseMetadataFlag, parseMetadataFlags } from './metadata-syntax.ts';
+export { METADATA_KEYS, RESTART_POLICIES, parseLaunchSpec, parseMounts } from './launch-spec.ts';
+export type {
+  EnvOverride,
+  LaunchSpec,
+  LogRedirectLocation,
+  ParseLaunchSpecOptions,
+  RestartPolicy,
+  TmpfsMount,
+} from './launch-spec.ts';
+export { LAUNCH_POLICY_LABEL_PREFIX, parseLaunchPolicy, verifyLaunchPolicy } from './launch-policy.ts';
+export type { LaunchPolicy, LogRedirectPolicy } from './launch-policy.ts';
+export type { MonitoringType } from './parse-values.ts';
+export { checkLaunch } from './launch-check.ts';
+export type { CheckLaunchOptions, LaunchCheck } from './launch-check.ts';
+export {
+  EXIT_FAIL,
+  EXIT_HOLD,
+  EXIT_PANIC,
+  EXIT_REBOOT,
+  EXIT_SUCCESS,
+  exitCodeFor,
+  hostActionFor,
+  outcomeOf,
+  outcomeOfWorkloadExit,
+} from './exit-code.ts';
+export type { ExitCodeInput, HostAction, LaunchExitCode, LaunchOutcome } from './exit-code.ts';
+export { NO_LOG_DESTINATIONS, decideLogRedirect, isMemoryMonitoringMeasured } from './log-redirect.ts';
+export type { LogDestinations } from './log-redirect.ts';

@@ -1,0 +1,94 @@
+// The launcher's error catalogue; each code also says which exit-code class it leads to (launcher.md §3).
+import { type ErrorCatalog, SealroomError, type SealroomErrorOptions } from '@sealroom/core';
+
+export const LAUNCHER_ERRORS = {
+  ERR_LAUNCHER_METADATA_INVALID: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'An instance metadata key (tee-*) is missing, unknown or malformed; the launcher exits 1, even on debug images.',
+  },
+  ERR_LAUNCHER_POLICY_INVALID: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'A tee.launch_policy.* label of the image does not parse; contact the image author. Exit 1 (hardened) or 4 (debug).',
+  },
+  ERR_LAUNCHER_POLICY_VIOLATION: {
+    status: 'PERMISSION_DENIED',
+    retryable: false,
+    description:
+      "The metadata asks for something the image's launch policy does not allow. Exit 1 (hardened) or 4 (debug).",
+  },
+  ERR_LAUNCHER_IMAGE_INVALID: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description: 'The image cannot run as a workload (no ENTRYPOINT, bad layer, bad config). Exit 1 or 4.',
+  },
+  ERR_LAUNCHER_FIRST_TOKEN: {
+    status: 'UNAVAILABLE',
+    retryable: false,
+    description: 'The first attestation token could not be obtained; the workload never starts. Exit 1 or 4.',
+  },
+  ERR_LAUNCHER_TOKEN_INVALID: {
+    status: 'INTERNAL',
+    retryable: true,
+    description: 'The token source returned something that is not a JWT with an expiry in the future.',
+  },
+  ERR_LAUNCHER_TEESERVER: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description: 'The teeserver socket could not be created with mode 0777. Exit 1 or 4.',
+  },
+  ERR_LAUNCHER_RUNTIME_START: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'The container runtime failed to create or start the container. Hardened: exit 3 (reboot) under Always/OnFailure, 1 under Never.',
+  },
+  ERR_LAUNCHER_WORKLOAD_FAILED: {
+    status: 'ABORTED',
+    retryable: true,
+    description:
+      'The workload exited with a non-zero code. Hardened: exit 3 (reboot) under Always/OnFailure, 1 under Never.',
+  },
+  ERR_LAUNCHER_NO_RUNTIME: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description: 'No container runtime is available (runc, bwrap, or plain processes when allowed).',
+  },
+} as const satisfies ErrorCatalog<string>;
+
+export type LauncherErrorCode = keyof typeof LAUNCHER_ERRORS;
+
+/**
+ * How an error feeds `exitCodeFor` (launcher.md §3): `metadata` is always 1; `retryable` and `workload`
+ * reboot under Always/OnFailure on hardened images; `fatal` stops a hardened image.
+ */
+export type FailureClass = 'metadata' | 'fatal' | 'retryable' | 'workload';
+
+export const FAILURE_CLASS_OF: Readonly<Record<LauncherErrorCode, FailureClass>> = {
+  ERR_LAUNCHER_METADATA_INVALID: 'metadata',
+  ERR_LAUNCHER_POLICY_INVALID: 'fatal',
+  ERR_LAUNCHER_POLICY_VIOLATION: 'fatal',
+  ERR_LAUNCHER_IMAGE_INVALID: 'fatal',
+  ERR_LAUNCHER_FIRST_TOKEN: 'fatal',
+  ERR_LAUNCHER_TOKEN_INVALID: 'fatal',
+  ERR_LAUNCHER_TEESERVER: 'fatal',
+  ERR_LAUNCHER_RUNTIME_START: 'retryable',
+  ERR_LAUNCHER_WORKLOAD_FAILED: 'workload',
+  ERR_LAUNCHER_NO_RUNTIME: 'fatal',
+};
+
+export class LauncherError extends SealroomError<LauncherErrorCode> {
+  readonly failureClass: FailureClass;
+
+  constructor(code: LauncherErrorCode, message: string, options?: SealroomErrorOptions) {
+    super(LAUNCHER_ERRORS, code, message, options);
+    this.failureClass = FAILURE_CLASS_OF[code];
+  }
+}
+
+export function metadataError(message: string, cause?: unknown): LauncherError {
+  return new LauncherError('ERR_LAUNCHER_METADATA_INVALID', message, cause === undefined ? {} : { cause });
+}
