@@ -1,0 +1,101 @@
+// The CEL environment Sealroom evaluates with: @bufbuild/cel plus the cel-go fixes of reference/cel.md §6.
+import {
+  type CelEnv,
+  CelScalar,
+  type CelUint,
+  celEnv,
+  celFunc,
+  celMap,
+  celMethod,
+  celUint,
+  objectType,
+} from '@bufbuild/cel';
+import { create } from '@bufbuild/protobuf';
+import { type Timestamp, TimestampSchema } from '@bufbuild/protobuf/wkt';
+
+const { INT, UINT, DOUBLE, STRING } = CelScalar;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range of google.protobuf.Timestamp. */
+const TIMESTAMP_MIN_SECONDS = -62135596800n;
+const TIMESTAMP_MAX_SECONDS = 253402300799n;
+
+// @bufbuild/cel 0.6.1 answers `has(m.k)` and `'k' in m` with false when m.k is null (a loose `!=` in
+// its native map). cel-go says present. Patched once on the shared prototype; a regression test
+// fails if an upgrade changes the class shape.
+const nativeMapPrototype = Object.getPrototypeOf(celMap(new Map())) as {
+  get(key: unknown): unknown;
+  has(key: unknown): boolean;
+};
+nativeMapPrototype.has = function has(this: typeof nativeMapPrototype, key: unknown): boolean {
+  return this.get(key) !== undefined;
+};
+
+/** Go strconv.ParseInt(s, 10, 64): optional sign, decimal digits only, int64 range. */
+export function parseStrictInt(text: string): bigint {
+  if (!/^[+-]?\d+$/.test(text)) throw new Error('invalid syntax for int conversion');
+  const value = BigInt(text);
+  if (value < INT64_MIN || value > INT64_MAX) throw new Error('int conversion out of range');
+  return value;
+}
+
+/** Go strconv.ParseUint(s, 10, 64): decimal digits only, no sign. */
+export function parseStrictUint(text: string): CelUint {
+  if (!/^\d+$/.test(text)) throw new Error('invalid syntax for uint conversion');
+  const value = BigInt(text);
+  if (value > UINT64_MAX) throw new Error('uint conversion out of range');
+  return celUint(value);
+}
+
+/** Go strconv.ParseFloat(s, 64) for decimal input, inf/infinity/nan in any case (no hex floats). */
+export function parseStrictDouble(text: string): number {
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text);
+  if (special) {
+    if (special[2]?.toLowerCase() === 'nan') return Number.NaN;
+    return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new Error('invalid syntax for double conversion');
+  return Number(text);
+}
+
+/** cel-go: `timestamp(int)` counts seconds since the epoch, within the Timestamp range. */
+export function timestampFromSeconds(seconds: bigint): Timestamp {
+  if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS) throw new Error('timestamp out of range');
+  return create(TimestampSchema, { seconds, nanos: 0 });
+}
+
+/**
+ * Google IAM's `extract`: the text between the template's prefix and suffix around `{name}`, or ''
+ * when the prefix or the suffix is not found (cloud.google.com/iam/docs/conditions-attribute-reference#extract).
+ */
+export function extractTemplate(text: string, template: string): string {
+  const match = /^([^{}]*)\{[^{}]+\}([^{}]*)$/.exec(template);
+  if (!match) throw new Error('extract template must hold exactly one {name}');
+  const prefix = match[1] ?? '';
+  const suffix = match[2] ?? '';
+  const at = text.indexOf(prefix);
+  if (at < 0) return '';
+  const start = at + prefix.length;
+  if (suffix === '') return text.slice(start);
+  const end = text.indexOf(suffix, start);
+  return end < 0 ? '' : text.slice(start, end);
+}
+
+const FIXES = [
+  celFunc('int', [STRING], INT, parseStrictInt),
+  celFunc('uint', [STRING], UINT, parseStrictUint),
+  celFunc('double', [STRING], DOUBLE, parseStrictDouble),
+  celFunc('timestamp', [INT], objectType(TimestampSchema), timestampFromSeconds),
+  celMethod('extract', STRING, [STRING], STRING, function extract(this: string, template: string) {
+    return extractTemplate(this, template);
+  }),
+];
+
+let shared: CelEnv | undefined;
+
+/** The one environment every Sealroom expression is planned in (functions only; variables are dynamic). */
+export function sealroomCelEnv(): CelEnv {
+  shared ??= celEnv({ funcs: FIXES });
+  return shared;
+}

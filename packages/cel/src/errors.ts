@@ -1,0 +1,39 @@
+// Error catalogue of @sealroom/cel: expressions refused at configuration time.
+import { type ErrorCatalog, SealroomError, type SealroomErrorOptions } from '@sealroom/core';
+
+export const CEL_ERRORS = {
+  ERR_CEL_SYNTAX: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A CEL expression does not parse; the message gives the line and column.',
+  },
+  ERR_CEL_TOO_LONG: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A CEL expression is longer than its limit (condition 4096, mapping 2048 characters).',
+  },
+  ERR_CEL_LITERAL_RANGE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'An integer literal does not fit in int64 (or uint64 for a `u` literal).',
+  },
+  ERR_CEL_MAPPING_KEY: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'An attribute mapping key is not google.subject, google.groups or attribute.NAME with NAME of 1-100 [a-z0-9_].',
+  },
+  ERR_CEL_MAPPING_LIMIT: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'An attribute mapping lacks google.subject or has more than 50 custom attributes.',
+  },
+} as const satisfies ErrorCatalog<string>;
+
+export type CelErrorCode = keyof typeof CEL_ERRORS;
+
+export class CelPolicyError extends SealroomError<CelErrorCode> {
+  constructor(code: CelErrorCode, message: string, options?: SealroomErrorOptions) {
+    super(CEL_ERRORS, code, message, options);
+  }
+}

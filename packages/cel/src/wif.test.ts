@@ -1,0 +1,141 @@
+// WIF rules around CEL: mapping outputs and limits, condition error → deny, the failing clause.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileProviderPolicy } from './wif.ts';
+
+const CONDITION =
+  "assertion.swname == 'CONFIDENTIAL_SPACE' && 'STABLE' in assertion.submods.confidential_space.support_attributes";
+const MAPPING = {
+  'google.subject':
+    '"gcpcs::"+assertion.submods.container.image_digest+"::"+assertion.submods.gce.project_number+"::"+assertion.submods.gce.instance_id',
+  'attribute.image_digest': 'assertion.submods.container.image_digest',
+};
+
+function token(): Record<string, unknown> {
+  return {
+    sub: 'https://www.googleapis.com/compute/v1/projects/op/zones/us-central1-a/instances/vm1',
+    swname: 'CONFIDENTIAL_SPACE',
+    oemid: 11129,
+    google_service_accounts: ['sa@op.iam.gserviceaccount.com'],
+    submods: {
+      container: { image_digest: 'sha256:abc', env_override: null, cmd_override: null },
+      gce: { project_id: 'op', project_number: '123456789012', instance_id: '7333251546816446069' },
+      confidential_space: { support_attributes: ['LATEST', 'STABLE', 'USABLE'] },
+    },
+  };
+}
+
+describe('compileProviderPolicy', () => {
+  it('maps the seed mapping and accepts a matching token', () => {
+    const decision = compileProviderPolicy({ attributeMapping: MAPPING, attributeCondition: CONDITION }).decide(
+      token(),
+    );
+    assert.equal(decision.granted, true);
+    assert.deepEqual(decision.identity, {
+      subject: 'gcpcs::sha256:abc::123456789012::7333251546816446069',
+      groups: [],
+      attributes: { image_digest: 'sha256:abc' },
+    });
+  });
+
+  it('names the failing clause when the condition is false', () => {
+    const claims = token();
+    (claims.submods as { confidential_space: unknown }).confidential_space = { support_attributes: ['USABLE'] };
+    const decision = compileProviderPolicy({ attributeMapping: MAPPING, attributeCondition: CONDITION }).decide(claims);
+    assert.equal(decision.granted, false);
+    if (!decision.granted) {
+      assert.equal(decision.denial.stage, 'condition');
+      assert.equal(decision.denial.clause?.index, 1);
+      assert.equal(decision.denial.clause?.text, "'STABLE' in assertion.submods.confidential_space.support_attributes");
+    }
+  });
+
+  it('denies when the condition errors (size of a null override)', () => {
+    const decision = compileProviderPolicy({
+      attributeMapping: { 'google.subject': 'assertion.sub' },
+      attributeCondition: 'size(assertion.submods.container.cmd_override) == 0',
+    }).decide(token());
+    assert.equal(decision.granted, false);
+    if (!decision.granted) assert.match(decision.denial.reason, /failed to evaluate/);
+  });
+
+  it('lets the condition read google.subject and attribute values', () => {
+    const decision = compileProviderPolicy({
+      attributeMapping: MAPPING,
+      attributeCondition: "google.subject.startsWith('gcpcs::') && attribute.image_digest == 'sha256:abc'",
+    }).decide(token());
+    assert.equal(decision.granted, true);
+  });
+
+  it('accepts every credential when the condition is empty', () => {
+    const decision = compileProviderPolicy({ attributeMapping: { 'google.subject': 'assertion.sub' } }).decide(token());
+    assert.equal(decision.granted, true);
+  });
+
+  const mappingDenials: Array<[string, Record<string, string>, RegExp]> = [
+    ['a subject over 127 bytes', { 'google.subject': 'assertion.sub + assertion.sub' }, /127/],
+    ['a non-string subject', { 'google.subject': 'assertion.oemid' }, /must return a string/],
+    ['a subject from a missing claim', { 'google.subject': 'assertion.nope' }, /failed to evaluate/],
+    [
+      'groups that are not a list of strings',
+      { 'google.subject': 'assertion.sub', 'google.groups': 'assertion.swname' },
+      /list of strings/,
+    ],
+    [
+      'a custom attribute that is not a string',
+      { 'google.subject': 'assertion.sub', 'attribute.n': 'assertion.oemid' },
+      /must return a string/,
+    ],
+  ];
+  for (const [what, attributeMapping, reason] of mappingDenials) {
+    it(`denies a mapping producing ${what}`, () => {
+      const decision = compileProviderPolicy({ attributeMapping }).decide(token());
+      assert.equal(decision.granted, false);
+      if (!decision.granted) {
+        assert.equal(decision.denial.stage, 'mapping');
+        assert.match(decision.denial.reason, reason);
+      }
+    });
+  }
+
+  it('denies mapped attributes over 8 KB in total', () => {
+    const attributeMapping: Record<string, string> = { 'google.subject': 'assertion.sub' };
+    for (let i = 0; i < 9; i++) attributeMapping[`attribute.a${i}`] = 'assertion.big';
+    const decision = compileProviderPolicy({ attributeMapping }).decide({ ...token(), big: 'x'.repeat(1000) });
+    assert.equal(decision.granted, false);
+  });
+
+  const configErrors: Array<[string, Record<string, string>, string | undefined, string]> = [
+    ['a missing google.subject', { 'attribute.a': 'assertion.sub' }, undefined, 'ERR_CEL_MAPPING_LIMIT'],
+    [
+      'an upper-case attribute name',
+      { 'google.subject': 'assertion.sub', 'attribute.A': 'x' },
+      undefined,
+      'ERR_CEL_MAPPING_KEY',
+    ],
+    [
+      'an unknown google key',
+      { 'google.subject': 'assertion.sub', 'google.name': 'x' },
+      undefined,
+      'ERR_CEL_MAPPING_KEY',
+    ],
+    [
+      'a condition over 4096 characters',
+      { 'google.subject': 'assertion.sub' },
+      `true${' && true'.repeat(600)}`,
+      'ERR_CEL_TOO_LONG',
+    ],
+    ['a condition that does not parse', { 'google.subject': 'assertion.sub' }, 'assertion.swname ==', 'ERR_CEL_SYNTAX'],
+  ];
+  for (const [what, attributeMapping, attributeCondition, code] of configErrors) {
+    it(`refuses at configuration time ${what}`, () => {
+      assert.throws(() => compileProviderPolicy({ attributeMapping, attributeCondition }), { code });
+    });
+  }
+
+  it('refuses more than 50 custom attributes', () => {
+    const attributeMapping: Record<string, string> = { 'google.subject': 'assertion.sub' };
+    for (let i = 0; i < 51; i++) attributeMapping[`attribute.a${i}`] = 'assertion.sub';
+    assert.throws(() => compileProviderPolicy({ attributeMapping }), { code: 'ERR_CEL_MAPPING_LIMIT' });
+  });
+});
