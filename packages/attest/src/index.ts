@@ -1,2 +1,37 @@
-// Public surface of @sealroom/attest.
-export {};
+// Public surface of @sealroom/attest: TPM 2.0 structures, event logs, and evidence platforms.
+export { ATTEST_ERRORS, AttestError } from './errors.ts';
+export type { AttestErrorCode } from './errors.ts';
+export { TPM_ALG, TPM_ECC_CURVE, digest, findHash, hashInfo } from './tpm/constants.ts';
+export type { HashInfo } from './tpm/constants.ts';
+export { encodePcrSelectionList, parsePcrSelectionList } from './tpm/pcr-selection.ts';
+export type { PcrSelection } from './tpm/pcr-selection.ts';
+export { encodeQuoteInfo, parseQuoteInfo } from './tpm/attest.ts';
+export type { ClockInfo, QuoteInfo } from './tpm/attest.ts';
+export { encodeTpmSignature, parseTpmSignature, signTpm, verifyTpmSignature } from './tpm/signature.ts';
+export type { TpmSignature } from './tpm/signature.ts';
+export { encodeTpmPublic, fromPublicKey, parseTpmPublic, toPublicKey, tpmName } from './tpm/public.ts';
+export type { EccPublic, RsaPublic, TpmPublic } from './tpm/public.ts';
+export { verifyQuote } from './tpm/quote.ts';
+export type { TpmQuote, VerifyQuoteOptions } from './tpm/quote.ts';
+export {
+  EV,
+  encodeTcgEventLog,
+  findKernelCmdline,
+  kernelCmdlineEvent,
+  parseTcgEventLog,
+  replayTcgEventLog,
+} from './eventlog/tcg.ts';
+export type { TcgEvent, TcgEventInput, TcgEventLog } from './eventlog/tcg.ts';
+export { CEL_TYPE, celRecordFor, decodeCel, encodeCel, encodeCelRecord, replayCel } from './eventlog/cel.ts';
+export type { CelIndexType, CelRecord, CelRecordInput } from './eventlog/cel.ts';
+export {
+  COS_CCMR,
+  COS_PCR,
+  COS_TYPE,
+  ENV_NAME_PATTERN,
+  RESTART_POLICIES,
+  encodeCosContent,
+  parseCosState,
+  verifyCosReplay,
+} from './eventlog/cos.ts';
+export type { AttestedCosState, GpuCcMode, RestartPolicy } from './eventlog/cos.ts';

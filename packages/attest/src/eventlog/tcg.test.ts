@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { vectorPath } from '../test-vectors.ts';
+import { loadGceVector } from '../test-vectors.ts';
+import { TPM_ALG } from '../tpm/constants.ts';
+import {
+  EV,
+  encodeTcgEventLog,
+  findKernelCmdline,
+  kernelCmdlineEvent,
+  parseTcgEventLog,
+  replayTcgEventLog,
+} from './tcg.ts';
+
+const bytes = readFileSync(vectorPath('eventlog', 'cos-85-amd-sev.bin'));
+const expected = JSON.parse(readFileSync(vectorPath('eventlog', 'expected.json'), 'utf8')).logs['cos-85-amd-sev.bin'];
+
+describe('TCG crypto-agile event log: COS 85 AMD SEV (shared vector)', () => {
+  const log = parseTcgEventLog(bytes);
+
+  it('reads the Spec ID header banks and every event', () => {
+    assert.deepEqual(Object.fromEntries(log.algorithms), expected.specIdAlgorithms);
+    assert.equal(log.events.length + 1, expected.eventCount);
+  });
+
+  const banks: Record<string, Record<string, string>> = {
+    '4': expected.expectedPcrs['4'],
+    '11': expected.expectedPcrs['11'],
+    '12': expected.computedSha384Pcrs,
+  };
+  for (const [alg, pcrs] of Object.entries(banks)) {
+    it(`replays bank ${alg} to PCR 0-9 of expected.json`, () => {
+      const replayed = replayTcgEventLog(log, Number(alg));
+      const got = Object.fromEntries([...replayed].map(([pcr, value]) => [String(pcr), value.toString('hex')]));
+      const want = Object.fromEntries(Object.entries(pcrs).filter(([k]) => !k.startsWith('_')));
+      assert.deepEqual(got, want);
+    });
+  }
+
+  it('finds the PCR 4 EFI application digests in log order', () => {
+    for (const alg of ['4', '11', '12']) {
+      const apps = log.events
+        .filter((e) => e.pcrIndex === 4 && e.eventType === EV.EFI_BOOT_SERVICES_APPLICATION)
+        .map((e) => Buffer.from(e.digests.get(Number(alg))!).toString('hex'));
+      assert.deepEqual(apps, expected.expectedEfiAppDigests[alg]);
+    }
+  });
+
+  it('extracts the kernel command line, trailing NUL included, bound by its digests', () => {
+    assert.equal(findKernelCmdline(log), expected.kernelCmdline.value);
+  });
+
+  it('measures exactly two GRUB files into PCR 9', () => {
+    assert.equal(log.events.filter((e) => e.pcrIndex === 9 && e.eventType === EV.IPL).length, expected.grubFiles);
+  });
+
+  it('gives a different PCR when one event digest changes', () => {
+    const tampered = Buffer.from(bytes);
+    const at = tampered.indexOf(Buffer.from(expected.expectedEfiAppDigests['11'][0], 'hex'));
+    tampered[at]! ^= 1;
+    const replayed = replayTcgEventLog(parseTcgEventLog(tampered), TPM_ALG.SHA256);
+    assert.notEqual(replayed.get(4)?.toString('hex'), expected.expectedPcrs['11']['4']);
+  });
+
+  it('refuses a kernel command line whose text was edited after measurement', () => {
+    const tampered = Buffer.from(bytes);
+    const at = tampered.indexOf(Buffer.from('kernel_cmdline: /syslinux/vmlinuz.A'));
+    tampered[at + 20] = 'X'.charCodeAt(0);
+    assert.throws(() => findKernelCmdline(parseTcgEventLog(tampered)), { code: 'ERR_ATTEST_MALFORMED_EVENT_LOG' });
+  });
+
+  it('refuses a truncated log with a typed error', () => {
+    assert.throws(() => parseTcgEventLog(bytes.subarray(0, bytes.length - 3)), {
+      code: 'ERR_ATTEST_MALFORMED_EVENT_LOG',
+    });
+  });
+});
+
+describe('TCG event log production', () => {
+  it('round-trips a produced log and replays it like the real one', () => {
+    const algs = [TPM_ALG.SHA256, TPM_ALG.SHA384];
+    const bytes2 = encodeTcgEventLog(algs, [
+      { pcrIndex: 0, eventType: EV.S_CRTM_VERSION, data: Buffer.from('soft') },
+      kernelCmdlineEvent('console=ttyS0 confidential-space.hardened=true', algs),
+    ]);
+    const log = parseTcgEventLog(bytes2);
+    assert.equal(log.events.length, 2);
+    assert.equal(findKernelCmdline(log), 'console=ttyS0 confidential-space.hardened=true\0');
+    assert.equal(replayTcgEventLog(log, TPM_ALG.SHA384).get(8)?.length, 48);
+  });
+
+  it('uses the GCE vector log too', () => {
+    const vector = loadGceVector();
+    const log = parseTcgEventLog(vector.eventLog);
+    const replayed = replayTcgEventLog(log, TPM_ALG.SHA256);
+    const quoted = vector.quotes.find((q) => q.hashAlgo === TPM_ALG.SHA256)!.pcrValues;
+    for (let pcr = 0; pcr <= 9; pcr++) assert.deepEqual(replayed.get(pcr), quoted.get(pcr));
+  });
+});
