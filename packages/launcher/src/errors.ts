@@ -40,6 +40,12 @@ export const LAUNCHER_ERRORS = {
     retryable: false,
     description: 'The teeserver socket could not be created with mode 0777. Exit 1 or 4.',
   },
+  ERR_LAUNCHER_TOKEN_REQUEST_INVALID: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A POST /v1/token request on the teeserver socket is malformed, has unknown fields or breaks the limits (audience ≤ 512 bytes, ≤ 6 nonces of 8–88 bytes).',
+  },
   ERR_LAUNCHER_RUNTIME_START: {
     status: 'UNAVAILABLE',
     retryable: true,
@@ -75,6 +81,7 @@ export const FAILURE_CLASS_OF: Readonly<Record<LauncherErrorCode, FailureClass>>
   ERR_LAUNCHER_FIRST_TOKEN: 'fatal',
   ERR_LAUNCHER_TOKEN_INVALID: 'fatal',
   ERR_LAUNCHER_TEESERVER: 'fatal',
+  ERR_LAUNCHER_TOKEN_REQUEST_INVALID: 'fatal',
   ERR_LAUNCHER_RUNTIME_START: 'retryable',
   ERR_LAUNCHER_WORKLOAD_FAILED: 'workload',
   ERR_LAUNCHER_NO_RUNTIME: 'fatal',

@@ -30,3 +30,26 @@ export {
 export type { ExitCodeInput, HostAction, LaunchExitCode, LaunchOutcome } from './exit-code.ts';
 export { NO_LOG_DESTINATIONS, decideLogRedirect, isMemoryMonitoringMeasured } from './log-redirect.ts';
 export type { LogDestinations } from './log-redirect.ts';
+export { TOKEN_TYPES } from './token-source.ts';
+export type { CustomTokenRequest, TokenSource, TokenType } from './token-source.ts';
+export {
+  MAX_AUDIENCE_BYTES,
+  MAX_NONCES,
+  MAX_NONCE_BYTES,
+  MIN_NONCE_BYTES,
+  parseCustomTokenRequest,
+} from './token-request.ts';
+export { TEESERVER_SOCKET_NAME, startTeeServer } from './teeserver.ts';
+export type { TeeServer, TeeServerOptions } from './teeserver.ts';
+export { createFakeTimers, systemTimers } from './timers.ts';
+export type { FakeTimers, TimerHandle, Timers } from './timers.ts';
+export {
+  DEFAULT_BACKOFF,
+  TOKEN_FILE_NAME,
+  backoffDelayMs,
+  createTokenRefresher,
+  readTokenExpiryMs,
+  refreshDelayMs,
+  writeTokenFile,
+} from './token-refresher.ts';
+export type { BackoffOptions, TokenRefresher, TokenRefresherOptions, TokenRefresherStatus } from './token-refresher.ts';

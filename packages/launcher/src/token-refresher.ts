@@ -1,0 +1,148 @@
+// Keeps the default token file fresh: atomic writes, refresh at 70–90 % of lifetime, backoff with jitter, never giving up.
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Clock, type Logger, fromBase64Url } from '@sealroom/core';
+import { LauncherError } from './errors.ts';
+import type { Timers } from './timers.ts';
+import type { TokenSource } from './token-source.ts';
+
+/** The file name the workload reads under /run/container_launcher/ (CONTRACTS.md). */
+export const TOKEN_FILE_NAME = 'attestation_verifier_claims_token';
+const TOKEN_TEMP_NAME = '.token.tmp';
+
+export interface BackoffOptions {
+  readonly initialMs: number;
+  readonly multiplier: number;
+  readonly maxMs: number;
+  /** ± fraction of the interval (0.5 = ±50 %). */
+  readonly jitter: number;
+}
+
+/** Google's launcher: 60 s initial, ×2, ±50 % jitter, at most 1 h between attempts (launcher.md §5). */
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 60_000, multiplier: 2, maxMs: 3_600_000, jitter: 0.5 };
+
+export interface TokenRefresherOptions {
+  readonly tokenSource: Pick<TokenSource, 'fetchDefaultToken'>;
+  /** The launcher's directory on the host, mounted read-only at /run/container_launcher. */
+  readonly directory: string;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  /** Uniform in [0, 1). */
+  readonly random: () => number;
+  readonly logger: Logger;
+  readonly backoff?: BackoffOptions;
+}
+
+export interface TokenRefresherStatus {
+  readonly refreshes: number;
+  readonly consecutiveFailures: number;
+  readonly expiresAtMs: number | undefined;
+  readonly nextAttemptAtMs: number | undefined;
+}
+
+export interface TokenRefresher {
+  /** Fetches and writes the first token; a failure is ERR_LAUNCHER_FIRST_TOKEN (the launch fails). */
+  start(): Promise<void>;
+  stop(): void;
+  status(): TokenRefresherStatus;
+  /** Resolves when the attempt in flight (if any) has finished; for tests and orderly shutdown. */
+  settled(): Promise<void>;
+}
+
+/** Reads `exp` (seconds) from a compact JWT without verifying it: the launcher only schedules by it. */
+export function readTokenExpiryMs(token: string): number {
+  const payload = token.split('.')[1];
+  try {
+    const exp = (JSON.parse(fromBase64Url(payload ?? '').toString('utf8')) as { exp?: unknown }).exp;
+    if (typeof exp === 'number' && Number.isFinite(exp)) return exp * 1000;
+  } catch {
+    // fall through: reported below without the token's content
+  }
+  throw new LauncherError('ERR_LAUNCHER_TOKEN_INVALID', 'the token source returned a token without a numeric exp');
+}
+
+/** Delay before the next refresh: remaining lifetime × (0.7 + 0.2·random). */
+export function refreshDelayMs(remainingMs: number, random: number): number {
+  return Math.max(0, remainingMs * (0.7 + 0.2 * random));
+}
+
+/** Delay after the n-th consecutive failure (n ≥ 1): capped exponential, then ± jitter. */
+export function backoffDelayMs(failures: number, random: number, backoff: BackoffOptions = DEFAULT_BACKOFF): number {
+  const interval = Math.min(backoff.initialMs * backoff.multiplier ** (failures - 1), backoff.maxMs);
+  return Math.max(0, interval * (1 + backoff.jitter * (2 * random - 1)));
+}
+
+/** Writes the token next to its final name, then renames: the workload never reads a partial file. */
+export async function writeTokenFile(directory: string, token: string): Promise<void> {
+  await mkdir(directory, { recursive: true, mode: 0o755 });
+  const temp = join(directory, TOKEN_TEMP_NAME);
+  await writeFile(temp, token, { mode: 0o644 });
+  await chmod(temp, 0o644);
+  await rename(temp, join(directory, TOKEN_FILE_NAME));
+}
+
+export function createTokenRefresher(options: TokenRefresherOptions): TokenRefresher {
+  const { clock, timers, logger } = options;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  let refreshes = 0;
+  let failures = 0;
+  let expiresAtMs: number | undefined;
+  let nextAttemptAtMs: number | undefined;
+  let handle: ReturnType<Timers['setTimeout']> | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  let stopped = false;
+
+  const fetchAndWrite = async (): Promise<void> => {
+    const token = await options.tokenSource.fetchDefaultToken();
+    const expiry = readTokenExpiryMs(token);
+    if (expiry <= clock.now()) {
+      throw new LauncherError('ERR_LAUNCHER_TOKEN_INVALID', 'the token source returned an expired token');
+    }
+    await writeTokenFile(options.directory, token);
+    expiresAtMs = expiry;
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (stopped) return;
+    nextAttemptAtMs = clock.now() + delayMs;
+    handle = timers.setTimeout(() => {
+      handle = undefined;
+      inFlight = attempt();
+    }, delayMs);
+  };
+
+  const attempt = async (): Promise<void> => {
+    try {
+      await fetchAndWrite();
+      refreshes += 1;
+      failures = 0;
+      logger.info({ expiresAtMs, refreshes }, 'attestation token refreshed');
+      schedule(refreshDelayMs((expiresAtMs ?? clock.now()) - clock.now(), options.random()));
+    } catch (error) {
+      failures += 1;
+      const delay = backoffDelayMs(failures, options.random(), backoff);
+      logger.warn({ error, failures, retryInMs: Math.round(delay) }, 'attestation token refresh failed; backing off');
+      schedule(delay);
+    }
+  };
+
+  return {
+    start: async () => {
+      try {
+        await fetchAndWrite();
+      } catch (cause) {
+        throw new LauncherError('ERR_LAUNCHER_FIRST_TOKEN', 'failed to obtain the first attestation token', { cause });
+      }
+      logger.info({ expiresAtMs }, 'attestation token written');
+      schedule(refreshDelayMs((expiresAtMs ?? clock.now()) - clock.now(), options.random()));
+    },
+    stop: () => {
+      stopped = true;
+      if (handle !== undefined) timers.clearTimeout(handle);
+      handle = undefined;
+      nextAttemptAtMs = undefined;
+    },
+    status: () => ({ refreshes, consecutiveFailures: failures, expiresAtMs, nextAttemptAtMs }),
+    settled: () => inFlight,
+  };
+}
