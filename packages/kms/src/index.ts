@@ -1,2 +1,8 @@
-// Public surface of @sealroom/kms.
-export {};
+// Public surface of @sealroom/kms: the KMS domain, its store, and its error catalogue.
+export { KMS_ERRORS, KmsError } from './errors.ts';
+export type { KmsErrorCode } from './errors.ts';
+export { createKeyManager } from './service.ts';
+export type { KeyManager, KmsDeps } from './service.ts';
+export { openSqlKmsStore } from './store.ts';
+export type { CryptoKeyRecord, KeyRingRecord, KmsStore, VersionRecord } from './store.ts';
+export { MAX_PLAINTEXT_BYTES } from './operations.ts';
