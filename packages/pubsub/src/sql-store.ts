@@ -1,0 +1,423 @@
+// PubsubStore over SqlDatabase: one backlog row per (subscription, message), batched writes, leases by deadline.
+import type { SqlDatabase, SqlExecutor, SqlValue } from '@sealroom/core';
+import type { OutgoingMessage, PubsubMessage, SubscriptionRecord, TopicRecord } from './model.ts';
+import { DELETED_TOPIC } from './model.ts';
+import type { LeasedMessage, LeaseOptions, LeaseRef, LeaseResult, Page, PublishResult, PubsubStore } from './store.ts';
+
+/**
+ * Schema. Each subscription keeps its own copy of a message (`pubsub_backlog`), so acknowledging is one
+ * delete and no reference counting is needed. Ids come from `pubsub_sequence` (no AUTOINCREMENT, so the
+ * SQL stays portable); ids grow with publish order, which makes `ORDER BY id` oldest-first.
+ */
+const MIGRATIONS = [
+  `CREATE TABLE pubsub_topics (name TEXT PRIMARY KEY, project TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX pubsub_topics_project ON pubsub_topics (project, name);
+CREATE TABLE pubsub_subscriptions (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, project TEXT NOT NULL, topic TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX pubsub_subscriptions_project ON pubsub_subscriptions (project, name);
+CREATE INDEX pubsub_subscriptions_topic ON pubsub_subscriptions (topic, name);
+CREATE TABLE pubsub_sequence (id INTEGER PRIMARY KEY, next_id INTEGER NOT NULL);
+INSERT INTO pubsub_sequence (id, next_id) VALUES (1, 1);
+CREATE TABLE pubsub_backlog (id INTEGER PRIMARY KEY, sub_id INTEGER NOT NULL, message_id INTEGER NOT NULL, data BLOB NOT NULL, attributes TEXT, ordering_key TEXT, publish_time INTEGER NOT NULL, visible_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX pubsub_backlog_queue ON pubsub_backlog (sub_id, acked, id, visible_at);
+CREATE INDEX pubsub_backlog_keys ON pubsub_backlog (sub_id, ordering_key, id) WHERE ordering_key IS NOT NULL`,
+];
+
+/** Rows per multi-row INSERT and ids per IN list; chunks are powers of two so few statements get prepared. */
+const MAX_CHUNK = 128;
+const BACKLOG_COLUMNS = 'id, sub_id, message_id, data, attributes, ordering_key, publish_time, visible_at';
+const BACKLOG_ROW = '(?, ?, ?, ?, ?, ?, ?, ?)';
+const PURGE_BATCH = 1000;
+
+interface BacklogRow {
+  id: number;
+  message_id: number;
+  data: Uint8Array;
+  attributes: string | null;
+  ordering_key: string | null;
+  publish_time: number;
+  attempts: number;
+  [key: string]: SqlValue;
+}
+
+export class SqlPubsubStore implements PubsubStore {
+  readonly #db: SqlDatabase;
+  /** Subscription name → row id; subscriptions are only created and deleted through this store. */
+  readonly #subIds = new Map<string, number>();
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+  }
+
+  async init(): Promise<void> {
+    await this.#db.migrate('pubsub', MIGRATIONS);
+  }
+
+  async createTopic(topic: TopicRecord): Promise<boolean> {
+    const result = await this.#db.run(
+      'INSERT INTO pubsub_topics (name, project, body) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      [topic.name, topic.project, JSON.stringify(topic)],
+    );
+    return result.changes === 1;
+  }
+
+  async getTopic(name: string): Promise<TopicRecord | undefined> {
+    const row = await this.#db.get<{ body: string }>('SELECT body FROM pubsub_topics WHERE name = ?', [name]);
+    return row ? (JSON.parse(row.body) as TopicRecord) : undefined;
+  }
+
+  async listTopics(project: string, pageSize: number, pageToken: string): Promise<Page<TopicRecord>> {
+    const rows = await this.#db.all<{ name: string; body: string }>(
+      'SELECT name, body FROM pubsub_topics WHERE project = ? AND name > ? ORDER BY name LIMIT ?',
+      [project, fromPageToken(pageToken), pageSize + 1],
+    );
+    return toPage(rows, pageSize, (r) => JSON.parse(r.body) as TopicRecord);
+  }
+
+  async updateTopic(topic: TopicRecord): Promise<void> {
+    await this.#db.run('UPDATE pubsub_topics SET body = ? WHERE name = ?', [JSON.stringify(topic), topic.name]);
+  }
+
+  async deleteTopic(name: string): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const deleted = await tx.run('DELETE FROM pubsub_topics WHERE name = ?', [name]);
+      if (deleted.changes === 0) return false;
+      const subs = await tx.all<{ name: string; body: string }>(
+        'SELECT name, body FROM pubsub_subscriptions WHERE topic = ?',
+        [name],
+      );
+      for (const sub of subs) {
+        const record = { ...(JSON.parse(sub.body) as SubscriptionRecord), topic: DELETED_TOPIC, detached: true };
+        await tx.run('UPDATE pubsub_subscriptions SET topic = ?, body = ? WHERE name = ?', [
+          DELETED_TOPIC,
+          JSON.stringify(record),
+          sub.name,
+        ]);
+      }
+      return true;
+    });
+  }
+
+  async createSubscription(subscription: SubscriptionRecord): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const exists = await tx.get('SELECT id FROM pubsub_subscriptions WHERE name = ?', [subscription.name]);
+      if (exists) return false;
+      const id = await allocateIds(tx, 1);
+      await tx.run('INSERT INTO pubsub_subscriptions (id, name, project, topic, body) VALUES (?, ?, ?, ?, ?)', [
+        id,
+        subscription.name,
+        subscription.project,
+        subscription.topic,
+        JSON.stringify(subscription),
+      ]);
+      return true;
+    });
+  }
+
+  async getSubscription(name: string): Promise<SubscriptionRecord | undefined> {
+    const row = await this.#db.get<{ body: string }>('SELECT body FROM pubsub_subscriptions WHERE name = ?', [name]);
+    return row ? (JSON.parse(row.body) as SubscriptionRecord) : undefined;
+  }
+
+  async listSubscriptions(project: string, pageSize: number, pageToken: string): Promise<Page<SubscriptionRecord>> {
+    const rows = await this.#db.all<{ name: string; body: string }>(
+      'SELECT name, body FROM pubsub_subscriptions WHERE project = ? AND name > ? ORDER BY name LIMIT ?',
+      [project, fromPageToken(pageToken), pageSize + 1],
+    );
+    return toPage(rows, pageSize, (r) => JSON.parse(r.body) as SubscriptionRecord);
+  }
+
+  async listTopicSubscriptions(topic: string, pageSize: number, pageToken: string): Promise<Page<string>> {
+    const rows = await this.#db.all<{ name: string }>(
+      'SELECT name FROM pubsub_subscriptions WHERE topic = ? AND name > ? ORDER BY name LIMIT ?',
+      [topic, fromPageToken(pageToken), pageSize + 1],
+    );
+    return toPage(rows, pageSize, (r) => r.name);
+  }
+
+  async updateSubscription(subscription: SubscriptionRecord): Promise<void> {
+    await this.#db.run('UPDATE pubsub_subscriptions SET body = ? WHERE name = ?', [
+      JSON.stringify(subscription),
+      subscription.name,
+    ]);
+  }
+
+  async deleteSubscription(name: string): Promise<boolean> {
+    const deleted = await this.#db.transaction(async (tx) => {
+      const row = await tx.get<{ id: number }>('SELECT id FROM pubsub_subscriptions WHERE name = ?', [name]);
+      if (!row) return false;
+      await tx.run('DELETE FROM pubsub_backlog WHERE sub_id = ?', [row.id]);
+      await tx.run('DELETE FROM pubsub_subscriptions WHERE id = ?', [row.id]);
+      return true;
+    });
+    this.#subIds.delete(name);
+    return deleted;
+  }
+
+  async publish(
+    topic: string,
+    messages: readonly OutgoingMessage[],
+    publishTime: number,
+  ): Promise<PublishResult | undefined> {
+    return this.#db.transaction((tx) => publishInTx(tx, topic, messages, publishTime));
+  }
+
+  async lease(subscription: string, options: LeaseOptions): Promise<LeaseResult> {
+    const subId = await this.#subId(subscription);
+    if (subId === undefined) return { leased: [], deadLettered: 0, wokenSubscriptions: [] };
+    return this.#db.transaction(async (tx) => {
+      const rows = options.ordered
+        ? await leaseOrdered(tx, subId, options)
+        : await tx.all<BacklogRow>(
+            'UPDATE pubsub_backlog SET visible_at = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM pubsub_backlog WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?) RETURNING id, message_id, data, attributes, ordering_key, publish_time, attempts',
+            [options.now + options.deadlineMs, subId, options.now, options.max],
+          );
+      rows.sort((a, b) => a.id - b.id);
+      const policy = options.deadLetter;
+      if (!policy) return { leased: rows.map(toLeased), deadLettered: 0, wokenSubscriptions: [] };
+      // A row whose attempt count passed the maximum has failed maxDeliveryAttempts deliveries: forward it.
+      const dead = rows.filter((r) => r.attempts > policy.maxDeliveryAttempts);
+      if (dead.length === 0) return { leased: rows.map(toLeased), deadLettered: 0, wokenSubscriptions: [] };
+      const forwarded = dead.map((r) => toDeadLetter(r, policy.subscription));
+      const published = await publishInTx(tx, policy.topic, forwarded, options.now);
+      // A deleted dead-letter topic keeps the messages here, delivered as before.
+      if (!published) return { leased: rows.map(toLeased), deadLettered: 0, wokenSubscriptions: [] };
+      const live = rows.filter((r) => r.attempts <= policy.maxDeliveryAttempts);
+      await forEachChunk(
+        dead.map((r) => r.id),
+        (ids, marks) => tx.run(`DELETE FROM pubsub_backlog WHERE id IN (${marks})`, ids),
+      );
+      return { leased: live.map(toLeased), deadLettered: dead.length, wokenSubscriptions: published.subscriptions };
+    });
+  }
+
+  async acknowledge(subscription: string, refs: readonly LeaseRef[], retain: boolean): Promise<number> {
+    const subId = await this.#subId(subscription);
+    if (subId === undefined || refs.length === 0) return 0;
+    const ids = refs.map((r) => r.deliveryId);
+    return this.#db.transaction(async (tx) => {
+      let changed = 0;
+      await forEachChunk(ids, async (chunk, marks) => {
+        const sql = retain
+          ? `UPDATE pubsub_backlog SET acked = 1 WHERE sub_id = ? AND acked = 0 AND id IN (${marks})`
+          : `DELETE FROM pubsub_backlog WHERE sub_id = ? AND acked = 0 AND id IN (${marks})`;
+        changed += (await tx.run(sql, [subId, ...chunk])).changes;
+      });
+      return changed;
+    });
+  }
+
+  async modifyDeadline(
+    subscription: string,
+    refs: readonly LeaseRef[],
+    visibleAt: (ref: LeaseRef) => number,
+  ): Promise<number> {
+    const subId = await this.#subId(subscription);
+    if (subId === undefined || refs.length === 0) return 0;
+    return this.#db.transaction(async (tx) => {
+      let changed = 0;
+      for (const ref of refs) {
+        const result = await tx.run(
+          'UPDATE pubsub_backlog SET visible_at = ? WHERE id = ? AND sub_id = ? AND attempts = ? AND acked = 0',
+          [visibleAt(ref), ref.deliveryId, subId, ref.attempt],
+        );
+        changed += result.changes;
+      }
+      return changed;
+    });
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    const subs = await this.#db.all<{ id: number; body: string }>('SELECT id, body FROM pubsub_subscriptions');
+    let purged = 0;
+    for (const sub of subs) {
+      const cutoff = now - (JSON.parse(sub.body) as SubscriptionRecord).messageRetentionMs;
+      for (const acked of [0, 1]) purged += await this.#purgeHead(sub.id, acked, cutoff);
+    }
+    return purged;
+  }
+
+  /** Ids grow with publish time, so expired rows are a prefix of the queue: delete it in batches. */
+  async #purgeHead(subId: number, acked: number, cutoff: number): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const head = await this.#db.all<{ id: number; publish_time: number }>(
+        'SELECT id, publish_time FROM pubsub_backlog WHERE sub_id = ? AND acked = ? ORDER BY id LIMIT ?',
+        [subId, acked, PURGE_BATCH],
+      );
+      const expired: number[] = [];
+      for (const row of head) {
+        if (row.publish_time >= cutoff) break;
+        expired.push(row.id);
+      }
+      if (expired.length === 0) return purged;
+      await this.#db.transaction((tx) =>
+        forEachChunk(expired, (ids, marks) => tx.run(`DELETE FROM pubsub_backlog WHERE id IN (${marks})`, ids)),
+      );
+      purged += expired.length;
+      if (expired.length < head.length || head.length < PURGE_BATCH) return purged;
+    }
+  }
+
+  async countBacklog(subscription: string): Promise<number> {
+    const subId = await this.#subId(subscription);
+    if (subId === undefined) return 0;
+    const row = await this.#db.get<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM pubsub_backlog WHERE sub_id = ? AND acked = 0',
+      [subId],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async #subId(name: string): Promise<number | undefined> {
+    const cached = this.#subIds.get(name);
+    if (cached !== undefined) return cached;
+    const row = await this.#db.get<{ id: number }>('SELECT id FROM pubsub_subscriptions WHERE name = ?', [name]);
+    if (row) this.#subIds.set(name, row.id);
+    return row?.id;
+  }
+}
+
+/** Reserves `count` consecutive ids; returns the first. */
+async function allocateIds(tx: SqlExecutor, count: number): Promise<number> {
+  await tx.run('UPDATE pubsub_sequence SET next_id = next_id + ? WHERE id = 1', [count]);
+  const row = await tx.get<{ next_id: number }>('SELECT next_id FROM pubsub_sequence WHERE id = 1');
+  return Number(row?.next_id) - count;
+}
+
+async function publishInTx(
+  tx: SqlExecutor,
+  topic: string,
+  messages: readonly OutgoingMessage[],
+  publishTime: number,
+): Promise<PublishResult | undefined> {
+  const topicRow = await tx.get('SELECT name FROM pubsub_topics WHERE name = ?', [topic]);
+  if (!topicRow) return undefined;
+  const subs = await tx.all<{ id: number; name: string }>('SELECT id, name FROM pubsub_subscriptions WHERE topic = ?', [
+    topic,
+  ]);
+  const first = await allocateIds(tx, messages.length * (1 + subs.length));
+  const messageIds = messages.map((_, i) => String(first + i));
+  const encoded = messages.map((m) => ({
+    data: m.data,
+    attributes: Object.keys(m.attributes).length > 0 ? JSON.stringify(m.attributes) : null,
+    orderingKey: m.orderingKey === '' ? null : m.orderingKey,
+  }));
+  let nextId = first + messages.length;
+  const params: SqlValue[] = [];
+  for (const sub of subs) {
+    for (let i = 0; i < messages.length; i++) {
+      const m = encoded[i] as (typeof encoded)[number];
+      params.push(nextId++, sub.id, first + i, m.data, m.attributes, m.orderingKey, publishTime, publishTime);
+    }
+  }
+  await insertRows(tx, params, 8);
+  return { messageIds, subscriptions: subs.map((s) => s.name) };
+}
+
+/** Inserts flattened backlog rows with multi-row statements of power-of-two sizes. */
+async function insertRows(tx: SqlExecutor, params: SqlValue[], width: number): Promise<void> {
+  let offset = 0;
+  let remaining = params.length / width;
+  while (remaining > 0) {
+    const rows = chunkSize(remaining);
+    const sql = `INSERT INTO pubsub_backlog (${BACKLOG_COLUMNS}) VALUES ${new Array(rows).fill(BACKLOG_ROW).join(', ')}`;
+    await tx.run(sql, params.slice(offset, offset + rows * width));
+    offset += rows * width;
+    remaining -= rows;
+  }
+}
+
+function chunkSize(remaining: number): number {
+  let size = MAX_CHUNK;
+  while (size > remaining) size >>= 1;
+  return size;
+}
+
+/** Calls `fn` with chunks of `ids` and their `?, ?, …` placeholder lists. */
+async function forEachChunk(ids: readonly number[], fn: (chunk: number[], marks: string) => Promise<unknown>) {
+  let offset = 0;
+  while (offset < ids.length) {
+    const size = chunkSize(ids.length - offset);
+    await fn(ids.slice(offset, offset + size), new Array(size).fill('?').join(', '));
+    offset += size;
+  }
+}
+
+/**
+ * Ordered delivery: a message with an ordering key is leased only when it is the oldest unacknowledged
+ * message of its key and no other message of the key is leased, so a key has one message in flight.
+ */
+async function leaseOrdered(tx: SqlExecutor, subId: number, options: LeaseOptions): Promise<BacklogRow[]> {
+  const candidates = await tx.all<{ id: number; ordering_key: string | null }>(
+    'SELECT id, ordering_key FROM pubsub_backlog WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?',
+    [subId, options.now, options.max * 4],
+  );
+  const chosen: number[] = [];
+  const seenKeys = new Set<string>();
+  for (const c of candidates) {
+    if (chosen.length >= options.max) break;
+    if (c.ordering_key === null) {
+      chosen.push(c.id);
+      continue;
+    }
+    if (seenKeys.has(c.ordering_key)) continue;
+    seenKeys.add(c.ordering_key);
+    const head = await tx.get<{ id: number }>(
+      'SELECT id FROM pubsub_backlog WHERE sub_id = ? AND ordering_key = ? AND acked = 0 ORDER BY id LIMIT 1',
+      [subId, c.ordering_key],
+    );
+    if (head?.id === c.id) chosen.push(c.id);
+  }
+  const rows: BacklogRow[] = [];
+  await forEachChunk(chosen, async (ids, marks) => {
+    rows.push(
+      ...(await tx.all<BacklogRow>(
+        `UPDATE pubsub_backlog SET visible_at = ?, attempts = attempts + 1 WHERE id IN (${marks}) RETURNING id, message_id, data, attributes, ordering_key, publish_time, attempts`,
+        [options.now + options.deadlineMs, ...ids],
+      )),
+    );
+  });
+  return rows;
+}
+
+function toMessage(row: BacklogRow): PubsubMessage {
+  return {
+    messageId: String(row.message_id),
+    publishTime: Number(row.publish_time),
+    data: row.data,
+    attributes: row.attributes ? (JSON.parse(row.attributes) as Record<string, string>) : {},
+    orderingKey: row.ordering_key ?? '',
+  };
+}
+
+function toLeased(row: BacklogRow): LeasedMessage {
+  return { deliveryId: Number(row.id), attempt: Number(row.attempts), message: toMessage(row) };
+}
+
+/** The attributes Google adds to a message it forwards to a dead-letter topic. */
+function toDeadLetter(row: BacklogRow, subscription: string): OutgoingMessage {
+  const message = toMessage(row);
+  const [, project = '', , id = ''] = subscription.split('/');
+  return {
+    data: message.data,
+    orderingKey: message.orderingKey,
+    attributes: {
+      ...message.attributes,
+      CloudPubSubDeadLetterSourceDeliveryCount: String(Number(row.attempts) - 1),
+      CloudPubSubDeadLetterSourceSubscription: id,
+      CloudPubSubDeadLetterSourceSubscriptionProject: project,
+      CloudPubSubDeadLetterSourceTopicPublishTime: new Date(message.publishTime).toISOString(),
+    },
+  };
+}
+
+function fromPageToken(token: string): string {
+  return token === '' ? '' : Buffer.from(token, 'base64url').toString('utf8');
+}
+
+function toPage<R extends { name: string }, T>(rows: R[], pageSize: number, map: (row: R) => T): Page<T> {
+  const more = rows.length > pageSize;
+  const items = (more ? rows.slice(0, pageSize) : rows).map(map);
+  const last = more ? rows[pageSize - 1] : undefined;
+  return { items, nextPageToken: last ? Buffer.from(last.name, 'utf8').toString('base64url') : '' };
+}

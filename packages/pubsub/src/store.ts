@@ -1,0 +1,85 @@
+// The storage interface the Pub/Sub service needs; SQLite implements it now, NATS JetStream can later.
+import type { OutgoingMessage, PubsubMessage, SubscriptionRecord, TopicRecord } from './model.ts';
+
+/** One delivery of one message on one subscription, as the store hands it out under a lease. */
+export interface LeasedMessage {
+  /** The store's handle of this subscription's copy of the message. */
+  readonly deliveryId: number;
+  readonly message: PubsubMessage;
+  /** Deliveries so far, this one included. */
+  readonly attempt: number;
+}
+
+/** A reference to one lease, decoded from an ack id. */
+export interface LeaseRef {
+  readonly deliveryId: number;
+  readonly attempt: number;
+}
+
+export interface LeaseOptions {
+  readonly max: number;
+  readonly now: number;
+  readonly deadlineMs: number;
+  /** Ordered subscriptions get at most one outstanding message per ordering key, the oldest. */
+  readonly ordered: boolean;
+  /** Messages leased again after this many attempts move to the dead-letter topic instead. */
+  readonly deadLetter?: { readonly topic: string; readonly maxDeliveryAttempts: number; readonly subscription: string };
+}
+
+export interface LeaseResult {
+  readonly leased: readonly LeasedMessage[];
+  /** Subscriptions of the dead-letter topic that received messages (to wake their consumers). */
+  readonly deadLettered: number;
+  readonly wokenSubscriptions: readonly string[];
+}
+
+export interface PublishResult {
+  readonly messageIds: readonly string[];
+  /** Names of the subscriptions that received the messages. */
+  readonly subscriptions: readonly string[];
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextPageToken: string;
+}
+
+export interface PubsubStore {
+  init(): Promise<void>;
+
+  createTopic(topic: TopicRecord): Promise<boolean>;
+  getTopic(name: string): Promise<TopicRecord | undefined>;
+  listTopics(project: string, pageSize: number, pageToken: string): Promise<Page<TopicRecord>>;
+  updateTopic(topic: TopicRecord): Promise<void>;
+  /** Deletes the topic and detaches its subscriptions; false when it did not exist. */
+  deleteTopic(name: string): Promise<boolean>;
+
+  createSubscription(subscription: SubscriptionRecord): Promise<boolean>;
+  getSubscription(name: string): Promise<SubscriptionRecord | undefined>;
+  listSubscriptions(project: string, pageSize: number, pageToken: string): Promise<Page<SubscriptionRecord>>;
+  listTopicSubscriptions(topic: string, pageSize: number, pageToken: string): Promise<Page<string>>;
+  updateSubscription(subscription: SubscriptionRecord): Promise<void>;
+  /** Deletes the subscription and its backlog; false when it did not exist. */
+  deleteSubscription(name: string): Promise<boolean>;
+
+  /**
+   * Durably stores the messages and fans them out to every subscription of the topic, in one atomic
+   * step: when it resolves, the messages survive a crash; when it rejects, none was stored. Resolves
+   * undefined (storing nothing) when the topic does not exist.
+   */
+  publish(topic: string, messages: readonly OutgoingMessage[], publishTime: number): Promise<PublishResult | undefined>;
+  /** Leases up to `max` visible messages for `deadlineMs`, oldest first. */
+  lease(subscription: string, options: LeaseOptions): Promise<LeaseResult>;
+  /** Acknowledges deliveries (deleted, or kept as acked when the subscription retains them); returns how many. */
+  acknowledge(subscription: string, refs: readonly LeaseRef[], retain: boolean): Promise<number>;
+  /** Sets each current lease's deadline to `visibleAt` (now for a nack); stale leases are ignored. */
+  modifyDeadline(
+    subscription: string,
+    refs: readonly LeaseRef[],
+    visibleAt: (ref: LeaseRef) => number,
+  ): Promise<number>;
+  /** Drops messages older than each subscription's retention; returns how many. */
+  purgeExpired(now: number): Promise<number>;
+  /** Unacknowledged messages held for the subscription. */
+  countBacklog(subscription: string): Promise<number>;
+}
