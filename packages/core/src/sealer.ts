@@ -1,5 +1,5 @@
 // Sealing at rest: key material and secrets are stored only as AES-256-GCM envelopes under a root key.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CoreError } from './errors.ts';
@@ -10,6 +10,8 @@ export interface Sealer {
   readonly rootKeyId: string;
   seal(plaintext: Uint8Array, context: string): Buffer;
   open(sealed: Uint8Array, context: string): Buffer;
+  /** HMAC-SHA256 of `data` under a subkey of the root key derived for `label` (tamper evidence). */
+  mac(data: Uint8Array, label: string): Buffer;
 }
 
 const VERSION = 1;
@@ -24,8 +26,17 @@ export function createSealer(rootKey: Uint8Array): Sealer {
   }
   const key = Buffer.from(rootKey);
   const rootKeyId = createHash('sha256').update('sealroom-root-key-id\0').update(key).digest('hex');
+  const macKeys = new Map<string, Buffer>();
   return {
     rootKeyId,
+    mac(data, label) {
+      let macKey = macKeys.get(label);
+      if (!macKey) {
+        macKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `sealroom-mac\0${label}`, 32));
+        macKeys.set(label, macKey);
+      }
+      return createHmac('sha256', macKey).update(data).digest();
+    },
     seal(plaintext, context) {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);

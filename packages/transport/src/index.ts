@@ -16,3 +16,4 @@ export type { CompiledTemplate } from './path-template.ts';
 export { DEFAULT_BODY_LIMIT_BYTES, parseForm, readBody } from './body.ts';
 export { ERROR_DOMAIN, toGoogleError } from './errors-wire.ts';
 export type { GoogleErrorBody } from './errors-wire.ts';
+export { parseWith } from './validate.ts';

@@ -1,0 +1,230 @@
+// The per-project log: audit entries and workload entries, append-only and chained with a root-key MAC.
+import type { AuditLog, AuditRecord, Clock, ProjectResolver, Sealer, SqlDatabase } from '@sealroom/core';
+import { toRfc3339 } from '@sealroom/core';
+import { IamError } from './errors.ts';
+
+export const AUDIT_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE log_entries (
+     project_number TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     time INTEGER NOT NULL,
+     log_name TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     prev_mac TEXT NOT NULL,
+     mac TEXT NOT NULL,
+     PRIMARY KEY (project_number, seq)
+   );
+   CREATE TABLE log_heads (
+     project_number TEXT PRIMARY KEY,
+     seq INTEGER NOT NULL,
+     mac TEXT NOT NULL
+   );`,
+];
+
+/** Log ids of the audit streams (Cloud Audit Logs' names). */
+export const AUDIT_LOG_ID = 'cloudaudit.googleapis.com%2Factivity';
+export const DATA_ACCESS_LOG_ID = 'cloudaudit.googleapis.com%2Fdata_access';
+const MAC_LABEL = 'log-chain';
+const GENESIS = '0'.repeat(64);
+
+export type Severity = 'DEFAULT' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
+
+export interface LogEntryInput {
+  readonly logId: string;
+  readonly severity: Severity;
+  /** `textPayload`, `jsonPayload` or `protoPayload`, as in Cloud Logging. */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface StoredLogEntry {
+  readonly seq: number;
+  readonly time: number;
+  readonly logName: string;
+  readonly severity: string;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface ChainVerification {
+  readonly ok: boolean;
+  readonly entries: number;
+  /** The first sequence number whose entry, or whose predecessor, no longer verifies. */
+  readonly brokenAt?: number;
+}
+
+export interface ProjectLog extends AuditLog {
+  append(projectNumber: string, entries: readonly LogEntryInput[]): Promise<void>;
+  list(
+    projectNumber: string,
+    options: { logNames?: readonly string[]; newestFirst?: boolean; pageSize: number; afterSeq?: number },
+  ): Promise<StoredLogEntry[]>;
+  verify(projectNumber: string): Promise<ChainVerification>;
+}
+
+interface EntryRow {
+  [key: string]: string | number;
+  seq: number;
+  time: number;
+  log_name: string;
+  severity: string;
+  payload: string;
+  prev_mac: string;
+  mac: string;
+}
+
+export function createProjectLog(options: {
+  db: SqlDatabase;
+  sealer: Sealer;
+  clock: Clock;
+  projects: ProjectResolver;
+}): ProjectLog {
+  const { db, sealer, clock } = options;
+  const macOf = (
+    projectNumber: string,
+    seq: number,
+    time: number,
+    logName: string,
+    severity: string,
+    payload: string,
+    prev: string,
+  ) =>
+    sealer
+      .mac(Buffer.from(JSON.stringify([projectNumber, seq, time, logName, severity, payload, prev])), MAC_LABEL)
+      .toString('hex');
+
+  const append = async (projectNumber: string, entries: readonly LogEntryInput[]): Promise<void> => {
+    if (entries.length === 0) return;
+    await db.transaction(async (tx) => {
+      const head = await tx.get<{ seq: number; mac: string }>(
+        'SELECT seq, mac FROM log_heads WHERE project_number = ?',
+        [projectNumber],
+      );
+      let seq = head?.seq ?? 0;
+      let prev = head?.mac ?? GENESIS;
+      for (const entry of entries) {
+        seq += 1;
+        const time = clock.now();
+        const logName = `projects/${projectNumber}/logs/${entry.logId}`;
+        const payload = JSON.stringify({ ...entry.payload, ...(entry.labels ? { labels: entry.labels } : {}) });
+        const mac = macOf(projectNumber, seq, time, logName, entry.severity, payload, prev);
+        await tx.run(
+          'INSERT INTO log_entries (project_number, seq, time, log_name, severity, payload, prev_mac, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          [projectNumber, seq, time, logName, entry.severity, payload, prev, mac],
+        );
+        prev = mac;
+      }
+      await tx.run(
+        'INSERT INTO log_heads (project_number, seq, mac) VALUES (?, ?, ?) ON CONFLICT (project_number) DO UPDATE SET seq = excluded.seq, mac = excluded.mac',
+        [projectNumber, seq, prev],
+      );
+    });
+  };
+
+  return {
+    append,
+    async record(entry: AuditRecord) {
+      const project = await options.projects.resolve(entry.project);
+      if (!project) return;
+      const caller = entry.caller;
+      const authenticationInfo: Record<string, unknown> = caller
+        ? caller.kind === 'federated'
+          ? {
+              principalSubject: caller.principal,
+              federation: {
+                pool: caller.federation?.pool,
+                subject: caller.federation?.subject,
+                attributes: caller.federation?.attributes,
+              },
+            }
+          : {
+              principalEmail: caller.principal.slice(caller.principal.indexOf(':') + 1),
+              principalSubject: caller.principal,
+            }
+        : { principalSubject: 'anonymous' };
+      if (caller) authenticationInfo.credentialId = caller.credentialId;
+      await append(project.projectNumber, [
+        {
+          logId: /\.(get|list|[A-Z][a-z]*(Get|List)\w*)$/.test(entry.method) ? DATA_ACCESS_LOG_ID : AUDIT_LOG_ID,
+          severity: entry.outcome === 'ALLOWED' ? 'NOTICE' : 'WARNING',
+          payload: {
+            protoPayload: {
+              '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+              methodName: entry.method,
+              resourceName: entry.resource,
+              authenticationInfo,
+              authorizationInfo: [{ resource: entry.resource, granted: entry.outcome !== 'DENIED' }],
+              status: entry.outcome === 'ALLOWED' ? {} : { code: entry.status ?? entry.outcome },
+              ...(entry.details ? { metadata: entry.details } : {}),
+            },
+          },
+        },
+      ]);
+    },
+    async list(projectNumber, query) {
+      const clauses = ['project_number = ?'];
+      const params: (string | number)[] = [projectNumber];
+      if (query.logNames && query.logNames.length > 0) {
+        clauses.push(`log_name IN (${query.logNames.map(() => '?').join(',')})`);
+        params.push(...query.logNames);
+      }
+      if (query.afterSeq !== undefined) {
+        clauses.push(query.newestFirst ? 'seq < ?' : 'seq > ?');
+        params.push(query.afterSeq);
+      }
+      const rows = await db.all<EntryRow>(
+        `SELECT * FROM log_entries WHERE ${clauses.join(' AND ')} ORDER BY seq ${query.newestFirst ? 'DESC' : 'ASC'} LIMIT ?`,
+        [...params, query.pageSize],
+      );
+      return rows.map((row) => ({
+        seq: row.seq,
+        time: row.time,
+        logName: row.log_name,
+        severity: row.severity,
+        body: JSON.parse(row.payload) as Record<string, unknown>,
+      }));
+    },
+    async verify(projectNumber) {
+      const rows = await db.all<EntryRow>('SELECT * FROM log_entries WHERE project_number = ? ORDER BY seq ASC', [
+        projectNumber,
+      ]);
+      const head = await db.get<{ seq: number; mac: string }>(
+        'SELECT seq, mac FROM log_heads WHERE project_number = ?',
+        [projectNumber],
+      );
+      let prev = GENESIS;
+      let expectedSeq = 1;
+      for (const row of rows) {
+        const mac = macOf(projectNumber, row.seq, row.time, row.log_name, row.severity, row.payload, row.prev_mac);
+        if (row.seq !== expectedSeq || row.prev_mac !== prev || row.mac !== mac) {
+          return { ok: false, entries: rows.length, brokenAt: Math.min(row.seq, expectedSeq) };
+        }
+        prev = row.mac;
+        expectedSeq += 1;
+      }
+      if ((head?.seq ?? 0) !== rows.length || (head?.mac ?? GENESIS) !== prev) {
+        return { ok: false, entries: rows.length, brokenAt: rows.length + 1 };
+      }
+      return { ok: true, entries: rows.length };
+    },
+  };
+}
+
+/** Cloud Logging's JSON shape of a stored entry. */
+export function toLogEntryJson(entry: StoredLogEntry): Record<string, unknown> {
+  return {
+    logName: entry.logName,
+    insertId: String(entry.seq),
+    timestamp: toRfc3339(entry.time),
+    receiveTimestamp: toRfc3339(entry.time),
+    severity: entry.severity,
+    ...entry.body,
+  };
+}
+
+export function auditChainBroken(projectId: string, seq: number): IamError {
+  return new IamError(
+    'ERR_IAM_AUDIT_CHAIN_BROKEN',
+    `The log of project ${projectId} fails verification at entry ${seq}.`,
+  );
+}

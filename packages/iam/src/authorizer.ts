@@ -1,0 +1,80 @@
+// The one authorization decision every service calls: policies on a resource and its ancestors.
+import { type Authorizer, type Caller, type ProjectResolver, permissionDenied } from '@sealroom/core';
+import { type Member, memberMatches, parseMember } from './members.ts';
+import type { PolicyStore } from './policy-store.ts';
+import { canonicalResource } from './resource-canonical.ts';
+import { roleGrants } from './roles/index.ts';
+
+/** Evaluates an IAM condition; without one, conditional bindings never grant (fail closed). */
+export type ConditionEvaluator = (expression: string, facts: { resource: string; nowMs: number }) => boolean;
+
+export interface AuthorizerOptions {
+  readonly policies: PolicyStore;
+  readonly projects: ProjectResolver;
+  readonly universe: string;
+  readonly now: () => number;
+  readonly evaluateCondition?: ConditionEvaluator;
+}
+
+export interface IamAuthorizer extends Authorizer {
+  /** The canonical form policies are stored under (`projects/{number}/…`), or undefined when the project is unknown. */
+  canonicalize(resource: string): Promise<string | undefined>;
+}
+
+export function createAuthorizer(options: AuthorizerOptions): IamAuthorizer {
+  const members = new Map<string, Member | null>();
+  const parse = (text: string): Member | null => {
+    let member = members.get(text);
+    if (member === undefined) {
+      try {
+        member = parseMember(text, options.universe);
+      } catch {
+        member = null;
+      }
+      if (members.size > 10_000) members.clear();
+      members.set(text, member);
+    }
+    return member;
+  };
+
+  const canonicalize = (resource: string) => canonicalResource(options.projects, resource);
+
+  const isAllowed = async (caller: Caller | undefined, permission: string, resource: string): Promise<boolean> => {
+    if (caller && caller.expiresAt <= options.now()) return false;
+    const canonical = await canonicalize(resource);
+    if (!canonical) return false;
+    const segments = canonical.split('/');
+    const chain: string[] = [];
+    for (let n = 2; n <= segments.length; n += 2) chain.push(segments.slice(0, n).join('/'));
+    const policies = await options.policies.getMany(chain);
+    for (const policy of policies) {
+      for (const binding of policy.bindings) {
+        if (!roleGrants(binding.role, permission)) continue;
+        if (binding.condition) {
+          const evaluate = options.evaluateCondition;
+          if (!evaluate) continue;
+          let holds = false;
+          try {
+            holds = evaluate(binding.condition.expression, { resource: canonical, nowMs: options.now() });
+          } catch {
+            holds = false;
+          }
+          if (!holds) continue;
+        }
+        for (const text of binding.members) {
+          const member = parse(text);
+          if (member && memberMatches(member, caller)) return true;
+        }
+      }
+    }
+    return false;
+  };
+
+  return {
+    canonicalize,
+    isAllowed,
+    async authorize(caller, permission, resource) {
+      if (!(await isAllowed(caller, permission, resource))) throw permissionDenied(permission, resource);
+    },
+  };
+}

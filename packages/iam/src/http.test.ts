@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildRestApp } from '@sealroom/transport';
+import { createIamTestContext } from './testing.ts';
+
+async function setup() {
+  const t = await createIamTestContext();
+  const app = await buildRestApp({
+    routes: t.iam.module.routes,
+    authenticator: t.context.authenticator,
+    logger: t.logger,
+  });
+  const alice = await t.createUser('alice@example.com');
+  const bob = await t.createUser('bob@example.com');
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  return { t, app, alice, bob, as };
+}
+
+test('a user creates a project, becomes its owner, and another user can neither read nor change its policy', async () => {
+  const { t, app, alice, bob, as } = await setup();
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'alice-proj' },
+  });
+  assert.equal(created.statusCode, 200, created.body);
+  const project = created.json().response;
+  assert.match(project.projectNumber, /^[1-9]\d{11}$/);
+  const byNumber = await app.inject({
+    method: 'GET',
+    url: `/v1/projects/${project.projectNumber}`,
+    headers: as(alice.accessToken),
+  });
+  assert.equal(byNumber.json().projectId, 'alice-proj');
+  const policy = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/alice-proj:getIamPolicy',
+    headers: as(alice.accessToken),
+    payload: '""',
+  });
+  assert.deepEqual(policy.json().bindings, [{ role: 'roles/owner', members: ['user:alice@example.com'] }]);
+  for (const [url, payload] of [
+    ['/v1/projects/alice-proj:getIamPolicy', {}],
+    ['/v1/projects/alice-proj:setIamPolicy', { policy: { bindings: [] } }],
+  ] as const) {
+    const res = await app.inject({ method: 'POST', url, headers: as(bob.accessToken), payload });
+    assert.equal(res.statusCode, 403, url);
+    assert.match(res.json().error.message, /\(or it may not exist\)/);
+  }
+  const missing = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/nobody-proj:getIamPolicy',
+    headers: as(bob.accessToken),
+  });
+  assert.equal(missing.statusCode, 403);
+  assert.equal(
+    missing.json().error.message,
+    "Permission 'resourcemanager.projects.getIamPolicy' denied on resource 'projects/nobody-proj' (or it may not exist).",
+  );
+  await t.close();
+});
+
+test('setIamPolicy with a stale etag gets 409 ABORTED and writes nothing', async () => {
+  const { t, app, alice, as } = await setup();
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'etag-proj' },
+  });
+  const first = (
+    await app.inject({ method: 'GET', url: '/v1/projects/etag-proj:getIamPolicy', headers: as(alice.accessToken) })
+  ).json();
+  const bindings = [...first.bindings, { role: 'roles/viewer', members: ['user:bob@example.com'] }];
+  const ok = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/etag-proj:setIamPolicy',
+    headers: as(alice.accessToken),
+    payload: { policy: { bindings, etag: first.etag } },
+  });
+  assert.equal(ok.statusCode, 200, ok.body);
+  assert.notEqual(ok.json().etag, first.etag);
+  const stale = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/etag-proj:setIamPolicy',
+    headers: as(alice.accessToken),
+    payload: { policy: { bindings: first.bindings, etag: first.etag } },
+  });
+  assert.equal(stale.statusCode, 409);
+  assert.equal(stale.json().error.status, 'ABORTED');
+  const after = (
+    await app.inject({ method: 'GET', url: '/v1/projects/etag-proj:getIamPolicy', headers: as(alice.accessToken) })
+  ).json();
+  assert.equal(after.etag, ok.json().etag);
+  await t.close();
+});
+
+test('bad policies are refused precisely: unknown role, malformed member, conditions without v3, unknown field', async () => {
+  const { t, app, alice, as } = await setup();
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'bad-proj' },
+  });
+  const cases: [unknown, RegExp][] = [
+    [
+      { policy: { bindings: [{ role: 'roles/nope', members: ['user:a@b.com'] }] } },
+      /Role roles\/nope is not supported/,
+    ],
+    [{ policy: { bindings: [{ role: 'roles/viewer', members: ['alice'] }] } }, /Invalid member 'alice'/],
+    [
+      {
+        policy: { bindings: [{ role: 'roles/viewer', members: ['user:a@b.com'], condition: { expression: 'true' } }] },
+      },
+      /require policy version 3/,
+    ],
+    [{ policy: {}, extra: 1 }, /Unknown name "extra"/],
+  ];
+  for (const [payload, message] of cases) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/projects/bad-proj:setIamPolicy',
+      headers: as(alice.accessToken),
+      payload: payload as object,
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(res.json().error.message, message);
+  }
+  const policy = (
+    await app.inject({ method: 'GET', url: '/v1/projects/bad-proj:getIamPolicy', headers: as(alice.accessToken) })
+  ).json();
+  assert.equal(policy.bindings.length, 1);
+  await t.close();
+});
+
+test('a service account access token from generateAccessToken authenticates, only for a granted caller', async () => {
+  const { t, app, alice, bob, as } = await setup();
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'sa-proj' },
+  });
+  const sa = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/sa-proj/serviceAccounts',
+    headers: as(alice.accessToken),
+    payload: { accountId: 'worker' },
+  });
+  assert.equal(sa.json().email, 'worker@sa-proj.iam.gserviceaccount.com');
+  const url = '/v1/projects/-/serviceAccounts/worker@sa-proj.iam.gserviceaccount.com:generateAccessToken';
+  const ownerTry = await app.inject({
+    method: 'POST',
+    url,
+    headers: as(alice.accessToken),
+    payload: { scope: ['https://www.googleapis.com/auth/cloud-platform'] },
+  });
+  assert.equal(ownerTry.statusCode, 403, 'owners do not impersonate without Token Creator');
+  await t.grant(
+    'projects/sa-proj/serviceAccounts/worker@sa-proj.iam.gserviceaccount.com',
+    'roles/iam.serviceAccountTokenCreator',
+    'user:bob@example.com',
+  );
+  const minted = await app.inject({
+    method: 'POST',
+    url,
+    headers: as(bob.accessToken),
+    payload: { scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '600s' },
+  });
+  assert.equal(minted.statusCode, 200, minted.body);
+  const caller = await t.context.authenticator.authenticate(minted.json().accessToken);
+  assert.equal(caller.principal, 'serviceAccount:worker@sa-proj.iam.gserviceaccount.com');
+  const tooLong = await app.inject({
+    method: 'POST',
+    url,
+    headers: as(bob.accessToken),
+    payload: { scope: ['x'], lifetime: '7200s' },
+  });
+  assert.equal(tooLong.statusCode, 400);
+  await t.close();
+});
+
+test('audit entries are chained: editing or removing one is detected', async () => {
+  const { t, app, alice, as } = await setup();
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'audit-proj' },
+  });
+  const number = created.json().response.projectNumber;
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects/audit-proj/serviceAccounts',
+    headers: as(alice.accessToken),
+    payload: { accountId: 'one-sa' },
+  });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects/audit-proj/serviceAccounts',
+    headers: as(alice.accessToken),
+    payload: { accountId: 'two-sa' },
+  });
+  const verify = () =>
+    app
+      .inject({ method: 'GET', url: '/v1/projects/audit-proj/logs:verify', headers: as(alice.accessToken) })
+      .then((r) => r.json());
+  assert.deepEqual(await verify(), { ok: true, entries: 3 });
+  const list = await app.inject({
+    method: 'POST',
+    url: '/v2/entries:list',
+    headers: as(alice.accessToken),
+    payload: { resourceNames: ['projects/audit-proj'] },
+  });
+  assert.equal(list.json().entries[0].protoPayload.authenticationInfo.principalEmail, 'alice@example.com');
+  await t.context.db.run(
+    "UPDATE log_entries SET payload = replace(payload, 'one-sa', 'evil-sa') WHERE project_number = ? AND seq = 2",
+    [number],
+  );
+  assert.deepEqual(await verify(), { ok: false, entries: 3, brokenAt: 2 });
+  await t.context.db.run(
+    "UPDATE log_entries SET payload = replace(payload, 'evil-sa', 'one-sa') WHERE project_number = ? AND seq = 2",
+    [number],
+  );
+  assert.equal((await verify()).ok, true);
+  await t.context.db.run('DELETE FROM log_entries WHERE project_number = ? AND seq = 3', [number]);
+  assert.equal((await verify()).ok, false);
+  await t.close();
+});
+
+test('ID tokens are signed by the deployment issuer and verify against its published JWKS', async () => {
+  const { t, app, alice, as } = await setup();
+  const { createLocalJWKSet, jwtVerify } = await import('jose');
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'oidc-proj' },
+  });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects/oidc-proj/serviceAccounts',
+    headers: as(alice.accessToken),
+    payload: { accountId: 'inst-sa' },
+  });
+  await t.grant(
+    'projects/oidc-proj/serviceAccounts/inst-sa@oidc-proj.iam.gserviceaccount.com',
+    'roles/iam.serviceAccountTokenCreator',
+    'user:alice@example.com',
+  );
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/-/serviceAccounts/inst-sa@oidc-proj.iam.gserviceaccount.com:generateIdToken',
+    headers: as(alice.accessToken),
+    payload: { audience: 'https://verifier.example', includeEmail: true },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const jwks = (await app.inject({ method: 'GET', url: '/accounts/v3/certs' })).json();
+  const discovery = (await app.inject({ method: 'GET', url: '/accounts/.well-known/openid-configuration' })).json();
+  const { payload } = await jwtVerify(res.json().token, createLocalJWKSet(jwks), {
+    issuer: discovery.issuer,
+    audience: 'https://verifier.example',
+  });
+  assert.equal(payload.email, 'inst-sa@oidc-proj.iam.gserviceaccount.com');
+  await t.close();
+});
+
+test('dev login issues a refresh token that the token endpoint exchanges; a forged one is invalid_grant', async () => {
+  const { t, app } = await setup();
+  const login = await app.inject({ method: 'POST', url: '/v1/dev:login', payload: { email: 'carol@example.com' } });
+  assert.equal(login.statusCode, 200);
+  const token = await app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `grant_type=refresh_token&refresh_token=${encodeURIComponent(login.json().refreshToken)}`,
+  });
+  assert.equal(token.statusCode, 200);
+  assert.equal(
+    (await t.context.authenticator.authenticate(token.json().access_token)).principal,
+    'user:carol@example.com',
+  );
+  const forged = await app.inject({
+    method: 'POST',
+    url: '/token',
+    payload: { grant_type: 'refresh_token', refresh_token: 'srr1.forged' },
+  });
+  assert.equal(forged.statusCode, 400);
+  assert.equal(forged.json().error, 'invalid_grant');
+  assert.equal(JSON.stringify(t.logger.entries).includes(login.json().refreshToken), false);
+  await t.close();
+});

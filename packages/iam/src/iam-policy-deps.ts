@@ -1,0 +1,8 @@
+// The slice of ServiceContext the shared IAM policy routes use.
+import type { ServiceContext } from '@sealroom/transport';
+
+export { CoreError, notFound } from '@sealroom/core';
+export type ServiceContextLike = Pick<
+  ServiceContext,
+  'db' | 'authorizer' | 'audit' | 'projects' | 'clock' | 'settings'
+>;

@@ -1,0 +1,115 @@
+// The deployment's OIDC issuer for service-account ID tokens: RS256 keys sealed at rest, rotated with overlap.
+import { generateKeyPairSync, type KeyObject, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import type { Clock, Sealer, SqlDatabase } from '@sealroom/core';
+import { type JWK, SignJWT, exportJWK } from 'jose';
+
+export const ID_TOKEN_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE iam_signing_keys (
+     kid TEXT PRIMARY KEY,
+     sealed_private BLOB NOT NULL,
+     public_jwk TEXT NOT NULL,
+     create_time INTEGER NOT NULL
+   );`,
+];
+
+export const ID_TOKEN_TTL_MS = 3600_000;
+/** A new signing key is made after this age; the previous one stays published until its tokens expire. */
+export const SIGNING_KEY_ROTATION_MS = 30 * 24 * 3600_000;
+
+export interface IdTokenClaims {
+  readonly audience: string;
+  readonly subject: string;
+  readonly email?: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface IdTokenIssuer {
+  /** The `iss` of the tokens: `{baseUrl}/accounts`. */
+  readonly issuer: string;
+  sign(claims: IdTokenClaims): Promise<string>;
+  jwks(): Promise<{ keys: JWK[] }>;
+  discovery(): Record<string, unknown>;
+}
+
+interface KeyRow {
+  [key: string]: string | number | Uint8Array;
+  kid: string;
+  sealed_private: Uint8Array;
+  public_jwk: string;
+  create_time: number;
+}
+
+export function createIdTokenIssuer(options: {
+  db: SqlDatabase;
+  sealer: Sealer;
+  clock: Clock;
+  baseUrl: string;
+}): IdTokenIssuer {
+  const issuer = `${options.baseUrl}/accounts`;
+  let current: { kid: string; key: KeyObject; createTime: number } | undefined;
+
+  const activeKey = async () => {
+    const now = options.clock.now();
+    if (current && now - current.createTime < SIGNING_KEY_ROTATION_MS) return current;
+    const row = await options.db.get<KeyRow>('SELECT * FROM iam_signing_keys ORDER BY create_time DESC LIMIT 1');
+    if (row && now - row.create_time < SIGNING_KEY_ROTATION_MS) {
+      const pem = options.sealer.open(row.sealed_private, `iam/signing-key/${row.kid}`);
+      current = { kid: row.kid, key: createPrivateKey(pem), createTime: row.create_time };
+      return current;
+    }
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = randomBytes(20).toString('hex');
+    const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+    await options.db.run(
+      'INSERT INTO iam_signing_keys (kid, sealed_private, public_jwk, create_time) VALUES (?, ?, ?, ?)',
+      [kid, options.sealer.seal(Buffer.from(pem), `iam/signing-key/${kid}`), JSON.stringify(jwk), now],
+    );
+    current = { kid, key: privateKey, createTime: now };
+    return current;
+  };
+
+  return {
+    issuer,
+    async sign(claims) {
+      const { kid, key } = await activeKey();
+      const now = Math.floor(options.clock.now() / 1000);
+      return new SignJWT({
+        ...claims.extra,
+        ...(claims.email ? { email: claims.email, email_verified: true } : {}),
+      })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setIssuer(issuer)
+        .setAudience(claims.audience)
+        .setSubject(claims.subject)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ID_TOKEN_TTL_MS / 1000)
+        .sign(key);
+    },
+    async jwks() {
+      await activeKey();
+      // A retired key stays published until every token it signed has expired.
+      const since = options.clock.now() - SIGNING_KEY_ROTATION_MS - ID_TOKEN_TTL_MS;
+      const rows = await options.db.all<KeyRow>(
+        'SELECT public_jwk FROM iam_signing_keys WHERE create_time >= ? ORDER BY create_time DESC',
+        [since],
+      );
+      return { keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) };
+    },
+    discovery() {
+      return {
+        issuer,
+        jwks_uri: `${issuer}/v3/certs`,
+        id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['id_token'],
+        subject_types_supported: ['public'],
+        claims_supported: ['aud', 'email', 'email_verified', 'exp', 'iat', 'iss', 'sub'],
+      };
+    },
+  };
+}
+
+/** Public key of a JWK, for tests and verifiers. */
+export function publicKeyFromJwk(jwk: JWK): KeyObject {
+  return createPublicKey({ key: jwk as Record<string, unknown> as import('node:crypto').JsonWebKey, format: 'jwk' });
+}

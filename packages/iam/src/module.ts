@@ -1,0 +1,141 @@
+// Builds the iam layer over one database: stores, authenticator, authorizer, log, routes, and the ServiceContext.
+import { createPublicKey } from 'node:crypto';
+import { type Authenticator, type Clock, CoreError, type Logger, type Sealer, type SqlDatabase } from '@sealroom/core';
+import type { DeploymentSettings, ServiceContext, ServiceModule } from '@sealroom/transport';
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { AUDIT_MIGRATIONS, createProjectLog } from './audit.ts';
+import { type ConditionEvaluator, createAuthorizer } from './authorizer.ts';
+import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore } from './credentials.ts';
+import type { IamDeps } from './deps.ts';
+import { authRoutes } from './http-auth.ts';
+import { loggingRoutes } from './http-logging.ts';
+import { projectRoutes } from './http-projects.ts';
+import { serviceAccountRoutes } from './http-service-accounts.ts';
+import { createIdTokenIssuer, ID_TOKEN_MIGRATIONS } from './id-tokens.ts';
+import { createSqlPolicyStore, POLICY_MIGRATIONS } from './policy-store.ts';
+import { createSqlProjectStore, PROJECT_MIGRATIONS } from './projects.ts';
+import {
+  createSqlServiceAccountStore,
+  SERVICE_ACCOUNT_MIGRATIONS,
+  type ServiceAccountStore,
+} from './service-accounts.ts';
+
+export interface IamOptions {
+  readonly db: SqlDatabase;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly sealer: Sealer;
+  readonly settings: DeploymentSettings;
+  readonly evaluateCondition?: ConditionEvaluator;
+}
+
+export interface Iam {
+  readonly deps: IamDeps;
+  /** The context every other service receives. */
+  readonly context: ServiceContext;
+  /** The routes of resource manager, IAM, IAM Credentials, OAuth token endpoint and logging. */
+  readonly module: ServiceModule;
+}
+
+/** Applies the iam migrations (idempotent) and wires the stores. */
+export async function createIam(options: IamOptions): Promise<Iam> {
+  const { db, clock, sealer, settings, logger } = options;
+  await db.migrate('resourcemanager', PROJECT_MIGRATIONS);
+  await db.migrate('iam-policies', POLICY_MIGRATIONS);
+  await db.migrate('iam-credentials', CREDENTIAL_MIGRATIONS);
+  await db.migrate('iam-service-accounts', SERVICE_ACCOUNT_MIGRATIONS);
+  await db.migrate('iam-id-tokens', ID_TOKEN_MIGRATIONS);
+  await db.migrate('logging', AUDIT_MIGRATIONS);
+  const projects = createSqlProjectStore(db);
+  const policies = createSqlPolicyStore(db);
+  const credentials = createCredentialStore(db, clock);
+  const serviceAccounts = createSqlServiceAccountStore(db, clock);
+  const authorizer = createAuthorizer({
+    policies,
+    projects,
+    universe: settings.universeDomain,
+    now: () => clock.now(),
+    ...(options.evaluateCondition ? { evaluateCondition: options.evaluateCondition } : {}),
+  });
+  const audit = createProjectLog({ db, sealer, clock, projects });
+  const idTokens = createIdTokenIssuer({ db, sealer, clock, baseUrl: settings.baseUrl });
+  const authenticator = createAuthenticator(credentials, serviceAccounts, clock);
+  const context: ServiceContext = {
+    db,
+    logger,
+    clock,
+    sealer,
+    authenticator,
+    authorizer,
+    audit,
+    projects,
+    tokens: credentials,
+    settings,
+  };
+  const deps: IamDeps = {
+    db,
+    clock,
+    logger,
+    sealer,
+    settings,
+    projects,
+    policies,
+    authorizer,
+    credentials,
+    serviceAccounts,
+    idTokens,
+    audit,
+    serviceContext: context,
+  };
+  const module: ServiceModule = {
+    name: 'iam',
+    routes: [...authRoutes(deps), ...projectRoutes(deps), ...serviceAccountRoutes(deps), ...loggingRoutes(deps)],
+  };
+  return { deps, context, module };
+}
+
+/**
+ * Opaque access tokens from the credential store, and self-signed service-account JWTs (as
+ * google-auth-library sends when it skips the token exchange), verified against the account's keys.
+ */
+function createAuthenticator(
+  credentials: CredentialStore,
+  serviceAccounts: ServiceAccountStore,
+  clock: Clock,
+): Authenticator {
+  const unauthenticated = () =>
+    new CoreError(
+      'ERR_UNAUTHENTICATED',
+      'Request had invalid authentication credentials. Expected OAuth 2 access token.',
+    );
+  return {
+    async authenticate(token) {
+      if (token.split('.').length !== 3 || token.startsWith('sr')) return credentials.authenticate(token);
+      try {
+        const kid = decodeProtectedHeader(token).kid;
+        const claims = decodeJwt(token);
+        const email = typeof claims.iss === 'string' ? claims.iss : '';
+        if (!kid || !email || claims.sub !== email) throw unauthenticated();
+        const account = await serviceAccounts.get(email);
+        const pem = account && !account.disabled ? await serviceAccounts.publicKey(email, kid) : undefined;
+        if (!pem) throw unauthenticated();
+        const { payload } = await jwtVerify(token, createPublicKey(pem), {
+          algorithms: ['RS256'],
+          issuer: email,
+          maxTokenAge: '1h',
+          clockTolerance: 60,
+          currentDate: new Date(clock.now()),
+          requiredClaims: ['exp', 'iat'],
+        });
+        return {
+          kind: 'serviceAccount',
+          principal: `serviceAccount:${email}`,
+          credentialId: `${kid.slice(0, 16)}`,
+          expiresAt: (payload.exp as number) * 1000,
+        };
+      } catch {
+        throw unauthenticated();
+      }
+    },
+  };
+}

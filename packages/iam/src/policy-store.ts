@@ -1,0 +1,98 @@
+// Stores one IAM policy per resource (canonical name), with etags for optimistic concurrency.
+import { randomBytes } from 'node:crypto';
+import type { SqlDatabase, SqlExecutor } from '@sealroom/core';
+import { IamError } from './errors.ts';
+import { type Binding, EMPTY_POLICY_ETAG, type Policy } from './policy.ts';
+
+export const POLICY_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE iam_policies (
+     resource TEXT PRIMARY KEY,
+     version INTEGER NOT NULL,
+     bindings TEXT NOT NULL,
+     etag TEXT NOT NULL,
+     update_time INTEGER NOT NULL
+   );`,
+];
+
+export interface PolicyStore {
+  get(resource: string): Promise<Policy>;
+  getMany(resources: readonly string[]): Promise<Policy[]>;
+  /** Replaces the policy; a given etag must match the current one (else ABORTED). Returns the stored policy. */
+  set(
+    resource: string,
+    policy: { version: number; bindings: readonly Binding[] },
+    etag: string | undefined,
+    now: number,
+  ): Promise<Policy>;
+  /** Read-modify-write under one transaction (used by add/remove-binding helpers and project creation). */
+  update(resource: string, change: (current: Policy) => readonly Binding[], now: number): Promise<Policy>;
+  delete(resource: string): Promise<void>;
+}
+
+interface PolicyRow {
+  [key: string]: string | number;
+  resource: string;
+  version: number;
+  bindings: string;
+  etag: string;
+}
+
+export function createSqlPolicyStore(db: SqlDatabase): PolicyStore {
+  const read = async (exec: SqlExecutor, resource: string): Promise<Policy> => {
+    const row = await exec.get<PolicyRow>('SELECT * FROM iam_policies WHERE resource = ?', [resource]);
+    return row ? toPolicy(row) : { version: 1, bindings: [], etag: EMPTY_POLICY_ETAG };
+  };
+  const write = async (
+    exec: SqlExecutor,
+    resource: string,
+    version: number,
+    bindings: readonly Binding[],
+    now: number,
+  ) => {
+    const etag = randomBytes(8).toString('base64');
+    const needsV3 = bindings.some((b) => b.condition);
+    const storedVersion = needsV3 ? 3 : version;
+    await exec.run(
+      `INSERT INTO iam_policies (resource, version, bindings, etag, update_time) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (resource) DO UPDATE SET version = excluded.version, bindings = excluded.bindings, etag = excluded.etag, update_time = excluded.update_time`,
+      [resource, storedVersion, JSON.stringify(bindings), etag, now],
+    );
+    return { version: storedVersion, bindings, etag };
+  };
+  return {
+    get: (resource) => read(db, resource),
+    async getMany(resources) {
+      if (resources.length === 0) return [];
+      const rows = await db.all<PolicyRow>(
+        `SELECT * FROM iam_policies WHERE resource IN (${resources.map(() => '?').join(',')})`,
+        resources,
+      );
+      return rows.map(toPolicy);
+    },
+    set(resource, policy, etag, now) {
+      return db.transaction(async (tx) => {
+        const current = await read(tx, resource);
+        if (etag !== undefined && etag !== current.etag) {
+          throw new IamError(
+            'ERR_IAM_STALE_ETAG',
+            'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
+          );
+        }
+        return write(tx, resource, policy.version, policy.bindings, now);
+      });
+    },
+    update(resource, change, now) {
+      return db.transaction(async (tx) => {
+        const current = await read(tx, resource);
+        return write(tx, resource, current.version, change(current), now);
+      });
+    },
+    async delete(resource) {
+      await db.run('DELETE FROM iam_policies WHERE resource = ?', [resource]);
+    },
+  };
+}
+
+function toPolicy(row: PolicyRow): Policy {
+  return { version: row.version, bindings: JSON.parse(row.bindings) as Binding[], etag: row.etag };
+}

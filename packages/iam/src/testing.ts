@@ -1,0 +1,79 @@
+// An iam layer over an in-memory database, for services' tests: users, projects and grants in one line each.
+import { randomBytes } from 'node:crypto';
+import {
+  type Caller,
+  type Clock,
+  createMemoryLogger,
+  createSealer,
+  type MemoryLogger,
+  openSqliteDatabase,
+  systemClock,
+} from '@sealroom/core';
+import type { ServiceContext } from '@sealroom/transport';
+import type { IamDeps } from './deps.ts';
+import { createIam, type Iam } from './module.ts';
+import { addBinding } from './policy.ts';
+import type { Project } from './projects.ts';
+import { canonicalResource } from './resource-canonical.ts';
+
+export interface IamTestContext {
+  readonly context: ServiceContext;
+  readonly deps: IamDeps;
+  readonly iam: Iam;
+  readonly logger: MemoryLogger;
+  createUser(email: string): Promise<{ caller: Caller; accessToken: string }>;
+  createProject(projectId: string, ownerEmail: string): Promise<Project>;
+  grant(resource: string, role: string, member: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createIamTestContext(
+  options: { clock?: Clock; dev?: boolean; baseUrl?: string; universeDomain?: string } = {},
+): Promise<IamTestContext> {
+  const db = openSqliteDatabase({ path: ':memory:' });
+  const logger = createMemoryLogger();
+  const clock = options.clock ?? systemClock;
+  const iam = await createIam({
+    db,
+    logger,
+    clock,
+    sealer: createSealer(randomBytes(32)),
+    settings: {
+      baseUrl: options.baseUrl ?? 'http://127.0.0.1:8080',
+      universeDomain: options.universeDomain ?? 'googleapis.com',
+      stateDir: '.',
+      dev: options.dev ?? true,
+    },
+  });
+  const { deps } = iam;
+  return {
+    iam,
+    deps,
+    context: iam.context,
+    logger,
+    async createUser(email) {
+      await deps.credentials.ensureUser(email, 'dev');
+      const issued = await deps.credentials.issueAccessToken({
+        kind: 'user',
+        principal: `user:${email.toLowerCase()}`,
+        lifetimeMs: 3600_000,
+      });
+      return { accessToken: issued.accessToken, caller: await deps.credentials.authenticate(issued.accessToken) };
+    },
+    async createProject(projectId, ownerEmail) {
+      const project = await deps.projects.create(projectId, projectId, `user:${ownerEmail}`, clock.now());
+      await deps.policies.update(
+        `projects/${project.projectNumber}`,
+        () => [{ role: 'roles/owner', members: [`user:${ownerEmail.toLowerCase()}`] }],
+        clock.now(),
+      );
+      return project;
+    },
+    async grant(resource, role, member) {
+      const canonical = await canonicalResource(deps.projects, resource);
+      if (!canonical) throw new Error(`Unknown project in ${resource}`);
+      await deps.policies.update(canonical, (current) => addBinding(current, role, member), clock.now());
+    },
+    close: () => db.close(),
+  };
+}
