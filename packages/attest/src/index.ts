@@ -35,3 +35,28 @@ export {
   verifyCosReplay,
 } from './eventlog/cos.ts';
 export type { AttestedCosState, GpuCcMode, RestartPolicy } from './eventlog/cos.ts';
+export { verifyTpmEvidence } from './tpm/evidence.ts';
+export type { TpmEvidence, VerifiedTpmEvidence, VerifyTpmEvidenceOptions } from './tpm/evidence.ts';
+export { TAG as DER_TAG, parseDer, readChildren, readDer } from './x509/der.ts';
+export type { DerNode } from './x509/der.ts';
+export { encodeName, issueCertificate, readExtensions, verifyCertificateChain } from './x509/certificate.ts';
+export type { CertExtension, IssueCertificateOptions, VerifiedChain, VerifyChainOptions } from './x509/certificate.ts';
+export {
+  GCE_INSTANCE_INFO_OID,
+  decodeInstanceInfo,
+  encodeInstanceInfo,
+  readInstanceInfo,
+} from './x509/instance-info.ts';
+export type { InstanceInfo } from './x509/instance-info.ts';
+export type { HwModel, Platform, PlatformEvidence } from './platform/platform.ts';
+export {
+  AK_CERT_VALIDITY_MS,
+  PLATFORM_CA_VALIDITY_MS,
+  createPlatformCa,
+  loadPlatformCa,
+} from './platform/platform-ca.ts';
+export type { PlatformCa } from './platform/platform-ca.ts';
+export { PCR_COUNT, SOFT_TPM_BANKS, SoftTpm } from './platform/soft-tpm.ts';
+export type { AkAlgorithm, SoftTpmOptions } from './platform/soft-tpm.ts';
+export { SOFT_CRTM_VERSION, SoftPlatform, bootSoftPlatform, softBootCmdline } from './platform/soft.ts';
+export type { ImageFamily, SoftBootOptions } from './platform/soft.ts';

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { COS_TYPE, encodeCosContent } from '../eventlog/cos.ts';
+import { TPM_ALG } from '../tpm/constants.ts';
+import { verifyTpmEvidence } from '../tpm/evidence.ts';
+import { createPlatformCa, loadPlatformCa } from './platform-ca.ts';
+import { bootSoftPlatform, softBootCmdline } from './soft.ts';
+import type { SoftBootOptions } from './soft.ts';
+
+const NOW = Date.UTC(2026, 5, 1);
+const ca = createPlatformCa(NOW);
+const instance = {
+  zone: 'us-central1-a',
+  projectId: 'operator-project',
+  projectNumber: '123456789012',
+  instanceName: 'vm1',
+  instanceId: '6920867375712861823',
+};
+const boot: SoftBootOptions = {
+  ca,
+  instance,
+  launcherBuild: `sha256:${'1'.repeat(64)}`,
+  imageFamily: 'confidential-space',
+  nowMs: NOW,
+};
+const nonce = Buffer.from('0123456789abcdef0123456789abcdef');
+
+async function launched(options: SoftBootOptions = boot) {
+  const platform = bootSoftPlatform(options);
+  await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_REF, 'reg/p/r/img'));
+  await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_DIGEST, `sha256:${'a'.repeat(64)}`));
+  await platform.measureEvent(encodeCosContent(COS_TYPE.RESTART_POLICY, 'Never'));
+  await platform.measureEvent(encodeCosContent(COS_TYPE.LAUNCH_SEPARATOR, ''));
+  return platform;
+}
+
+describe('soft platform', () => {
+  it('produces evidence the TPM verifier accepts, with instance info, boot cmdline and COS state', async () => {
+    const platform = await launched();
+    const evidence = await platform.attest(nonce);
+    const verified = verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+    assert.equal(platform.hwmodel, 'SOFTWARE');
+    assert.deepEqual([...verified.pcrs.keys()], [TPM_ALG.SHA256, TPM_ALG.SHA384]);
+    assert.equal(verified.instanceInfo?.instanceName, 'vm1');
+    assert.equal(verified.instanceInfo?.instanceId, instance.instanceId);
+    assert.equal(verified.kernelCmdline, softBootCmdline(boot.launcherBuild, 'confidential-space'));
+    assert.equal(verified.cosState?.container.restartPolicy, 'Never');
+    assert.equal(verified.cosState?.separatorSeen, true);
+  });
+
+  it('signs with an RSA AK too', async () => {
+    const platform = await launched({ ...boot, akAlgorithm: 'rsa-2048' });
+    const evidence = await platform.attest(nonce);
+    verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+  });
+
+  it('measures the image family: debug and hardened boots differ in PCR 8', () => {
+    const hardened = bootSoftPlatform(boot).tpm.read(TPM_ALG.SHA256)[8];
+    const debug = bootSoftPlatform({ ...boot, imageFamily: 'confidential-space-debug' }).tpm.read(TPM_ALG.SHA256)[8];
+    assert.notDeepEqual(hardened, debug);
+  });
+
+  it('gives each boot a fresh attestation key', () => {
+    assert.ok(!bootSoftPlatform(boot).tpm.akPublicKey.equals(bootSoftPlatform(boot).tpm.akPublicKey));
+  });
+
+  it('is refused when the verifier trusts another CA', async () => {
+    const other = createPlatformCa(NOW);
+    const evidence = await (await launched()).attest(nonce);
+    assert.throws(
+      () => verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [other.certificate], at: new Date(NOW) }),
+      {
+        code: 'ERR_ATTEST_CERT_CHAIN',
+      },
+    );
+  });
+
+  it('is refused when a CEL event is dropped after measurement', async () => {
+    const evidence = await (await launched()).attest(nonce);
+    const cel = Buffer.from(evidence.tpm.canonicalEventLog!);
+    // Cut at the start of the last record (the separator): its recnum TLV is type 0, length 8, value 3.
+    const lastRecord = cel.indexOf(Buffer.from('00000000080000000000000003', 'hex'));
+    assert.ok(lastRecord > 0);
+    const tampered = { ...evidence.tpm, canonicalEventLog: cel.subarray(0, lastRecord) };
+    assert.throws(() => verifyTpmEvidence(tampered, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }), {
+      code: 'ERR_ATTEST_REPLAY_MISMATCH',
+    });
+  });
+
+  it('restores the CA from its exported key and keeps issuing verifiable certificates', async () => {
+    const restored = loadPlatformCa(ca.certificate, ca.exportPrivateKey());
+    const evidence = await (await launched({ ...boot, ca: restored })).attest(nonce);
+    verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+  });
+});

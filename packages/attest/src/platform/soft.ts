@@ -1,0 +1,102 @@
+// The soft platform: an in-process TPM booted with a measured launcher build and image family, whose AK
+// certificate (from the platform CA) carries the instance identity. Its hwmodel is SOFTWARE.
+import { digest } from '../tpm/constants.ts';
+import { CEL_TYPE, celRecordFor, encodeCelRecord } from '../eventlog/cel.ts';
+import { COS_PCR } from '../eventlog/cos.ts';
+import { EV, encodeTcgEventLog, kernelCmdlineEvent } from '../eventlog/tcg.ts';
+import type { TcgEventInput } from '../eventlog/tcg.ts';
+import type { InstanceInfo } from '../x509/instance-info.ts';
+import type { PlatformCa } from './platform-ca.ts';
+import type { Platform, PlatformEvidence } from './platform.ts';
+import { SOFT_TPM_BANKS, SoftTpm } from './soft-tpm.ts';
+import type { AkAlgorithm } from './soft-tpm.ts';
+
+export type ImageFamily = 'confidential-space' | 'confidential-space-debug';
+
+export const SOFT_CRTM_VERSION = 'Sealroom soft platform 1';
+
+export interface SoftBootOptions {
+  readonly ca: PlatformCa;
+  readonly instance: Omit<InstanceInfo, 'securityVersion' | 'isProduction'>;
+  /** Digest of the launcher build that boots (e.g. `sha256:…` of its bundle). */
+  readonly launcherBuild: string;
+  readonly imageFamily: ImageFamily;
+  readonly nowMs: number;
+  readonly akAlgorithm?: AkAlgorithm;
+}
+
+/**
+ * The kernel command line the soft platform measures into PCR 8: the image identity the verifier's image
+ * database is keyed by, as GCE's COS images are keyed by their GRUB command line.
+ */
+export function softBootCmdline(launcherBuild: string, imageFamily: ImageFamily): string {
+  const hardened = imageFamily === 'confidential-space';
+  return `sealroom.image_family=${imageFamily} sealroom.launcher=${launcherBuild} confidential-space.hardened=${hardened}`;
+}
+
+function bootEvents(options: SoftBootOptions): TcgEventInput[] {
+  const algs = [...SOFT_TPM_BANKS];
+  const separator = (pcrIndex: number): TcgEventInput => ({
+    pcrIndex,
+    eventType: EV.SEPARATOR,
+    data: new Uint8Array(4),
+  });
+  return [
+    { pcrIndex: 0, eventType: EV.S_CRTM_VERSION, data: Buffer.from(`${SOFT_CRTM_VERSION}\0`, 'utf16le') },
+    ...[0, 1, 2, 3, 4, 5, 6, 7].map(separator),
+    kernelCmdlineEvent(softBootCmdline(options.launcherBuild, options.imageFamily), algs),
+  ];
+}
+
+export class SoftPlatform implements Platform {
+  readonly kind = 'soft';
+  readonly hwmodel = 'SOFTWARE';
+  readonly tpm: SoftTpm;
+  readonly akCertificate: Buffer;
+  readonly #tcgEventLog: Buffer;
+  readonly #cel: Buffer[] = [];
+
+  constructor(options: SoftBootOptions) {
+    this.tpm = new SoftTpm(options.akAlgorithm === undefined ? {} : { akAlgorithm: options.akAlgorithm });
+    const events = bootEvents(options);
+    const algs = [...SOFT_TPM_BANKS];
+    for (const event of events) {
+      for (const alg of algs) this.tpm.extend(event.pcrIndex, alg, event.digests?.get(alg) ?? digest(alg, event.data));
+    }
+    this.#tcgEventLog = encodeTcgEventLog(algs, events);
+    this.akCertificate = options.ca.issueAkCertificate(
+      this.tpm.akPublicKey,
+      { ...options.instance, securityVersion: '0', isProduction: true },
+      options.nowMs,
+    );
+  }
+
+  async measureEvent(content: Uint8Array): Promise<void> {
+    const record = celRecordFor(BigInt(this.#cel.length), CEL_TYPE.PCR, COS_PCR, content, [...SOFT_TPM_BANKS]);
+    for (const [alg, value] of record.digests) this.tpm.extend(COS_PCR, alg, value);
+    this.#cel.push(encodeCelRecord(record));
+  }
+
+  canonicalEventLog(): Uint8Array {
+    return Buffer.concat(this.#cel);
+  }
+
+  async attest(nonce: Uint8Array): Promise<PlatformEvidence> {
+    return {
+      kind: 'tpm',
+      tpm: {
+        quotes: SOFT_TPM_BANKS.map((alg) => this.tpm.quote(alg, nonce)),
+        akPub: this.tpm.akPublicArea,
+        akCert: this.akCertificate,
+        certChain: [],
+        tcgEventLog: this.#tcgEventLog,
+        canonicalEventLog: this.canonicalEventLog(),
+      },
+    };
+  }
+}
+
+/** Boots a fresh soft platform: new PCRs, new AK, new AK certificate. A restart is a new boot. */
+export function bootSoftPlatform(options: SoftBootOptions): SoftPlatform {
+  return new SoftPlatform(options);
+}

@@ -1,0 +1,120 @@
+// Appraisal of TPM evidence as a whole: AK chain, every quote, event-log replay, canonical event log.
+import type { KeyObject } from 'node:crypto';
+import { AttestError } from '../errors.ts';
+import { decodeCel } from '../eventlog/cel.ts';
+import { COS_PCR, parseCosState, verifyCosReplay } from '../eventlog/cos.ts';
+import type { AttestedCosState } from '../eventlog/cos.ts';
+import { findKernelCmdline, parseTcgEventLog, replayTcgEventLog } from '../eventlog/tcg.ts';
+import type { TcgEventLog } from '../eventlog/tcg.ts';
+import { verifyCertificateChain } from '../x509/certificate.ts';
+import { readInstanceInfo } from '../x509/instance-info.ts';
+import type { InstanceInfo } from '../x509/instance-info.ts';
+import type { QuoteInfo } from './attest.ts';
+import { TPM_ALG } from './constants.ts';
+import { parseTpmPublic, toPublicKey } from './public.ts';
+import { verifyQuote } from './quote.ts';
+import type { TpmQuote } from './quote.ts';
+
+/** TPM evidence as the Confidential Computing API's `tpmAttestation` carries it, decoded to bytes. */
+export interface TpmEvidence {
+  readonly quotes: readonly TpmQuote[];
+  /** TPMT_PUBLIC of the AK; optional, since the certificate carries the key. */
+  readonly akPub?: Uint8Array;
+  readonly akCert: Uint8Array;
+  readonly certChain: readonly Uint8Array[];
+  readonly tcgEventLog?: Uint8Array;
+  readonly canonicalEventLog?: Uint8Array;
+}
+
+export interface VerifyTpmEvidenceOptions {
+  readonly nonce: Uint8Array;
+  readonly trustedRoots: readonly Uint8Array[];
+  /** Intermediates the verifier holds, in addition to the evidence's certChain. */
+  readonly intermediates?: readonly Uint8Array[];
+  readonly at: Date;
+}
+
+export interface VerifiedTpmEvidence {
+  readonly root: Uint8Array;
+  readonly akPublicKey: KeyObject;
+  readonly instanceInfo?: InstanceInfo;
+  /** TPM_ALG_ID → PCR index → value, for every verified quote. */
+  readonly pcrs: ReadonlyMap<number, ReadonlyMap<number, Uint8Array>>;
+  readonly quotes: readonly QuoteInfo[];
+  readonly eventLog?: TcgEventLog;
+  /** The kernel command line measured at boot, trimmed of whitespace and NULs: the image identity. */
+  readonly kernelCmdline?: string;
+  readonly cosState?: AttestedCosState;
+}
+
+/**
+ * Verifies TPM evidence. When an AK certificate is present its key, not akPub, verifies the quotes
+ * (go-tpm-tools `TestVerifyIgnoreAKPubWithAKCert`); a differing akPub is refused. SHA-1 alone is refused.
+ */
+export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvidenceOptions): VerifiedTpmEvidence {
+  const chain = verifyCertificateChain(evidence.akCert, {
+    roots: options.trustedRoots,
+    intermediates: [...evidence.certChain, ...(options.intermediates ?? [])],
+    at: options.at,
+  });
+  const akPublicKey = chain.leaf.publicKey;
+  if (evidence.akPub !== undefined && evidence.akPub.length > 0) {
+    if (!toPublicKey(parseTpmPublic(evidence.akPub)).equals(akPublicKey)) {
+      throw new AttestError('ERR_ATTEST_AK_MISMATCH', 'The AK public area is not the key of the AK certificate.');
+    }
+  }
+  if (!evidence.quotes.some((q) => q.hashAlgo !== TPM_ALG.SHA1)) {
+    throw new AttestError(
+      'ERR_ATTEST_UNSUPPORTED_ALGORITHM',
+      'The evidence has no quote of a SHA-256 or stronger bank.',
+    );
+  }
+  const pcrs = new Map<number, ReadonlyMap<number, Uint8Array>>();
+  const quotes: QuoteInfo[] = [];
+  for (const quote of evidence.quotes) {
+    if (pcrs.has(quote.hashAlgo)) throw new AttestError('ERR_ATTEST_PCR_DIGEST_MISMATCH', 'Two quotes of one bank.');
+    quotes.push(verifyQuote(quote, { akPublicKey, nonce: options.nonce }));
+    pcrs.set(quote.hashAlgo, quote.pcrValues);
+  }
+  let eventLog: TcgEventLog | undefined;
+  let kernelCmdline: string | undefined;
+  if (evidence.tcgEventLog !== undefined && evidence.tcgEventLog.length > 0) {
+    eventLog = parseTcgEventLog(evidence.tcgEventLog);
+    for (const [alg, values] of pcrs) {
+      if (!eventLog.algorithms.has(alg)) continue;
+      for (const [pcr, value] of replayTcgEventLog(eventLog, alg)) {
+        const quoted = values.get(pcr);
+        if (quoted === undefined || !Buffer.from(quoted).equals(value)) {
+          throw new AttestError(
+            'ERR_ATTEST_REPLAY_MISMATCH',
+            `Replaying the TCG event log does not give the quoted PCR ${pcr}.`,
+          );
+        }
+      }
+    }
+    kernelCmdline = findKernelCmdline(eventLog)?.replace(/^[\s\0]+|[\s\0]+$/g, '');
+  }
+  let cosState: AttestedCosState | undefined;
+  if (evidence.canonicalEventLog !== undefined && evidence.canonicalEventLog.length > 0) {
+    const records = decodeCel(evidence.canonicalEventLog);
+    cosState = parseCosState(records);
+    for (const [alg, values] of pcrs) {
+      const quoted = values.get(COS_PCR);
+      if (quoted === undefined) {
+        throw new AttestError('ERR_ATTEST_REPLAY_MISMATCH', 'The quotes do not cover PCR 13, the COS register.');
+      }
+      if (alg !== TPM_ALG.SHA1 || records.every((r) => r.digests.has(alg))) verifyCosReplay(records, alg, quoted);
+    }
+  }
+  const instanceInfo = readInstanceInfo(evidence.akCert);
+  return {
+    root: chain.root,
+    akPublicKey,
+    ...(instanceInfo === undefined ? {} : { instanceInfo }),
+    pcrs,
+    quotes,
+    ...(eventLog === undefined ? {} : { eventLog }),
+    ...(kernelCmdline === undefined ? {} : { kernelCmdline }),
+    ...(cosState === undefined ? {} : { cosState }),
+  };
+}
