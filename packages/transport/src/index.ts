@@ -17,3 +17,5 @@ export { DEFAULT_BODY_LIMIT_BYTES, parseForm, readBody } from './body.ts';
 export { ERROR_DOMAIN, toGoogleError } from './errors-wire.ts';
 export type { GoogleErrorBody } from './errors-wire.ts';
 export { parseWith } from './validate.ts';
+export { loadOrCreateDeploymentTls } from './tls.ts';
+export type { DeploymentTls } from './tls.ts';
