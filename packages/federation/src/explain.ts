@@ -1,0 +1,143 @@
+// Policy explain: runs a provider's checks, mapping and condition on a token and says, clause by clause, what held.
+import type { Authorizer, Caller } from '@sealroom/core';
+import { isSealroomError } from '@sealroom/core';
+import type { TokenExchange } from './exchange.ts';
+import { formatPoolName, principalOf } from './names.ts';
+import type { ProviderRecord } from './store.ts';
+import { decodeSubjectToken } from './subject-token.ts';
+
+export interface ExplainRequest {
+  readonly subjectToken: string;
+  /** Optional resource and permissions to test the resulting principal against. */
+  readonly resource?: string | undefined;
+  readonly permissions?: readonly string[] | undefined;
+}
+
+export interface ClauseReport {
+  readonly index: number;
+  readonly text: string;
+  readonly line: number;
+  readonly column: number;
+  readonly outcome: string;
+  readonly message?: string;
+}
+
+export interface PolicyExplanation {
+  readonly provider: string;
+  readonly granted: boolean;
+  readonly verification: { readonly ok: boolean; readonly code?: string; readonly message?: string };
+  readonly mapping: {
+    readonly ok: boolean;
+    readonly subject?: string;
+    readonly groups?: readonly string[];
+    readonly attributes?: Readonly<Record<string, string>>;
+    readonly failedExpression?: string;
+    readonly message?: string;
+  };
+  readonly condition: {
+    readonly present: boolean;
+    readonly result: 'true' | 'false' | 'error' | 'not-bool' | 'not-evaluated';
+    readonly operator?: '&&' | '||';
+    readonly clauses: readonly ClauseReport[];
+  };
+  readonly principal?: string;
+  /** The IAM member strings this principal matches (principal://, principalSet:// forms). */
+  readonly members: readonly string[];
+  readonly access: readonly { readonly permission: string; readonly allowed: boolean }[];
+  readonly warnings: readonly string[];
+}
+
+export async function explainPolicy(
+  exchange: TokenExchange,
+  authorizer: Authorizer,
+  provider: ProviderRecord,
+  request: ExplainRequest,
+  universeDomain: string,
+): Promise<PolicyExplanation> {
+  const token = request.subjectToken.trim();
+  const warnings = warningsFor(provider);
+  let verification: PolicyExplanation['verification'] = { ok: true };
+  let claims: Record<string, unknown>;
+  try {
+    claims = (await exchange.verify(token, provider)).claims;
+  } catch (error) {
+    verification = isSealroomError(error) ? { ok: false, code: error.code, message: error.message } : { ok: false };
+    // Explaining a refused token still helps: evaluate the policy on its unverified claims.
+    claims = decodeSubjectToken(token).claims;
+    warnings.push('The token did not verify; the policy below ran on its unverified claims.');
+  }
+  const decision = exchange.policyOf(provider).decide(claims, { explain: true });
+  const identity = decision.identity;
+  const denial = decision.granted ? undefined : decision.denial;
+  const explanation = decision.explanation;
+  const mappingFailed = denial?.stage === 'mapping';
+  const condition: PolicyExplanation['condition'] = {
+    present: provider.attributeCondition.trim() !== '',
+    result: explanation
+      ? explanation.result.ok
+        ? explanation.result.value === true
+          ? 'true'
+          : explanation.result.value === false
+            ? 'false'
+            : 'not-bool'
+        : 'error'
+      : mappingFailed
+        ? 'not-evaluated'
+        : 'true',
+    ...(explanation?.operator ? { operator: explanation.operator } : {}),
+    clauses: (explanation?.clauses ?? []).map((c) => ({
+      index: c.index,
+      text: c.text,
+      line: c.span.line,
+      column: c.span.column,
+      outcome: c.outcome,
+      ...(c.message ? { message: c.message } : {}),
+    })),
+  };
+  const mapping: PolicyExplanation['mapping'] = identity
+    ? { ok: true, subject: identity.subject, groups: identity.groups, attributes: identity.attributes }
+    : { ok: false, ...(denial ? { failedExpression: denial.expression, message: denial.reason } : {}) };
+  const granted = verification.ok && decision.granted;
+  const base = { provider: provider.name, granted, verification, mapping, condition, warnings };
+  if (!identity) return { ...base, members: [], access: [] };
+  const principal = principalOf(provider, identity.subject, universeDomain);
+  const poolMember = `principalSet://iam.${universeDomain}/${formatPoolName(provider)}`;
+  const members = [
+    principal,
+    `${poolMember}/*`,
+    ...identity.groups.map((g) => `${poolMember}/group/${g}`),
+    ...Object.entries(identity.attributes).map(([k, v]) => `${poolMember}/attribute.${k}/${v}`),
+  ];
+  const access: { permission: string; allowed: boolean }[] = [];
+  if (request.resource && request.permissions) {
+    const caller: Caller = {
+      kind: 'federated',
+      principal,
+      federation: {
+        pool: provider.poolName,
+        subject: identity.subject,
+        attributes: identity.attributes,
+        groups: identity.groups,
+      },
+      credentialId: 'policy-explain',
+      expiresAt: Number.MAX_SAFE_INTEGER,
+    };
+    for (const permission of request.permissions) {
+      access.push({ permission, allowed: await authorizer.isAllowed(caller, permission, request.resource) });
+    }
+  }
+  return { ...base, principal, members, access };
+}
+
+function warningsFor(provider: ProviderRecord): string[] {
+  const warnings: string[] = [];
+  if (/dbgstat\s*==\s*(['"])enable\1|(['"])enable\2\s*==\s*assertion\.dbgstat/.test(provider.attributeCondition)) {
+    warnings.push(
+      'The condition compares dbgstat with "enable"; tokens carry "enabled" (debug) or "disabled-since-boot".',
+    );
+  }
+  if (/size\(assertion\.submods\.container\.(cmd|env)_override\)/.test(provider.attributeCondition)) {
+    warnings.push('size() of a null override is an error (deny); compare with null first if tokens may carry null.');
+  }
+  return warnings;
+}
