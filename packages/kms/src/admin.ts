@@ -95,9 +95,30 @@ export function createAdmin(deps: KmsDeps) {
     return version;
   }
 
+  /** The primary version of a symmetric key, shown inside the CryptoKey resource. */
+  async function primaryOf(key: CryptoKeyRecord): Promise<VersionRecord | undefined> {
+    if (key.primaryVersionId === undefined) return undefined;
+    return deps.store.getVersion(`${key.name}/cryptoKeyVersions/${key.primaryVersionId}`);
+  }
+
+  /** Whether a key ring or key exists, by a name with a project id or number (asked after authorization). */
+  async function exists(kind: 'keyRing' | 'cryptoKey', rawName: string): Promise<boolean> {
+    const template = kind === 'keyRing' ? KEY_RING : CRYPTO_KEY;
+    const parts = (template as typeof CRYPTO_KEY).tryParse(rawName);
+    if (!parts) return false;
+    const project = await deps.projects.resolve(parts.project);
+    if (!project) return false;
+    const name = (template as typeof CRYPTO_KEY).format({ ...parts, project: project.projectId });
+    return kind === 'keyRing'
+      ? (await deps.store.getKeyRing(name)) !== undefined
+      : (await deps.store.getCryptoKey(name)) !== undefined;
+  }
+
   return {
     loadKey,
     loadVersion,
+    primaryOf,
+    exists,
 
     async createKeyRing(caller: Caller | undefined, parent: string, keyRingId: string): Promise<KeyRingRecord> {
       const loc = await guard(deps, caller, LOCATION, parent, 'cloudkms.keyRings.create', 'CreateKeyRing');
