@@ -53,3 +53,24 @@ export {
   writeTokenFile,
 } from './token-refresher.ts';
 export type { BackoffOptions, TokenRefresher, TokenRefresherOptions, TokenRefresherStatus } from './token-refresher.ts';
+export { CONTAINER_LAUNCHER_DIR, DEFAULT_DEV_SHM_SIZE_KB } from './runtime/types.ts';
+export type {
+  ContainerConfig,
+  ContainerExit,
+  ContainerOutput,
+  ContainerRuntime,
+  RunningContainer,
+  RuntimeKind,
+} from './runtime/types.ts';
+export { createRuncRuntime } from './runtime/runc.ts';
+export type { RuncRuntimeOptions } from './runtime/runc.ts';
+export { buildRuncSpec } from './runtime/runc-spec.ts';
+export type { RuncSpecOptions } from './runtime/runc-spec.ts';
+export { buildBwrapArgs, createBwrapRuntime } from './runtime/bwrap.ts';
+export type { BwrapRuntimeOptions } from './runtime/bwrap.ts';
+export { LAUNCHER_DIR_ENV, createProcessRuntime } from './runtime/process.ts';
+export { detectContainerRuntime } from './runtime/detect.ts';
+export type { DetectRuntimeOptions, RuntimeDetection } from './runtime/detect.ts';
+export { STOP_GRACE_MS, stopContainer } from './runtime/stop.ts';
+export type { StopOptions } from './runtime/stop.ts';
+export { ensureMountPoints } from './runtime/mount-points.ts';
