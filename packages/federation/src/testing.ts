@@ -97,8 +97,11 @@ export interface FederationHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { clock?: Clock } = {}): Promise<FederationHarness> {
-  const iam = await createIamTestContext(options.clock ? { clock: options.clock } : {});
+export async function startHarness(options: { clock?: Clock; dev?: boolean } = {}): Promise<FederationHarness> {
+  const iam = await createIamTestContext({
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.dev !== undefined ? { dev: options.dev } : {}),
+  });
   const owner = await iam.createUser('owner@example.com');
   const project = await iam.createProject('collab-1', 'owner@example.com');
   const sts = await createFederationService(iam.context);

@@ -1,0 +1,202 @@
+// Pools and providers over REST: CRUD, disable, delete/undelete, IAM checks, validation, policy explain.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createFakeClock } from '@sealroom/core';
+import { exampleClaims, type FederationHarness, startHarness, startTestIssuer, type TestIssuer } from './testing.ts';
+
+const clock = createFakeClock(Date.now());
+let h: FederationHarness;
+let issuer: TestIssuer;
+let strangerToken: string;
+
+async function api(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, token = h.ownerToken) {
+  const response = await h.app.inject({
+    method,
+    url: `/v1/projects/${h.projectId}/locations/global/workloadIdentityPools${path}`,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+  });
+  return { status: response.statusCode, body: response.json() as Record<string, any> };
+}
+
+const OIDC = () => ({ issuerUri: `${issuer.url}/`, allowedAudiences: ['https://sts.googleapis.com'] });
+
+before(async () => {
+  issuer = await startTestIssuer();
+  h = await startHarness({ clock, dev: false });
+  strangerToken = (await h.iam.createUser('stranger@example.com')).accessToken;
+  assert.equal((await api('POST', '?workloadIdentityPoolId=pool-a', { displayName: 'A' })).status, 200);
+});
+
+after(async () => {
+  await h.close();
+  await issuer.close();
+});
+
+describe('pools', () => {
+  it('creates a pool as a done operation and names it by project number', async () => {
+    const result = await api('POST', '?workloadIdentityPoolId=pool-b', { description: 'second' });
+    assert.equal(result.body.done, true);
+    assert.equal(
+      result.body.response.name,
+      `projects/${h.projectNumber}/locations/global/workloadIdentityPools/pool-b`,
+    );
+    assert.equal(result.body.response.state, 'ACTIVE');
+    assert.equal((await api('POST', '?workloadIdentityPoolId=pool-b', {})).status, 409);
+  });
+
+  it('gets, lists, disables, deletes and undeletes a pool', async () => {
+    assert.equal((await api('GET', '/pool-a')).body.displayName, 'A');
+    const listed = await api('GET', '');
+    assert.ok(listed.body.workloadIdentityPools.some((p: { name: string }) => p.name.endsWith('/pool-a')));
+    const patched = await api('PATCH', '/pool-a?updateMask=disabled', { disabled: true, displayName: 'ignored' });
+    assert.equal(patched.body.response.disabled, true);
+    assert.equal(patched.body.response.displayName, 'A');
+    await api('PATCH', '/pool-a?updateMask=disabled', { disabled: false });
+    const deleted = await api('DELETE', '/pool-a');
+    assert.equal(deleted.body.response.state, 'DELETED');
+    assert.ok(deleted.body.response.expireTime);
+    assert.equal(
+      (await api('GET', '')).body.workloadIdentityPools?.some((p: { name: string }) => p.name.endsWith('/pool-a')) ??
+        false,
+      false,
+    );
+    assert.ok(
+      (await api('GET', '?showDeleted=true')).body.workloadIdentityPools.some((p: { name: string }) =>
+        p.name.endsWith('/pool-a'),
+      ),
+    );
+    const restored = await api('POST', '/pool-a:undelete', {});
+    assert.equal(restored.body.response.state, 'ACTIVE');
+  });
+
+  it('refuses a caller without permission exactly like a missing pool', async () => {
+    const denied = await api('GET', '/pool-a', undefined, strangerToken);
+    const missing = await api('GET', '/no-such-pool', undefined, strangerToken);
+    assert.equal(denied.status, 403);
+    assert.equal(missing.status, 403);
+    assert.match(denied.body.error.message, /iam.workloadIdentityPools.get.*\(or it may not exist\)/);
+    assert.equal((await api('POST', '?workloadIdentityPoolId=pool-x', {}, strangerToken)).status, 403);
+  });
+
+  const badIds = ['abc', 'Upper-case', 'gcp-reserved', '-leading', 'x'.repeat(33)];
+  for (const id of badIds) {
+    it(`refuses the pool id '${id.slice(0, 12)}'`, async () => {
+      assert.equal((await api('POST', `?workloadIdentityPoolId=${id}`, {})).status, 400);
+    });
+  }
+
+  it('refuses unknown fields and locations other than global', async () => {
+    assert.equal((await api('POST', '?workloadIdentityPoolId=pool-c', { colour: 'red' })).status, 400);
+    const response = await h.app.inject({
+      method: 'GET',
+      url: `/v1/projects/${h.projectId}/locations/us-central1/workloadIdentityPools`,
+      headers: { authorization: `Bearer ${h.ownerToken}` },
+    });
+    assert.equal(response.statusCode, 400);
+  });
+});
+
+describe('providers', () => {
+  it('creates, updates, lists, deletes and undeletes a provider', async () => {
+    const created = await api('POST', '/pool-a/providers?workloadIdentityPoolProviderId=verifier', {
+      oidc: OIDC(),
+      attributeMapping: { 'google.subject': 'assertion.sub' },
+      attributeCondition: "assertion.swname == 'CONFIDENTIAL_SPACE'",
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    assert.deepEqual(created.body.response.oidc, OIDC());
+    const updated = await api('PATCH', '/pool-a/providers/verifier?updateMask=attributeCondition', {
+      attributeCondition: "assertion.swname == 'CONFIDENTIAL_SPACE' && assertion.secboot",
+    });
+    assert.match(updated.body.response.attributeCondition, /secboot/);
+    const audiences = await api('PATCH', '/pool-a/providers/verifier?updateMask=oidc.allowedAudiences', {
+      oidc: { allowedAudiences: ['https://sts.example'] },
+    });
+    assert.deepEqual(audiences.body.response.oidc, {
+      issuerUri: `${issuer.url}/`,
+      allowedAudiences: ['https://sts.example'],
+    });
+    assert.equal((await api('GET', '/pool-a/providers')).body.workloadIdentityPoolProviders.length, 1);
+    assert.equal((await api('DELETE', '/pool-a/providers/verifier')).body.response.state, 'DELETED');
+    assert.equal((await api('POST', '/pool-a/providers/verifier:undelete', {})).body.response.state, 'ACTIVE');
+  });
+
+  const invalid: Array<[string, () => Record<string, unknown>, RegExp]> = [
+    ['an http issuer off loopback', () => ({ oidc: { issuerUri: 'http://verifier.example' } }), /https/],
+    ['no issuer', () => ({ oidc: { allowedAudiences: [] } }), /issuerUri is required/],
+    [
+      'a mapping without google.subject',
+      () => ({ oidc: OIDC(), attributeMapping: { 'attribute.a': 'assertion.a' } }),
+      /google.subject/,
+    ],
+    [
+      'a condition that does not parse',
+      () => ({ oidc: OIDC(), attributeCondition: 'assertion.swname ==' }),
+      /does not parse/,
+    ],
+    [
+      'eleven audiences',
+      () => ({ oidc: { ...OIDC(), allowedAudiences: Array.from({ length: 11 }, (_, i) => `a${i}`) } }),
+      /at most 10/,
+    ],
+    ['a JWKS without keys', () => ({ oidc: { ...OIDC(), jwksJson: '{"keys":[]}' } }), /jwksJson/],
+  ];
+  for (const [what, makeBody, message] of invalid) {
+    it(`refuses a provider with ${what}`, async () => {
+      const result = await api('POST', '/pool-a/providers?workloadIdentityPoolProviderId=bad-one', makeBody());
+      assert.equal(result.status, 400, JSON.stringify(result.body));
+      assert.match(result.body.error.message, message);
+    });
+  }
+});
+
+describe('policy explain', () => {
+  it('explains a refused token clause by clause and lists the members the principal matches', async () => {
+    await api('POST', '/pool-a/providers?workloadIdentityPoolProviderId=explained', {
+      oidc: OIDC(),
+      attributeMapping: {
+        'google.subject': 'assertion.sub',
+        'attribute.image_digest': 'assertion.submods.container.image_digest',
+      },
+      attributeCondition:
+        "assertion.swname == 'CONFIDENTIAL_SPACE' &&\n  'STABLE' in assertion.submods.confidential_space.support_attributes &&\n  assertion.dbgstat == 'enable'",
+    });
+    const token = await issuer.sign(exampleClaims(issuer.url, clock.now()));
+    const result = await api('POST', '/pool-a/providers/explained:explain', {
+      subjectToken: token,
+      resource: `projects/${h.projectId}`,
+      permissions: ['resourcemanager.projects.get'],
+    });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    const body = result.body;
+    assert.equal(body.granted, false);
+    assert.equal(body.verification.ok, true);
+    assert.deepEqual(
+      body.condition.clauses.map((c: { outcome: string; line: number }) => [c.outcome, c.line]),
+      [
+        ['true', 1],
+        ['true', 2],
+        ['false', 3],
+      ],
+    );
+    assert.ok(
+      body.members.includes(
+        `principalSet://iam.googleapis.com/projects/${h.projectNumber}/locations/global/workloadIdentityPools/pool-a/attribute.image_digest/sha256:${'a7'.repeat(32)}`,
+      ),
+    );
+    assert.deepEqual(body.access, [{ permission: 'resourcemanager.projects.get', allowed: false }]);
+    assert.ok(body.warnings.some((w: string) => w.includes('dbgstat')));
+  });
+
+  it('explains a token that fails verification on its unverified claims', async () => {
+    const token = await issuer.sign({ ...exampleClaims(issuer.url, clock.now()), aud: 'https://elsewhere' });
+    const result = await api('POST', '/pool-a/providers/explained:explain', { subjectToken: token });
+    assert.equal(result.body.verification.ok, false);
+    assert.equal(result.body.verification.code, 'ERR_FEDERATION_TOKEN_AUDIENCE');
+    assert.equal(result.body.mapping.ok, true);
+  });
+});
