@@ -1,2 +1,68 @@
-// Public surface of @sealroom/builder.
-export {};
+// Public surface of @sealroom/builder: reproducible image builds, cosign-compatible signing, attestations.
+export { BUILDER_ERRORS, BuilderError } from './errors.ts';
+export type { BuilderErrorCode } from './errors.ts';
+export { executableMode, normaliseEntries, normaliseTarPath, readTar, writeTar } from './tar.ts';
+export type { ReadTarEntry, TarEntry, TarOptions } from './tar.ts';
+export { GZIP_LEVEL, describeCompressor, toLayerBlob } from './layer.ts';
+export type { Compression, LayerBlob } from './layer.ts';
+export { buildImageConfig, buildImageManifest, toCreated, toJsonBlob } from './image.ts';
+export type { BuiltBlob, ImageBlobs, ImageConfigOptions } from './image.ts';
+export { BUILD_CONFIG_FILE, loadBuildConfig, parseBuildConfig, toLaunchPolicyLabels } from './build-config.ts';
+export type { BuildConfig, BuildConfigFile, LaunchPolicyConfig } from './build-config.ts';
+export { IMAGE_NODE_PATH, locateNodeBinary, parseLddOutput, resolveNodeRuntime, toCustomRuntime } from './runtime.ts';
+export type { RuntimeBase, RuntimeFile } from './runtime.ts';
+export { bundleWorkload } from './bundle.ts';
+export type { BundleResult } from './bundle.ts';
+export { CYCLONEDX_PREDICATE_TYPE, buildCycloneDxSbom, collectComponents, toPurl } from './sbom.ts';
+export type { SbomComponent } from './sbom.ts';
+export { computeSourceDigest } from './source.ts';
+export { APP_DIR, buildImage, createLayerCache, writeImageToLayout } from './build.ts';
+export type { BuildInputs, BuildOptions, BuiltImage, LayerCache } from './build.ts';
+export {
+  SIGNATURE_ALGORITHMS,
+  algorithmsForKey,
+  computeKeyId,
+  decodePublicKeyPem,
+  decodeRawStdBase64,
+  toRawStdBase64,
+} from './keys.ts';
+export type { PublicKeyInfo, SignatureAlgorithm } from './keys.ts';
+export { createCallbackSigner, createKeySigner } from './signer.ts';
+export type { Signer } from './signer.ts';
+export {
+  COSIGN_PAYLOAD_TYPE,
+  PUB_ANNOTATION,
+  SIGALG_ANNOTATION,
+  buildSimpleSigningPayload,
+  parseSimpleSigningPayload,
+  toCsOptional,
+  verifyCsSignature,
+  verifyRawSignature,
+} from './simple-signing.ts';
+export type { SimpleSigningPayload, VerifiedSignature } from './simple-signing.ts';
+export {
+  DSSE_MEDIA_TYPE,
+  MAX_SIGNATURE_LAYERS,
+  PREDICATE_TYPE_ANNOTATION,
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  appendSignatureLayers,
+  buildSignatureManifest,
+  toSignatureLayer,
+} from './cosign-manifest.ts';
+export type { SignatureLayer, SignatureManifest } from './cosign-manifest.ts';
+export { signImage, toTrustedKey, verifyImageSignatures } from './sign.ts';
+export type { ImageVerification, SignImageOptions, SignatureCheck, TrustedKey, VerifyImageOptions } from './sign.ts';
+export { IN_TOTO_PAYLOAD_TYPE, parseDsseEnvelope, preAuthEncoding, signDsse, verifyDsse } from './dsse.ts';
+export type { DsseEnvelope } from './dsse.ts';
+export {
+  IN_TOTO_STATEMENT_TYPE,
+  PREDICATE_TYPES,
+  SLSA_PROVENANCE_V1,
+  attestImage,
+  buildProvenancePredicate,
+  buildSbomPredicate,
+  buildStatement,
+  verifyAttestation,
+} from './attestation.ts';
+export type { InTotoStatement } from './attestation.ts';

@@ -1,2 +1,40 @@
-// Public surface of @sealroom/registry.
-export {};
+// Public surface of @sealroom/registry: OCI content types, digests, references, image layouts.
+export { REGISTRY_ERRORS, RegistryError } from './errors.ts';
+export type { RegistryErrorCode } from './errors.ts';
+export { assertDigest, computeDigest, isDigest, parseDigest, toDigestTag } from './digest.ts';
+export {
+  DOCKER_CONFIG,
+  DOCKER_LAYER_TAR_GZIP,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  MANIFEST_MEDIA_TYPES,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_LAYER_TAR,
+  OCI_LAYER_TAR_GZIP,
+  OCI_MANIFEST,
+  REF_NAME_ANNOTATION,
+  isIndexMediaType,
+  isManifestMediaType,
+} from './media-types.ts';
+export type {
+  ContainerConfig,
+  Descriptor,
+  HistoryEntry,
+  ImageConfig,
+  ImageIndex,
+  ImageManifest,
+  Platform,
+} from './oci.types.ts';
+export {
+  assertManifestReference,
+  assertRepositoryName,
+  formatImageReference,
+  isRepositoryName,
+  isTag,
+  parseImageReference,
+} from './reference.ts';
+export type { ImageReference } from './reference.ts';
+export { openOciLayout } from './layout.ts';
+export type { OciLayout } from './layout.ts';

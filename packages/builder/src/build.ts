@@ -1,0 +1,164 @@
+// `sealroom build`: bundle a Node workload and put it on the runtime base as a reproducible OCI image.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { type ImageConfig, openOciLayout } from '@sealroom/registry';
+import { loadBuildConfig } from './build-config.ts';
+import { bundleWorkload } from './bundle.ts';
+import { BuilderError } from './errors.ts';
+import { buildImageConfig, buildImageManifest, type ImageBlobs, toCreated } from './image.ts';
+import { type Compression, describeCompressor, type LayerBlob, toLayerBlob } from './layer.ts';
+import { type RuntimeBase, resolveNodeRuntime } from './runtime.ts';
+import { collectComponents, type SbomComponent } from './sbom.ts';
+import { computeSourceDigest } from './source.ts';
+import { type TarEntry, writeTar } from './tar.ts';
+
+export const APP_DIR = '/app';
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface BuildOptions {
+  /** The workload's source folder (holds package.json and optionally sealroom.build.json). */
+  readonly dir: string;
+  readonly configPath?: string;
+  /** Defaults to the pinned Node runtime resolved on this host (`resolveNodeRuntime`). */
+  readonly runtime?: RuntimeBase;
+  readonly sourceDateEpoch?: number;
+  readonly compression?: Compression;
+  /** Reuses the runtime layer across builds (it is large and rarely changes). */
+  readonly layerCache?: LayerCache;
+  /** Writes the image into this OCI layout (created if missing), named `tag` when given. */
+  readonly layoutDir?: string;
+  readonly tag?: string;
+}
+
+export interface BuildInputs {
+  readonly sourceDigest: string;
+  readonly bundler: string;
+  readonly compressor: string;
+  readonly runtime: Readonly<Record<string, string>>;
+  readonly components: readonly SbomComponent[];
+  readonly app: { readonly name: string; readonly version: string };
+}
+
+export interface BuiltImage {
+  readonly digest: string;
+  readonly configDigest: string;
+  readonly manifest: Buffer;
+  readonly config: ImageConfig;
+  readonly layers: readonly LayerBlob[];
+  readonly blobs: ImageBlobs;
+  readonly inputs: BuildInputs;
+}
+
+export type LayerCache = Map<string, LayerBlob>;
+
+export function createLayerCache(): LayerCache {
+  return new Map();
+}
+
+function buildRuntimeLayer(
+  runtime: RuntimeBase,
+  compression: Compression,
+  epoch: number,
+  cache?: LayerCache,
+): LayerBlob {
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        runtime.files.map((f) => [f.imagePath, f.mode, f.sha256]),
+        compression,
+        describeCompressor(compression),
+        epoch,
+      ]),
+    )
+    .digest('hex');
+  const cached = cache?.get(key);
+  if (cached) return cached;
+  const entries: TarEntry[] = [{ type: 'dir', path: 'tmp', mode: 0o1777 }];
+  for (const file of runtime.files) {
+    const content = readFileSync(file.hostPath);
+    if (createHash('sha256').update(content).digest('hex') !== file.sha256) {
+      throw new BuilderError('ERR_BUILDER_RUNTIME', `Runtime file '${file.imagePath}' changed since it was resolved.`);
+    }
+    entries.push({ type: 'file', path: file.imagePath, content, mode: file.mode });
+  }
+  const layer = toLayerBlob(writeTar(entries, { mtimeSeconds: epoch }), compression);
+  cache?.set(key, layer);
+  return layer;
+}
+
+function readApp(dir: string): { name: string; version: string } {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+    return {
+      name: typeof pkg.name === 'string' ? pkg.name : 'workload',
+      version: typeof pkg.version === 'string' ? pkg.version : '0.0.0',
+    };
+  } catch {
+    return { name: 'workload', version: '0.0.0' };
+  }
+}
+
+export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
+  const dir = resolve(options.dir);
+  const config = loadBuildConfig(dir, options.configPath);
+  const epoch = options.sourceDateEpoch ?? config.sourceDateEpoch;
+  const compression = options.compression ?? config.compression;
+  const runtime = options.runtime ?? resolveNodeRuntime(dir);
+  const bundle = await bundleWorkload(dir, config.entry, { external: config.external });
+  const sourceDigest = computeSourceDigest(dir);
+  const app = readApp(dir);
+
+  const runtimeLayer = buildRuntimeLayer(runtime, compression, epoch, options.layerCache);
+  const appTar = writeTar([{ type: 'file', path: `${APP_DIR}/index.mjs`, content: bundle.code }], {
+    mtimeSeconds: epoch,
+  });
+  const appLayer = toLayerBlob(appTar, compression);
+  const created = toCreated(epoch);
+  const imageConfig = buildImageConfig({
+    created,
+    config: {
+      ...(config.user === undefined ? {} : { User: config.user }),
+      ...(config.exposedPorts.length > 0
+        ? { ExposedPorts: Object.fromEntries(config.exposedPorts.map((p) => [p, {}])) }
+        : {}),
+      Env: [DEFAULT_PATH, ...config.env],
+      Entrypoint: config.entrypoint ?? [runtime.nodePath, `${APP_DIR}/index.mjs`],
+      ...(config.cmd.length > 0 ? { Cmd: config.cmd } : {}),
+      WorkingDir: config.workingDir,
+      Labels: { ...runtime.labels, 'org.sealroom.build.source-digest': sourceDigest, ...config.labels },
+      ...(config.stopSignal === undefined ? {} : { StopSignal: config.stopSignal }),
+    },
+    layers: [
+      { diffId: runtimeLayer.diffId, createdBy: 'sealroom build: node runtime base' },
+      { diffId: appLayer.diffId, createdBy: `sealroom build: ${bundle.bundler} bundle of ${config.entry}` },
+    ],
+  });
+  const blobs = buildImageManifest(imageConfig, [runtimeLayer, appLayer]);
+  const image: BuiltImage = {
+    digest: blobs.manifest.descriptor.digest,
+    configDigest: blobs.config.descriptor.digest,
+    manifest: blobs.manifest.bytes,
+    config: imageConfig,
+    layers: [runtimeLayer, appLayer],
+    blobs,
+    inputs: {
+      sourceDigest,
+      bundler: bundle.bundler,
+      compressor: describeCompressor(compression),
+      runtime: runtime.labels,
+      components: collectComponents(dir, bundle.inputs),
+      app,
+    },
+  };
+  if (options.layoutDir !== undefined) await writeImageToLayout(image, options.layoutDir, options.tag);
+  return image;
+}
+
+export async function writeImageToLayout(image: BuiltImage, layoutDir: string, tag?: string): Promise<void> {
+  const layout = await openOciLayout(layoutDir, { create: true });
+  for (const layer of image.layers) await layout.putBlob(layer.bytes, layer.digest);
+  await layout.putBlob(image.blobs.config.bytes, image.configDigest);
+  await layout.putBlob(image.manifest, image.digest);
+  await layout.addManifest(image.blobs.manifest.descriptor, tag);
+}

@@ -1,0 +1,56 @@
+// Bundles the workload with esbuild into one ESM file; paths in the output are relative to the source dir.
+import { build, version as esbuildVersion } from 'esbuild';
+import { BuilderError } from './errors.ts';
+
+export interface BundleResult {
+  readonly code: Buffer;
+  /** Source-relative input paths esbuild read (for the SBOM and provenance). */
+  readonly inputs: readonly string[];
+  readonly bundler: string;
+}
+
+/** CommonJS dependencies inside an ESM bundle need `require`; this banner is constant, so still reproducible. */
+const REQUIRE_BANNER =
+  "import { createRequire as __sealroomCreateRequire } from 'node:module';\n" +
+  'const require = __sealroomCreateRequire(import.meta.url);';
+
+export async function bundleWorkload(
+  dir: string,
+  entry: string,
+  options: { readonly external?: readonly string[] } = {},
+): Promise<BundleResult> {
+  try {
+    const result = await build({
+      absWorkingDir: dir,
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      write: false,
+      outfile: 'index.mjs',
+      metafile: true,
+      sourcemap: false,
+      legalComments: 'none',
+      logLevel: 'silent',
+      banner: { js: REQUIRE_BANNER },
+      external: [...(options.external ?? [])],
+    });
+    const file = result.outputFiles.find((f) => f.path.endsWith('index.mjs'));
+    if (!file) throw new Error('esbuild produced no index.mjs');
+    return {
+      code: Buffer.from(file.contents),
+      inputs: Object.keys(result.metafile.inputs).sort(),
+      bundler: `esbuild@${esbuildVersion}`,
+    };
+  } catch (cause) {
+    const errors = (cause as { errors?: { text: string }[] }).errors;
+    const detail = errors
+      ? errors
+          .slice(0, 3)
+          .map((e) => e.text)
+          .join('; ')
+      : String((cause as Error).message);
+    throw new BuilderError('ERR_BUILDER_BUNDLE', `Bundling '${entry}' failed: ${detail}`, { cause });
+  }
+}
