@@ -5,3 +5,5 @@ export { MAX_PAYLOAD_BYTES, createSecretManager } from './service.ts';
 export type { SecretManager, SecretsDeps } from './service.ts';
 export { openSqlSecretsStore } from './store.ts';
 export type { SecretRecord, SecretVersionRecord, SecretsStore } from './store.ts';
+export { createSecretsService } from './module.ts';
+export { secretsRoutes } from './http.ts';
