@@ -19,6 +19,7 @@ async function api(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, bo
     },
     ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: REST bodies are read loosely in assertions
   return { status: response.statusCode, body: response.json() as Record<string, any> };
 }
 

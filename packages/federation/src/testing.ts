@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, resolveSharedDir } from '@sealroom/core';
 import { createIamTestContext, type IamTestContext } from '@sealroom/iam';
-import { buildRestApp } from '@sealroom/transport';
+import { type ApiRoute, buildRestApp } from '@sealroom/transport';
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createFederationService } from './service.ts';
 
@@ -97,7 +97,9 @@ export interface FederationHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { clock?: Clock; dev?: boolean } = {}): Promise<FederationHarness> {
+export async function startHarness(
+  options: { clock?: Clock; dev?: boolean; extraRoutes?: readonly ApiRoute[] } = {},
+): Promise<FederationHarness> {
   const iam = await createIamTestContext({
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dev !== undefined ? { dev: options.dev } : {}),
@@ -106,7 +108,7 @@ export async function startHarness(options: { clock?: Clock; dev?: boolean } = {
   const project = await iam.createProject('collab-1', 'owner@example.com');
   const sts = await createFederationService(iam.context);
   const app = await buildRestApp({
-    routes: [...sts.routes, ...iam.iam.module.routes],
+    routes: [...sts.routes, ...iam.iam.module.routes, ...(options.extraRoutes ?? [])],
     authenticator: iam.context.authenticator,
     logger: iam.logger,
     logRequests: 'errors',
