@@ -1,1 +1,10 @@
-export {};
+// Public surface of @sealroom/server: configuration, start/stop, and the service list.
+export { resolveServerConfig, SERVICE_NAMES, ServerConfigSchema } from './config.ts';
+export type { ServerConfig, ServerConfigInput } from './config.ts';
+export { createPinoLogger } from './logger.ts';
+export type { LogLevel } from './logger.ts';
+export { BOOTSTRAP_ADMIN, startServer } from './server.ts';
+export type { RunningServer, StartOptions } from './server.ts';
+export { SERVICES } from './services.ts';
+export type { ServiceEntry } from './services.ts';
+export { openState } from './state.ts';

@@ -1,0 +1,123 @@
+// The CLI's HTTP client: finds the server, authenticates as the configured account, maps errors.
+import { UsageError } from './command.ts';
+import { type CliConfig, DEFAULT_API } from './config-store.ts';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly reason: string | undefined;
+  constructor(status: number, message: string, reason?: string) {
+    super(message);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export interface RequestOptions {
+  readonly body?: unknown;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  /** Send no credentials (login, discovery). */
+  readonly anonymous?: boolean;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Raw bytes instead of JSON. */
+  readonly rawBody?: Uint8Array;
+}
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  request<T = Record<string, unknown>>(method: string, path: string, options?: RequestOptions): Promise<T>;
+  /** An access token for the active account (cached; refreshed 5 minutes before expiry). */
+  accessToken(): Promise<string>;
+  account(): string;
+}
+
+export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv, config: CliConfig): string {
+  return (flag ?? env.SEALROOM_API ?? config.current.api ?? DEFAULT_API).replace(/\/+$/, '');
+}
+
+export function createApiClient(baseUrl: string, config: CliConfig, accountOverride: string | undefined): ApiClient {
+  const account = () => {
+    const name = accountOverride ?? config.current.core?.account;
+    if (!name)
+      throw new UsageError(
+        'You do not currently have an active account selected. Run `sealroom auth login EMAIL` (dev) or `sealroom auth login --cred-file FILE`.',
+      );
+    return name;
+  };
+  const send = async (method: string, path: string, options: RequestOptions, token: string | undefined) => {
+    const url = new URL(path.startsWith('/') ? path : `/${path}`, `${baseUrl}/`);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { ...options.headers };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | Uint8Array | undefined;
+    if (options.rawBody) body = options.rawBody;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+    } catch (error) {
+      throw new ApiError(
+        0,
+        `Cannot reach the Sealroom server at ${baseUrl}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`sealroom serve\` running? (Set --api, SEALROOM_API or \`sealroom config set api URL\`.)`,
+      );
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    if (!response.ok) {
+      const error = (
+        json as {
+          error?: { message?: string; status?: string; details?: { reason?: string }[] } | string;
+          error_description?: string;
+        }
+      ).error;
+      if (typeof error === 'object' && error?.message) {
+        throw new ApiError(
+          response.status,
+          `(${error.status ?? response.status}) ${error.message}`,
+          error.details?.[0]?.reason,
+        );
+      }
+      const description = (json as { error_description?: string }).error_description;
+      throw new ApiError(
+        response.status,
+        `HTTP ${response.status}${typeof error === 'string' ? ` ${error}` : ''}${description ? `: ${description}` : ''}`,
+      );
+    }
+    return json;
+  };
+  const client: ApiClient = {
+    baseUrl,
+    account,
+    async accessToken() {
+      const name = account();
+      const cached = config.cachedToken(name, baseUrl, Date.now());
+      if (cached) return cached;
+      const credential = config.loadCredential(name);
+      if (!credential)
+        throw new UsageError(`No credential for account [${name}]. Run \`sealroom auth login ${name}\`.`);
+      const result = (await send(
+        'POST',
+        '/token',
+        { anonymous: true, body: { grant_type: 'refresh_token', refresh_token: credential.refresh_token } },
+        undefined,
+      )) as {
+        access_token: string;
+        expires_in: number;
+      };
+      config.cacheToken(name, baseUrl, result.access_token, Date.now() + result.expires_in * 1000);
+      return result.access_token;
+    },
+    async request<T>(method: string, path: string, options: RequestOptions = {}) {
+      const token = options.anonymous ? undefined : await client.accessToken();
+      return (await send(method, path, options, token)) as T;
+    },
+  };
+  return client;
+}

@@ -1,0 +1,17 @@
+// Every CLI command group; a package adds its commands as one file here and one line below.
+import type { CommandSpec } from '../command.ts';
+import { authCommands } from './auth.ts';
+import { configCommands } from './config.ts';
+import { iamCommands } from './iam.ts';
+import { loggingCommands } from './logging.ts';
+import { projectCommands } from './projects.ts';
+import { serveCommands } from './serve.ts';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  ...configCommands,
+  ...authCommands,
+  ...projectCommands,
+  ...iamCommands,
+  ...loggingCommands,
+  ...serveCommands,
+];

@@ -1,0 +1,120 @@
+// `sealroom serve`: every control-plane service in one process over one state directory.
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { type Clock, type Logger, systemClock } from '@sealroom/core';
+import { createIam, type Iam } from '@sealroom/iam';
+import { buildRestApp, type DeploymentTls, loadOrCreateDeploymentTls, type ServiceModule } from '@sealroom/transport';
+import type { ServerConfig } from './config.ts';
+import { SERVICES, type ServiceEntry } from './services.ts';
+import { openState } from './state.ts';
+
+export const BOOTSTRAP_ADMIN = 'admin@sealroom.internal';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly config: ServerConfig;
+  readonly iam: Iam;
+  readonly tls: DeploymentTls;
+  readonly modules: readonly ServiceModule[];
+  /** Stops accepting work, lets requests in flight finish, stops services, closes storage. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Overrides the service list (tests). */
+  readonly services?: readonly ServiceEntry[];
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const port = config.port === 0 ? await findFreePort(config.host) : config.port;
+  const baseUrl = (
+    config.baseUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  ).replace(/\/$/, '');
+  const { sealer, db } = await openState(config.stateDir, config.rootKeyFile);
+  const settings = { baseUrl, universeDomain: config.universeDomain, stateDir: config.stateDir, dev: config.dev };
+  const iam = await createIam({ db, logger: logger.child({ component: 'iam' }), clock, sealer, settings });
+  if (config.dev) {
+    logger.warn(
+      { dev: true },
+      'DEV MODE: anyone can sign in as any account with `sealroom auth login EMAIL`, and the soft platform CA is trusted. Never use dev mode for real data.',
+    );
+  }
+  await bootstrapAdmin(iam, config.stateDir, logger);
+  const tls = await loadOrCreateDeploymentTls(join(config.stateDir, 'tls'), sealer, [config.host]);
+  const modules: ServiceModule[] = [iam.module];
+  const selected = (options.services ?? SERVICES).filter((s) => !config.only || config.only.includes(s.name));
+  for (const entry of selected) {
+    modules.push(await entry.factory({ ...iam.context, logger: logger.child({ component: entry.name }) }));
+  }
+  const app = await buildRestApp({
+    routes: modules.flatMap((m) => m.routes),
+    authenticator: iam.context.authenticator,
+    logger: logger.child({ component: 'http' }),
+  });
+  let ready = false;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    if (!ready) return reply.code(503).send({ status: 'not ready' });
+    return { status: 'ready', services: modules.map((m) => m.name) };
+  });
+  for (const module of modules) await module.start?.();
+  await app.listen({ port, host: config.host });
+  ready = true;
+  logger.info({ url: baseUrl, services: modules.map((m) => m.name), stateDir: config.stateDir }, 'sealroom is serving');
+  let closing: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    config,
+    iam,
+    tls,
+    modules,
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        await app.close();
+        for (const module of [...modules].reverse()) {
+          try {
+            await module.stop?.();
+          } catch (error) {
+            logger.error({ service: module.name, error }, 'service failed to stop cleanly');
+          }
+        }
+        await db.close();
+        logger.info({}, 'sealroom stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** On first start, creates the deployment administrator and writes its credential file (0600). */
+async function bootstrapAdmin(iam: Iam, stateDir: string, logger: Logger): Promise<void> {
+  if (await iam.deps.credentials.userExists(BOOTSTRAP_ADMIN)) return;
+  await iam.deps.credentials.ensureUser(BOOTSTRAP_ADMIN, 'bootstrap', true);
+  const refreshToken = await iam.deps.credentials.issueRefreshToken(BOOTSTRAP_ADMIN);
+  const path = join(stateDir, 'admin-credential.json');
+  writeFileSync(
+    path,
+    `${JSON.stringify({ type: 'authorized_user', account: BOOTSTRAP_ADMIN, refresh_token: refreshToken }, null, 2)}\n`,
+    {
+      mode: 0o600,
+    },
+  );
+  logger.info({ path }, 'administrator credential written; use `sealroom auth login --cred-file` with it');
+}
+
+async function findFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

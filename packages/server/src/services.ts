@@ -1,0 +1,10 @@
+// The services `sealroom serve` composes, by the name `--only` selects them with.
+import type { ServiceFactory } from '@sealroom/transport';
+
+export interface ServiceEntry {
+  readonly name: string;
+  readonly factory: ServiceFactory;
+}
+
+/** One line per service package; iam (projects, IAM, credentials, logging) is always on. */
+export const SERVICES: readonly ServiceEntry[] = [];
