@@ -1,4 +1,5 @@
 // The services `sealroom serve` composes, by the name `--only` selects them with.
+import { createFederationService } from '@sealroom/federation';
 import type { ServiceFactory } from '@sealroom/transport';
 
 export interface ServiceEntry {
@@ -7,4 +8,4 @@ export interface ServiceEntry {
 }
 
 /** One line per service package; iam (projects, IAM, credentials, logging) is always on. */
-export const SERVICES: readonly ServiceEntry[] = [];
+export const SERVICES: readonly ServiceEntry[] = [{ name: 'sts', factory: createFederationService }];
