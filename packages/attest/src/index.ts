@@ -60,3 +60,4 @@ export { PCR_COUNT, SOFT_TPM_BANKS, SoftTpm } from './platform/soft-tpm.ts';
 export type { AkAlgorithm, SoftTpmOptions } from './platform/soft-tpm.ts';
 export { SOFT_CRTM_VERSION, SoftPlatform, bootSoftPlatform, softBootCmdline } from './platform/soft.ts';
 export type { ImageFamily, SoftBootOptions } from './platform/soft.ts';
+export { loadOrCreatePlatformCa } from './platform/platform-ca-file.ts';

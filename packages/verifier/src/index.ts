@@ -1,2 +1,21 @@
-// Public surface of @sealroom/verifier.
-export {};
+// Public surface of @sealroom/verifier: the attestation verifier service (OIDC issuer of attestation tokens).
+export { VERIFIER_ERRORS, VerifierError } from './errors.ts';
+export type { VerifierErrorCode } from './errors.ts';
+export { createVerifierModule, createVerifierService } from './module.ts';
+export type { VerifierServiceOptions } from './module.ts';
+export { loadVerifierConfig, parseVerifierConfig, verifierConfigSchema } from './config.ts';
+export type { VerifierConfig } from './config.ts';
+export { SUPPORT_ATTRIBUTES, createImageDatabase, softImageEntries } from './image-db.ts';
+export type { ImageDatabase, ImageEntry, SupportAttribute } from './image-db.ts';
+export { appraiseTpmEvidence } from './appraisal.ts';
+export type { Appraisal, AppraisalOptions, TrustedRoot } from './appraisal.ts';
+export { EAT_PROFILE, OEM_ID, buildClaims, instanceSelfLink } from './claims.ts';
+export { keyIdOf, verifyImageSignature, verifyImageSignatures } from './image-signatures.ts';
+export type { ImageSignatureInput, VerifiedImageSignature } from './image-signatures.ts';
+export { createServiceAccountTokenVerifier } from './sa-tokens.ts';
+export { createKeyRing } from './signing-keys.ts';
+export type { KeyRing } from './signing-keys.ts';
+export { createVerifier } from './service.ts';
+export type { Challenge, TokenOptions, Verifier, VerifyRequest, VerifyResult } from './service.ts';
+export { createSqlVerifierStore } from './store.ts';
+export type { VerifierStore } from './store.ts';

@@ -1,0 +1,114 @@
+// Appraisal: TPM evidence → who (instance), where (platform), what (image, container), with every refusal
+// mapped to the verifier's own code.
+import { AttestError, verifyTpmEvidence } from '@sealroom/attest';
+import type { AttestErrorCode, AttestedCosState, HwModel, InstanceInfo, TpmEvidence } from '@sealroom/attest';
+import { VerifierError } from './errors.ts';
+import type { VerifierErrorCode } from './errors.ts';
+import type { ImageDatabase, ImageEntry } from './image-db.ts';
+
+export interface TrustedRoot {
+  readonly certificate: Uint8Array;
+  readonly hwmodel: HwModel;
+  /** The soft platform's CA in dev mode: unknown soft boot measurements get a dev image entry. */
+  readonly dev?: boolean;
+}
+
+export interface AppraisalOptions {
+  readonly roots: readonly TrustedRoot[];
+  readonly intermediates: readonly Uint8Array[];
+  readonly images: ImageDatabase;
+  /** swversion for soft images not in the database, in dev mode only. */
+  readonly devSwversion: string;
+  readonly at: Date;
+}
+
+export interface Appraisal {
+  readonly hwmodel: HwModel;
+  readonly instance: InstanceInfo;
+  readonly image: ImageEntry;
+  readonly cosState?: AttestedCosState;
+}
+
+const CODE_OF: Readonly<Record<AttestErrorCode, VerifierErrorCode>> = {
+  ERR_ATTEST_MALFORMED_TPM: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
+  ERR_ATTEST_MALFORMED_EVENT_LOG: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
+  ERR_ATTEST_MALFORMED_CEL: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
+  ERR_ATTEST_MALFORMED_DER: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
+  ERR_ATTEST_UNSUPPORTED_ALGORITHM: 'ERR_VERIFIER_UNSUPPORTED_EVIDENCE',
+  ERR_ATTEST_QUOTE_SIGNATURE: 'ERR_VERIFIER_QUOTE_SIGNATURE',
+  ERR_ATTEST_NONCE_MISMATCH: 'ERR_VERIFIER_NONCE_MISMATCH',
+  ERR_ATTEST_PCR_DIGEST_MISMATCH: 'ERR_VERIFIER_PCR_MISMATCH',
+  ERR_ATTEST_REPLAY_MISMATCH: 'ERR_VERIFIER_EVENT_LOG_MISMATCH',
+  ERR_ATTEST_CEL_REJECTED: 'ERR_VERIFIER_CEL_REJECTED',
+  ERR_ATTEST_CERT_CHAIN: 'ERR_VERIFIER_UNTRUSTED_PLATFORM',
+  ERR_ATTEST_AK_MISMATCH: 'ERR_VERIFIER_AK_MISMATCH',
+  ERR_ATTEST_PLATFORM: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
+};
+
+/** Re-raises an attest error under the verifier's code; its message names the check, not the evidence. */
+export function toVerifierError(error: unknown): unknown {
+  if (error instanceof AttestError) return new VerifierError(CODE_OF[error.code], error.message, { cause: error });
+  return error;
+}
+
+const SOFT_CMDLINE =
+  /^sealroom\.image_family=(confidential-space(?:-debug)?) sealroom\.launcher=sha256:[0-9a-f]{64} confidential-space\.hardened=(true|false)$/;
+
+function hardenedFlag(cmdline: string): boolean | undefined {
+  const match = /(?:^|\s)confidential-space\.hardened=(true|false)(?:\s|$)/.exec(cmdline);
+  return match === null ? undefined : match[1] === 'true';
+}
+
+function findImage(cmdline: string | undefined, root: TrustedRoot, options: AppraisalOptions): ImageEntry {
+  if (cmdline === undefined) {
+    throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The event log has no measured kernel command line.');
+  }
+  let entry = options.images.lookup(cmdline);
+  const soft = SOFT_CMDLINE.exec(cmdline);
+  if (entry === undefined && root.dev === true && soft !== null) {
+    const hardened = soft[2] === 'true';
+    entry = {
+      cmdline,
+      imageReleaseName: `sealroom-soft-dev-${options.devSwversion}`,
+      isHardened: hardened,
+      swversion: options.devSwversion,
+      supportAttributes: hardened ? ['LATEST', 'STABLE', 'USABLE'] : [],
+    };
+  }
+  if (entry === undefined) {
+    throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The boot measurement is not in the image database.');
+  }
+  if (hardenedFlag(cmdline) !== entry.isHardened) {
+    throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The measured hardened flag contradicts the image database.');
+  }
+  return entry;
+}
+
+export function appraiseTpmEvidence(evidence: TpmEvidence, nonce: Uint8Array, options: AppraisalOptions): Appraisal {
+  let verified: ReturnType<typeof verifyTpmEvidence>;
+  try {
+    verified = verifyTpmEvidence(evidence, {
+      nonce,
+      trustedRoots: options.roots.map((r) => r.certificate),
+      intermediates: options.intermediates,
+      at: options.at,
+    });
+  } catch (error) {
+    throw toVerifierError(error);
+  }
+  const root = options.roots.find((r) => Buffer.from(r.certificate).equals(Buffer.from(verified.root)))!;
+  const instance = verified.instanceInfo;
+  if (instance === undefined || !instance.isProduction) {
+    throw new VerifierError(
+      'ERR_VERIFIER_NO_INSTANCE_IDENTITY',
+      'The AK certificate carries no production instance identity.',
+    );
+  }
+  const image = findImage(verified.kernelCmdline, root, options);
+  return {
+    hwmodel: root.hwmodel,
+    instance,
+    image,
+    ...(verified.cosState === undefined ? {} : { cosState: verified.cosState }),
+  };
+}

@@ -1,0 +1,114 @@
+// Error catalogue of @sealroom/verifier: every refusal names the check that failed, never the evidence.
+import { SealroomError } from '@sealroom/core';
+import type { ErrorCatalog, SealroomErrorOptions } from '@sealroom/core';
+
+export const VERIFIER_ERRORS = {
+  ERR_VERIFIER_CHALLENGE_NOT_FOUND: {
+    status: 'NOT_FOUND',
+    retryable: false,
+    description: 'The challenge does not exist in this project and location; create one first.',
+  },
+  ERR_VERIFIER_CHALLENGE_USED: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description: 'The challenge was already used; each challenge verifies one attestation. Create a new one.',
+  },
+  ERR_VERIFIER_CHALLENGE_EXPIRED: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description: 'The challenge expired before the attestation arrived. Create a new one.',
+  },
+  ERR_VERIFIER_MALFORMED_EVIDENCE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A quote, signature, key, certificate or event log in the evidence cannot be parsed.',
+  },
+  ERR_VERIFIER_UNSUPPORTED_EVIDENCE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The evidence kind or algorithm is not supported (TDX/SEV-SNP evidence, SHA-1-only quotes, unknown curves).',
+  },
+  ERR_VERIFIER_QUOTE_SIGNATURE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A quote signature does not verify with the attestation key.',
+  },
+  ERR_VERIFIER_NONCE_MISMATCH: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: "A quote was not made over this challenge's nonce (replayed or foreign evidence).",
+  },
+  ERR_VERIFIER_PCR_MISMATCH: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: "The PCR values sent do not match a quote's PCR digest or selection.",
+  },
+  ERR_VERIFIER_EVENT_LOG_MISMATCH: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'Replaying the TCG event log or the canonical event log does not give the quoted PCRs.',
+  },
+  ERR_VERIFIER_CEL_REJECTED: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The canonical event log breaks a parsing rule (unknown type, duplicate, event after the separator, bad env name).',
+  },
+  ERR_VERIFIER_MISSING_LAUNCH_EVENTS: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'The evidence has no canonical event log with the container launch events.',
+  },
+  ERR_VERIFIER_UNTRUSTED_PLATFORM: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'The attestation key certificate does not chain to a platform root this verifier trusts.',
+  },
+  ERR_VERIFIER_AK_MISMATCH: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'The attestation key public area differs from the key in its certificate.',
+  },
+  ERR_VERIFIER_NO_INSTANCE_IDENTITY: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'The attestation key certificate carries no production instance identity.',
+  },
+  ERR_VERIFIER_UNKNOWN_IMAGE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: "The boot measurement (kernel command line) is not in the verifier's image database.",
+  },
+  ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A debug image cannot carry support attributes such as STABLE; only hardened images do.',
+  },
+  ERR_VERIFIER_SERVICE_ACCOUNT_TOKEN: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A service-account ID token is invalid: bad signature, other issuer, audience other than the challenge, expired, or no verified email.',
+  },
+  ERR_VERIFIER_IMAGE_SIGNATURE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A container image signature was not verified (bad payload, other image digest, unknown algorithm, bad signature); reported in partialErrors and left out of the token.',
+  },
+  ERR_VERIFIER_TOKEN_OPTIONS: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The token options break a limit: audience over 512 bytes, more than 6 nonces, a nonce outside 8-88 bytes.',
+  },
+} as const satisfies ErrorCatalog<string>;
+
+export type VerifierErrorCode = keyof typeof VERIFIER_ERRORS;
+
+export class VerifierError extends SealroomError<VerifierErrorCode> {
+  constructor(code: VerifierErrorCode, message: string, options?: SealroomErrorOptions) {
+    super(VERIFIER_ERRORS, code, message, options);
+  }
+}

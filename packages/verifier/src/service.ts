@@ -1,0 +1,275 @@
+// The verifier's domain logic: challenges, appraisal of evidence, and token issuance. No HTTP here.
+import { randomBytes } from 'node:crypto';
+import type { HwModel, TpmEvidence } from '@sealroom/attest';
+import { CoreError, newUuid, toRfc3339 } from '@sealroom/core';
+import type { Caller, Clock, Logger } from '@sealroom/core';
+import type { ServiceContext } from '@sealroom/transport';
+import { appraiseTpmEvidence } from './appraisal.ts';
+import type { Appraisal, TrustedRoot } from './appraisal.ts';
+import { buildClaims } from './claims.ts';
+import type { VerifierConfig } from './config.ts';
+import { VerifierError } from './errors.ts';
+import type { ImageDatabase } from './image-db.ts';
+import { verifyImageSignatures } from './image-signatures.ts';
+import type { ImageSignatureInput } from './image-signatures.ts';
+import type { ServiceAccountTokenVerifier } from './sa-tokens.ts';
+import type { KeyRing } from './signing-keys.ts';
+import type { VerifierStore } from './store.ts';
+
+export const NONCE_BYTES = 32;
+export const MAX_NONCES = 6;
+export const MIN_NONCE_BYTES = 8;
+export const MAX_NONCE_BYTES = 88;
+export const MAX_AUDIENCE_BYTES = 512;
+
+export const PERMISSION = {
+  createChallenge: 'confidentialcomputing.challenges.create',
+  verify: 'confidentialcomputing.challenges.verify',
+  getLocation: 'confidentialcomputing.locations.get',
+} as const;
+
+export interface Challenge {
+  readonly name: string;
+  readonly createTime: string;
+  readonly expireTime: string;
+  readonly used: boolean;
+  readonly tpmNonce: string;
+}
+
+export interface TokenOptions {
+  readonly audience?: string;
+  readonly nonces: readonly string[];
+  readonly signature: 'OIDC' | 'PKI';
+}
+
+export interface VerifyRequest {
+  readonly evidence: TpmEvidence;
+  readonly serviceAccountIdTokens: readonly string[];
+  readonly imageSignatures: readonly ImageSignatureInput[];
+  readonly options: TokenOptions;
+}
+
+export interface PartialError {
+  readonly code: number;
+  readonly message: string;
+  readonly reason: string;
+}
+
+export interface VerifyResult {
+  readonly token: string;
+  readonly partialErrors: readonly PartialError[];
+}
+
+export interface VerifierDeps {
+  readonly store: VerifierStore;
+  readonly keys: KeyRing;
+  readonly config: VerifierConfig;
+  readonly issuer: string;
+  readonly roots: readonly TrustedRoot[];
+  readonly intermediates: readonly Uint8Array[];
+  readonly images: ImageDatabase;
+  readonly verifyServiceAccountTokens: ServiceAccountTokenVerifier;
+  readonly context: Pick<ServiceContext, 'authorizer' | 'audit' | 'projects' | 'settings'>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+const VERIFY_METHOD = 'google.cloud.confidentialcomputing.v1.ConfidentialComputing.VerifyAttestation';
+const LOCATION = /^[a-z0-9-]{1,63}$/;
+
+export interface Verifier {
+  readonly issuer: string;
+  getLocation(
+    caller: Caller | undefined,
+    project: string,
+    location: string,
+  ): Promise<{ name: string; locationId: string }>;
+  createChallenge(caller: Caller | undefined, project: string, location: string): Promise<Challenge>;
+  verify(caller: Caller | undefined, challengeName: string, request: VerifyRequest): Promise<VerifyResult>;
+  /** Appraises evidence against a nonce without a challenge (benchmarks, the launcher's self-check). */
+  appraise(evidence: TpmEvidence, nonce: Uint8Array): Appraisal;
+  issueToken(appraisal: Appraisal, serviceAccounts: readonly string[], request: VerifyRequest): Promise<string>;
+  discovery(): Record<string, unknown>;
+  jwks(): ReturnType<KeyRing['jwks']>;
+  pkiRoot(): Promise<Buffer>;
+  /** The hwmodel of each trusted root, for status pages. */
+  trustedPlatforms(): readonly HwModel[];
+}
+
+function checkTokenOptions(options: TokenOptions): void {
+  if (options.audience !== undefined && Buffer.byteLength(options.audience) > MAX_AUDIENCE_BYTES) {
+    throw new VerifierError('ERR_VERIFIER_TOKEN_OPTIONS', `The audience exceeds ${MAX_AUDIENCE_BYTES} bytes.`);
+  }
+  if (options.nonces.length > MAX_NONCES) {
+    throw new VerifierError('ERR_VERIFIER_TOKEN_OPTIONS', `At most ${MAX_NONCES} nonces are allowed.`);
+  }
+  for (const nonce of options.nonces) {
+    const size = Buffer.byteLength(nonce);
+    if (size < MIN_NONCE_BYTES || size > MAX_NONCE_BYTES) {
+      throw new VerifierError(
+        'ERR_VERIFIER_TOKEN_OPTIONS',
+        `Each nonce must be ${MIN_NONCE_BYTES}-${MAX_NONCE_BYTES} bytes.`,
+      );
+    }
+  }
+}
+
+export function createVerifier(deps: VerifierDeps): Verifier {
+  const { store, clock, config } = deps;
+
+  const resolveProject = async (caller: Caller | undefined, project: string, location: string, permission: string) => {
+    if (!LOCATION.test(location)) throw new CoreError('ERR_INVALID_RESOURCE_NAME', `Invalid location '${location}'.`);
+    const resource = `projects/${project}/locations/${location}`;
+    await deps.context.authorizer.authorize(caller, permission, resource);
+    const ref = await deps.context.projects.resolve(project);
+    if (ref === undefined)
+      throw new CoreError(
+        'ERR_PERMISSION_DENIED',
+        `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`,
+      );
+    return ref;
+  };
+
+  const appraise = (evidence: TpmEvidence, nonce: Uint8Array): Appraisal =>
+    appraiseTpmEvidence(evidence, nonce, {
+      roots: deps.roots,
+      intermediates: deps.intermediates,
+      images: deps.images,
+      devSwversion: config.devSwversion,
+      at: new Date(clock.now()),
+    });
+
+  const issueToken = async (appraisal: Appraisal, serviceAccounts: readonly string[], request: VerifyRequest) => {
+    const imageDigest = appraisal.cosState?.container.imageDigest ?? '';
+    const signatures = verifyImageSignatures(request.imageSignatures, imageDigest);
+    const claims = buildClaims({
+      issuer: deps.issuer,
+      audience: request.options.audience || `https://sts.${deps.context.settings.universeDomain}`,
+      nonces: request.options.nonces,
+      nowSeconds: Math.floor(clock.now() / 1000),
+      ttlSeconds: config.tokenTtlSeconds,
+      appraisal,
+      serviceAccounts,
+      imageSignatures: signatures.verified,
+    });
+    return {
+      token: await deps.keys.sign(claims, { x5c: request.options.signature === 'PKI' }),
+      errors: signatures.errors,
+    };
+  };
+
+  return {
+    issuer: deps.issuer,
+
+    async getLocation(caller, project, location) {
+      await resolveProject(caller, project, location, PERMISSION.getLocation);
+      return { name: `projects/${project}/locations/${location}`, locationId: location };
+    },
+
+    async createChallenge(caller, project, location) {
+      const ref = await resolveProject(caller, project, location, PERMISSION.createChallenge);
+      const now = clock.now();
+      const record = {
+        name: `projects/${ref.projectId}/locations/${location}/challenges/${newUuid()}`,
+        nonce: randomBytes(NONCE_BYTES),
+        createTime: now,
+        expireTime: now + config.challengeTtlSeconds * 1000,
+        used: false,
+      };
+      await store.insertChallenge(record);
+      await store.deleteChallengesExpiredBefore(now - 24 * 3600_000);
+      return {
+        name: record.name,
+        createTime: toRfc3339(record.createTime),
+        expireTime: toRfc3339(record.expireTime),
+        used: false,
+        tpmNonce: record.nonce.toString('base64'),
+      };
+    },
+
+    async verify(caller, challengeName, request) {
+      const [, project = '', , location = '', , id = ''] = challengeName.split('/');
+      const ref = await resolveProject(caller, project, location, PERMISSION.verify);
+      const name = `projects/${ref.projectId}/locations/${location}/challenges/${id}`;
+      const audit = async (outcome: 'ALLOWED' | 'DENIED', status: string, details: Record<string, unknown> = {}) =>
+        deps.context.audit.record({
+          project: ref.projectId,
+          method: VERIFY_METHOD,
+          resource: name,
+          caller,
+          outcome,
+          status,
+          details,
+        });
+      try {
+        checkTokenOptions(request.options);
+        const challenge = await store.getChallenge(name);
+        if (challenge === undefined)
+          throw new VerifierError('ERR_VERIFIER_CHALLENGE_NOT_FOUND', `Challenge ${name} not found.`);
+        if (challenge.expireTime <= clock.now()) {
+          throw new VerifierError('ERR_VERIFIER_CHALLENGE_EXPIRED', `Challenge ${name} has expired.`);
+        }
+        // Consumed before appraisal: a failed attempt uses the challenge up too.
+        if (challenge.used || !(await store.markChallengeUsed(name))) {
+          throw new VerifierError('ERR_VERIFIER_CHALLENGE_USED', `Challenge ${name} was already used.`);
+        }
+        const appraisal = appraise(request.evidence, challenge.nonce);
+        const serviceAccounts = await deps.verifyServiceAccountTokens(request.serviceAccountIdTokens, name);
+        const { token, errors } = await issueToken(appraisal, serviceAccounts, request);
+        await audit('ALLOWED', 'OK', {
+          hwmodel: appraisal.hwmodel,
+          instanceId: appraisal.instance.instanceId,
+          imageDigest: appraisal.cosState?.container.imageDigest ?? '',
+          swversion: appraisal.image.swversion,
+        });
+        return {
+          token,
+          partialErrors: errors.map((e) => ({ code: 3, message: e.message, reason: e.code })),
+        };
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        await audit('DENIED', typeof code === 'string' ? code : 'ERR_INTERNAL');
+        if (error instanceof VerifierError || error instanceof CoreError) {
+          deps.logger.info({ challenge: name, code: error.code }, 'attestation refused');
+        }
+        throw error;
+      }
+    },
+
+    appraise,
+    issueToken: async (appraisal, serviceAccounts, request) =>
+      (await issueToken(appraisal, serviceAccounts, request)).token,
+
+    discovery() {
+      return {
+        issuer: deps.issuer,
+        jwks_uri: `${deps.issuer}/.well-known/jwks`,
+        response_types_supported: ['id_token'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        scopes_supported: ['openid'],
+        claims_supported: [
+          'sub',
+          'aud',
+          'exp',
+          'iat',
+          'iss',
+          'nbf',
+          'eat_nonce',
+          'eat_profile',
+          'secboot',
+          'oemid',
+          'hwmodel',
+          'swname',
+          'swversion',
+          'dbgstat',
+          'google_service_accounts',
+          'submods',
+        ],
+      };
+    },
+    jwks: () => deps.keys.jwks(),
+    pkiRoot: () => deps.keys.pkiRoot(),
+    trustedPlatforms: () => deps.roots.map((r) => r.hwmodel),
+  };
+}
