@@ -74,3 +74,7 @@ export type { DetectRuntimeOptions, RuntimeDetection } from './runtime/detect.ts
 export { STOP_GRACE_MS, stopContainer } from './runtime/stop.ts';
 export type { StopOptions } from './runtime/stop.ts';
 export { ensureMountPoints } from './runtime/mount-points.ts';
+export { DEFAULT_PATH_ENV, buildContainerProcess, resolveImageUser } from './container-process.ts';
+export type { ContainerProcess, ImageConfig } from './container-process.ts';
+export { cosEventsFor, measureLaunch } from './measure.ts';
+export type { CosEvent, ImageIdentity } from './measure.ts';
