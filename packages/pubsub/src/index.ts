@@ -1,7 +1,14 @@
 // Public surface of @sealroom/pubsub.
 export { PUBSUB_ERRORS, PubsubError } from './errors.ts';
 export type { PubsubErrorCode } from './errors.ts';
+export { createPubsubService, createPubsubServiceWith } from './module.ts';
+export { loadPubsubConfig } from './config.ts';
+export type { PubsubConfig } from './config.ts';
 export { SqlPubsubStore } from './sql-store.ts';
 export type { PubsubStore } from './store.ts';
 export { PubsubService } from './service.ts';
 export type { SubscriptionSpec, TopicSpec } from './service.ts';
+export { pubsubRoutes } from './http.ts';
+export { pubsubGrpcBindings, pubsubProtoDirs } from './grpc.ts';
+export { startGrpcHost } from './grpc-host.ts';
+export type { GrpcHost, GrpcHostOptions } from './grpc-host.ts';

@@ -1,6 +1,6 @@
 // Test helpers: a service over in-memory SQLite with a fake clock and a table-driven authorizer.
-import type { AuditRecord, Authorizer, Caller, FakeClock } from '@sealroom/core';
-import { createFakeClock, createMemoryLogger, openSqliteDatabase, permissionDenied } from '@sealroom/core';
+import type { AuditRecord, Authenticator, Authorizer, Caller, FakeClock } from '@sealroom/core';
+import { CoreError, createFakeClock, createMemoryLogger, openSqliteDatabase, permissionDenied } from '@sealroom/core';
 import { AccessControl } from './access.ts';
 import { PubsubService } from './service.ts';
 import { SqlPubsubStore } from './sql-store.ts';
@@ -57,3 +57,17 @@ export function text(value: string): Uint8Array {
 export function decode(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
+
+/** A clock that follows real time, for tests over real sockets (advance/set are no-ops). */
+export function realClock(): FakeClock {
+  return { now: () => Date.now(), set: () => {}, advance: () => {} };
+}
+
+/** Bearer tokens `tok-<name>` authenticate as user `<name>@example.com`. */
+export const testAuthenticator: Authenticator = {
+  authenticate: async (token) => {
+    const match = /^tok-([a-z]+)$/.exec(token);
+    if (!match) throw new CoreError('ERR_UNAUTHENTICATED', 'Invalid credentials.');
+    return testCaller(`${match[1]}@example.com`);
+  },
+};

@@ -1,0 +1,45 @@
+// Pub/Sub service settings from SEALROOM_PUBSUB_* environment variables (documented in docs/pubsub.md).
+import { CoreError } from '@sealroom/core';
+
+export interface PubsubConfig {
+  /** Plaintext, identity-free gRPC port for emulator-style tools; undefined (off) by default. */
+  readonly emulatorPort?: number;
+  readonly emulatorHost: string;
+  /** How long a unary Pull without returnImmediately waits for messages. */
+  readonly pullWaitMs: number;
+  /** How often messages past their subscription's retention are dropped. */
+  readonly purgeIntervalMs: number;
+}
+
+const KEYS = new Set([
+  'SEALROOM_PUBSUB_EMULATOR_PORT',
+  'SEALROOM_PUBSUB_EMULATOR_HOST',
+  'SEALROOM_PUBSUB_PULL_WAIT_MS',
+  'SEALROOM_PUBSUB_PURGE_INTERVAL_MS',
+]);
+
+function intOf(env: NodeJS.ProcessEnv, key: string, min: number, max: number): number | undefined {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new CoreError('ERR_CONFIG', `${key} must be an integer between ${min} and ${max}.`);
+  }
+  return value;
+}
+
+/** Reads the settings; unknown SEALROOM_PUBSUB_* keys are refused so a typo does not pass silently. */
+export function loadPubsubConfig(env: NodeJS.ProcessEnv): PubsubConfig {
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('SEALROOM_PUBSUB_') && !KEYS.has(key)) {
+      throw new CoreError('ERR_CONFIG', `Unknown setting ${key}.`);
+    }
+  }
+  const emulatorPort = intOf(env, 'SEALROOM_PUBSUB_EMULATOR_PORT', 0, 65535);
+  return {
+    ...(emulatorPort !== undefined ? { emulatorPort } : {}),
+    emulatorHost: env.SEALROOM_PUBSUB_EMULATOR_HOST || '127.0.0.1',
+    pullWaitMs: intOf(env, 'SEALROOM_PUBSUB_PULL_WAIT_MS', 0, 60_000) ?? 1000,
+    purgeIntervalMs: intOf(env, 'SEALROOM_PUBSUB_PURGE_INTERVAL_MS', 1000, 86_400_000) ?? 60_000,
+  };
+}

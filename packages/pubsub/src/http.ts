@@ -1,0 +1,258 @@
+// REST v1 routes of Pub/Sub (pubsub.googleapis.com/v1): parse the JSON, call the service, shape the reply.
+import { CoreError } from '@sealroom/core';
+import type { ApiRequest, ApiRoute } from '@sealroom/transport';
+import { MAX_PUBLISH_REQUEST_BYTES } from './limits.ts';
+import type { PubsubService } from './service.ts';
+import {
+  fromReceived,
+  fromSubscription,
+  fromTopic,
+  toInt,
+  toMask,
+  toOutgoingMessages,
+  toStringList,
+  toSubscriptionSpec,
+  toTopicSpec,
+} from './wire.ts';
+
+type Loose = Record<string, unknown>;
+
+const TOPIC = 'projects/*/topics/*';
+const SUB = 'projects/*/subscriptions/*';
+/** Base64 inflates data by 4/3; the 10 MB limit is checked on the decoded messages. */
+const PUBLISH_BODY_LIMIT = Math.ceil((MAX_PUBLISH_REQUEST_BYTES * 4) / 3) + 1024 * 1024;
+
+const TOPIC_FIELDS = [
+  'name',
+  'labels',
+  'messageStoragePolicy',
+  'kmsKeyName',
+  'schemaSettings',
+  'satisfiesPzs',
+  'messageRetentionDuration',
+  'state',
+  'ingestionDataSourceSettings',
+  'messageTransforms',
+  'tags',
+];
+const SUBSCRIPTION_FIELDS = [
+  'name',
+  'topic',
+  'pushConfig',
+  'bigqueryConfig',
+  'cloudStorageConfig',
+  'bigtableConfig',
+  'ackDeadlineSeconds',
+  'retainAckedMessages',
+  'messageRetentionDuration',
+  'labels',
+  'enableMessageOrdering',
+  'expirationPolicy',
+  'filter',
+  'deadLetterPolicy',
+  'retryPolicy',
+  'detached',
+  'enableExactlyOnceDelivery',
+  'topicMessageRetentionDuration',
+  'state',
+  'analyticsHubSubscriptionInfo',
+  'messageTransforms',
+  'tags',
+];
+
+/** Refuses a body that is not an object or has fields the method does not know, as Google's JSON parser does. */
+function objectBody(body: unknown, fields: readonly string[], prefix = ''): Loose {
+  if (body === undefined || body === '') return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new CoreError('ERR_BAD_REQUEST_BODY', 'Invalid JSON payload received. Expected an object.');
+  }
+  for (const key of Object.keys(body)) {
+    if (!fields.includes(key)) {
+      throw new CoreError(
+        'ERR_BAD_REQUEST_BODY',
+        `Invalid JSON payload received. Unknown name "${prefix}${key}": Cannot find field.`,
+      );
+    }
+  }
+  return body as Loose;
+}
+
+/** A name in the body must agree with the one in the URL. */
+function sameName(bodyName: unknown, urlName: string): void {
+  if (typeof bodyName === 'string' && bodyName !== '' && bodyName !== urlName) {
+    throw new CoreError('ERR_INVALID_ARGUMENT', `The resource name in the body (${bodyName}) does not match the URL.`);
+  }
+}
+
+function page(req: ApiRequest): [number, string] {
+  return [toInt(req.query.pageSize, 'page_size'), req.query.pageToken ?? ''];
+}
+
+export function pubsubRoutes(service: PubsubService): ApiRoute[] {
+  const access = (req: ApiRequest) => ({ caller: req.caller });
+  return [
+    {
+      method: 'PUT',
+      path: `/v1/{name=${TOPIC}}`,
+      handler: async (req) => {
+        const body = objectBody(req.body, TOPIC_FIELDS);
+        sameName(body.name, req.params.name as string);
+        return fromTopic(await service.createTopic(access(req), req.params.name as string, toTopicSpec(body)), 'rest');
+      },
+    },
+    {
+      method: 'GET',
+      path: `/v1/{topic=${TOPIC}}`,
+      handler: async (req) => fromTopic(await service.getTopic(access(req), req.params.topic as string), 'rest'),
+    },
+    {
+      method: 'PATCH',
+      path: `/v1/{name=${TOPIC}}`,
+      handler: async (req) => {
+        const body = objectBody(req.body, ['topic', 'updateMask']);
+        const topic = objectBody(body.topic, TOPIC_FIELDS, 'topic.');
+        sameName(topic.name, req.params.name as string);
+        const updated = await service.updateTopic(
+          access(req),
+          req.params.name as string,
+          toTopicSpec(topic),
+          toMask(body.updateMask),
+        );
+        return fromTopic(updated, 'rest');
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `/v1/{topic=${TOPIC}}`,
+      handler: async (req) => {
+        await service.deleteTopic(access(req), req.params.topic as string);
+        return {};
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/{project=projects/*}/topics',
+      handler: async (req) => {
+        const result = await service.listTopics(access(req), req.params.project as string, ...page(req));
+        return {
+          ...(result.items.length > 0 ? { topics: result.items.map((t) => fromTopic(t, 'rest')) } : {}),
+          ...(result.nextPageToken ? { nextPageToken: result.nextPageToken } : {}),
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: `/v1/{topic=${TOPIC}}/subscriptions`,
+      handler: async (req) => {
+        const result = await service.listTopicSubscriptions(access(req), req.params.topic as string, ...page(req));
+        return {
+          ...(result.items.length > 0 ? { subscriptions: result.items } : {}),
+          ...(result.nextPageToken ? { nextPageToken: result.nextPageToken } : {}),
+        };
+      },
+    },
+    {
+      method: 'POST',
+      path: `/v1/{topic=${TOPIC}}:publish`,
+      bodyLimit: PUBLISH_BODY_LIMIT,
+      handler: async (req) => {
+        const body = objectBody(req.body, ['topic', 'messages']);
+        const messages = toOutgoingMessages(body.messages);
+        return { messageIds: await service.publish(access(req), req.params.topic as string, messages) };
+      },
+    },
+    {
+      method: 'PUT',
+      path: `/v1/{name=${SUB}}`,
+      handler: async (req) => {
+        const body = objectBody(req.body, SUBSCRIPTION_FIELDS);
+        sameName(body.name, req.params.name as string);
+        const created = await service.createSubscription(
+          access(req),
+          req.params.name as string,
+          toSubscriptionSpec(body),
+        );
+        return fromSubscription(created, 'rest');
+      },
+    },
+    {
+      method: 'GET',
+      path: `/v1/{subscription=${SUB}}`,
+      handler: async (req) =>
+        fromSubscription(await service.getSubscription(access(req), req.params.subscription as string), 'rest'),
+    },
+    {
+      method: 'PATCH',
+      path: `/v1/{name=${SUB}}`,
+      handler: async (req) => {
+        const body = objectBody(req.body, ['subscription', 'updateMask']);
+        const sub = objectBody(body.subscription, SUBSCRIPTION_FIELDS, 'subscription.');
+        sameName(sub.name, req.params.name as string);
+        const updated = await service.updateSubscription(
+          access(req),
+          req.params.name as string,
+          toSubscriptionSpec(sub),
+          toMask(body.updateMask),
+        );
+        return fromSubscription(updated, 'rest');
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `/v1/{subscription=${SUB}}`,
+      handler: async (req) => {
+        await service.deleteSubscription(access(req), req.params.subscription as string);
+        return {};
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/{project=projects/*}/subscriptions',
+      handler: async (req) => {
+        const result = await service.listSubscriptions(access(req), req.params.project as string, ...page(req));
+        return {
+          ...(result.items.length > 0 ? { subscriptions: result.items.map((s) => fromSubscription(s, 'rest')) } : {}),
+          ...(result.nextPageToken ? { nextPageToken: result.nextPageToken } : {}),
+        };
+      },
+    },
+    {
+      method: 'POST',
+      path: `/v1/{subscription=${SUB}}:pull`,
+      handler: async (req) => {
+        const body = objectBody(req.body, ['subscription', 'returnImmediately', 'maxMessages']);
+        const received = await service.pull(
+          access(req),
+          req.params.subscription as string,
+          toInt(body.maxMessages, 'max_messages'),
+          body.returnImmediately === true,
+          req.signal,
+        );
+        return received.length > 0 ? { receivedMessages: received.map((r) => fromReceived(r, 'rest')) } : {};
+      },
+    },
+    {
+      method: 'POST',
+      path: `/v1/{subscription=${SUB}}:acknowledge`,
+      handler: async (req) => {
+        const body = objectBody(req.body, ['subscription', 'ackIds']);
+        await service.acknowledge(access(req), req.params.subscription as string, toStringList(body.ackIds, 'ack_ids'));
+        return {};
+      },
+    },
+    {
+      method: 'POST',
+      path: `/v1/{subscription=${SUB}}:modifyAckDeadline`,
+      handler: async (req) => {
+        const body = objectBody(req.body, ['subscription', 'ackIds', 'ackDeadlineSeconds']);
+        await service.modifyAckDeadline(
+          access(req),
+          req.params.subscription as string,
+          toStringList(body.ackIds, 'ack_ids'),
+          toInt(body.ackDeadlineSeconds, 'ack_deadline_seconds'),
+        );
+        return {};
+      },
+    },
+  ];
+}

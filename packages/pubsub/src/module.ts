@@ -1,0 +1,67 @@
+// The Pub/Sub ServiceFactory: store, service, REST routes, gRPC bindings, retention sweeps, emulator port.
+import type { ServiceFactory } from '@sealroom/transport';
+import { AccessControl } from './access.ts';
+import { loadPubsubConfig, type PubsubConfig } from './config.ts';
+import { pubsubGrpcBindings } from './grpc.ts';
+import { type GrpcHost, startGrpcHost } from './grpc-host.ts';
+import { pubsubRoutes } from './http.ts';
+import { PubsubService } from './service.ts';
+import { SqlPubsubStore } from './sql-store.ts';
+import { Wakeup } from './wakeup.ts';
+
+/** Builds the service; `config` overrides the SEALROOM_PUBSUB_* environment (tests). */
+export function createPubsubServiceWith(config?: PubsubConfig): ServiceFactory {
+  return async (ctx) => {
+    const settings = config ?? loadPubsubConfig(process.env);
+    const logger = ctx.logger.child({ service: 'pubsub' });
+    const store = new SqlPubsubStore(ctx.db);
+    await store.init();
+    const service = new PubsubService({
+      store,
+      access: new AccessControl(ctx.authorizer, ctx.audit, ctx.clock),
+      clock: ctx.clock,
+      logger,
+      wakeup: new Wakeup(),
+      pullWaitMs: settings.pullWaitMs,
+    });
+    const shutdown = new AbortController();
+    let purgeTimer: NodeJS.Timeout | undefined;
+    let emulator: GrpcHost | undefined;
+    const purge = async () => {
+      try {
+        const purged = await store.purgeExpired(ctx.clock.now());
+        if (purged > 0) logger.info({ purged }, 'messages past retention dropped');
+      } catch (error) {
+        logger.error({ error }, 'retention sweep failed');
+      }
+    };
+    return {
+      name: 'pubsub',
+      routes: pubsubRoutes(service),
+      grpc: pubsubGrpcBindings(service, { shutdown: shutdown.signal }),
+      start: async () => {
+        purgeTimer = setInterval(() => void purge(), settings.purgeIntervalMs);
+        purgeTimer.unref();
+        if (settings.emulatorPort !== undefined) {
+          emulator = await startGrpcHost({
+            bindings: pubsubGrpcBindings(service, { trusted: true, shutdown: shutdown.signal }),
+            logger,
+            host: settings.emulatorHost,
+            port: settings.emulatorPort,
+          });
+          logger.warn(
+            { host: settings.emulatorHost, port: emulator.port },
+            'Pub/Sub emulator port is ON: plaintext gRPC without identities, IAM is NOT enforced there; use it for local tools only',
+          );
+        }
+      },
+      stop: async () => {
+        shutdown.abort();
+        clearInterval(purgeTimer);
+        await emulator?.close();
+      },
+    };
+  };
+}
+
+export const createPubsubService: ServiceFactory = (ctx) => createPubsubServiceWith()(ctx);
