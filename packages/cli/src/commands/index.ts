@@ -6,6 +6,7 @@ import { iamCommands } from './iam.ts';
 import { loggingCommands } from './logging.ts';
 import { projectCommands } from './projects.ts';
 import { serveCommands } from './serve.ts';
+import { workloadIdentityPoolCommands } from './workload-identity-pools.ts';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...configCommands,
@@ -14,4 +15,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...iamCommands,
   ...loggingCommands,
   ...serveCommands,
+  ...workloadIdentityPoolCommands,
 ];

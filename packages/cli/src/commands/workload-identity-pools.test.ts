@@ -1,0 +1,145 @@
+// The seed's gcloud lines for pools and OIDC providers, and `sealroom policy explain`, against a live server.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { silentLogger } from '@sealroom/core';
+import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
+import { runCli } from '../main.ts';
+import { parseDictFlag } from './workload-identity-pools.ts';
+
+let server: RunningServer;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    env,
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sealroom-cli-wip-'));
+  server = await startServer(
+    ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
+    { logger: silentLogger },
+  );
+  env = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
+  assert.equal((await cli('auth', 'login', 'collab@example.com')).code, 0);
+  assert.equal((await cli('projects', 'create', 'collab-1')).code, 0);
+});
+
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('splits --attribute-mapping at top-level commas only', () => {
+  assert.deepEqual(parseDictFlag('google.subject="a,b"+assertion.sub,attribute.x=f(a, b)'), {
+    'google.subject': '"a,b"+assertion.sub',
+    'attribute.x': 'f(a, b)',
+  });
+});
+
+it("runs the seed's pool and provider commands and explains a token clause by clause", async () => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwks = join(dir, 'jwks.json');
+  writeFileSync(jwks, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }] }));
+  const created = await cli(
+    'iam',
+    'workload-identity-pools',
+    'create',
+    'trusted-workload-pool',
+    '--location=global',
+    '--project=collab-1',
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const provider = await cli(
+    'iam',
+    'workload-identity-pools',
+    'providers',
+    'create-oidc',
+    'attestation-verifier',
+    '--location=global',
+    '--workload-identity-pool=trusted-workload-pool',
+    '--issuer-uri=https://verifier.example/',
+    '--allowed-audiences=https://sts.googleapis.com',
+    '--attribute-mapping=google.subject=assertion.sub,attribute.image_digest=assertion.submods.container.image_digest',
+    "--attribute-condition=assertion.swname == 'CONFIDENTIAL_SPACE' && 'STABLE' in assertion.submods.confidential_space.support_attributes",
+    `--jwk-json-path=${jwks}`,
+    '--project=collab-1',
+    '--format=json',
+  );
+  assert.equal(provider.code, 0, provider.stderr);
+  assert.equal(JSON.parse(provider.stdout).oidc.issuerUri, 'https://verifier.example/');
+  const listed = await cli(
+    'iam',
+    'workload-identity-pools',
+    'list',
+    '--location=global',
+    '--project=collab-1',
+    '--format=value(name)',
+  );
+  assert.match(listed.stdout, /workloadIdentityPools\/trusted-workload-pool/);
+  const updated = await cli(
+    'iam',
+    'workload-identity-pools',
+    'providers',
+    'update-oidc',
+    'attestation-verifier',
+    '--location=global',
+    '--workload-identity-pool=trusted-workload-pool',
+    '--attribute-condition=assertion.swname == "CONFIDENTIAL_SPACE"',
+    '--project=collab-1',
+    '--format=value(attributeCondition)',
+  );
+  assert.equal(updated.stdout.trim(), 'assertion.swname == "CONFIDENTIAL_SPACE"');
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signingInput = `${b64({ alg: 'ES256', kid: 'k1', typ: 'JWT' })}.${b64({
+    iss: 'https://verifier.example',
+    sub: 'vm1',
+    aud: 'https://sts.googleapis.com',
+    iat: now,
+    exp: now + 600,
+    swname: 'GCE',
+    submods: { container: { image_digest: 'sha256:abc' } },
+  })}`;
+  const signature = sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const token = `${signingInput}.${signature.toString('base64url')}`;
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, token);
+  const explained = await cli(
+    'policy',
+    'explain',
+    '--provider=attestation-verifier',
+    '--workload-identity-pool=trusted-workload-pool',
+    `--token=${tokenFile}`,
+    '--project=collab-1',
+  );
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /token verification: PASS/);
+  assert.match(explained.stdout, /\[FAIL\] 1:1 {2}assertion.swname == "CONFIDENTIAL_SPACE"/);
+  assert.match(explained.stdout, /result: DENIED/);
+  assert.match(explained.stdout, /attribute.image_digest\/sha256:abc/);
+  const deleted = await cli(
+    'iam',
+    'workload-identity-pools',
+    'delete',
+    'trusted-workload-pool',
+    '--location=global',
+    '--project=collab-1',
+  );
+  assert.equal(deleted.code, 0, deleted.stderr);
+});
