@@ -1,4 +1,4 @@
-// Runs the test suites with node's test runner: every *.test.ts under packages/, examples/ and test/.
+// Runs the test suites with node's test runner: every *.test.ts under packages/, examples/, test/ and scripts/.
 // Arguments narrow the run: `npm run test:unit -- packages/kms` runs only that package's tests.
 import { spawnSync } from 'node:child_process';
 
@@ -6,7 +6,7 @@ const roots = process.argv.slice(2);
 const patterns =
   roots.length > 0
     ? roots.map((root) => (root.endsWith('.ts') ? root : `${root.replace(/\/$/, '')}/**/*.test.ts`))
-    : ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts', 'test/**/*.test.ts'];
+    : ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'];
 
 const result = spawnSync(
   process.execPath,
