@@ -78,7 +78,8 @@ function findImage(cmdline: string | undefined, root: TrustedRoot, options: Appr
   if (entry === undefined) {
     throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The boot measurement is not in the image database.');
   }
-  if (hardenedFlag(cmdline) !== entry.isHardened) {
+  const measuredHardened = hardenedFlag(cmdline);
+  if (measuredHardened !== undefined && measuredHardened !== entry.isHardened) {
     throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The measured hardened flag contradicts the image database.');
   }
   return entry;
