@@ -117,8 +117,8 @@ function emptyOrObject(body: unknown): unknown {
 
 const METHOD_PREFIX = 'google.cloud.kms.v1.KeyManagementService';
 
-export function kmsRoutes(kms: KeyManager, ctx: ServiceContext): ApiRoute[] {
-  const keyJson = async (key: Parameters<KeyManager['primaryOf']>[0]) => toCryptoKeyJson(key, await kms.primaryOf(key));
+/** getIamPolicy (GET and POST), setIamPolicy and testIamPermissions on key rings and keys. */
+export function kmsPolicyRoutes(kms: KeyManager, ctx: ServiceContext): ApiRoute[] {
   return [
     ...iamPolicyRoutes(ctx, {
       resource: RING,
@@ -134,6 +134,12 @@ export function kmsRoutes(kms: KeyManager, ctx: ServiceContext): ApiRoute[] {
       exists: (name) => kms.exists('cryptoKey', name),
       kind: 'CryptoKey',
     }),
+  ];
+}
+
+export function kmsRoutes(kms: KeyManager): ApiRoute[] {
+  const keyJson = async (key: Parameters<KeyManager['primaryOf']>[0]) => toCryptoKeyJson(key, await kms.primaryOf(key));
+  return [
     {
       method: 'POST',
       path: `/v1/{parent=${LOC}}/keyRings`,

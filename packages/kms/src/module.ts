@@ -1,6 +1,7 @@
 // The KMS service module: domain, REST routes, gRPC bindings and the maintenance timer, for `sealroom serve`.
 import type { ServiceFactory } from '@sealroom/transport';
-import { kmsRoutes } from './http.ts';
+import { kmsGrpcBindings } from './grpc.ts';
+import { kmsPolicyRoutes, kmsRoutes } from './http.ts';
 import { createKeyManager } from './service.ts';
 import { openSqlKmsStore } from './store.ts';
 
@@ -21,9 +22,11 @@ export const createKmsService: ServiceFactory = async (ctx) => {
   const maintain = () => {
     kms.runMaintenance().catch((error: unknown) => ctx.logger.error({ error }, 'kms maintenance failed'));
   };
+  const policyRoutes = kmsPolicyRoutes(kms, ctx);
   return {
     name: 'kms',
-    routes: kmsRoutes(kms, ctx),
+    routes: [...policyRoutes, ...kmsRoutes(kms)],
+    grpc: kmsGrpcBindings(kms, policyRoutes),
     async start() {
       maintain();
       timer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);

@@ -19,3 +19,5 @@ export type { GoogleErrorBody } from './errors-wire.ts';
 export { parseWith } from './validate.ts';
 export { loadOrCreateDeploymentTls } from './tls.ts';
 export type { DeploymentTls } from './tls.ts';
+export { GRPC_LOADER_OPTIONS, startGrpcServer, toGrpcStatus } from './grpc/server.ts';
+export type { GrpcServer, GrpcServerOptions } from './grpc/server.ts';

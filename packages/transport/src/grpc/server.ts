@@ -1,0 +1,198 @@
+// The gRPC server kit: serves GrpcServiceBindings with grpc-js and the protos shipped in npm packages,
+// bearer tokens from `authorization` metadata, TLS with the deployment's certificate, SealroomError → status.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { type Authenticator, type Caller, CoreError, GRPC_CODE_OF, isSealroomError, type Logger } from '@sealroom/core';
+import type { GrpcBidiStream, GrpcCallContext, GrpcServiceBinding } from '../grpc-types.ts';
+
+export interface GrpcServerOptions {
+  readonly bindings: readonly GrpcServiceBinding[];
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  /** PEM key and certificate chain (the deployment's, issued by its CA); plaintext when absent. */
+  readonly tls?: { readonly keyPem: string; readonly certPem: string };
+  readonly host?: string;
+  /** 0 (default) picks a free port. */
+  readonly port?: number;
+}
+
+export interface GrpcServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * How request messages reach handlers: camelCase fields, int64 as decimal strings, enums as names,
+ * bytes as Buffers, absent fields absent (no defaults), oneofs named. Responses may use names or
+ * numbers for enums and Buffers or base64 for bytes (protobufjs `fromObject` takes both).
+ */
+export const GRPC_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+};
+
+const MAX_MESSAGE_BYTES = 20 * 1024 * 1024;
+const SHUTDOWN_GRACE_MS = 2000;
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  const cache = new Map<string, grpc.GrpcObject>();
+  for (const binding of options.bindings) addBinding(server, binding, options, cache);
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(
+        null,
+        [{ private_key: Buffer.from(options.tls.keyPem), cert_chain: Buffer.from(options.tls.certPem) }],
+        false,
+      )
+    : grpc.ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host ?? '127.0.0.1'}:${options.port ?? 0}`, credentials, (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
+
+function loadRoot(binding: GrpcServiceBinding, cache: Map<string, grpc.GrpcObject>): grpc.GrpcObject {
+  const key = JSON.stringify([binding.protoFiles, binding.includeDirs]);
+  let root = cache.get(key);
+  if (!root) {
+    const definition = protoLoader.loadSync([...binding.protoFiles], {
+      ...GRPC_LOADER_OPTIONS,
+      includeDirs: [...binding.includeDirs],
+    });
+    root = grpc.loadPackageDefinition(definition);
+    cache.set(key, root);
+  }
+  return root;
+}
+
+function findService(root: grpc.GrpcObject, name: string): grpc.ServiceDefinition {
+  let node: unknown = root;
+  for (const part of name.split('.')) node = (node as Record<string, unknown> | undefined)?.[part];
+  const definition = (node as { service?: grpc.ServiceDefinition } | undefined)?.service;
+  if (!definition) throw new CoreError('ERR_INTERNAL', `gRPC service ${name} is not in the loaded protos.`);
+  return definition;
+}
+
+function addBinding(
+  server: grpc.Server,
+  binding: GrpcServiceBinding,
+  options: GrpcServerOptions,
+  cache: Map<string, grpc.GrpcObject>,
+): void {
+  const definition = findService(loadRoot(binding, cache), binding.service);
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [method, spec] of Object.entries(definition)) {
+    const label = `${binding.service}/${method}`;
+    if (!spec.requestStream && !spec.responseStream) {
+      const unary = binding.unary?.[method];
+      implementation[method] = (
+        call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
+        const controller = new AbortController();
+        call.once('cancelled', () => controller.abort());
+        (async () => {
+          if (!unary) throw new CoreError('ERR_UNIMPLEMENTED', `Method ${label} is not implemented.`);
+          return unary(call.request, await contextOf(call.metadata, binding, options, controller.signal));
+        })().then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(toServiceError(error, options.logger, label)),
+        );
+      };
+    } else if (spec.requestStream && spec.responseStream) {
+      const bidi = binding.bidi?.[method];
+      implementation[method] = (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
+        const controller = new AbortController();
+        call.once('cancelled', () => controller.abort());
+        call.once('close', () => controller.abort());
+        (async () => {
+          if (!bidi) throw new CoreError('ERR_UNIMPLEMENTED', `Method ${label} is not implemented.`);
+          const context = await contextOf(call.metadata, binding, options, controller.signal);
+          const stream: GrpcBidiStream = {
+            incoming: call as AsyncIterable<Record<string, unknown>>,
+            write: (message) =>
+              new Promise<void>((resolve) => {
+                if (call.write(message)) resolve();
+                else call.once('drain', () => resolve());
+              }),
+            signal: controller.signal,
+          };
+          await bidi(stream, context);
+          // A stream never ends with OK (Pub/Sub clients treat OK as a bug): the server going away is UNAVAILABLE.
+          throw new CoreError('ERR_UNAVAILABLE', 'The stream was closed by the server.');
+        })().catch((error: unknown) => {
+          if (!controller.signal.aborted || isSealroomError(error)) {
+            call.emit('error', toServiceError(error, options.logger, label));
+          }
+        });
+      };
+    } else {
+      implementation[method] = (_call: unknown, callback?: grpc.sendUnaryData<unknown>) => {
+        const error = toServiceError(
+          new CoreError('ERR_UNIMPLEMENTED', `Method ${label} is not implemented.`),
+          options.logger,
+          label,
+        );
+        if (typeof callback === 'function') callback(error);
+      };
+    }
+  }
+  server.addService(definition, implementation);
+}
+
+async function contextOf(
+  metadata: grpc.Metadata,
+  binding: GrpcServiceBinding,
+  options: GrpcServerOptions,
+  signal: AbortSignal,
+): Promise<GrpcCallContext> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata.getMap())) {
+    if (key !== 'authorization') headers[key] = String(value);
+  }
+  const header = metadata.get('authorization')[0];
+  const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
+  let caller: Caller | undefined;
+  if (match) caller = await options.authenticator.authenticate(match[1] as string);
+  else if ((binding.auth ?? 'required') === 'required') {
+    throw new CoreError(
+      'ERR_UNAUTHENTICATED',
+      'Request is missing required authentication credential. Expected OAuth 2 access token or other valid authentication credential.',
+    );
+  }
+  return { caller, metadata: headers, signal };
+}
+
+/** One mapping from errors to gRPC statuses, failing closed like the REST one. */
+export function toGrpcStatus(error: unknown): { code: number; details: string } {
+  if (isSealroomError(error)) return { code: GRPC_CODE_OF[error.status], details: error.message };
+  return { code: grpc.status.INTERNAL, details: 'Internal error encountered.' };
+}
+
+function toServiceError(error: unknown, logger: Logger, method: string): Partial<grpc.StatusObject> {
+  const status = toGrpcStatus(error);
+  if (status.code === grpc.status.INTERNAL) logger.error({ method, error }, 'gRPC call failed');
+  return { ...status, metadata: new grpc.Metadata() };
+}
