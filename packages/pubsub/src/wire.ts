@@ -1,5 +1,5 @@
 // Conversions between the two wire forms (REST JSON, gRPC objects from proto-loader) and domain values.
-import { fromBase64, invalidArgument, parseDurationMs, toDuration, toRfc3339 } from '@sealroom/core';
+import { fromBase64Lenient, invalidArgument, parseDurationMs, toDuration, toRfc3339 } from '@sealroom/core';
 import type { OutgoingMessage, PubsubMessage, ReceivedMessage, SubscriptionRecord, TopicRecord } from './model.ts';
 import type { SubscriptionSpec, TopicSpec } from './service.ts';
 
@@ -62,7 +62,7 @@ function toBytes(value: unknown, field: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (typeof value === 'string') {
     try {
-      return fromBase64(value);
+      return fromBase64Lenient(value, field);
     } catch {
       throw invalidArgument(`Invalid value at '${field}': not valid base64.`);
     }
