@@ -12,7 +12,7 @@ import type {
 } from '@sealroom/core';
 import { FederationError, OAUTH_ERROR_OF } from './errors.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
-import { formatPoolName, parseAudience, principalOf, providerAudiences } from './names.ts';
+import { formatPoolName, formatProviderName, parseAudience, principalOf, providerAudiences } from './names.ts';
 import type { FederationStore, ProviderRecord } from './store.ts';
 import { type VerifiedToken, verifySubjectToken } from './subject-token.ts';
 
@@ -91,6 +91,12 @@ export interface TokenExchangeOptions {
   readonly universeDomain: string;
 }
 
+interface AuditTarget {
+  readonly projectNumber: string;
+  readonly poolId: string;
+  readonly name: string;
+}
+
 export interface ResolvedProvider {
   readonly provider: ProviderRecord;
   readonly policy: ProviderPolicy;
@@ -148,8 +154,25 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
       clock: options.clock,
     });
 
+  /** The project and provider name an audience points at, for auditing refusals before a provider is found. */
+  const targetOf = async (audience: string): Promise<AuditTarget | undefined> => {
+    const parsed = parseAudience(audience);
+    if (!parsed || parsed.universeDomain !== options.universeDomain) return undefined;
+    const project = await options.projects.resolve(parsed.project);
+    if (!project) return undefined;
+    return {
+      projectNumber: project.projectNumber,
+      name: formatProviderName({
+        projectNumber: project.projectNumber,
+        poolId: parsed.poolId,
+        providerId: parsed.providerId,
+      }),
+      poolId: parsed.poolId,
+    };
+  };
+
   const audit = async (
-    provider: ProviderRecord | undefined,
+    provider: AuditTarget | undefined,
     request: ExchangeRequest,
     outcome: { caller?: Caller; error?: FederationError; decision?: PolicyDecision; verified?: VerifiedToken },
   ) => {
@@ -238,7 +261,7 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
         };
       } catch (error) {
         if (error instanceof FederationError) {
-          await audit(provider, request, {
+          await audit(provider ?? (await targetOf(request.audience)), request, {
             error,
             ...(decision ? { decision } : {}),
             ...(verified ? { verified } : {}),

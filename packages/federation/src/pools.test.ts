@@ -193,6 +193,24 @@ describe('policy explain', () => {
     assert.ok(body.warnings.some((w: string) => w.includes('dbgstat')));
   });
 
+  it('reports access granted through a principalSet attribute binding', async () => {
+    await h.iam.grant(
+      `projects/${h.projectId}`,
+      'roles/iam.workloadIdentityPoolViewer',
+      `principalSet://iam.googleapis.com/projects/${h.projectNumber}/locations/global/workloadIdentityPools/pool-a/attribute.image_digest/sha256:${'a7'.repeat(32)}`,
+    );
+    const token = await issuer.sign(exampleClaims(issuer.url, clock.now()));
+    const result = await api('POST', '/pool-a/providers/explained:explain', {
+      subjectToken: token,
+      resource: `projects/${h.projectId}`,
+      permissions: ['iam.workloadIdentityPools.get', 'iam.workloadIdentityPools.delete'],
+    });
+    assert.deepEqual(result.body.access, [
+      { permission: 'iam.workloadIdentityPools.get', allowed: true },
+      { permission: 'iam.workloadIdentityPools.delete', allowed: false },
+    ]);
+  });
+
   it('explains a token that fails verification on its unverified claims', async () => {
     const token = await issuer.sign({ ...exampleClaims(issuer.url, clock.now()), aud: 'https://elsewhere' });
     const result = await api('POST', '/pool-a/providers/explained:explain', { subjectToken: token });

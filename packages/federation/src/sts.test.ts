@@ -332,9 +332,12 @@ describe('bad input', () => {
     }
   });
 
-  it('refuses an audience naming no provider with invalid_target', async () => {
+  it('refuses an audience naming no provider with invalid_target, and audits it in the project', async () => {
     const result = await exchange(await issuer.sign(claims()), 'missing');
     assert.equal(result.body.error, 'invalid_target');
+    const entries = await h.iam.deps.audit.list(h.projectNumber, { pageSize: 1000, newestFirst: true });
+    const names = entries.map((e) => (e.body as { protoPayload: { resourceName: string } }).protoPayload.resourceName);
+    assert.ok(names.some((n) => n.endsWith('/workloadIdentityPools/pool-1/providers/missing')));
   });
 });
 
