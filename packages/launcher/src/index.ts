@@ -78,3 +78,10 @@ export { DEFAULT_PATH_ENV, buildContainerProcess, resolveImageUser } from './con
 export type { ContainerProcess, ImageConfig } from './container-process.ts';
 export { cosEventsFor, measureLaunch } from './measure.ts';
 export type { CosEvent, ImageIdentity } from './measure.ts';
+export type { ImageSource, PulledImage } from './image-source.ts';
+export { createWorkloadOutput } from './workload-logs.ts';
+export type { LineOutput, LogStream, WorkloadLogSink } from './workload-logs.ts';
+export { runLaunch } from './launch.ts';
+export type { LaunchOptions, LaunchPhase, LaunchResult } from './launch.ts';
+export { superviseInstance } from './boots.ts';
+export type { SuperviseOptions, SuperviseResult } from './boots.ts';

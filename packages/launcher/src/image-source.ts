@@ -1,0 +1,14 @@
+// The image seam: pull by reference, pin the digest, unpack the layers (the registry client implements it later).
+import type { ImageConfig } from './container-process.ts';
+import type { ImageIdentity } from './measure.ts';
+
+export interface PulledImage extends ImageIdentity {
+  readonly config: ImageConfig;
+  /** Host directory holding the unpacked layers; the container sees it read-only. */
+  readonly rootfs: string;
+}
+
+export interface ImageSource {
+  /** Resolves the reference to a digest, fetches and unpacks it; a failure fails the launch (not retried). */
+  pull(reference: string): Promise<PulledImage>;
+}

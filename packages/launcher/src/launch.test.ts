@@ -1,0 +1,273 @@
+// One boot end to end with a fake image source, token source, platform and runtime (and once with a real runtime).
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createFakeClock, createMemoryLogger, toBase64Url } from '@sealroom/core';
+import { superviseInstance } from './boots.ts';
+import type { ImageConfig } from './container-process.ts';
+import { LauncherError } from './errors.ts';
+import type { PulledImage } from './image-source.ts';
+import { type LaunchOptions, runLaunch } from './launch.ts';
+import { detectContainerRuntime } from './runtime/detect.ts';
+import type { ContainerConfig, ContainerRuntime, RunningContainer } from './runtime/types.ts';
+import { createFakeTimers } from './timers.ts';
+import { TOKEN_FILE_NAME } from './token-refresher.ts';
+
+const base = mkdtempSync(join(tmpdir(), 'sr-launch-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+const REF = 'localhost:8080/p/repo/img@sha256:' + 'a'.repeat(64);
+let counter = 0;
+
+interface FakeRun {
+  readonly config: ContainerConfig;
+  readonly signals: string[];
+}
+
+/** A runtime that "runs" the workload by writing lines and exiting with a code, or waiting for SIGTERM. */
+function fakeRuntime(behaviour: { lines?: string[]; exitCode?: number; waitForTerm?: boolean }): ContainerRuntime & {
+  runs: FakeRun[];
+} {
+  const runs: FakeRun[] = [];
+  return {
+    kind: 'process',
+    runs,
+    start: async (config, output): Promise<RunningContainer> => {
+      const run: FakeRun = { config, signals: [] };
+      runs.push(run);
+      let finish!: (code: number) => void;
+      const exited = new Promise<{ exitCode: number }>((resolve) => {
+        finish = (exitCode) => resolve({ exitCode });
+      });
+      setImmediate(() => {
+        for (const line of behaviour.lines ?? []) output.stdout(Buffer.from(`${line}\n`));
+        output.stderr(Buffer.from('partial line without newline'));
+        if (!behaviour.waitForTerm) finish(behaviour.exitCode ?? 0);
+      });
+      return {
+        exited,
+        signal: async (signal) => {
+          run.signals.push(signal);
+          if (signal === 'SIGTERM') finish(143);
+        },
+      };
+    },
+  };
+}
+
+function setup(overrides: {
+  metadata?: Record<string, string>;
+  labels?: Record<string, string>;
+  hardened?: boolean;
+  runtime?: ContainerRuntime;
+  tokenDown?: boolean;
+  config?: ImageConfig;
+  rootfs?: string;
+}) {
+  counter += 1;
+  const dir = join(base, `boot-${counter}`);
+  const launcherDir = join(dir, 'launcher');
+  const clock = createFakeClock(Date.now());
+  const measured: Uint8Array[] = [];
+  const serial: string[] = [];
+  const cloud: { severity: string; message: string }[] = [];
+  const pulled: string[] = [];
+  const image: PulledImage = {
+    reference: REF,
+    digest: `sha256:${'a'.repeat(64)}`,
+    configDigest: `sha256:${'c'.repeat(64)}`,
+    config: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo hi'], Labels: overrides.labels ?? {}, ...overrides.config },
+    rootfs: overrides.rootfs ?? join(dir, 'rootfs'),
+  };
+  const jwt = () =>
+    `e30.${toBase64Url(Buffer.from(JSON.stringify({ exp: Math.floor(clock.now() / 1000) + 3600 })))}.sig`;
+  const options: LaunchOptions = {
+    metadata: { 'tee-image-reference': REF, ...overrides.metadata },
+    hardened: overrides.hardened ?? true,
+    instanceName: 'vm1',
+    images: {
+      pull: async (reference) => {
+        pulled.push(reference);
+        return image;
+      },
+    },
+    platform: { measureEvent: async (c) => void measured.push(c) },
+    tokenSource: {
+      fetchDefaultToken: async () => {
+        if (overrides.tokenDown) throw new Error('verifier down');
+        return jwt();
+      },
+      fetchCustomToken: async () => jwt(),
+    },
+    runtime: overrides.runtime ?? fakeRuntime({ lines: ['hello'] }),
+    launcherDir,
+    workDir: join(dir, 'work'),
+    logs: {
+      serial: (stream, line) => serial.push(`${stream}: ${line}`),
+      cloudLogging: (entry) => cloud.push(entry),
+    },
+    logger: createMemoryLogger(),
+    clock,
+    timers: createFakeTimers(clock),
+    random: () => 0.5,
+  };
+  return { options, measured, serial, cloud, pulled, launcherDir };
+}
+
+describe('one boot of the launcher', () => {
+  test('Never with exit 0 on hardened: pulled, measured, token written, workload run, exit 0', async () => {
+    const runtime = fakeRuntime({ lines: ['hello'], exitCode: 0 });
+    const { options, measured, pulled, launcherDir } = setup({ runtime });
+    const result = await runLaunch(options);
+    assert.equal(result.exitCode, 0, result.error?.message);
+    assert.deepEqual(pulled, [REF]);
+    assert.ok(measured.length >= 8, 'COS events were measured');
+    assert.ok(existsSync(join(launcherDir, TOKEN_FILE_NAME)));
+    assert.equal(runtime.runs.length, 1);
+    const config = runtime.runs[0]!.config;
+    assert.deepEqual(config.args, ['/bin/sh', '-c', 'echo hi']);
+    assert.ok(config.env.includes('HOSTNAME=vm1'));
+    assert.equal(config.hostname, 'vm1');
+    assert.ok(!existsSync(join(launcherDir, 'teeserver.sock')), 'the socket is gone after the boot');
+  });
+
+  test('OnFailure with exit 1 on hardened asks for a reboot (3)', async () => {
+    const { options } = setup({
+      metadata: { 'tee-restart-policy': 'OnFailure' },
+      runtime: fakeRuntime({ exitCode: 1 }),
+    });
+    assert.equal((await runLaunch(options)).exitCode, 3);
+  });
+
+  test('a policy refusal never starts the workload: 1 on hardened, 4 on debug', async () => {
+    for (const hardened of [true, false]) {
+      const runtime = fakeRuntime({});
+      const { options, measured } = setup({ metadata: { 'tee-env-FOO': 'x' }, runtime, hardened });
+      const result = await runLaunch(options);
+      assert.equal(result.exitCode, hardened ? 1 : 4);
+      assert.match(result.error?.message ?? '', /FOO/);
+      assert.equal(runtime.runs.length, 0);
+      assert.equal(measured.length, 0, 'nothing is measured for a refused launch');
+    }
+  });
+
+  test('a metadata error exits 1 even on debug, before pulling', async () => {
+    const { options, pulled } = setup({ metadata: { 'tee-restart-policy': 'never' }, hardened: false });
+    const result = await runLaunch(options);
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.outcome, 'metadata');
+    assert.deepEqual(pulled, []);
+  });
+
+  test('a first token that fails is fatal: exit 1 under Always, and the workload never starts', async () => {
+    const runtime = fakeRuntime({});
+    const { options } = setup({ metadata: { 'tee-restart-policy': 'Always' }, runtime, tokenDown: true });
+    const result = await runLaunch(options);
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.phase, 'done');
+    assert.match(result.error?.message ?? '', /first attestation token/);
+    assert.equal(runtime.runs.length, 0);
+  });
+
+  test('log redirect true on debug sends each line to serial and cloud logging; disallowed sends nothing', async () => {
+    const allowed = setup({ metadata: { 'tee-container-log-redirect': 'true' }, hardened: false });
+    await runLaunch(allowed.options);
+    assert.deepEqual(allowed.serial, ['stdout: hello', 'stderr: partial line without newline']);
+    assert.deepEqual(allowed.cloud, [
+      { severity: 'INFO', message: 'hello' },
+      { severity: 'ERROR', message: 'partial line without newline' },
+    ]);
+    const none = setup({ metadata: {}, hardened: false });
+    await runLaunch(none.options);
+    assert.deepEqual(none.serial, []);
+    assert.deepEqual(none.cloud, []);
+  });
+
+  test('a stop request sends SIGTERM to the workload', async () => {
+    const runtime = fakeRuntime({ waitForTerm: true });
+    const { options } = setup({ runtime });
+    const stop = new AbortController();
+    const running = runLaunch({ ...options, stop: stop.signal });
+    while (runtime.runs.length === 0) await new Promise((r) => setImmediate(r));
+    stop.abort();
+    const result = await running;
+    assert.deepEqual(runtime.runs[0]!.signals, ['SIGTERM']);
+    assert.equal(result.workloadExit?.exitCode, 143);
+    assert.equal(result.exitCode, 1, 'Never + a non-zero exit is 1 on hardened');
+  });
+
+  test('a runtime that cannot start is retryable: reboot under OnFailure', async () => {
+    const runtime: ContainerRuntime = {
+      kind: 'runc',
+      start: async () => {
+        throw new LauncherError('ERR_LAUNCHER_RUNTIME_START', 'runc failed');
+      },
+    };
+    const { options } = setup({ metadata: { 'tee-restart-policy': 'OnFailure' }, runtime });
+    assert.equal((await runLaunch(options)).exitCode, 3);
+  });
+});
+
+describe('restart policies across boots', () => {
+  test('OnFailure reboots until the workload succeeds; each boot is a fresh launch', async () => {
+    const codes = [1, 1, 0];
+    const boots: number[] = [];
+    const result = await superviseInstance({
+      boot: async (n) => {
+        boots.push(n);
+        const { options } = setup({
+          metadata: { 'tee-restart-policy': 'OnFailure' },
+          runtime: fakeRuntime({ exitCode: codes[n - 1] ?? 0 }),
+        });
+        return (await runLaunch(options)).exitCode;
+      },
+    });
+    assert.deepEqual(boots, [1, 2, 3]);
+    assert.deepEqual(result, { exitCode: 0, action: 'poweroff', boots: 3 });
+  });
+
+  test('Always keeps rebooting until stopped; debug holds with 4 at once', async () => {
+    const stop = new AbortController();
+    const always = await superviseInstance({
+      stop: stop.signal,
+      boot: async (n) => {
+        if (n === 4) stop.abort();
+        return 3;
+      },
+    });
+    assert.equal(always.boots, 4);
+    const held = await superviseInstance({ boot: async () => 4 });
+    assert.deepEqual(held, { exitCode: 4, action: 'hold', boots: 1 });
+  });
+});
+
+describe('one boot with a real container runtime', async () => {
+  const detection = await detectContainerRuntime({ candidates: ['runc', 'bwrap'] });
+  const busybox = '/bin/busybox';
+  const skip = !existsSync(busybox) ? 'no static busybox' : detection.runtime ? undefined : detection.report.join('; ');
+  test(`the workload reads its token file through /run/container_launcher (${detection.runtime?.kind ?? 'none'})`, {
+    skip,
+  }, async () => {
+    const rootfs = join(base, 'real-rootfs');
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
+    for (const tool of ['sh', 'cat', 'echo']) symlinkSync('busybox', join(rootfs, 'bin', tool));
+    const { options, serial, launcherDir } = setup({
+      hardened: false,
+      rootfs,
+      runtime: detection.runtime!,
+      metadata: {
+        'tee-container-log-redirect': 'serial',
+        'tee-cmd': '["echo token=$(cat /run/container_launcher/attestation_verifier_claims_token) host=$HOSTNAME"]',
+      },
+      labels: { 'tee.launch_policy.allow_cmd_override': 'true' },
+      config: { Entrypoint: ['/bin/sh', '-c'], Env: ['PATH=/bin'] },
+    });
+    const result = await runLaunch(options);
+    assert.equal(result.exitCode, 4, result.error?.message);
+    assert.equal(result.workloadExit?.exitCode, 0);
+    const token = readFileSync(join(launcherDir, TOKEN_FILE_NAME), 'utf8');
+    assert.deepEqual(serial, [`stdout: token=${token} host=vm1`]);
+  });
+});

@@ -1,0 +1,173 @@
+// One boot of the launcher: spec, pull, policy, measure, first token, teeserver, run, exit code (launcher.md start-up order).
+import { join } from 'node:path';
+import type { Platform } from '@sealroom/attest';
+import type { Clock, Logger } from '@sealroom/core';
+import { buildContainerProcess, resolveImageUser } from './container-process.ts';
+import type { LauncherError } from './errors.ts';
+import { type LaunchExitCode, type LaunchOutcome, exitCodeFor, outcomeOf, outcomeOfWorkloadExit } from './exit-code.ts';
+import type { ImageSource } from './image-source.ts';
+import { parseLaunchPolicy, verifyLaunchPolicy } from './launch-policy.ts';
+import { type LaunchSpec, parseLaunchSpec } from './launch-spec.ts';
+import { decideLogRedirect } from './log-redirect.ts';
+import { cosEventsFor, measureLaunch } from './measure.ts';
+import { stopContainer } from './runtime/stop.ts';
+import type { ContainerExit, ContainerRuntime, RunningContainer } from './runtime/types.ts';
+import { TEESERVER_SOCKET_NAME, type TeeServer, startTeeServer } from './teeserver.ts';
+import type { Timers } from './timers.ts';
+import { type BackoffOptions, createTokenRefresher, type TokenRefresher } from './token-refresher.ts';
+import type { TokenSource } from './token-source.ts';
+import { type WorkloadLogSink, createWorkloadOutput } from './workload-logs.ts';
+
+export type LaunchPhase = 'spec' | 'pull' | 'policy' | 'measure' | 'token' | 'teeserver' | 'run' | 'done';
+
+export interface LaunchOptions {
+  readonly metadata: Readonly<Record<string, string>>;
+  /** confidential-space (true) or confidential-space-debug (false). */
+  readonly hardened: boolean;
+  /** The instance name: the container's hostname and its HOSTNAME env. */
+  readonly instanceName: string;
+  readonly memFreeKb?: number;
+  readonly images: ImageSource;
+  readonly platform: Pick<Platform, 'measureEvent'>;
+  readonly tokenSource: TokenSource;
+  readonly runtime: ContainerRuntime;
+  /** Host directory for the token file and the socket, mounted at /run/container_launcher. */
+  readonly launcherDir: string;
+  /** Scratch space of the runtime (bundles, state). */
+  readonly workDir: string;
+  readonly logs: WorkloadLogSink;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly random: () => number;
+  readonly backoff?: BackoffOptions;
+  /** Aborted when the host asks the instance to stop: SIGTERM, then SIGKILL after `graceMs`. */
+  readonly stop?: AbortSignal;
+  readonly graceMs?: number;
+  /** Called as the launch moves on, for the instance status and the serial log. */
+  readonly onPhase?: (phase: LaunchPhase) => void;
+}
+
+export interface LaunchResult {
+  readonly exitCode: LaunchExitCode;
+  readonly outcome: LaunchOutcome;
+  readonly phase: LaunchPhase;
+  readonly error?: LauncherError | Error;
+  readonly workloadExit?: ContainerExit;
+  readonly spec?: LaunchSpec;
+}
+
+/** Runs one boot to its exit code; never throws (every failure becomes a code, as `main.go` does). */
+export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
+  const { logger } = options;
+  let phase: LaunchPhase = 'spec';
+  const enter = (next: LaunchPhase): void => {
+    phase = next;
+    options.onPhase?.(next);
+  };
+  let spec: LaunchSpec;
+  try {
+    enter('spec');
+    spec = parseLaunchSpec(options.metadata, options);
+  } catch (error) {
+    logger.error({ error }, 'invalid launch spec');
+    return {
+      exitCode: exitCodeFor({ hardened: options.hardened, restartPolicy: 'Never', outcome: 'metadata' }),
+      outcome: 'metadata',
+      phase,
+      error: asError(error),
+    };
+  }
+  const finish = (outcome: LaunchOutcome, extra: Partial<LaunchResult> = {}): LaunchResult => {
+    const exitCode = exitCodeFor({ hardened: spec.hardened, restartPolicy: spec.restartPolicy, outcome });
+    enter('done');
+    logger.info({ exitCode, outcome }, 'launch finished');
+    return { exitCode, outcome, phase, spec, ...extra };
+  };
+  let refresher: TokenRefresher | undefined;
+  let teeServer: TeeServer | undefined;
+  try {
+    enter('pull');
+    const image = await options.images.pull(spec.imageReference);
+    logger.info({ imageDigest: image.digest }, 'image pulled');
+    enter('policy');
+    const policy = parseLaunchPolicy(image.config.Labels ?? {});
+    const violation = verifyLaunchPolicy(policy, spec);
+    if (violation) throw violation;
+    const workload = buildContainerProcess(image.config, spec, options.instanceName);
+    const user = await resolveImageUser(workload.user, image.rootfs);
+    enter('measure');
+    await measureLaunch(options.platform, cosEventsFor(image, spec, workload));
+    enter('token');
+    if (!spec.disableTokenRefresh) {
+      refresher = createTokenRefresher({
+        tokenSource: options.tokenSource,
+        directory: options.launcherDir,
+        clock: options.clock,
+        timers: options.timers,
+        random: options.random,
+        logger: logger.child({ component: 'token-refresher' }),
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+      });
+      await refresher.start();
+    }
+    enter('teeserver');
+    teeServer = await startTeeServer({
+      socketPath: join(options.launcherDir, TEESERVER_SOCKET_NAME),
+      tokenSource: options.tokenSource,
+      logger: logger.child({ component: 'teeserver' }),
+    });
+    enter('run');
+    const output = createWorkloadOutput(decideLogRedirect(spec, policy), options.logs);
+    const container = await options.runtime.start(
+      {
+        id: `sealroom-${options.instanceName}-${options.clock.now()}`,
+        rootfs: image.rootfs,
+        args: workload.args,
+        env: workload.env,
+        cwd: workload.cwd,
+        user,
+        hostname: options.instanceName,
+        launcherDir: options.launcherDir,
+        tmpfsMounts: spec.mounts,
+        devShmSizeKb: spec.devShmSizeKb,
+        workDir: options.workDir,
+      },
+      output,
+    );
+    logger.info({ runtime: options.runtime.kind }, 'workload started');
+    const workloadExit = await waitOrStop(container, options);
+    output.flush();
+    logger.info({ exitCode: workloadExit.exitCode }, 'workload exited');
+    return finish(outcomeOfWorkloadExit(workloadExit.exitCode), { workloadExit });
+  } catch (error) {
+    logger.error({ error, phase }, 'launch failed');
+    return finish(outcomeOf(error), { error: asError(error) });
+  } finally {
+    refresher?.stop();
+    await teeServer?.close();
+  }
+}
+
+async function waitOrStop(container: RunningContainer, options: LaunchOptions): Promise<ContainerExit> {
+  const { stop } = options;
+  if (!stop) return container.exited;
+  const onAbort = (): void => {
+    options.logger.info({}, 'stop requested: SIGTERM to the workload');
+    void stopContainer(container, {
+      timers: options.timers,
+      ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+    });
+  };
+  if (stop.aborted) onAbort();
+  else stop.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await container.exited;
+  } finally {
+    stop.removeEventListener('abort', onAbort);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
