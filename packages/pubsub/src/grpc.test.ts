@@ -5,17 +5,16 @@ import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { createMemoryLogger, createSealer } from '@sealroom/core';
-import { loadOrCreateDeploymentTls } from '@sealroom/transport';
+import { type GrpcServer, loadOrCreateDeploymentTls, startGrpcServer } from '@sealroom/transport';
 import { OAuth2Client } from 'google-auth-library';
 import { pubsubGrpcBindings } from './grpc.ts';
-import { type GrpcHost, startGrpcHost } from './grpc-host.ts';
 import { createTestPubsub, realClock, type TestPubsub, testAuthenticator } from './test-support.ts';
 
 const dir = TEST_TLS_DIR;
 const shutdown = new AbortController();
 let t: TestPubsub;
-let tlsHost: GrpcHost;
-let plainHost: GrpcHost;
+let tlsHost: GrpcServer;
+let plainHost: GrpcServer;
 
 before(async () => {
   t = await createTestPubsub({ clock: realClock() });
@@ -23,14 +22,15 @@ before(async () => {
   // grpc-js ignores NODE_EXTRA_CA_CERTS; GRPC_DEFAULT_SSL_ROOTS_FILE_PATH (set by grpc-test-env) names this CA.
   assert.equal(tls.caPath, process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH);
   const logger = createMemoryLogger();
-  tlsHost = await startGrpcHost({
+  tlsHost = await startGrpcServer({
     bindings: pubsubGrpcBindings(t.service, { shutdown: shutdown.signal }),
     authenticator: testAuthenticator,
     logger,
     tls: { keyPem: tls.keyPem, certPem: tls.certPem },
   });
-  plainHost = await startGrpcHost({
+  plainHost = await startGrpcServer({
     bindings: pubsubGrpcBindings(t.service, { trusted: true, shutdown: shutdown.signal }),
+    authenticator: testAuthenticator,
     logger,
   });
 });

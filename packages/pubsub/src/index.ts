@@ -10,5 +10,3 @@ export { PubsubService } from './service.ts';
 export type { SubscriptionSpec, TopicSpec } from './service.ts';
 export { pubsubRoutes } from './http.ts';
 export { pubsubGrpcBindings, pubsubProtoDirs } from './grpc.ts';
-export { startGrpcHost } from './grpc-host.ts';
-export type { GrpcHost, GrpcHostOptions } from './grpc-host.ts';

@@ -1,9 +1,8 @@
 // The Pub/Sub ServiceFactory: store, service, REST routes, gRPC bindings, retention sweeps, emulator port.
-import type { ServiceFactory } from '@sealroom/transport';
+import { type GrpcServer, type ServiceFactory, startGrpcServer } from '@sealroom/transport';
 import { AccessControl } from './access.ts';
 import { loadPubsubConfig, type PubsubConfig } from './config.ts';
 import { pubsubGrpcBindings } from './grpc.ts';
-import { type GrpcHost, startGrpcHost } from './grpc-host.ts';
 import { pubsubRoutes } from './http.ts';
 import { PubsubService } from './service.ts';
 import { SqlPubsubStore } from './sql-store.ts';
@@ -26,7 +25,7 @@ export function createPubsubServiceWith(config?: PubsubConfig): ServiceFactory {
     });
     const shutdown = new AbortController();
     let purgeTimer: NodeJS.Timeout | undefined;
-    let emulator: GrpcHost | undefined;
+    let emulator: GrpcServer | undefined;
     const purge = async () => {
       try {
         const purged = await store.purgeExpired(ctx.clock.now());
@@ -43,8 +42,9 @@ export function createPubsubServiceWith(config?: PubsubConfig): ServiceFactory {
         purgeTimer = setInterval(() => void purge(), settings.purgeIntervalMs);
         purgeTimer.unref();
         if (settings.emulatorPort !== undefined) {
-          emulator = await startGrpcHost({
+          emulator = await startGrpcServer({
             bindings: pubsubGrpcBindings(service, { trusted: true, shutdown: shutdown.signal }),
+            authenticator: ctx.authenticator,
             logger,
             host: settings.emulatorHost,
             port: settings.emulatorPort,

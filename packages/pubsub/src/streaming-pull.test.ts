@@ -3,9 +3,9 @@ import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createMemoryLogger } from '@sealroom/core';
+import { type GrpcServer, startGrpcServer } from '@sealroom/transport';
 import { pubsubGrpcBindings, pubsubProtoDirs } from './grpc.ts';
-import { type GrpcHost, startGrpcHost } from './grpc-host.ts';
-import { createTestPubsub, realClock, type TestPubsub, text } from './test-support.ts';
+import { createTestPubsub, realClock, type TestPubsub, testAuthenticator, text } from './test-support.ts';
 
 type Loose = Record<string, unknown>;
 type Duplex = grpc.ClientDuplexStream<Loose, Loose>;
@@ -13,13 +13,14 @@ type Duplex = grpc.ClientDuplexStream<Loose, Loose>;
 const T = 'projects/p1/topics/stream-topic';
 const shutdown = new AbortController();
 let t: TestPubsub;
-let host: GrpcHost;
+let host: GrpcServer;
 let client: grpc.Client & { StreamingPull(): Duplex };
 
 before(async () => {
   t = await createTestPubsub({ clock: realClock() });
-  host = await startGrpcHost({
+  host = await startGrpcServer({
     bindings: pubsubGrpcBindings(t.service, { trusted: true, shutdown: shutdown.signal }),
+    authenticator: testAuthenticator,
     logger: createMemoryLogger(),
   });
   const definition = protoLoader.loadSync('google/pubsub/v1/pubsub.proto', {
