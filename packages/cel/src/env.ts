@@ -82,11 +82,29 @@ export function extractTemplate(text: string, template: string): string {
   return end < 0 ? '' : text.slice(start, end);
 }
 
+/**
+ * Go's strconv.FormatFloat(f, 'g', -1, 64), which cel-go's string(double) uses: the shortest
+ * digits, in exponent form when the decimal exponent is below -4 or at least 6 ("1.23456789e+08").
+ */
+export function formatDoubleLikeGo(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? '+Inf' : '-Inf';
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  const [mantissa, exponentText] = value.toExponential().split('e') as [string, string];
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 6) {
+    const sign = exponent < 0 ? '-' : '+';
+    return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  return String(value);
+}
+
 const FIXES = [
   celFunc('int', [STRING], INT, parseStrictInt),
   celFunc('uint', [STRING], UINT, parseStrictUint),
   celFunc('double', [STRING], DOUBLE, parseStrictDouble),
   celFunc('timestamp', [INT], objectType(TimestampSchema), timestampFromSeconds),
+  celFunc('string', [DOUBLE], STRING, formatDoubleLikeGo),
   celMethod('extract', STRING, [STRING], STRING, function extract(this: string, template: string) {
     return extractTemplate(this, template);
   }),

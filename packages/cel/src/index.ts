@@ -1,7 +1,14 @@
 // Public surface of @sealroom/cel: CEL compile/evaluate/explain and the WIF rules around it.
 export { CEL_ERRORS, CelPolicyError } from './errors.ts';
 export type { CelErrorCode } from './errors.ts';
-export { extractTemplate, parseStrictDouble, parseStrictInt, parseStrictUint, sealroomCelEnv } from './env.ts';
+export {
+  extractTemplate,
+  formatDoubleLikeGo,
+  parseStrictDouble,
+  parseStrictInt,
+  parseStrictUint,
+  sealroomCelEnv,
+} from './env.ts';
 export { toCelInput } from './input.ts';
 export { compileCel } from './program.ts';
 export type {

@@ -48,6 +48,12 @@ describe('cel-go semantics the wrapper restores', () => {
     ['!has(a.env_override.example)', { a: { env_override: null } }, true],
     ["size('😀') == 1", {}, true],
     ["'abc'.matches('(?i)ABC')", {}, true],
+    ["string(123456789.0) == '1.23456789e+08'", {}, true],
+    ["string(1.5) == '1.5'", {}, true],
+    ["string(100.0) == '100'", {}, true],
+    ["string(0.00001) == '1e-05'", {}, true],
+    ["string(0.0001) == '0.0001'", {}, true],
+    ["string(a.iat) == '1.7040672e+09'", { a: { iat: 1704067200 } }, true],
   ];
   for (const [source, vars, expected] of table) {
     it(`evaluates ${source} to ${String(expected)}`, () => {
