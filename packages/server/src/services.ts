@@ -1,6 +1,7 @@
 // The services `sealroom serve` composes, by the name `--only` selects them with.
 import { createFederationService } from '@sealroom/federation';
 import type { ServiceFactory } from '@sealroom/transport';
+import { createVerifierService } from '@sealroom/verifier';
 
 export interface ServiceEntry {
   readonly name: string;
@@ -8,4 +9,7 @@ export interface ServiceEntry {
 }
 
 /** One line per service package; iam (projects, IAM, credentials, logging) is always on. */
-export const SERVICES: readonly ServiceEntry[] = [{ name: 'sts', factory: createFederationService }];
+export const SERVICES: readonly ServiceEntry[] = [
+  { name: 'sts', factory: createFederationService },
+  { name: 'verifier', factory: createVerifierService },
+];
