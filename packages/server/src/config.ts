@@ -12,8 +12,6 @@ export const ServerConfigSchema = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** gRPC over TLS (KMS, Pub/Sub); 0 picks a free port; -1 disables. */
     grpcPort: z.number().int().min(-1).max(65535).default(8443),
-    /** Plaintext gRPC for tools that only speak the emulator protocol; off unless set. */
-    emulatorPort: z.number().int().min(-1).max(65535).default(-1),
     stateDir: z.string().min(1).default('.sealroom'),
     dev: z.boolean().default(false),
     only: z.array(z.string()).optional(),
@@ -37,7 +35,6 @@ const ENV: Readonly<Record<string, [keyof ServerConfig, 'string' | 'number' | 'b
   SEALROOM_HOST: ['host', 'string'],
   SEALROOM_PORT: ['port', 'number'],
   SEALROOM_GRPC_PORT: ['grpcPort', 'number'],
-  SEALROOM_EMULATOR_PORT: ['emulatorPort', 'number'],
   SEALROOM_STATE_DIR: ['stateDir', 'string'],
   SEALROOM_DEV: ['dev', 'boolean'],
   SEALROOM_ONLY: ['only', 'list'],

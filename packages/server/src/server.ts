@@ -4,7 +4,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, type Logger, systemClock } from '@sealroom/core';
 import { createIam, type Iam } from '@sealroom/iam';
-import { buildRestApp, type DeploymentTls, loadOrCreateDeploymentTls, type ServiceModule } from '@sealroom/transport';
+import {
+  buildRestApp,
+  type DeploymentTls,
+  type GrpcServer,
+  loadOrCreateDeploymentTls,
+  type ServiceModule,
+  startGrpcServer,
+} from '@sealroom/transport';
 import type { ServerConfig } from './config.ts';
 import { SERVICES, type ServiceEntry } from './services.ts';
 import { openState } from './state.ts';
@@ -17,6 +24,8 @@ export interface RunningServer {
   readonly iam: Iam;
   readonly tls: DeploymentTls;
   readonly modules: readonly ServiceModule[];
+  /** Port of the gRPC TLS listener (KMS, Pub/Sub, …), when one runs. */
+  readonly grpcPort: number | undefined;
   /** Stops accepting work, lets requests in flight finish, stops services, closes storage. */
   close(): Promise<void>;
 }
@@ -63,9 +72,28 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     return { status: 'ready', services: modules.map((m) => m.name) };
   });
   for (const module of modules) await module.start?.();
+  const bindings = modules.flatMap((m) => m.grpc ?? []);
+  let grpc: GrpcServer | undefined;
+  if (config.grpcPort >= 0 && bindings.length > 0) {
+    grpc = await startGrpcServer({
+      bindings,
+      authenticator: iam.context.authenticator,
+      logger: logger.child({ component: 'grpc' }),
+      tls: { keyPem: tls.keyPem, certPem: tls.certPem },
+      host: config.host,
+      port: config.grpcPort,
+    });
+  }
   await app.listen({ port, host: config.host });
   ready = true;
-  logger.info({ url: baseUrl, services: modules.map((m) => m.name), stateDir: config.stateDir }, 'sealroom is serving');
+  writeFileSync(
+    join(config.stateDir, 'endpoints.json'),
+    `${JSON.stringify({ rest: baseUrl, grpc: grpc ? `${config.host}:${grpc.port}` : null, ca: tls.caPath }, null, 2)}\n`,
+  );
+  logger.info(
+    { url: baseUrl, grpcPort: grpc?.port, services: modules.map((m) => m.name), stateDir: config.stateDir },
+    'sealroom is serving',
+  );
   let closing: Promise<void> | undefined;
   return {
     url: baseUrl,
@@ -73,10 +101,11 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     iam,
     tls,
     modules,
+    grpcPort: grpc?.port,
     close() {
       closing ??= (async () => {
         ready = false;
-        await app.close();
+        await Promise.all([app.close(), grpc?.close()]);
         for (const module of [...modules].reverse()) {
           try {
             await module.stop?.();

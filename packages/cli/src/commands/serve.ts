@@ -32,7 +32,6 @@ export const serveCommands: CommandSpec[] = [
           port: int('port'),
           host: ctx.flags.host as string | undefined,
           grpcPort: int('grpc-port'),
-          emulatorPort: int('emulator-port'),
           stateDir: ctx.flags['state-dir'] as string | undefined,
           dev: ctx.flags.dev as boolean | undefined,
           only:
@@ -51,7 +50,9 @@ export const serveCommands: CommandSpec[] = [
       );
       const logger = createPinoLogger(config.logLevel);
       const server = await startServer(config, { logger });
-      ctx.out(`Sealroom is serving at ${server.url} (state in ${config.stateDir}). Press Ctrl-C to stop.`);
+      ctx.out(
+        `Sealroom is serving at ${server.url}${server.grpcPort ? ` (gRPC TLS on port ${server.grpcPort})` : ''}; state in ${config.stateDir}. Press Ctrl-C to stop.`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down');
