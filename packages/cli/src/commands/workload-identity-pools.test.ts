@@ -120,12 +120,24 @@ it("runs the seed's pool and provider commands and explains a token clause by cl
   const token = `${signingInput}.${signature.toString('base64url')}`;
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, token);
+  const described = await cli('projects', 'describe', 'collab-1', '--format=value(projectNumber)');
+  const member = `principalSet://iam.googleapis.com/projects/${described.stdout.trim()}/locations/global/workloadIdentityPools/trusted-workload-pool/attribute.image_digest/sha256:abc`;
+  const bound = await cli(
+    'projects',
+    'add-iam-policy-binding',
+    'collab-1',
+    `--member=${member}`,
+    '--role=roles/iam.workloadIdentityPoolViewer',
+  );
+  assert.equal(bound.code, 0, bound.stderr);
   const explained = await cli(
     'policy',
     'explain',
     '--provider=attestation-verifier',
     '--workload-identity-pool=trusted-workload-pool',
     `--token=${tokenFile}`,
+    '--resource=projects/collab-1',
+    '--permissions=iam.workloadIdentityPools.get',
     '--project=collab-1',
   );
   assert.equal(explained.code, 0, explained.stderr);
@@ -133,6 +145,8 @@ it("runs the seed's pool and provider commands and explains a token clause by cl
   assert.match(explained.stdout, /\[FAIL\] 1:1 {2}assertion.swname == "CONFIDENTIAL_SPACE"/);
   assert.match(explained.stdout, /result: DENIED/);
   assert.match(explained.stdout, /attribute.image_digest\/sha256:abc/);
+  assert.ok(explained.stdout.includes(`binding roles/iam.workloadIdentityPoolViewer via ${member}`), explained.stdout);
+  assert.match(explained.stdout, /ALLOWED iam.workloadIdentityPools.get/);
   const deleted = await cli(
     'iam',
     'workload-identity-pools',

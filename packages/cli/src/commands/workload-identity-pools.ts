@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandContext, CommandSpec, FlagSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
+import { getIamPolicy } from '../iam-helpers.ts';
 
 const LOCATION: FlagSpec = { type: 'string', description: "Location of the pool; only 'global' exists." };
 const POOL_FLAG: FlagSpec = { type: 'string', description: 'Workload identity pool of the provider.', required: true };
@@ -244,7 +245,10 @@ export const workloadIdentityPoolCommands: CommandSpec[] = [
       'workload-identity-pool': { type: 'string', description: 'Pool of a short --provider name.' },
       location: LOCATION,
       token: { type: 'string', required: true, description: 'File holding the token (JWT).' },
-      resource: { type: 'string', description: 'Resource to test the resulting principal on.' },
+      resource: {
+        type: 'string',
+        description: 'Resource name whose IAM bindings (and --permissions) are checked for the principal.',
+      },
       permissions: { type: 'string', description: 'Comma-separated permissions to test on --resource.' },
     },
     async run(ctx) {
@@ -263,6 +267,13 @@ export const workloadIdentityPoolCommands: CommandSpec[] = [
           ...(ctx.flags.resource ? { resource: ctx.flags.resource, permissions } : {}),
         },
       });
+      if (ctx.flags.resource && explanation.members.length > 0) {
+        // The bindings on the resource whose member is one of the forms this principal matches.
+        const policy = await getIamPolicy(ctx.api, `/v1/${ctx.flags.resource as string}`);
+        explanation.bindings = (policy.bindings ?? []).flatMap((b) =>
+          b.members.filter((m) => explanation.members.includes(m)).map((member) => ({ role: b.role, member })),
+        );
+      }
       if (ctx.flags.format) return explanation;
       printExplanation(ctx, explanation);
       return undefined;
@@ -283,6 +294,7 @@ interface Explanation {
   members: string[];
   access: { permission: string; allowed: boolean }[];
   warnings: string[];
+  bindings?: { role: string; member: string }[];
 }
 
 function printExplanation(ctx: CommandContext, e: Explanation): void {
@@ -301,6 +313,8 @@ function printExplanation(ctx: CommandContext, e: Explanation): void {
   ctx.out(`result: ${e.granted ? 'GRANTED' : 'DENIED'}`);
   if (e.principal) ctx.out(`principal: ${e.principal}`);
   for (const m of e.members) ctx.out(`  matches member ${m}`);
+  for (const b of e.bindings ?? []) ctx.out(`  binding ${b.role} via ${b.member}`);
+  if (e.bindings && e.bindings.length === 0) ctx.out('  no binding on the resource names this principal');
   for (const a of e.access) ctx.out(`  ${a.allowed ? 'ALLOWED' : 'DENIED '} ${a.permission}`);
   for (const w of e.warnings) ctx.out(`WARNING: ${w}`);
 }
