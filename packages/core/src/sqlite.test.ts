@@ -51,3 +51,22 @@ test('a failed transaction leaves nothing behind and statements outside wait for
   );
   await db.close();
 });
+
+test('many concurrent transactions run one after another without nesting', async () => {
+  const db = openSqliteDatabase({ path: ':memory:' });
+  await db.run('CREATE TABLE counter (n INTEGER NOT NULL)');
+  await db.run('INSERT INTO counter (n) VALUES (0)');
+  await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      i % 2 === 0
+        ? db.transaction(async (tx) => {
+            const row = await tx.get<{ n: number }>('SELECT n FROM counter');
+            await Promise.resolve();
+            await tx.run('UPDATE counter SET n = ?', [Number(row?.n) + 1]);
+          })
+        : db.get('SELECT n FROM counter'),
+    ),
+  );
+  assert.equal((await db.get<{ n: number }>('SELECT n FROM counter'))?.n, 25);
+  await db.close();
+});

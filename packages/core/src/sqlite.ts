@@ -30,7 +30,11 @@ class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
-  /** Tail of the queue of transactions; statements outside a transaction wait behind it. */
+  /**
+   * Tail of the queue of transactions; statements outside a transaction wait behind it. Every wait is an
+   * inline `while (this.#lock) await this.#lock`: no await may come between the last check and the
+   * statement or the taking of the lock, or two callers pass together.
+   */
   #lock: Promise<void> | undefined;
   #closed = false;
 
@@ -68,22 +72,22 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   async all<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
-    if (this.#lock) await this.#waitForLock();
+    while (this.#lock) await this.#lock;
     return this.#allSync<R>(sql, params);
   }
 
   async get<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
-    if (this.#lock) await this.#waitForLock();
+    while (this.#lock) await this.#lock;
     return this.#getSync<R>(sql, params);
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
-    if (this.#lock) await this.#waitForLock();
+    while (this.#lock) await this.#lock;
     return this.#runSync(sql, params);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    await this.#waitForLock();
+    while (this.#lock) await this.#lock;
     let release!: () => void;
     this.#lock = new Promise<void>((resolve) => {
       release = resolve;
