@@ -42,6 +42,47 @@ export const REGISTRY_ERRORS = {
     retryable: false,
     description: 'A remote registry refused the credentials, or the token-auth exchange failed.',
   },
+  ERR_REGISTRY_NAME_UNKNOWN: {
+    status: 'NOT_FOUND',
+    retryable: false,
+    description: 'The repository (project/repository) of an image name does not exist (OCI NAME_UNKNOWN).',
+  },
+  ERR_REGISTRY_BLOB_UNKNOWN: {
+    status: 'NOT_FOUND',
+    retryable: false,
+    description: 'The blob is not in this image repository (OCI BLOB_UNKNOWN).',
+  },
+  ERR_REGISTRY_MANIFEST_UNKNOWN: {
+    status: 'NOT_FOUND',
+    retryable: false,
+    description: 'No manifest has that tag or digest in this image repository (OCI MANIFEST_UNKNOWN).',
+  },
+  ERR_REGISTRY_MANIFEST_BLOB_UNKNOWN: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A pushed manifest references a blob or manifest that was not pushed first; nothing was stored.',
+  },
+  ERR_REGISTRY_UPLOAD_UNKNOWN: {
+    status: 'NOT_FOUND',
+    retryable: false,
+    description: 'The blob upload session does not exist, belongs to another image, or was already completed.',
+  },
+  ERR_REGISTRY_UPLOAD_INVALID: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A chunk does not continue the upload where it stopped (Content-Range), or the request is malformed.',
+  },
+  ERR_REGISTRY_SIZE_INVALID: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'Content is larger than the registry accepts, or its length does not match what was declared.',
+  },
+  ERR_REGISTRY_UNSUPPORTED_MEDIA_TYPE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A manifest was pushed with a Content-Type that is not a manifest type or differs from its mediaType field.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type RegistryErrorCode = keyof typeof REGISTRY_ERRORS;

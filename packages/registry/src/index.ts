@@ -38,3 +38,16 @@ export {
 export type { ImageReference } from './reference.ts';
 export { openOciLayout } from './layout.ts';
 export type { OciLayout } from './layout.ts';
+export { RegistryClient } from './client.ts';
+export type { FetchedManifest, RegistryClientOptions } from './client.ts';
+export { pullToLayout, pushFromLayout } from './copy.ts';
+export { createRegistryService } from './module.ts';
+export { ociErrorMapper, registryRoutes, toRepositoryJson } from './http.ts';
+export { createRegistry } from './service.ts';
+export type { Registry, RegistryOptions } from './service.ts';
+export { openSqlRegistryStore } from './store.ts';
+export type { ManifestRecord, RegistryStore, RepositoryRecord } from './store.ts';
+export { openDiskBlobStore } from './blob-store.ts';
+export type { BlobStore } from './blob-store.ts';
+export { startRegistryTestServer } from './testing.ts';
+export type { RegistryTestServer } from './testing.ts';

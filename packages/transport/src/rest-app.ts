@@ -86,8 +86,9 @@ async function dispatch(
       throw new CoreError('ERR_NOT_FOUND', `The requested URL ${truncate(path)} was not found on this server.`);
     }
     route = found.route;
-    const bearerToken = readBearer(request.headers.authorization);
     const auth = route.auth ?? 'required';
+    // `auth: 'none'` routes may carry other schemes (the registry token endpoint takes Basic).
+    const bearerToken = auth === 'none' ? undefined : readBearer(request.headers.authorization);
     if (auth !== 'none' && bearerToken !== undefined) {
       caller = await options.authenticator.authenticate(bearerToken);
     } else if (auth === 'required') {

@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RegistryClient } from './client.ts';
+import { computeDigest, toDigestTag } from './digest.ts';
+import { RegistryError } from './errors.ts';
+import { OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST } from './media-types.ts';
+import { type RegistryTestServer, startRegistryTestServer } from './testing.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field in assertions.
+type Json = any;
+let server: RegistryTestServer;
+const tokens: Record<string, string> = {};
+const IMAGE = 'my-proj/repo1/app';
+
+const client = (who: string, chunkBytes?: number) =>
+  new RegistryClient({
+    baseUrl: server.baseUrl,
+    username: 'oauth2accesstoken',
+    password: tokens[who] as string,
+    ...(chunkBytes ? { chunkBytes } : {}),
+  });
+const raw = (
+  who: string | undefined,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: Uint8Array | string } = {},
+) =>
+  fetch(`${server.baseUrl}${path}`, {
+    method,
+    ...(init.body === undefined ? {} : { body: init.body }),
+    headers: { ...init.headers, ...(who ? { authorization: `Bearer ${tokens[who]}` } : {}) },
+  });
+
+function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      ...extra,
+      config: {
+        mediaType: extra.artifactType ? OCI_EMPTY : OCI_CONFIG,
+        digest: computeDigest(config),
+        size: config.length,
+      },
+      layers: layers.map((l) => ({ mediaType: OCI_LAYER_TAR, digest: computeDigest(l), size: l.length })),
+    }),
+  );
+}
+
+const blobFiles = () => readdirSync(join(server.stateDir, 'registry', 'blobs', 'sha256'));
+const uploadFiles = () => readdirSync(join(server.stateDir, 'registry', 'uploads'));
+
+before(async () => {
+  server = await startRegistryTestServer();
+  for (const who of ['owner@example.com', 'writer@example.com', 'reader@example.com', 'stranger@example.com']) {
+    tokens[who.split('@')[0] as string] = (await server.iam.createUser(who)).accessToken;
+  }
+  await server.iam.createProject('my-proj', 'owner@example.com');
+  const created = await raw(
+    'owner',
+    'POST',
+    '/v1/projects/my-proj/locations/us-central1/repositories?repositoryId=repo1',
+    {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ format: 'DOCKER', description: 'images' }),
+    },
+  );
+  assert.equal(created.status, 200, await created.clone().text());
+  await server.iam.grant(
+    'projects/my-proj/locations/us-central1/repositories/repo1',
+    'roles/artifactregistry.writer',
+    'user:writer@example.com',
+  );
+  await server.iam.grant(
+    'projects/my-proj/locations/us-central1/repositories/repo1',
+    'roles/artifactregistry.reader',
+    'user:reader@example.com',
+  );
+});
+after(() => server.close());
+
+describe('Artifact Registry repositories API', () => {
+  it('creates, gets and lists repositories, and refuses a duplicate id', async () => {
+    const got = (await (
+      await raw('owner', 'GET', '/v1/projects/my-proj/locations/us-central1/repositories/repo1')
+    ).json()) as Json;
+    assert.equal(got.name, 'projects/my-proj/locations/us-central1/repositories/repo1');
+    assert.equal(got.format, 'DOCKER');
+    const list = (await (
+      await raw('owner', 'GET', '/v1/projects/my-proj/locations/us-central1/repositories')
+    ).json()) as Json;
+    assert.deepEqual(
+      list.repositories.map((r: { name: string }) => r.name),
+      [got.name],
+    );
+    const dup = await raw(
+      'owner',
+      'POST',
+      '/v1/projects/my-proj/locations/us-central1/repositories?repositoryId=repo1',
+      { headers: { 'content-type': 'application/json' }, body: '{}' },
+    );
+    assert.equal(dup.status, 409);
+  });
+
+  it('only lets callers with artifactregistry.repositories.create make repositories', async () => {
+    const denied = await raw(
+      'writer',
+      'POST',
+      '/v1/projects/my-proj/locations/us-central1/repositories?repositoryId=repo2',
+      { headers: { 'content-type': 'application/json' }, body: '{}' },
+    );
+    assert.equal(denied.status, 403);
+  });
+});
+
+describe('OCI distribution API', () => {
+  it('answers /v2/ without a token with 401 and a bearer challenge naming its token endpoint', async () => {
+    const response = await raw(undefined, 'GET', '/v2/');
+    assert.equal(response.status, 401);
+    assert.equal(
+      response.headers.get('www-authenticate'),
+      `Bearer realm="${server.baseUrl}/v2/token",service="sealroom"`,
+    );
+    assert.equal(response.headers.get('docker-distribution-api-version'), 'registry/2.0');
+    assert.equal(((await response.json()) as Json).errors[0].code, 'UNAUTHORIZED');
+  });
+
+  it('pushes monolithic and chunked blobs and a tagged manifest, then pulls them back byte for byte', async () => {
+    const writer = client('writer', 1000);
+    const layer = Buffer.alloc(4500, 7);
+    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+    await writer.pushBlob(IMAGE, layer);
+    await writer.pushBlob(IMAGE, config);
+    const manifest = imageManifest(config, [layer]);
+    const digest = await writer.pushManifest(IMAGE, 'v1', manifest, OCI_MANIFEST);
+    const reader = client('reader');
+    assert.equal(await reader.resolve(IMAGE, 'v1'), digest);
+    assert.deepEqual((await reader.getManifest(IMAGE, 'v1')).bytes, manifest);
+    assert.deepEqual(await reader.getBlob(IMAGE, computeDigest(layer)), layer);
+    assert.deepEqual(await reader.listTags(IMAGE), ['v1']);
+    const images = (await (
+      await raw('reader', 'GET', '/v1/projects/my-proj/locations/us-central1/repositories/repo1/dockerImages')
+    ).json()) as Json;
+    assert.deepEqual(images.dockerImages[0].tags, ['v1']);
+    assert.equal(images.dockerImages[0].uri, `${server.host}/${IMAGE}@${digest}`);
+  });
+
+  it('lets a reader pull but not push, and shows strangers the same DENIED for existing and missing repositories', async () => {
+    await assert.rejects(
+      client('reader').pushBlob(IMAGE, Buffer.from('nope')),
+      (e: unknown) => e instanceof RegistryError && /403 DENIED/.test(e.message),
+    );
+    const existing = await raw('stranger', 'GET', `/v2/${IMAGE}/tags/list`);
+    const missing = await raw('stranger', 'GET', '/v2/my-proj/nosuchrepo/app/tags/list');
+    assert.equal(existing.status, 403);
+    assert.equal(missing.status, 403);
+    assert.deepEqual(((await existing.json()) as Json).errors[0].code, ((await missing.json()) as Json).errors[0].code);
+    const unknown = await raw('owner', 'GET', '/v2/my-proj/nosuchrepo/app/tags/list');
+    assert.equal(((await unknown.json()) as Json).errors[0].code, 'NAME_UNKNOWN');
+  });
+
+  it('refuses an upload whose content does not match its digest, and keeps nothing', async () => {
+    const before = blobFiles().length;
+    const wrong = computeDigest(Buffer.from('something else'));
+    const response = await raw('writer', 'POST', `/v2/${IMAGE}/blobs/uploads/?digest=${wrong}`, {
+      body: Buffer.from('actual bytes'),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as Json).errors[0].code, 'DIGEST_INVALID');
+    assert.equal(blobFiles().length, before);
+    assert.deepEqual(uploadFiles(), []);
+    assert.equal(await client('writer').hasBlob(IMAGE, wrong), false);
+  });
+
+  it('refuses a manifest referencing a blob that was never pushed, and stores neither manifest nor tag', async () => {
+    const manifest = imageManifest(Buffer.from('{}'), [Buffer.from('never pushed')]);
+    const response = await raw('writer', 'PUT', `/v2/${IMAGE}/manifests/broken`, {
+      headers: { 'content-type': OCI_MANIFEST },
+      body: manifest,
+    });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as Json).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal((await raw('writer', 'GET', `/v2/${IMAGE}/manifests/${computeDigest(manifest)}`)).status, 404);
+    assert.ok(!(await client('writer').listTags(IMAGE)).includes('broken'));
+  });
+
+  it('refuses a manifest sent with a wrong content type or a digest reference it does not hash to', async () => {
+    const config = Buffer.from('{}');
+    await client('writer').pushBlob(IMAGE, config);
+    const manifest = imageManifest(config, []);
+    for (const [type, ref] of [
+      ['application/json', 'x'],
+      [OCI_INDEX, 'x'],
+      [OCI_MANIFEST, computeDigest(Buffer.from('other'))],
+    ] as const) {
+      const response = await raw('writer', 'PUT', `/v2/${IMAGE}/manifests/${ref}`, {
+        headers: { 'content-type': type },
+        body: manifest,
+      });
+      assert.equal(response.status, 400, `${type} ${ref}`);
+    }
+    assert.equal((await raw('writer', 'GET', `/v2/${IMAGE}/manifests/${computeDigest(manifest)}`)).status, 404);
+  });
+
+  it('refuses path traversal in image names and bad digests before touching storage', async () => {
+    for (const path of [
+      `/v2/my-proj/repo1/%2e%2e/x/blobs/uploads/`,
+      `/v2/my-proj/repo1/../../etc/blobs/uploads/`,
+      '/v2/my-proj/repo1/app/blobs/sha256:..%2f..%2fetc',
+    ]) {
+      const response = await server.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { authorization: `Bearer ${tokens.writer}` },
+      });
+      assert.ok([400, 404].includes(response.statusCode), `${path} → ${response.statusCode}`);
+    }
+    const badDigest = await server.app.inject({
+      method: 'GET',
+      url: `/v2/${IMAGE}/blobs/sha256:..`,
+      headers: { authorization: `Bearer ${tokens.writer}` },
+    });
+    assert.equal(JSON.parse(badDigest.body).errors[0].code, 'DIGEST_INVALID');
+    assert.deepEqual(uploadFiles(), []);
+  });
+
+  it('refuses a chunk that does not continue the upload (416)', async () => {
+    const start = await raw('writer', 'POST', `/v2/${IMAGE}/blobs/uploads/`);
+    const location = start.headers.get('location') as string;
+    const response = await raw('writer', 'PATCH', location, {
+      headers: { 'content-range': '10-19' },
+      body: Buffer.alloc(10),
+    });
+    assert.equal(response.status, 416);
+    await raw('writer', 'DELETE', location);
+  });
+
+  it('lists referrers of a digest (with artifactType filter) and confirms OCI-Subject so no fallback tag is made', async () => {
+    const writer = client('writer');
+    const subject = await writer.resolve(IMAGE, 'v1');
+    const empty = Buffer.from('{}');
+    const payload = Buffer.from('{"signed":true}');
+    await writer.pushBlob(IMAGE, empty);
+    await writer.pushBlob(IMAGE, payload);
+    const artifact = imageManifest(empty, [payload], {
+      artifactType: 'application/vnd.example.sig',
+      subject: { mediaType: OCI_MANIFEST, digest: subject, size: 1 },
+    });
+    const digest = await writer.pushManifest(IMAGE, computeDigest(artifact), artifact, OCI_MANIFEST);
+    const referrers = await writer.listReferrers(IMAGE, subject);
+    assert.deepEqual(
+      referrers.map((r) => [r.digest, r.artifactType]),
+      [[digest, 'application/vnd.example.sig']],
+    );
+    assert.deepEqual(await writer.listReferrers(IMAGE, subject, 'other/type'), []);
+    assert.ok(!(await writer.listTags(IMAGE)).includes(toDigestTag(subject)));
+  });
+
+  it('deletes a manifest by digest with its tags, only for callers allowed to delete', async () => {
+    const writer = client('writer');
+    const config = Buffer.from('{"x":1}');
+    await writer.pushBlob(IMAGE, config);
+    const digest = await writer.pushManifest(IMAGE, 'doomed', imageManifest(config, []), OCI_MANIFEST);
+    assert.equal((await raw('writer', 'DELETE', `/v2/${IMAGE}/manifests/${digest}`)).status, 403);
+    await client('owner').deleteManifest(IMAGE, digest);
+    assert.ok(!(await writer.listTags(IMAGE)).includes('doomed'));
+    await assert.rejects(
+      writer.getManifest(IMAGE, digest),
+      (e: unknown) => e instanceof RegistryError && e.code === 'ERR_REGISTRY_NOT_FOUND',
+    );
+  });
+});
