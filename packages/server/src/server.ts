@@ -13,6 +13,7 @@ import {
   startGrpcServer,
 } from '@sealroom/transport';
 import type { ServerConfig } from './config.ts';
+import { createIamConditionEvaluator } from './iam-conditions.ts';
 import { SERVICES, type ServiceEntry } from './services.ts';
 import { openState } from './state.ts';
 
@@ -46,7 +47,14 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   ).replace(/\/$/, '');
   const { sealer, db } = await openState(config.stateDir, config.rootKeyFile);
   const settings = { baseUrl, universeDomain: config.universeDomain, stateDir: config.stateDir, dev: config.dev };
-  const iam = await createIam({ db, logger: logger.child({ component: 'iam' }), clock, sealer, settings });
+  const iam = await createIam({
+    db,
+    logger: logger.child({ component: 'iam' }),
+    clock,
+    sealer,
+    settings,
+    evaluateCondition: createIamConditionEvaluator(),
+  });
   if (config.dev) {
     logger.warn(
       { dev: true },
