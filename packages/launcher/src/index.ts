@@ -85,3 +85,8 @@ export { runLaunch } from './launch.ts';
 export type { LaunchOptions, LaunchPhase, LaunchResult } from './launch.ts';
 export { superviseInstance } from './boots.ts';
 export type { SuperviseOptions, SuperviseResult } from './boots.ts';
+export { decompressLayer, parseTar } from './oci/tar.ts';
+export type { TarEntry, TarEntryType } from './oci/tar.ts';
+export { applyLayer, resolveInRoot, toRootRelative, unpackLayers } from './oci/unpack.ts';
+export { createOciLayoutImageSource } from './oci/layout-source.ts';
+export type { OciLayoutSourceOptions } from './oci/layout-source.ts';
