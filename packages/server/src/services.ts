@@ -1,5 +1,6 @@
 // The services `sealroom serve` composes, by the name `--only` selects them with.
 import { createFederationService } from '@sealroom/federation';
+import { createRegistryService } from '@sealroom/registry';
 import type { ServiceFactory } from '@sealroom/transport';
 import { createVerifierService } from '@sealroom/verifier';
 
@@ -12,4 +13,5 @@ export interface ServiceEntry {
 export const SERVICES: readonly ServiceEntry[] = [
   { name: 'sts', factory: createFederationService },
   { name: 'verifier', factory: createVerifierService },
+  { name: 'registry', factory: createRegistryService },
 ];
