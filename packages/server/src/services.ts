@@ -1,6 +1,8 @@
 // The services `sealroom serve` composes, by the name `--only` selects them with.
 import { createFederationService } from '@sealroom/federation';
+import { createKmsService } from '@sealroom/kms';
 import { createRegistryService } from '@sealroom/registry';
+import { createSecretsService } from '@sealroom/secrets';
 import type { ServiceFactory } from '@sealroom/transport';
 import { createVerifierService } from '@sealroom/verifier';
 
@@ -14,4 +16,6 @@ export const SERVICES: readonly ServiceEntry[] = [
   { name: 'sts', factory: createFederationService },
   { name: 'verifier', factory: createVerifierService },
   { name: 'registry', factory: createRegistryService },
+  { name: 'kms', factory: createKmsService },
+  { name: 'secrets', factory: createSecretsService },
 ];
