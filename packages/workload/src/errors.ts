@@ -1,0 +1,42 @@
+// The workload SDK's error catalogue: token, teeserver, configuration and envelope failures.
+import { type ErrorCatalog, SealroomError, type SealroomErrorOptions } from '@sealroom/core';
+
+export const WORKLOAD_ERRORS = {
+  ERR_WORKLOAD_TOKEN_UNAVAILABLE: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'The launcher’s attestation token file is missing, empty or not a JWT yet; the launcher writes it before the workload starts and refreshes it, so retry shortly.',
+  },
+  ERR_WORKLOAD_TEESERVER: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'The teeserver socket could not be reached or answered with an error other than a refused request; check that the workload runs under the launcher.',
+  },
+  ERR_WORKLOAD_TOKEN_REQUEST_REFUSED: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The teeserver refused a custom token request (audience ≤ 512 bytes, ≤ 6 nonces of 8–88 bytes, token_type OIDC or PKI); the message carries its reason.',
+  },
+  ERR_WORKLOAD_BAD_CONFIG: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'An SDK option (endpoint URL, audience, key name, CA) is malformed; fix the workload’s configuration.',
+  },
+  ERR_WORKLOAD_ENVELOPE_INVALID: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'An envelope-encrypted message failed to authenticate: the ciphertext was altered, the data key is wrong, or the message id or collaborator bound as AAD differs.',
+  },
+} as const satisfies ErrorCatalog<string>;
+
+export type WorkloadErrorCode = keyof typeof WORKLOAD_ERRORS;
+
+export class WorkloadError extends SealroomError<WorkloadErrorCode> {
+  constructor(code: WorkloadErrorCode, message: string, options?: SealroomErrorOptions) {
+    super(WORKLOAD_ERRORS, code, message, options);
+  }
+}

@@ -1,0 +1,94 @@
+// Options that point unmodified @google-cloud/kms and @google-cloud/pubsub clients at a Sealroom deployment.
+import * as grpc from '@grpc/grpc-js';
+import { type AuthClient, ExternalAccountClient } from 'google-auth-library';
+import type { ExternalAccountCredentials } from './credentials.ts';
+import { WorkloadError } from './errors.ts';
+
+/** Where a deployment's APIs listen: REST at `restUrl`, gRPC (TLS with the deployment CA) at `grpcHost:grpcPort`. */
+export interface SealroomEndpoint {
+  readonly restUrl: string;
+  readonly grpcHost?: string;
+  readonly grpcPort?: number;
+  /** The deployment CA (PEM). Without it grpc-js uses GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, read once at load. */
+  readonly caPem?: string;
+  /** The name on the server certificate when it differs from grpcHost (e.g. `localhost` for 127.0.0.1). */
+  readonly tlsServerName?: string;
+}
+
+/** An auth client that exchanges the attestation token at the collaborator's STS and caches the result. */
+export function createExternalAccountClient(credentials: ExternalAccountCredentials): AuthClient {
+  const client = ExternalAccountClient.fromJSON(credentials as never);
+  if (!client) throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'not an external_account credential');
+  return client;
+}
+
+export type KmsTransport = 'rest' | 'grpc';
+
+export interface KmsClientOptionsInput {
+  readonly endpoint: SealroomEndpoint;
+  readonly authClient: AuthClient;
+  readonly transport?: KmsTransport;
+}
+
+/** For `new KeyManagementServiceClient(options)`: REST fallback (default) or gRPC over TLS. */
+export function kmsClientOptions(input: KmsClientOptionsInput): Record<string, unknown> {
+  if ((input.transport ?? 'rest') === 'rest') {
+    const url = parseRestUrl(input.endpoint.restUrl);
+    // The port must be passed separately: a host:port apiEndpoint is sent to :443 (gcp-compat.md §5).
+    return {
+      fallback: true,
+      protocol: url.protocol.slice(0, -1),
+      apiEndpoint: url.hostname,
+      port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+      authClient: input.authClient,
+    };
+  }
+  const { host, port } = grpcTarget(input.endpoint);
+  return { apiEndpoint: host, port, authClient: input.authClient, ...grpcTls(input.endpoint, input.authClient) };
+}
+
+export interface PubsubClientOptionsInput {
+  readonly endpoint: SealroomEndpoint;
+  readonly authClient: AuthClient;
+  readonly projectId?: string;
+}
+
+/** For `new PubSub(options)`: gRPC over TLS, authenticated (never the emulator mode, which drops identity). */
+export function pubsubClientOptions(input: PubsubClientOptionsInput): Record<string, unknown> {
+  const { host, port } = grpcTarget(input.endpoint);
+  return {
+    apiEndpoint: `${host}:${port}`,
+    emulatorMode: false,
+    authClient: input.authClient,
+    ...(input.projectId === undefined ? {} : { projectId: input.projectId }),
+    ...grpcTls(input.endpoint, input.authClient),
+  };
+}
+
+function grpcTls(endpoint: SealroomEndpoint, authClient: AuthClient): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  if (endpoint.caPem !== undefined) {
+    // gax uses sslCreds as is, so the bearer token must be composed in (gcp-compat.md §5).
+    options.sslCreds = grpc.credentials.combineChannelCredentials(
+      grpc.credentials.createSsl(Buffer.from(endpoint.caPem)),
+      grpc.credentials.createFromGoogleCredential(authClient as never),
+    );
+  }
+  if (endpoint.tlsServerName !== undefined) options['grpc.ssl_target_name_override'] = endpoint.tlsServerName;
+  return options;
+}
+
+function grpcTarget(endpoint: SealroomEndpoint): { host: string; port: number } {
+  if (endpoint.grpcHost === undefined || endpoint.grpcPort === undefined) {
+    throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'the gRPC transport needs grpcHost and grpcPort');
+  }
+  return { host: endpoint.grpcHost, port: endpoint.grpcPort };
+}
+
+function parseRestUrl(value: string): URL {
+  try {
+    return new URL(value);
+  } catch (cause) {
+    throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'restUrl is not a URL', { cause });
+  }
+}
