@@ -49,5 +49,5 @@ export { openSqlRegistryStore } from './store.ts';
 export type { ManifestRecord, RegistryStore, RepositoryRecord } from './store.ts';
 export { openDiskBlobStore } from './blob-store.ts';
 export type { BlobStore } from './blob-store.ts';
-export { startRegistryTestServer } from './testing.ts';
-export type { RegistryTestServer } from './testing.ts';
+export { findDistributionBinary, startDistributionRegistry, startRegistryTestServer } from './testing.ts';
+export type { DistributionRegistry, RegistryTestServer } from './testing.ts';

@@ -1,5 +1,7 @@
 // A registry on a loopback port over an in-memory IAM, for this package's tests and the builder's.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIamTestContext, type IamTestContext } from '@sealroom/iam';
@@ -42,6 +44,75 @@ export async function startRegistryTestServer(): Promise<RegistryTestServer> {
       await app.close();
       await iam.close();
       rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface DistributionRegistry {
+  readonly baseUrl: string;
+  readonly host: string;
+  stop(): Promise<void>;
+}
+
+/** `docker-registry` binary from Debian's package, or undefined (tests then skip with a message). */
+export function findDistributionBinary(): string | undefined {
+  for (const candidate of ['/usr/bin/docker-registry', '/usr/local/bin/docker-registry'])
+    if (existsSync(candidate)) return candidate;
+  return undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Starts the CNCF distribution registry on a loopback port with its own storage; stop() kills only that process. */
+export async function startDistributionRegistry(): Promise<DistributionRegistry> {
+  const binary = findDistributionBinary();
+  if (!binary) throw new Error('docker-registry is not installed (apt-get install docker-registry)');
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-distribution-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log: {level: error}',
+      `storage: {filesystem: {rootdirectory: ${join(dir, 'storage')}}, delete: {enabled: true}}`,
+      `http: {addr: 127.0.0.1:${port}}`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(binary, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    const up = await fetch(`${baseUrl}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (attempt > 100 || child.exitCode !== null) {
+      child.kill();
+      throw new Error('docker-registry did not start');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    baseUrl,
+    host: `127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill();
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

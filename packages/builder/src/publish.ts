@@ -1,0 +1,54 @@
+// Publishing to a registry: push a built image, add cosign signatures and attestations under their
+// `sha256-<hex>.sig` / `.att` tags (co-signing appends), and fetch them back for verification.
+import { type ImageManifest, OCI_MANIFEST, type RegistryClient, RegistryError, toDigestTag } from '@sealroom/registry';
+import type { BuiltImage } from './build.ts';
+import { appendSignatureLayers, buildSignatureManifest, type SignatureLayer } from './cosign-manifest.ts';
+
+export async function pushImage(
+  client: RegistryClient,
+  image: BuiltImage,
+  name: string,
+  tag?: string,
+): Promise<string> {
+  for (const layer of image.layers) await client.pushBlob(name, layer.bytes, layer.digest);
+  await client.pushBlob(name, image.blobs.config.bytes, image.configDigest);
+  return client.pushManifest(name, tag ?? image.digest, image.manifest, OCI_MANIFEST);
+}
+
+export type AttachmentKind = '.sig' | '.att';
+
+/** Reads the layers (payload blobs with their descriptors) at `sha256-<hex><kind>`; none when the tag is absent. */
+export async function fetchAttachments(
+  client: RegistryClient,
+  name: string,
+  digest: string,
+  kind: AttachmentKind,
+): Promise<SignatureLayer[]> {
+  let bytes: Buffer;
+  try {
+    bytes = (await client.getManifest(name, toDigestTag(digest, kind))).bytes;
+  } catch (error) {
+    if (error instanceof RegistryError && error.code === 'ERR_REGISTRY_NOT_FOUND') return [];
+    throw error;
+  }
+  const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
+  const layers: SignatureLayer[] = [];
+  for (const descriptor of manifest.layers)
+    layers.push({ descriptor, payload: await client.getBlob(name, descriptor.digest) });
+  return layers;
+}
+
+/** Appends layers to the attachment manifest (re-pushed whole, as cosign does); returns the new manifest digest. */
+export async function pushAttachments(
+  client: RegistryClient,
+  name: string,
+  digest: string,
+  kind: AttachmentKind,
+  added: readonly SignatureLayer[],
+): Promise<string> {
+  const layers = appendSignatureLayers(await fetchAttachments(client, name, digest, kind), added);
+  const built = buildSignatureManifest(layers);
+  for (const layer of layers) await client.pushBlob(name, layer.payload, layer.descriptor.digest);
+  await client.pushBlob(name, built.config.bytes, built.config.descriptor.digest);
+  return client.pushManifest(name, toDigestTag(digest, kind), built.manifest.bytes, OCI_MANIFEST);
+}
