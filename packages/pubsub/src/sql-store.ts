@@ -43,6 +43,8 @@ export class SqlPubsubStore implements PubsubStore {
   readonly #db: SqlDatabase;
   /** Subscription name → row id; subscriptions are only created and deleted through this store. */
   readonly #subIds = new Map<string, number>();
+  /** Subscription records by name, kept in step by this store's own writes (one process per database). */
+  readonly #subs = new Map<string, SubscriptionRecord>();
 
   constructor(db: SqlDatabase) {
     this.#db = db;
@@ -81,6 +83,7 @@ export class SqlPubsubStore implements PubsubStore {
     return this.#db.transaction(async (tx) => {
       const deleted = await tx.run('DELETE FROM pubsub_topics WHERE name = ?', [name]);
       if (deleted.changes === 0) return false;
+      this.#subs.clear();
       const subs = await tx.all<{ name: string; body: string }>(
         'SELECT name, body FROM pubsub_subscriptions WHERE topic = ?',
         [name],
@@ -114,8 +117,12 @@ export class SqlPubsubStore implements PubsubStore {
   }
 
   async getSubscription(name: string): Promise<SubscriptionRecord | undefined> {
+    const cached = this.#subs.get(name);
+    if (cached) return cached;
     const row = await this.#db.get<{ body: string }>('SELECT body FROM pubsub_subscriptions WHERE name = ?', [name]);
-    return row ? (JSON.parse(row.body) as SubscriptionRecord) : undefined;
+    const record = row ? (JSON.parse(row.body) as SubscriptionRecord) : undefined;
+    if (record) this.#subs.set(name, record);
+    return record;
   }
 
   async listSubscriptions(project: string, pageSize: number, pageToken: string): Promise<Page<SubscriptionRecord>> {
@@ -135,6 +142,7 @@ export class SqlPubsubStore implements PubsubStore {
   }
 
   async updateSubscription(subscription: SubscriptionRecord): Promise<void> {
+    this.#subs.delete(subscription.name);
     await this.#db.run('UPDATE pubsub_subscriptions SET body = ? WHERE name = ?', [
       JSON.stringify(subscription),
       subscription.name,
@@ -150,6 +158,7 @@ export class SqlPubsubStore implements PubsubStore {
       return true;
     });
     this.#subIds.delete(name);
+    this.#subs.delete(name);
     return deleted;
   }
 
@@ -213,14 +222,25 @@ export class SqlPubsubStore implements PubsubStore {
   ): Promise<number> {
     const subId = await this.#subId(subscription);
     if (subId === undefined || refs.length === 0) return 0;
+    // Group by (attempt, deadline): a client extends whole batches at once, so this is a few statements.
+    const groups = new Map<string, { attempt: number; visibleAt: number; ids: number[] }>();
+    for (const ref of refs) {
+      const at = visibleAt(ref);
+      const key = `${ref.attempt}:${at}`;
+      const group = groups.get(key) ?? { attempt: ref.attempt, visibleAt: at, ids: [] };
+      group.ids.push(ref.deliveryId);
+      groups.set(key, group);
+    }
     return this.#db.transaction(async (tx) => {
       let changed = 0;
-      for (const ref of refs) {
-        const result = await tx.run(
-          'UPDATE pubsub_backlog SET visible_at = ? WHERE id = ? AND sub_id = ? AND attempts = ? AND acked = 0',
-          [visibleAt(ref), ref.deliveryId, subId, ref.attempt],
-        );
-        changed += result.changes;
+      for (const group of groups.values()) {
+        await forEachChunk(group.ids, async (ids, marks) => {
+          const result = await tx.run(
+            `UPDATE pubsub_backlog SET visible_at = ? WHERE sub_id = ? AND attempts = ? AND acked = 0 AND id IN (${marks})`,
+            [group.visibleAt, subId, group.attempt, ...ids],
+          );
+          changed += result.changes;
+        });
       }
       return changed;
     });

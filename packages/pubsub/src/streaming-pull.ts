@@ -11,6 +11,8 @@ export const DEFAULT_MAX_OUTSTANDING_MESSAGES = 1000;
 export const DEFAULT_MAX_OUTSTANDING_BYTES = 100 * 1024 * 1024;
 /** How long an idle stream sleeps before looking for expired leases again. */
 const IDLE_POLL_MS = 1000;
+/** How often a stream looks for its own expired leases (their credit returns to the client). */
+const EXPIRY_SCAN_MS = 250;
 /** How often an idle stream checks that its subscription still exists. */
 const EXISTENCE_CHECK_MS = 5000;
 
@@ -40,6 +42,7 @@ export class StreamingPullSession {
   #deadlineMs: number;
   #released: (() => void) | undefined;
   #lastExistenceCheck = 0;
+  #lastExpiryScan = 0;
 
   /** Validates the first request (subscription and deadline are required there) and opens the session. */
   constructor(service: PubsubService, subscription: SubscriptionRecord, first: StreamingPullRequestFields) {
@@ -128,6 +131,8 @@ export class StreamingPullSession {
   /** A lease that expired unextended is back in the backlog; its credit returns to the stream. */
   #dropExpired(): void {
     const now = this.#service.clock.now();
+    if (now - this.#lastExpiryScan < EXPIRY_SCAN_MS) return;
+    this.#lastExpiryScan = now;
     for (const [ackId, entry] of this.#outstanding) {
       if (entry.expiresAt <= now) {
         this.#outstanding.delete(ackId);
