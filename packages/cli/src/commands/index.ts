@@ -3,8 +3,10 @@ import type { CommandSpec } from '../command.ts';
 import { authCommands } from './auth.ts';
 import { configCommands } from './config.ts';
 import { iamCommands } from './iam.ts';
+import { kmsCommands } from './kms.ts';
 import { loggingCommands } from './logging.ts';
 import { projectCommands } from './projects.ts';
+import { secretsCommands } from './secrets.ts';
 import { serveCommands } from './serve.ts';
 import { workloadIdentityPoolCommands } from './workload-identity-pools.ts';
 
@@ -16,4 +18,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...loggingCommands,
   ...serveCommands,
   ...workloadIdentityPoolCommands,
+  ...kmsCommands,
+  ...secretsCommands,
 ];
