@@ -100,7 +100,7 @@ for (let i = 0; i < RUNS; i++) {
     instanceName: `bench-${i}`,
     images,
     platform: { measureEvent: async () => {} },
-    tokenSource: { fetchDefaultToken: async () => token(), fetchCustomToken: async () => token() },
+    tokenSource: () => ({ fetchDefaultToken: async () => token(), fetchCustomToken: async () => token() }),
     runtime: detection.runtime,
     launcherDir: join(base, `launcher-${i}`),
     workDir: join(base, 'work'),

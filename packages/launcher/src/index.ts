@@ -31,7 +31,13 @@ export type { ExitCodeInput, HostAction, LaunchExitCode, LaunchOutcome } from '.
 export { NO_LOG_DESTINATIONS, decideLogRedirect, isMemoryMonitoringMeasured } from './log-redirect.ts';
 export type { LogDestinations } from './log-redirect.ts';
 export { TOKEN_TYPES } from './token-source.ts';
-export type { CustomTokenRequest, TokenSource, TokenType } from './token-source.ts';
+export type {
+  CustomTokenRequest,
+  TokenSource,
+  TokenSourceContext,
+  TokenSourceFactory,
+  TokenType,
+} from './token-source.ts';
 export {
   MAX_AUDIENCE_BYTES,
   MAX_NONCES,
@@ -90,3 +96,4 @@ export type { TarEntry, TarEntryType } from './oci/tar.ts';
 export { applyLayer, resolveInRoot, toRootRelative, unpackLayers } from './oci/unpack.ts';
 export { createOciLayoutImageSource } from './oci/layout-source.ts';
 export type { OciLayoutSourceOptions } from './oci/layout-source.ts';
+export { readMemFreeKb } from './host-info.ts';

@@ -14,6 +14,7 @@ import { detectContainerRuntime } from './runtime/detect.ts';
 import type { ContainerConfig, ContainerRuntime, RunningContainer } from './runtime/types.ts';
 import { createFakeTimers } from './timers.ts';
 import { TOKEN_FILE_NAME } from './token-refresher.ts';
+import type { TokenSourceContext } from './token-source.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'sr-launch-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -73,6 +74,7 @@ function setup(overrides: {
   const serial: string[] = [];
   const cloud: { severity: string; message: string }[] = [];
   const pulled: string[] = [];
+  const contexts: TokenSourceContext[] = [];
   const image: PulledImage = {
     reference: REF,
     digest: `sha256:${'a'.repeat(64)}`,
@@ -93,12 +95,15 @@ function setup(overrides: {
       },
     },
     platform: { measureEvent: async (c) => void measured.push(c) },
-    tokenSource: {
-      fetchDefaultToken: async () => {
-        if (overrides.tokenDown) throw new Error('verifier down');
-        return jwt();
-      },
-      fetchCustomToken: async () => jwt(),
+    tokenSource: (context) => {
+      contexts.push(context);
+      return {
+        fetchDefaultToken: async () => {
+          if (overrides.tokenDown) throw new Error('verifier down');
+          return jwt();
+        },
+        fetchCustomToken: async () => jwt(),
+      };
     },
     runtime: overrides.runtime ?? fakeRuntime({ lines: ['hello'] }),
     launcherDir,
@@ -112,14 +117,21 @@ function setup(overrides: {
     timers: createFakeTimers(clock),
     random: () => 0.5,
   };
-  return { options, measured, serial, cloud, pulled, launcherDir };
+  return { options, measured, serial, cloud, pulled, launcherDir, contexts };
 }
 
 describe('one boot of the launcher', () => {
   test('Never with exit 0 on hardened: pulled, measured, token written, workload run, exit 0', async () => {
     const runtime = fakeRuntime({ lines: ['hello'], exitCode: 0 });
-    const { options, measured, pulled, launcherDir } = setup({ runtime });
+    const { options, measured, pulled, launcherDir, contexts } = setup({
+      runtime,
+      metadata: { 'tee-signed-image-repos': 'localhost:8080/p/sigs', 'tee-impersonate-service-accounts': 'a@p.iam' },
+    });
     const result = await runLaunch(options);
+    assert.equal(contexts.length, 1, 'one token source per boot');
+    assert.deepEqual(contexts[0]?.spec.signedImageRepos, ['localhost:8080/p/sigs']);
+    assert.deepEqual(contexts[0]?.spec.impersonateServiceAccounts, ['a@p.iam']);
+    assert.equal(contexts[0]?.image.digest, `sha256:${'a'.repeat(64)}`);
     assert.equal(result.exitCode, 0, result.error?.message);
     assert.deepEqual(pulled, [REF]);
     assert.ok(measured.length >= 8, 'COS events were measured');

@@ -15,7 +15,7 @@ import type { ContainerExit, ContainerRuntime, RunningContainer } from './runtim
 import { TEESERVER_SOCKET_NAME, type TeeServer, startTeeServer } from './teeserver.ts';
 import type { Timers } from './timers.ts';
 import { type BackoffOptions, createTokenRefresher, type TokenRefresher } from './token-refresher.ts';
-import type { TokenSource } from './token-source.ts';
+import type { TokenSourceFactory } from './token-source.ts';
 import { type WorkloadLogSink, createWorkloadOutput } from './workload-logs.ts';
 
 export type LaunchPhase = 'spec' | 'pull' | 'policy' | 'measure' | 'token' | 'teeserver' | 'run' | 'done';
@@ -29,7 +29,8 @@ export interface LaunchOptions {
   readonly memFreeKb?: number;
   readonly images: ImageSource;
   readonly platform: Pick<Platform, 'measureEvent'>;
-  readonly tokenSource: TokenSource;
+  /** Called once the spec is parsed and the image pinned (the verifier client needs both). */
+  readonly tokenSource: TokenSourceFactory;
   readonly runtime: ContainerRuntime;
   /** Host directory for the token file and the socket, mounted at /run/container_launcher. */
   readonly launcherDir: string;
@@ -99,9 +100,10 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
     enter('measure');
     await measureLaunch(options.platform, cosEventsFor(image, spec, workload));
     enter('token');
+    const tokenSource = options.tokenSource({ spec, image });
     if (!spec.disableTokenRefresh) {
       refresher = createTokenRefresher({
-        tokenSource: options.tokenSource,
+        tokenSource,
         directory: options.launcherDir,
         clock: options.clock,
         timers: options.timers,
@@ -114,7 +116,7 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
     enter('teeserver');
     teeServer = await startTeeServer({
       socketPath: join(options.launcherDir, TEESERVER_SOCKET_NAME),
-      tokenSource: options.tokenSource,
+      tokenSource,
       logger: logger.child({ component: 'teeserver' }),
     });
     enter('run');

@@ -1,4 +1,6 @@
 // Where the launcher's tokens come from: a seam the verifier client (and tests' fakes) implement.
+import type { LaunchSpec } from './launch-spec.ts';
+import type { ImageIdentity } from './measure.ts';
 
 /** `token_type` values Sealroom's verifier signs: OIDC (JWKS-verified) or PKI (x5c in the header). */
 export type TokenType = 'OIDC' | 'PKI';
@@ -20,3 +22,15 @@ export interface TokenSource {
   /** A token with the workload's own audience and nonces. */
   fetchCustomToken(request: CustomTokenRequest): Promise<string>;
 }
+
+/** What the verifier client needs to know about this boot's launch before it can attest. */
+export interface TokenSourceContext {
+  readonly spec: LaunchSpec;
+  readonly image: ImageIdentity;
+}
+
+/**
+ * Builds the boot's token source once the spec is parsed and the image digest pinned: signature
+ * discovery needs `spec.signedImageRepos` and the digest, ID tokens `spec.impersonateServiceAccounts`.
+ */
+export type TokenSourceFactory = (context: TokenSourceContext) => TokenSource;
