@@ -1,6 +1,7 @@
 // The services `sealroom serve` composes, by the name `--only` selects them with.
 import { createFederationService } from '@sealroom/federation';
 import { createKmsService } from '@sealroom/kms';
+import { createPubsubService } from '@sealroom/pubsub';
 import { createRegistryService } from '@sealroom/registry';
 import { createSecretsService } from '@sealroom/secrets';
 import type { ServiceFactory } from '@sealroom/transport';
@@ -18,4 +19,5 @@ export const SERVICES: readonly ServiceEntry[] = [
   { name: 'registry', factory: createRegistryService },
   { name: 'kms', factory: createKmsService },
   { name: 'secrets', factory: createSecretsService },
+  { name: 'pubsub', factory: createPubsubService },
 ];
