@@ -71,13 +71,15 @@ export function createRuncRuntime(options: RuncRuntimeOptions = {}): ContainerRu
 
 /** Polls until the file has content (true) or `gaveUp` says to stop (false). */
 async function waitForFile(path: string, gaveUp: () => boolean): Promise<boolean> {
+  const written = () =>
+    readFile(path, 'utf8').then(
+      (text) => text.trim() !== '',
+      () => false,
+    );
   for (;;) {
-    if (gaveUp()) return false;
-    try {
-      if ((await readFile(path, 'utf8')).trim() !== '') return true;
-    } catch {
-      // not written yet
-    }
+    // Read once more after the exit: a quick workload may have run and ended between two polls.
+    if (gaveUp()) return written();
+    if (await written()) return true;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

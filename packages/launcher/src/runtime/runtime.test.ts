@@ -133,6 +133,13 @@ for (const [name, create, kind] of isolated) {
       assert.equal(exit.exitCode, 137);
     });
 
+    test('a workload that ends at once is an exit, not a start failure', async () => {
+      for (let i = 0; i < 3; i += 1) {
+        const { exit } = await run(create(), makeConfig(`${name}-quick-${i}`, 'exit 0'));
+        assert.equal(exit.exitCode, 0);
+      }
+    });
+
     test('a program missing from the image is a start failure, not a workload exit', async () => {
       const config = makeConfig(`${name}-missing`, '', { args: ['/bin/does-not-exist'] });
       await assert.rejects(
