@@ -60,37 +60,46 @@ const inProcess = await phase(`appraisal + token, in process (concurrency ${CONC
   await verifier.issueToken(appraisal, [], request);
 });
 
-// 3. The whole API over loopback HTTP: create a challenge, quote over its nonce (soft TPM, ECDSA), sign the
-//    SA ID token (attester side), verifyConfidentialSpace. Attester work shares the same CPU.
+// 3. verifyConfidentialSpace over loopback HTTP: challenges, quotes and SA ID tokens are made beforehand
+//    (attester work), so the phase times the verifier's API alone: parsing, authorization, challenge
+//    consumption, appraisal, SA token check, audit entry, token.
 const port = await f.app.listen({ port: 0, host: '127.0.0.1' }).then((url) => new URL(url).port);
 const base = `http://127.0.0.1:${port}`;
 const headers = { authorization: `Bearer ${f.workloadToken}`, 'content-type': 'application/json' };
-const overHttp = await phase(`full flow over HTTP (concurrency ${CONCURRENCY})`, CONCURRENCY, async () => {
-  const challenge = (await (
-    await fetch(`${base}/v1/projects/operator-project/locations/us-central1/challenges`, {
-      method: 'POST',
-      headers,
-      body: '{}',
-    })
-  ).json()) as { name: string; tpmNonce: string };
+const prepared: Array<{ name: string; body: string }> = [];
+for (let i = 0; i < 400 * SECONDS; i++) {
+  const challenge = await verifier.createChallenge(
+    await f.t.context.authenticator.authenticate(f.workloadToken),
+    'operator-project',
+    'us-central1',
+  );
   const attested = (await platform.attest(Buffer.from(challenge.tpmNonce, 'base64'))).tpm;
   const body = {
     challenge: challenge.name,
     gcpCredentials: { serviceAccountIdTokens: [await f.signSaToken(challenge.name)] },
     tpmAttestation: toTpmJson(attested),
   };
-  const res = await fetch(`${base}/v1/${challenge.name}:verifyConfidentialSpace`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`verify: ${res.status} ${await res.text()}`);
-  await res.arrayBuffer();
-});
+  prepared.push({ name: challenge.name, body: JSON.stringify(body) });
+}
+const overHttp = await phase(
+  `verifyConfidentialSpace over HTTP (concurrency ${CONCURRENCY})`,
+  CONCURRENCY,
+  async () => {
+    const next = prepared.pop();
+    if (next === undefined) throw new Error('prepared too few attestations; lower the seconds');
+    const res = await fetch(`${base}/v1/${next.name}:verifyConfidentialSpace`, {
+      method: 'POST',
+      headers,
+      body: next.body,
+    });
+    if (res.status !== 200) throw new Error(`verify: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+  },
+);
 
 console.log(
   `\nin-process verification reaches ${((inProcess / limit) * 100).toFixed(0)} % of the RS256 limit; ` +
-    `the full HTTP flow (with attester work on the same CPU) ${((overHttp / limit) * 100).toFixed(0)} %.`,
+    `verifyConfidentialSpace over HTTP ${((overHttp / limit) * 100).toFixed(0)} %.`,
 );
 await f.app.close();
 await f.t.close();

@@ -74,6 +74,8 @@ export interface VerifierDeps {
   readonly logger: Logger;
 }
 
+/** Expired challenges are deleted at most this often, and kept this long past expiry (for audit answers). */
+const CLEANUP_INTERVAL_MS = 3600_000;
 const VERIFY_METHOD = 'google.cloud.confidentialcomputing.v1.ConfidentialComputing.VerifyAttestation';
 const LOCATION = /^[a-z0-9-]{1,63}$/;
 
@@ -116,6 +118,7 @@ function checkTokenOptions(options: TokenOptions): void {
 
 export function createVerifier(deps: VerifierDeps): Verifier {
   const { store, clock, config } = deps;
+  let lastCleanup = 0;
 
   const resolveProject = async (caller: Caller | undefined, project: string, location: string, permission: string) => {
     if (!LOCATION.test(location)) throw new CoreError('ERR_INVALID_RESOURCE_NAME', `Invalid location '${location}'.`);
@@ -177,7 +180,10 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         used: false,
       };
       await store.insertChallenge(record);
-      await store.deleteChallengesExpiredBefore(now - 24 * 3600_000);
+      if (now - lastCleanup > CLEANUP_INTERVAL_MS) {
+        lastCleanup = now;
+        await store.deleteChallengesExpiredBefore(now - CLEANUP_INTERVAL_MS);
+      }
       return {
         name: record.name,
         createTime: toRfc3339(record.createTime),

@@ -144,6 +144,18 @@ function parseCert(der: Uint8Array, what: string): X509Certificate {
   }
 }
 
+/** Trusted roots and configured intermediates are the same objects on every call: parse each once. */
+const parsedCache = new WeakMap<Uint8Array, X509Certificate>();
+
+function parseCached(der: Uint8Array, what: string): X509Certificate {
+  let cert = parsedCache.get(der);
+  if (cert === undefined) {
+    cert = parseCert(der, what);
+    parsedCache.set(der, cert);
+  }
+  return cert;
+}
+
 function validAt(cert: X509Certificate, at: Date): boolean {
   return cert.validFromDate <= at && at <= cert.validToDate;
 }
@@ -156,8 +168,8 @@ const MAX_CHAIN_DEPTH = 5;
  */
 export function verifyCertificateChain(leafDer: Uint8Array, options: VerifyChainOptions): VerifiedChain {
   const leaf = parseCert(leafDer, 'AK certificate');
-  const intermediates = options.intermediates.map((der, i) => parseCert(der, `intermediate certificate ${i}`));
-  const roots = options.roots.map((der) => ({ der, cert: parseCert(der, 'trusted root') }));
+  const intermediates = options.intermediates.map((der, i) => parseCached(der, `intermediate certificate ${i}`));
+  const roots = options.roots.map((der) => ({ der, cert: parseCached(der, 'trusted root') }));
   if (!validAt(leaf, options.at)) {
     throw new AttestError('ERR_ATTEST_CERT_CHAIN', 'The AK certificate is not valid at the verification time.');
   }
