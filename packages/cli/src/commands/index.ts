@@ -1,6 +1,8 @@
 // Every CLI command group; a package adds its commands as one file here and one line below.
 import type { CommandSpec } from '../command.ts';
+import { artifactsCommands } from './artifacts.ts';
 import { authCommands } from './auth.ts';
+import { buildCommands } from './build.ts';
 import { configCommands } from './config.ts';
 import { iamCommands } from './iam.ts';
 import { kmsCommands } from './kms.ts';
@@ -20,4 +22,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...workloadIdentityPoolCommands,
   ...kmsCommands,
   ...secretsCommands,
+  ...artifactsCommands,
+  ...buildCommands,
 ];

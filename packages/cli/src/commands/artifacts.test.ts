@@ -1,0 +1,164 @@
+// The supply-chain command lines against a live server: repositories, build, sign, verify-image, attest.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { silentLogger } from '@sealroom/core';
+import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
+import { runCli } from '../main.ts';
+
+let server: RunningServer;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let host: string;
+let digest: string;
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { env, stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+async function ok(...argv: string[]): Promise<string> {
+  const result = await cli(...argv);
+  assert.equal(result.code, 0, `sealroom ${argv.join(' ')}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function writeKeyPair(name: string, kind: 'ec' | 'rsa'): void {
+  const pair =
+    kind === 'ec'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, `${name}.key`), pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  writeFileSync(join(dir, `${name}.pub`), pair.publicKey.export({ format: 'pem', type: 'spki' }));
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sealroom-cli-artifacts-'));
+  server = await startServer(
+    ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
+    { logger: silentLogger },
+  );
+  host = new URL(server.url).host;
+  env = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
+  await ok('auth', 'login', 'builder@example.com');
+  await ok('projects', 'create', 'builder-1');
+  await ok('config', 'set', 'project', 'builder-1');
+  cpSync(join(import.meta.dirname, '..', '..', '..', 'builder', 'fixtures', 'tiny-app'), join(dir, 'app'), {
+    recursive: true,
+  });
+  writeFileSync(join(dir, 'node'), '#!/bin/sh\n');
+  chmodSync(join(dir, 'node'), 0o755);
+  for (const [name, kind] of [
+    ['alice', 'ec'],
+    ['bob', 'rsa'],
+    ['mallory', 'ec'],
+  ] as const)
+    writeKeyPair(name, kind);
+});
+
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('creates and lists a docker repository with gcloud flags', async () => {
+  await ok('artifacts', 'repositories', 'create', 'repo1', '--repository-format=docker', '--location=us-central1');
+  const list = JSON.parse(await ok('artifacts', 'repositories', 'list', '--location=us-central1', '--format=json'));
+  assert.deepEqual(
+    list.map((r: { name: string }) => r.name),
+    ['projects/builder-1/locations/us-central1/repositories/repo1'],
+  );
+});
+
+it('builds and pushes, printing imageReference, digest, configDigest and layers; the same source gives the same digest', async () => {
+  const tag = `${host}/builder-1/repo1/tiny:v1`;
+  const built = JSON.parse(
+    await ok(
+      'build',
+      join(dir, 'app'),
+      '--tag',
+      tag,
+      '--node-binary',
+      join(dir, 'node'),
+      '--predicates-dir',
+      join(dir, 'pred'),
+      '--format=json',
+    ),
+  );
+  digest = built.digest;
+  assert.equal(built.imageReference, `${host}/builder-1/repo1/tiny@${digest}`);
+  assert.equal(built.layers.length, 2);
+  const again = JSON.parse(
+    await ok('build', join(dir, 'app'), '--node-binary', join(dir, 'node'), '--no-push', '--format=json'),
+  );
+  assert.equal(again.digest, digest);
+  const images = JSON.parse(
+    await ok('artifacts', 'docker', 'images', 'list', `${host}/builder-1/repo1`, '--format=json'),
+  );
+  assert.deepEqual(
+    images.map((i: { tags: string[] }) => i.tags),
+    [['v1']],
+  );
+});
+
+it('co-signs with two keys, verifies 2-of-2, and refuses when one trusted signer is missing', async () => {
+  const image = `${host}/builder-1/repo1/tiny@${digest}`;
+  await ok('sign', image, '--key', join(dir, 'alice.key'));
+  await ok('sign', image, '--key', join(dir, 'bob.key'));
+  const verified = JSON.parse(
+    await ok(
+      'verify-image',
+      image,
+      '--key',
+      join(dir, 'alice.pub'),
+      '--key',
+      join(dir, 'bob.pub'),
+      '--threshold=2',
+      '--format=json',
+    ),
+  );
+  assert.equal(verified.signedBy.length, 2);
+  const short = await cli(
+    'verify-image',
+    image,
+    '--key',
+    join(dir, 'alice.pub'),
+    '--key',
+    join(dir, 'mallory.pub'),
+    '--threshold=2',
+  );
+  assert.equal(short.code, 1);
+  assert.match(short.stderr, /1 of the required 2 trusted keys/);
+  const described = JSON.parse(
+    await ok('artifacts', 'docker', 'images', 'describe', `${host}/builder-1/repo1/tiny:v1`, '--format=json'),
+  );
+  assert.equal(described.image_summary.digest, digest);
+  assert.deepEqual(described.tags, ['v1']);
+  assert.equal(described.signatures.length, 2);
+});
+
+it('attaches provenance written by build as a DSSE attestation', async () => {
+  const image = `${host}/builder-1/repo1/tiny@${digest}`;
+  const result = JSON.parse(
+    await ok(
+      'attest',
+      image,
+      '--key',
+      join(dir, 'alice.key'),
+      '--predicate',
+      join(dir, 'pred', 'provenance.json'),
+      '--type',
+      'slsaprovenance1',
+      '--format=json',
+    ),
+  );
+  assert.equal(result.predicateType, 'https://slsa.dev/provenance/v1');
+  assert.ok(JSON.parse(readFileSync(join(dir, 'pred', 'sbom.cdx.json'), 'utf8')).bomFormat === 'CycloneDX');
+  const described = JSON.parse(await ok('artifacts', 'docker', 'images', 'describe', image, '--format=json'));
+  assert.deepEqual(described.attestations, ['https://slsa.dev/provenance/v1']);
+});

@@ -1,0 +1,201 @@
+// `sealroom build | sign | verify-image | attest`: reproducible images, cosign-compatible signatures
+// (files or KMS keys), k-of-n verification, and in-toto attestations under the `.att` tag.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  attestImage,
+  buildImage,
+  buildProvenancePredicate,
+  buildSbomPredicate,
+  fetchAttachments,
+  PREDICATE_TYPES,
+  pushAttachments,
+  pushImage,
+  signImage,
+  toCustomRuntime,
+  verifyImageSignatures,
+  writeImageToLayout,
+} from '@sealroom/builder';
+import { formatImageReference } from '@sealroom/registry';
+import type { CommandSpec } from '../command.ts';
+import { UsageError } from '../command.ts';
+import { loadSigner, loadTrustedKey, parseImageArg, registryClientFor } from './supply-chain-helpers.ts';
+
+const KEY_FLAG = {
+  type: 'string',
+  description: 'Private key PEM file, or kms://projects/…/cryptoKeyVersions/N.',
+  required: true,
+} as const;
+/** cosign's `--type` names (cmd/cosign/cli/options/predicate.go) for the predicates Sealroom writes. */
+const PREDICATE_TYPE_NAMES: Readonly<Record<string, string>> = {
+  slsaprovenance1: PREDICATE_TYPES.provenance,
+  cyclonedx: PREDICATE_TYPES.cyclonedx,
+  custom: 'https://cosign.sigstore.dev/attestation/v1',
+};
+
+const list = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
+
+export const buildCommands: CommandSpec[] = [
+  {
+    path: ['build'],
+    summary:
+      'Builds a Node.js workload image reproducibly and pushes it (prints imageReference, digest, configDigest, layers).',
+    args: [{ name: 'DIR', required: true }],
+    flags: {
+      tag: { type: 'string', description: 'REGISTRY/PROJECT/REPOSITORY/IMAGE:TAG to push to.' },
+      config: { type: 'string', description: 'Build config file (default DIR/sealroom.build.json).' },
+      'source-date-epoch': {
+        type: 'string',
+        description: 'Timestamp for every file and the config (default SOURCE_DATE_EPOCH or 0).',
+      },
+      compression: { type: 'string', description: "Layer compression: 'gzip' (default) or 'none'." },
+      'oci-layout': { type: 'string', description: 'Also write the image into this OCI image layout folder.' },
+      'predicates-dir': {
+        type: 'string',
+        description: 'Write provenance.json and sbom.cdx.json here, for `sealroom attest`.',
+      },
+      'node-binary': {
+        type: 'string',
+        description: 'Use this node binary instead of the pinned one (labelled custom).',
+      },
+      push: { type: 'boolean', description: 'Push to --tag (default true; --no-push only builds).' },
+    },
+    async run(ctx) {
+      const ref = ctx.flags.tag === undefined ? undefined : parseImageArg(ctx.flags.tag, false);
+      const epochText = (ctx.flags['source-date-epoch'] as string | undefined) ?? ctx.env.SOURCE_DATE_EPOCH;
+      const epoch = epochText === undefined ? undefined : Number(epochText);
+      if (epoch !== undefined && !(Number.isSafeInteger(epoch) && epoch >= 0))
+        throw new UsageError('--source-date-epoch must be a non-negative integer.');
+      const compression = ctx.flags.compression as string | undefined;
+      if (compression !== undefined && compression !== 'gzip' && compression !== 'none')
+        throw new UsageError("--compression is 'gzip' or 'none'.");
+      const nodeBinary = ctx.flags['node-binary'] as string | undefined;
+      const image = await buildImage({
+        dir: resolve(String(ctx.args.DIR)),
+        ...(ctx.flags.config === undefined ? {} : { configPath: resolve(String(ctx.flags.config)) }),
+        ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+        ...(compression === undefined ? {} : { compression }),
+        ...(nodeBinary === undefined
+          ? {}
+          : {
+              runtime: toCustomRuntime([
+                { imagePath: '/usr/local/bin/node', hostPath: resolve(nodeBinary), mode: 0o755 },
+              ]),
+            }),
+      });
+      if (ctx.flags['oci-layout'] !== undefined)
+        await writeImageToLayout(image, resolve(String(ctx.flags['oci-layout'])), ref?.tag);
+      if (ctx.flags['predicates-dir'] !== undefined) {
+        const dir = resolve(String(ctx.flags['predicates-dir']));
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'provenance.json'), JSON.stringify(buildProvenancePredicate(image), null, 2));
+        writeFileSync(join(dir, 'sbom.cdx.json'), JSON.stringify(buildSbomPredicate(image), null, 2));
+      }
+      if (ref !== undefined && ctx.flags.push !== false) {
+        await pushImage(await registryClientFor(ctx, ref), image, ref.repository, ref.tag ?? 'latest');
+        ctx.err(`Pushed ${formatImageReference({ ...ref, digest: image.digest })}`);
+      }
+      return {
+        imageReference:
+          ref === undefined
+            ? undefined
+            : formatImageReference({ registry: ref.registry, repository: ref.repository, digest: image.digest }),
+        digest: image.digest,
+        configDigest: image.configDigest,
+        layers: image.layers.map((l) => ({
+          digest: l.digest,
+          diffId: l.diffId,
+          mediaType: l.mediaType,
+          size: l.bytes.length,
+        })),
+      };
+    },
+  },
+  {
+    path: ['sign'],
+    summary: 'Signs IMAGE@DIGEST cosign-style (simple-signing payload at the sha256-<hex>.sig tag); co-signers append.',
+    args: [{ name: 'IMAGE', required: true }],
+    flags: {
+      key: KEY_FLAG,
+      annotations: { type: 'string', description: 'KEY=VALUE added to the payload’s optional map.', multiple: true },
+    },
+    async run(ctx) {
+      const ref = parseImageArg(ctx.args.IMAGE, true);
+      const signer = await loadSigner(ctx, String(ctx.flags.key));
+      const annotations = Object.fromEntries(
+        list(ctx.flags.annotations).map((kv) => {
+          const eq = kv.indexOf('=');
+          if (eq <= 0) throw new UsageError(`--annotations takes KEY=VALUE, got [${kv}].`);
+          return [kv.slice(0, eq), kv.slice(eq + 1)];
+        }),
+      );
+      const client = await registryClientFor(ctx, ref);
+      const digest = ref.digest as string;
+      await client.getManifest(ref.repository, digest);
+      const layer = await signImage({
+        dockerReference: `${ref.registry}/${ref.repository}`,
+        imageDigest: digest,
+        signer,
+        annotations,
+      });
+      const manifestDigest = await pushAttachments(client, ref.repository, digest, '.sig', [layer]);
+      ctx.err(`Signed ${ref.repository}@${digest} with key ${signer.keyId}.`);
+      return { digest, key_id: signer.keyId, signature_algorithm: signer.algorithm, signatureManifest: manifestDigest };
+    },
+  },
+  {
+    path: ['verify-image'],
+    summary: 'Verifies the cosign signatures of IMAGE@DIGEST with one or more keys and a k-of-n threshold.',
+    args: [{ name: 'IMAGE', required: true }],
+    flags: {
+      key: { ...KEY_FLAG, multiple: true },
+      threshold: { type: 'string', description: 'How many distinct keys must have signed (default: all of them).' },
+    },
+    async run(ctx) {
+      const ref = parseImageArg(ctx.args.IMAGE, true);
+      const keys = await Promise.all(list(ctx.flags.key).map((k) => loadTrustedKey(ctx, k)));
+      const threshold = ctx.flags.threshold === undefined ? keys.length : Number(ctx.flags.threshold);
+      const client = await registryClientFor(ctx, ref);
+      const layers = await fetchAttachments(client, ref.repository, ref.digest as string, '.sig');
+      const result = verifyImageSignatures({ imageDigest: ref.digest as string, layers, keys, threshold });
+      ctx.err(`Verified: ${result.signedBy.length} of ${keys.length} keys signed (threshold ${threshold}).`);
+      return result;
+    },
+  },
+  {
+    path: ['attest'],
+    summary: 'Attaches a signed in-toto statement (DSSE) to IMAGE@DIGEST under the .att tag.',
+    args: [{ name: 'IMAGE', required: true }],
+    flags: {
+      key: KEY_FLAG,
+      predicate: {
+        type: 'string',
+        description: 'Predicate JSON file (e.g. from build --predicates-dir).',
+        required: true,
+      },
+      type: {
+        type: 'string',
+        description: 'slsaprovenance1, cyclonedx, custom, or a predicate type URI (default custom).',
+      },
+    },
+    async run(ctx) {
+      const ref = parseImageArg(ctx.args.IMAGE, true);
+      const typeName = String(ctx.flags.type ?? 'custom');
+      const predicateType = PREDICATE_TYPE_NAMES[typeName] ?? (typeName.includes('://') ? typeName : undefined);
+      if (!predicateType) throw new UsageError(`Unknown --type [${typeName}].`);
+      const predicate = JSON.parse(readFileSync(String(ctx.flags.predicate), 'utf8')) as unknown;
+      const signer = await loadSigner(ctx, String(ctx.flags.key));
+      const client = await registryClientFor(ctx, ref);
+      const layer = await attestImage({
+        repository: `${ref.registry}/${ref.repository}`,
+        imageDigest: ref.digest as string,
+        predicateType,
+        predicate,
+        signers: [signer],
+      });
+      const manifestDigest = await pushAttachments(client, ref.repository, ref.digest as string, '.att', [layer]);
+      return { digest: ref.digest, predicateType, key_id: signer.keyId, attestationManifest: manifestDigest };
+    },
+  },
+];
