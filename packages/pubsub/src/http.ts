@@ -1,8 +1,10 @@
 // REST v1 routes of Pub/Sub (pubsub.googleapis.com/v1): parse the JSON, call the service, shape the reply.
 import { CoreError } from '@sealroom/core';
-import type { ApiRequest, ApiRoute } from '@sealroom/transport';
+import { iamPolicyRoutes } from '@sealroom/iam';
+import type { ApiRequest, ApiRoute, ServiceContext } from '@sealroom/transport';
 import { MAX_PUBLISH_REQUEST_BYTES } from './limits.ts';
 import type { PubsubService } from './service.ts';
+import type { PubsubStore } from './store.ts';
 import {
   fromReceived,
   fromSubscription,
@@ -254,5 +256,25 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
         return {};
       },
     },
+  ];
+}
+
+/** getIamPolicy (GET and POST), setIamPolicy and testIamPermissions on topics and subscriptions. */
+export function pubsubPolicyRoutes(store: PubsubStore, ctx: ServiceContext): ApiRoute[] {
+  return [
+    ...iamPolicyRoutes(ctx, {
+      resource: TOPIC,
+      permissionPrefix: 'pubsub.topics',
+      methodPrefix: 'google.pubsub.v1.Publisher',
+      exists: async (name) => (await store.getTopic(name)) !== undefined,
+      kind: 'Topic',
+    }),
+    ...iamPolicyRoutes(ctx, {
+      resource: SUB,
+      permissionPrefix: 'pubsub.subscriptions',
+      methodPrefix: 'google.pubsub.v1.Subscriber',
+      exists: async (name) => (await store.getSubscription(name)) !== undefined,
+      kind: 'Subscription',
+    }),
   ];
 }

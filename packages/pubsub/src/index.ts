@@ -8,5 +8,5 @@ export { SqlPubsubStore } from './sql-store.ts';
 export type { PubsubStore } from './store.ts';
 export { PubsubService } from './service.ts';
 export type { SubscriptionSpec, TopicSpec } from './service.ts';
-export { pubsubRoutes } from './http.ts';
+export { pubsubPolicyRoutes, pubsubRoutes } from './http.ts';
 export { pubsubGrpcBindings, pubsubProtoDirs } from './grpc.ts';

@@ -3,7 +3,7 @@ import { type GrpcServer, type ServiceFactory, startGrpcServer } from '@sealroom
 import { AccessControl } from './access.ts';
 import { loadPubsubConfig, type PubsubConfig } from './config.ts';
 import { pubsubGrpcBindings } from './grpc.ts';
-import { pubsubRoutes } from './http.ts';
+import { pubsubPolicyRoutes, pubsubRoutes } from './http.ts';
 import { PubsubService } from './service.ts';
 import { SqlPubsubStore } from './sql-store.ts';
 import { Wakeup } from './wakeup.ts';
@@ -36,7 +36,7 @@ export function createPubsubServiceWith(config?: PubsubConfig): ServiceFactory {
     };
     return {
       name: 'pubsub',
-      routes: pubsubRoutes(service),
+      routes: [...pubsubRoutes(service), ...pubsubPolicyRoutes(store, ctx)],
       grpc: pubsubGrpcBindings(service, { shutdown: shutdown.signal }),
       start: async () => {
         purgeTimer = setInterval(() => void purge(), settings.purgeIntervalMs);
