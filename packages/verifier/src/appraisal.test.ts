@@ -34,12 +34,11 @@ const options = {
 };
 
 describe('appraisal of real GCE evidence (shared vector) with a configured root and image database', () => {
-  it('finds the platform, the instance and the image keyed by the measured kernel command line', () => {
-    const appraisal = appraiseTpmEvidence(evidence, Buffer.from('9009', 'hex'), options);
-    assert.equal(appraisal.hwmodel, 'GCP_AMD_SEV');
-    assert.equal(appraisal.instance.instanceName, 'cos-test');
-    assert.equal(appraisal.instance.projectId, 'google.com:wuale-gcp-testing');
-    assert.equal(appraisal.image.imageReleaseName, 'cos-85-test');
+  it('verifies platform, instance and image, then refuses the missing container launch events', () => {
+    // The vector is a plain COS VM: everything up to the image database passes; it has no CEL.
+    assert.throws(() => appraiseTpmEvidence(evidence, Buffer.from('9009', 'hex'), options), {
+      code: 'ERR_VERIFIER_MISSING_LAUNCH_EVENTS',
+    });
   });
 
   it('refuses an image the database does not know', () => {

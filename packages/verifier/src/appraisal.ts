@@ -106,6 +106,18 @@ export function appraiseTpmEvidence(evidence: TpmEvidence, nonce: Uint8Array, op
     );
   }
   const image = findImage(verified.kernelCmdline, root, options);
+  const container = verified.cosState?.container;
+  if (
+    container === undefined ||
+    container.imageReference === '' ||
+    container.imageDigest === '' ||
+    container.restartPolicy === ''
+  ) {
+    throw new VerifierError(
+      'ERR_VERIFIER_MISSING_LAUNCH_EVENTS',
+      'The canonical event log lacks the ImageRef, ImageDigest or RestartPolicy launch event.',
+    );
+  }
   return {
     hwmodel: root.hwmodel,
     instance,

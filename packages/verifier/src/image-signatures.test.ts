@@ -56,3 +56,29 @@ describe('cosign image signatures (shared vectors, Confidential Space semantics)
     );
   });
 });
+
+describe('image signature payloads from hostile input', () => {
+  it('give only ERR_VERIFIER_IMAGE_SIGNATURE, never a crash', async () => {
+    const { default: fc } = await import('fast-check');
+    const seed = read('payload-ecdsa-p256-sha256.json');
+    const payloads = fc.oneof(
+      fc.uint8Array({ maxLength: 700 }),
+      fc.tuple(fc.nat(seed.length - 1), fc.integer({ min: 0, max: 255 })).map(([at, value]) => {
+        const copy = Buffer.from(seed);
+        copy[at] = value;
+        return copy;
+      }),
+      fc.json().map((text) => Buffer.from(text)),
+    );
+    fc.assert(
+      fc.property(payloads, fc.uint8Array({ maxLength: 80 }), (payload, signature) => {
+        try {
+          verifyImageSignature({ payload, signature }, expected.running_image_digest);
+        } catch (error) {
+          assert.equal((error as { code?: string }).code, 'ERR_VERIFIER_IMAGE_SIGNATURE');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -101,6 +101,12 @@ describe('verifier refusals', () => {
     await expectRefusal(challenge, await f.body(tampered, challenge), 'ERR_VERIFIER_CEL_REJECTED');
   });
 
+  it('no canonical event log → ERR_VERIFIER_MISSING_LAUNCH_EVENTS', async () => {
+    const { challenge, evidence } = await fresh();
+    const tampered = { ...evidence, canonicalEventLog: new Uint8Array(0) };
+    await expectRefusal(challenge, await f.body(tampered, challenge), 'ERR_VERIFIER_MISSING_LAUNCH_EVENTS');
+  });
+
   it('an AK certificate from another CA → ERR_VERIFIER_UNTRUSTED_PLATFORM', async () => {
     const platform = await f.boot('confidential-space', createPlatformCa(f.clock.now()));
     const challenge = await f.createChallenge();
