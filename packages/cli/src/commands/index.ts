@@ -8,6 +8,7 @@ import { iamCommands } from './iam.ts';
 import { kmsCommands } from './kms.ts';
 import { loggingCommands } from './logging.ts';
 import { projectCommands } from './projects.ts';
+import { pubsubCommands } from './pubsub.ts';
 import { secretsCommands } from './secrets.ts';
 import { serveCommands } from './serve.ts';
 import { workloadIdentityPoolCommands } from './workload-identity-pools.ts';
@@ -24,4 +25,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...secretsCommands,
   ...artifactsCommands,
   ...buildCommands,
+  ...pubsubCommands,
 ];
