@@ -1,6 +1,6 @@
 // One boot end to end with a fake image source, token source, platform and runtime (and once with a real runtime).
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import { LauncherError } from './errors.ts';
 import type { PulledImage } from './image-source.ts';
 import { type LaunchOptions, runLaunch } from './launch.ts';
 import { detectContainerRuntime } from './runtime/detect.ts';
+import { buildTestRootfs, testRootfsProblem } from './runtime/test-rootfs.test-util.ts';
 import type { ContainerConfig, ContainerRuntime, RunningContainer } from './runtime/types.ts';
 import { createFakeTimers } from './timers.ts';
 import { TOKEN_FILE_NAME } from './token-refresher.ts';
@@ -256,15 +257,12 @@ describe('restart policies across boots', () => {
 
 describe('one boot with a real container runtime', async () => {
   const detection = await detectContainerRuntime({ candidates: ['runc', 'bwrap'] });
-  const busybox = '/bin/busybox';
-  const skip = !existsSync(busybox) ? 'no static busybox' : detection.runtime ? undefined : detection.report.join('; ');
+  const skip = testRootfsProblem() ?? (detection.runtime ? undefined : detection.report.join('; '));
   test(`the workload reads its token file through /run/container_launcher (${detection.runtime?.kind ?? 'none'})`, {
     skip,
   }, async () => {
     const rootfs = join(base, 'real-rootfs');
-    mkdirSync(join(rootfs, 'bin'), { recursive: true });
-    copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
-    for (const tool of ['sh', 'cat', 'echo']) symlinkSync('busybox', join(rootfs, 'bin', tool));
+    buildTestRootfs(rootfs);
     const { options, serial, launcherDir } = setup({
       hardened: false,
       rootfs,

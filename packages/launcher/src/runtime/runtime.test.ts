@@ -1,7 +1,6 @@
-// runc, bwrap and the plain process run a tiny busybox rootfs built here: isolation, mounts, env, signals, exit codes.
+// runc, bwrap and the plain process run a tiny rootfs built here: isolation, mounts, env, signals, exit codes.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,30 +10,17 @@ import { detectContainerRuntime } from './detect.ts';
 import { createProcessRuntime } from './process.ts';
 import { createRuncRuntime } from './runc.ts';
 import { stopContainer } from './stop.ts';
+import { buildTestRootfs, testRootfsProblem } from './test-rootfs.test-util.ts';
 import type { ContainerConfig, ContainerRuntime } from './types.ts';
 
-const BUSYBOX = '/bin/busybox';
 const base = mkdtempSync(join(tmpdir(), 'sr-rt-'));
 after(() => rmSync(base, { recursive: true, force: true }));
-
-/** Why busybox cannot serve as a rootfs here, or undefined when it can (it must be statically linked). */
-function busyboxProblem(): string | undefined {
-  if (!existsSync(BUSYBOX)) return 'no /bin/busybox: apt-get install busybox-static';
-  try {
-    const out = execFileSync('ldd', [BUSYBOX], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return /not a dynamic executable/.test(out) ? undefined : '/bin/busybox is dynamically linked';
-  } catch (error) {
-    return /not a dynamic executable/.test(String((error as { stderr?: unknown }).stderr)) ? undefined : 'ldd failed';
-  }
-}
+// SEALROOM_TEST_HOST_ROOTFS=1 builds the rootfs from host binaries even where busybox exists.
+const preferHost = process.env.SEALROOM_TEST_HOST_ROOTFS === '1';
 
 function makeRootfs(name: string): string {
   const rootfs = join(base, name, 'rootfs');
-  mkdirSync(join(rootfs, 'bin'), { recursive: true });
-  copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
-  for (const tool of ['sh', 'cat', 'touch', 'df', 'hostname', 'sleep', 'tail', 'echo']) {
-    symlinkSync('busybox', join(rootfs, 'bin', tool));
-  }
+  buildTestRootfs(rootfs, { preferHost });
   return rootfs;
 }
 
@@ -46,7 +32,7 @@ function makeConfig(name: string, script: string, overrides: Partial<ContainerCo
     id: `sr-test-${name}-${process.pid}`,
     rootfs: makeRootfs(name),
     args: ['/bin/sh', '-c', script],
-    env: ['PATH=/bin', 'GREETING=hello world', 'HOSTNAME=vm-test'],
+    env: ['PATH=/bin', 'GREETING=hello world', 'HOSTNAME=vm-test', 'LC_ALL=C'],
     cwd: '/',
     hostname: 'vm-test',
     launcherDir,
@@ -79,7 +65,7 @@ const ISOLATION_SCRIPT = [
   'exit 3',
 ].join('; ');
 
-const problem = busyboxProblem();
+const problem = testRootfsProblem();
 const isolated: [string, () => ContainerRuntime, string][] = [
   ['runc', () => createRuncRuntime(), 'runc'],
   ['bwrap', () => createBwrapRuntime(), 'bwrap'],
