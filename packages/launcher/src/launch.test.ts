@@ -11,7 +11,7 @@ import { LauncherError } from './errors.ts';
 import type { PulledImage } from './image-source.ts';
 import { type LaunchOptions, runLaunch } from './launch.ts';
 import { detectContainerRuntime } from './runtime/detect.ts';
-import { buildTestRootfs, testRootfsProblem } from './runtime/test-rootfs.test-util.ts';
+import { addHostBinary, buildTestRootfs, testRootfsProblem } from './runtime/test-rootfs.test-util.ts';
 import type { ContainerConfig, ContainerRuntime, RunningContainer } from './runtime/types.ts';
 import { createFakeTimers } from './timers.ts';
 import { TOKEN_FILE_NAME } from './token-refresher.ts';
@@ -279,5 +279,52 @@ describe('one boot with a real container runtime', async () => {
     assert.equal(result.workloadExit?.exitCode, 0);
     const token = readFileSync(join(launcherDir, TOKEN_FILE_NAME), 'utf8');
     assert.deepEqual(serial, [`stdout: token=${token} host=vm1`]);
+  });
+
+  const curlSkip =
+    skip ?? (existsSync('/usr/bin/curl') ? undefined : 'no /usr/bin/curl on this host to copy into the rootfs');
+  test('the workload gets a custom token through /run/container_launcher/teeserver.sock', {
+    skip: curlSkip,
+  }, async () => {
+    const rootfs = join(base, 'curl-rootfs');
+    buildTestRootfs(rootfs);
+    addHostBinary(rootfs, '/usr/bin/curl');
+    const body = JSON.stringify({
+      audience: 'https://collaborator.example',
+      nonces: ['0123456789abcdef'],
+      token_type: 'OIDC',
+    });
+    const script = [
+      `/usr/bin/curl -s --unix-socket /run/container_launcher/teeserver.sock http://localhost/v1/token -d '${body}'`,
+      'echo',
+      `/usr/bin/curl -s -o /dev/null -w '%{http_code}' --unix-socket /run/container_launcher/teeserver.sock http://localhost/v1/token -d '{"audience":"a","nonces":["abcd"],"token_type":"OIDC"}'`,
+    ].join('; ');
+    const { options, serial } = setup({
+      hardened: false,
+      rootfs,
+      runtime: detection.runtime!,
+      metadata: { 'tee-container-log-redirect': 'serial', 'tee-cmd': JSON.stringify([script]) },
+      labels: { 'tee.launch_policy.allow_cmd_override': 'true' },
+      config: { Entrypoint: ['/bin/sh', '-c'], Env: ['PATH=/bin:/usr/bin'] },
+    });
+    const custom: string[] = [];
+    const result = await runLaunch({
+      ...options,
+      tokenSource: (context) => {
+        const inner = options.tokenSource(context);
+        return {
+          fetchDefaultToken: () => inner.fetchDefaultToken(),
+          fetchCustomToken: async (request) => {
+            custom.push(JSON.stringify(request));
+            return 'custom.jwt.token';
+          },
+        };
+      },
+    });
+    assert.equal(result.workloadExit?.exitCode, 0, result.error?.message ?? serial.join('\n'));
+    assert.deepEqual(serial, ['stdout: custom.jwt.token', 'stdout: 400']);
+    assert.deepEqual(custom, [
+      JSON.stringify({ audience: 'https://collaborator.example', nonces: ['0123456789abcdef'], tokenType: 'OIDC' }),
+    ]);
   });
 });

@@ -57,3 +57,11 @@ export function buildTestRootfs(rootfs: string, options: { preferHost?: boolean 
     for (const lib of sharedLibraries(host)) copyInto(rootfs, lib);
   }
 }
+
+/** Copies a host binary (e.g. curl) and its shared libraries into the rootfs at the same path; false if absent. */
+export function addHostBinary(rootfs: string, hostPath: string): boolean {
+  if (!existsSync(hostPath)) return false;
+  copyInto(rootfs, hostPath);
+  for (const lib of sharedLibraries(hostPath)) copyInto(rootfs, lib);
+  return true;
+}
