@@ -210,6 +210,16 @@ describe('one boot of the launcher', () => {
     assert.equal(result.exitCode, 1, 'Never + a non-zero exit is 1 on hardened');
   });
 
+  test('a stop requested before the workload starts means it never starts', async () => {
+    const runtime = fakeRuntime({});
+    const { options } = setup({ runtime });
+    const stop = new AbortController();
+    stop.abort();
+    const result = await runLaunch({ ...options, stop: stop.signal });
+    assert.equal(runtime.runs.length, 0);
+    assert.equal(result.exitCode, 0);
+  });
+
   test('a runtime that cannot start is retryable: reboot under OnFailure', async () => {
     const runtime: ContainerRuntime = {
       kind: 'runc',

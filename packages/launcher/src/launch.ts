@@ -120,6 +120,10 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
       logger: logger.child({ component: 'teeserver' }),
     });
     enter('run');
+    if (options.stop?.aborted) {
+      logger.info({}, 'stop requested before the workload started');
+      return finish('success');
+    }
     const output = createWorkloadOutput(decideLogRedirect(spec, policy), options.logs);
     const container = await options.runtime.start(
       {

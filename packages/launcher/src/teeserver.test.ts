@@ -117,3 +117,14 @@ describe('teeserver on a unix socket', () => {
     failWith = undefined;
   });
 });
+
+test('a socket path longer than a unix socket allows is refused with advice', async () => {
+  await assert.rejects(
+    startTeeServer({
+      socketPath: `/tmp/${'x'.repeat(120)}/teeserver.sock`,
+      tokenSource: { fetchDefaultToken: async () => '', fetchCustomToken: async () => '' },
+      logger: createMemoryLogger(),
+    }),
+    /shorter state directory/,
+  );
+});

@@ -8,6 +8,8 @@ import type { TokenSource } from './token-source.ts';
 
 export const TEESERVER_SOCKET_NAME = 'teeserver.sock';
 const MAX_BODY_BYTES = 64 * 1024;
+/** `sun_path` is 108 bytes on Linux, one of them the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Statuses Google's teeserver answers with 400 (its gRPC InvalidArgument, FailedPrecondition, …); others are 500. */
 const CLIENT_STATUSES = new Set([
@@ -35,6 +37,12 @@ export interface TeeServer {
 /** Listens on the socket with mode 0777 (the launch aborts otherwise, as Google's does). */
 export async function startTeeServer(options: TeeServerOptions): Promise<TeeServer> {
   const { socketPath, logger } = options;
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new LauncherError(
+      'ERR_LAUNCHER_TEESERVER',
+      `the teeserver socket path is ${Buffer.byteLength(socketPath)} bytes; unix sockets allow ${MAX_SOCKET_PATH_BYTES}: use a shorter state directory`,
+    );
+  }
   await rm(socketPath, { force: true });
   const server = createServer((req, res) => {
     handle(req, res, options).catch((error: unknown) => {
