@@ -1,6 +1,6 @@
 // Shared by `artifacts`, `build`, `sign`, `verify-image`, `attest`: registry clients for image
 // references, and keys given as files or `kms://` key versions (signing through the KMS API).
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createCallbackSigner,
@@ -68,7 +68,7 @@ export async function loadSigner(ctx: CommandContext, key: string): Promise<Sign
   if (name === undefined) return createKeySigner(readFileSync(key));
   const { pem, algorithm } = await kmsPublicKey(ctx, name);
   return createCallbackSigner(pem, algorithm, async (data) => {
-    const digest = (await import('node:crypto')).createHash('sha256').update(data).digest('base64');
+    const digest = createHash('sha256').update(data).digest('base64');
     const signed = await ctx.api.request<{ signature: string }>('POST', `/v1/${name}:asymmetricSign`, {
       body: { digest: { sha256: digest } },
     });
