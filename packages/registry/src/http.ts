@@ -1,28 +1,22 @@
-// REST front end of the registry: Artifact Registry's repository API under /v1 and the OCI
-// distribution API under /v2 (errors as `{"errors":[{code,message}]}`, bearer challenge, token endpoint).
+// REST front end of the registry: the OCI distribution API under /v2 (errors as
+// `{"errors":[{code,message}]}`, bearer challenge, token endpoint), plus the repository API of http-repositories.ts.
 import type { Readable } from 'node:stream';
-import { type Caller, CoreError, isSealroomError, toRfc3339 } from '@sealroom/core';
-import { iamPolicyRoutes } from '@sealroom/iam';
+import { type Caller, CoreError, isSealroomError } from '@sealroom/core';
 import {
   type ApiRequest,
   type ApiResponse,
   type ApiRoute,
   type ErrorMapper,
-  parseWith,
   reply,
   type ServiceContext,
 } from '@sealroom/transport';
-import { z } from 'zod';
 import { RegistryError } from './errors.ts';
 import { OCI_INDEX } from './media-types.ts';
 import { MAX_MANIFEST_BYTES, type Registry } from './service.ts';
-import type { RepositoryRecord } from './store.ts';
+import { artifactRegistryRoutes } from './http-repositories.ts';
 
 const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' } as const;
 const NAME = '{name=**}';
-const LOC = 'projects/*/locations/*';
-const REPO = `${LOC}/repositories/*`;
-const AR_METHOD = 'google.devtools.artifactregistry.v1.ArtifactRegistry';
 
 /** Sealroom code → OCI distribution error code and HTTP status (distribution-spec §Error Codes). */
 const OCI_ERRORS: Readonly<Record<string, readonly [string, number]>> = {
@@ -331,104 +325,6 @@ function readTokenCredential(header: string | undefined): string | undefined {
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon < 0 ? undefined : decoded.slice(colon + 1) || undefined;
-}
-
-export function toRepositoryJson(r: RepositoryRecord): Record<string, unknown> {
-  return {
-    name: r.name,
-    format: r.format,
-    description: r.description,
-    labels: r.labels,
-    createTime: toRfc3339(r.createTime),
-    updateTime: toRfc3339(r.createTime),
-    mode: 'STANDARD_REPOSITORY',
-  };
-}
-
-const RepositoryBody = z
-  .object({
-    name: z.string().optional(),
-    format: z.string().optional(),
-    description: z.string().max(2048).optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    mode: z.literal('STANDARD_REPOSITORY').optional(),
-  })
-  .strict();
-
-function artifactRegistryRoutes(registry: Registry, ctx: ServiceContext): ApiRoute[] {
-  const parentOf = (req: ApiRequest) => {
-    const [, projectId = '', , location = ''] = (req.params.parent as string).split('/');
-    return { projectId, location };
-  };
-  return [
-    {
-      method: 'POST',
-      path: `/v1/{parent=${LOC}}/repositories`,
-      handler: async (req) => {
-        const body = parseWith(RepositoryBody, req.body);
-        const id = req.query.repositoryId ?? '';
-        const repository = await registry.createRepository(req.caller, parentOf(req), id, {
-          ...(body.format === undefined ? {} : { format: body.format }),
-          ...(body.description === undefined ? {} : { description: body.description }),
-          ...(body.labels === undefined ? {} : { labels: body.labels }),
-        });
-        return {
-          name: `${req.params.parent}/operations/${ctx.clock.now().toString(36)}-${id}`,
-          done: true,
-          response: {
-            '@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.Repository',
-            ...toRepositoryJson(repository),
-          },
-        };
-      },
-    },
-    {
-      method: 'GET',
-      path: `/v1/{parent=${LOC}}/repositories`,
-      handler: async (req) => {
-        const list = await registry.listRepositories(req.caller, parentOf(req));
-        return list.length === 0 ? {} : { repositories: list.map(toRepositoryJson) };
-      },
-    },
-    {
-      method: 'GET',
-      path: `/v1/{name=${REPO}}`,
-      handler: async (req) => toRepositoryJson(await registry.getRepository(req.caller, req.params.name as string)),
-    },
-    {
-      method: 'GET',
-      path: `/v1/{parent=${REPO}}/dockerImages`,
-      handler: async (req) => {
-        const parent = req.params.parent as string;
-        const images = await registry.listImages(req.caller, parent);
-        const host = new URL(req.baseUrl).host;
-        return images.length === 0
-          ? {}
-          : {
-              dockerImages: images.map((m) => ({
-                name: `${parent}/dockerImages/${encodeURIComponent(m.image.split('/').slice(2).join('/'))}@${m.digest}`,
-                uri: `${host}/${m.image}@${m.digest}`,
-                tags: m.tags,
-                imageSizeBytes: String(m.size),
-                mediaType: m.mediaType,
-                ...(m.artifactType === undefined ? {} : { artifactType: m.artifactType }),
-                uploadTime: toRfc3339(m.createTime),
-              })),
-            };
-      },
-    },
-    ...iamPolicyRoutes(ctx, {
-      resource: REPO,
-      permissionPrefix: 'artifactregistry.repositories',
-      methodPrefix: AR_METHOD,
-      kind: 'Repository',
-      exists: async (name) =>
-        registry.getRepository(undefined, name).then(
-          () => true,
-          () => false,
-        ),
-    }),
-  ];
 }
 
 export function registryRoutes(registry: Registry, ctx: ServiceContext): ApiRoute[] {
