@@ -9,7 +9,14 @@ export { encodeQuoteInfo, parseQuoteInfo } from './tpm/attest.ts';
 export type { ClockInfo, QuoteInfo } from './tpm/attest.ts';
 export { encodeTpmSignature, parseTpmSignature, signTpm, verifyTpmSignature } from './tpm/signature.ts';
 export type { TpmSignature } from './tpm/signature.ts';
-export { encodeTpmPublic, fromPublicKey, parseTpmPublic, toPublicKey, tpmName } from './tpm/public.ts';
+export {
+  encodeTpmPublic,
+  fromPublicKey,
+  matchesPublicKey,
+  parseTpmPublic,
+  toPublicKey,
+  tpmName,
+} from './tpm/public.ts';
 export type { EccPublic, RsaPublic, TpmPublic } from './tpm/public.ts';
 export { verifyQuote } from './tpm/quote.ts';
 export type { TpmQuote, VerifyQuoteOptions } from './tpm/quote.ts';

@@ -165,6 +165,34 @@ export function toPublicKey(pub: TpmPublic): KeyObject {
   }
 }
 
+/**
+ * Whether `pub` describes the same key as `key`, compared field by field against the key's JWK (an
+ * order of magnitude cheaper than importing the TPM key).
+ */
+export function matchesPublicKey(pub: TpmPublic, key: KeyObject): boolean {
+  const jwk = key.export({ format: 'jwk' });
+  const same = (a: Uint8Array, b: string | undefined): boolean => {
+    if (b === undefined) return false;
+    const other = Buffer.from(b, 'base64url');
+    let start = 0;
+    while (start < a.length - 1 && a[start] === 0) start++;
+    return other.equals(a.subarray(start)) || other.equals(a);
+  };
+  if (pub.type === TPM_ALG.RSA) {
+    const exponent = pub.exponent === 0 ? 65537 : pub.exponent;
+    const e = Buffer.from(jwk.e ?? '', 'base64url').reduce((acc, byte) => acc * 256 + byte, 0);
+    return jwk.kty === 'RSA' && e === exponent && same(pub.modulus, jwk.n);
+  }
+  const curve = CURVES[pub.curveId];
+  return (
+    jwk.kty === 'EC' &&
+    curve !== undefined &&
+    jwk.crv === curve.jwk &&
+    Buffer.from(jwk.x ?? '', 'base64url').equals(padTo(pub.x, curve.size)) &&
+    Buffer.from(jwk.y ?? '', 'base64url').equals(padTo(pub.y, curve.size))
+  );
+}
+
 /** The default attributes of an attestation key: fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign. */
 export const AK_OBJECT_ATTRIBUTES = 0x00050072;
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { loadGceVector } from '../test-vectors.ts';
 import { encodeQuoteInfo, parseQuoteInfo } from './attest.ts';
 import { TPM_ALG } from './constants.ts';
-import { encodeTpmPublic, parseTpmPublic, toPublicKey } from './public.ts';
+import { encodeTpmPublic, matchesPublicKey, parseTpmPublic, toPublicKey } from './public.ts';
 import { verifyQuote } from './quote.ts';
 import { encodeTpmSignature, parseTpmSignature } from './signature.ts';
 
@@ -20,6 +20,14 @@ describe('GCE COS 85 quotes (shared vector)', () => {
     assert.deepEqual(akPublic.scheme, { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 });
     assert.equal(akPublicKey.asymmetricKeyDetails?.modulusLength, 2048);
     assert.deepEqual(encodeTpmPublic(akPublic), vector.akPub);
+    assert.ok(matchesPublicKey(akPublic, akPublicKey));
+    const other = parseTpmPublic(vector.akPub);
+    if (other.type === TPM_ALG.RSA) {
+      const modulus = Buffer.from(other.modulus);
+      modulus[10]! ^= 1;
+      assert.ok(!matchesPublicKey({ ...other, modulus }, akPublicKey));
+      assert.ok(!matchesPublicKey({ ...other, exponent: 3 }, akPublicKey));
+    }
   });
 
   for (const quote of vector.quotes) {
