@@ -210,6 +210,15 @@ describe('one boot of the launcher', () => {
     assert.equal(result.exitCode, 1, 'Never + a non-zero exit is 1 on hardened');
   });
 
+  test('tee-disable-gca-refresh: no token file, yet the teeserver still serves', async () => {
+    const runtime = fakeRuntime({ exitCode: 0 });
+    const { options, launcherDir } = setup({ runtime, metadata: { 'tee-disable-gca-refresh': 'true' } });
+    const result = await runLaunch(options);
+    assert.equal(result.exitCode, 0, result.error?.message);
+    assert.ok(!existsSync(join(launcherDir, TOKEN_FILE_NAME)));
+    assert.equal(runtime.runs.length, 1);
+  });
+
   test('a stop requested before the workload starts means it never starts', async () => {
     const runtime = fakeRuntime({});
     const { options } = setup({ runtime });

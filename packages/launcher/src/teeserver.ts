@@ -1,6 +1,7 @@
 // The teeserver: plain HTTP on a unix socket the workload sees at /run/container_launcher/teeserver.sock (launcher.md §6).
-import { chmod, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { dirname } from 'node:path';
 import { type Logger, isSealroomError } from '@sealroom/core';
 import { LauncherError } from './errors.ts';
 import { parseCustomTokenRequest } from './token-request.ts';
@@ -43,6 +44,7 @@ export async function startTeeServer(options: TeeServerOptions): Promise<TeeServ
       `the teeserver socket path is ${Buffer.byteLength(socketPath)} bytes; unix sockets allow ${MAX_SOCKET_PATH_BYTES}: use a shorter state directory`,
     );
   }
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
   await rm(socketPath, { force: true });
   const server = createServer((req, res) => {
     handle(req, res, options).catch((error: unknown) => {
