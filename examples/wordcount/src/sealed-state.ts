@@ -1,0 +1,76 @@
+// The workload's state at rest: a tally snapshot sealed with a data key that only the attested workload can unwrap.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { type KeyWrapper, createDataKey, decryptWithDataKey, encryptWithDataKey } from '@sealroom/workload';
+import { WordcountError } from './errors.ts';
+import type { TallySnapshot } from './tally.ts';
+
+const STATE_AAD = Buffer.from('sealroom-wordcount/state/v1', 'utf8');
+
+export interface StateStore {
+  load(): Promise<TallySnapshot | undefined>;
+  save(snapshot: TallySnapshot): Promise<void>;
+}
+
+export interface SealedFileStateOptions {
+  readonly file: string;
+  /** A KMS key whose decrypt permission is granted only to the attested workload's identity. */
+  readonly wrapper: KeyWrapper;
+}
+
+/** One data key per state file, wrapped once; every save rewrites the file atomically (write, rename). */
+export function createSealedFileStateStore(options: SealedFileStateOptions): StateStore {
+  let key: { plain: Buffer; wrapped: string } | undefined;
+  const ensureKey = async () => {
+    if (!key) {
+      const plain = createDataKey();
+      key = { plain, wrapped: (await options.wrapper.wrap(plain, STATE_AAD)).toString('base64') };
+    }
+    return key;
+  };
+  return {
+    async load() {
+      let text: string;
+      try {
+        text = await readFile(options.file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new WordcountError('ERR_WORDCOUNT_STATE', 'the state file cannot be read', { cause: error });
+      }
+      try {
+        const sealed = JSON.parse(text) as { k: string; c: string };
+        const plain = await options.wrapper.unwrap(Buffer.from(sealed.k, 'base64'), STATE_AAD);
+        const snapshot = JSON.parse(
+          decryptWithDataKey(plain, Buffer.from(sealed.c, 'base64'), STATE_AAD).toString('utf8'),
+        ) as TallySnapshot;
+        if (snapshot.version !== 1) throw new Error(`unknown state version ${String(snapshot.version)}`);
+        key = { plain, wrapped: sealed.k };
+        return snapshot;
+      } catch (cause) {
+        throw new WordcountError('ERR_WORDCOUNT_STATE', 'the state file does not open under the sealing key', {
+          cause,
+        });
+      }
+    },
+    async save(snapshot) {
+      const { plain, wrapped } = await ensureKey();
+      const c = encryptWithDataKey(plain, Buffer.from(JSON.stringify(snapshot)), STATE_AAD).toString('base64');
+      const tmp = `${options.file}.tmp-${process.pid}`;
+      await writeFile(tmp, JSON.stringify({ v: 1, k: wrapped, c }), { mode: 0o600 });
+      await rename(tmp, options.file);
+    },
+  };
+}
+
+/** For tests and benchmarks: state in memory. */
+export function createMemoryStateStore(): StateStore & { saves: number } {
+  let stored: string | undefined;
+  const store = {
+    saves: 0,
+    load: async () => (stored === undefined ? undefined : (JSON.parse(stored) as TallySnapshot)),
+    save: async (snapshot: TallySnapshot) => {
+      stored = JSON.stringify(snapshot);
+      store.saves += 1;
+    },
+  };
+  return store;
+}

@@ -1,0 +1,66 @@
+// One collaborator as the workload reaches it: a federated identity at its STS, its KMS key, its result secret.
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import {
+  type KeyWrapper,
+  buildExternalAccountCredentials,
+  createExternalAccountClient,
+  createKmsKeyWrapper,
+  impersonationUrlFor,
+  kmsClientOptions,
+  tokenUrlFor,
+} from '@sealroom/workload';
+import type { AuthClient } from 'google-auth-library';
+import type { CollaboratorConfig } from '../config.ts';
+
+export interface CollaboratorAccess {
+  readonly name: string;
+  readonly authClient: AuthClient;
+  readonly wrapper: KeyWrapper;
+  /** Another key of the same collaborator, through the same identity. */
+  wrapperFor(keyName: string): KeyWrapper;
+  /** Adds a secret version in the collaborator's Secret Manager (REST), as the workload's federated identity. */
+  addSecretVersion(secret: string, payload: Buffer): Promise<void>;
+  /** The latest version of one of the collaborator's secrets. */
+  accessSecret(secret: string): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export function openCollaboratorAccess(config: CollaboratorConfig, tokenFile?: string): CollaboratorAccess {
+  const credentials = buildExternalAccountCredentials({
+    audience: config.audience,
+    tokenUrl: tokenUrlFor(config.api),
+    ...(config.serviceAccount ? { impersonationUrl: impersonationUrlFor(config.api, config.serviceAccount) } : {}),
+    ...(tokenFile ? { tokenFile } : {}),
+  });
+  const authClient = createExternalAccountClient(credentials);
+  const kms = new KeyManagementServiceClient(
+    kmsClientOptions({ endpoint: { restUrl: config.api }, authClient }) as never,
+  );
+  const base = config.api.replace(/\/+$/, '');
+  const call = async (method: string, path: string, body?: unknown) => {
+    const { token } = await authClient.getAccessToken();
+    const response = await fetch(`${base}/v1/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+  const wrapperFor = (keyName: string) => createKmsKeyWrapper(kms as never, keyName);
+  return {
+    name: config.name,
+    authClient,
+    wrapper: wrapperFor(config.kmsKey),
+    wrapperFor,
+    async addSecretVersion(secret, payload) {
+      await call('POST', `${secret}:addVersion`, { payload: { data: payload.toString('base64') } });
+    },
+    async accessSecret(secret) {
+      const answer = await call('GET', `${secret}/versions/latest:access`);
+      return Buffer.from(String((answer.payload as { data?: string } | undefined)?.data ?? ''), 'base64');
+    },
+    close: () => kms.close(),
+  };
+}

@@ -1,0 +1,175 @@
+// The word-count workload: subscribe, count across the configured collaborators, seal state, publish sealed results.
+import { type Message, PubSub } from '@google-cloud/pubsub';
+import type { Logger } from '@sealroom/core';
+import {
+  buildExternalAccountCredentials,
+  createExternalAccountClient,
+  impersonationUrlFor,
+  pubsubClientOptions,
+  requestCustomToken,
+  tokenUrlFor,
+} from '@sealroom/workload';
+import { keysFor } from '../collaborator-keys.ts';
+import type { WordcountConfig } from '../config.ts';
+import { type CollaboratorKeys, type ContributionProcessor, createContributionProcessor } from '../processor.ts';
+import { sealResult } from '../results.ts';
+import { createSealedFileStateStore } from '../sealed-state.ts';
+import { type Tally, createTally } from '../tally.ts';
+import { type CollaboratorAccess, openCollaboratorAccess } from './collaborator-access.ts';
+import { type Ingress, type IngressTenant, startIngress } from './ingress.ts';
+
+export interface RunWorkloadOptions {
+  readonly config: WordcountConfig;
+  readonly logger: Logger;
+  /** Defaults to the launcher's token file. */
+  readonly tokenFile?: string;
+  /** Defaults to the launcher's teeserver socket. */
+  readonly socketPath?: string;
+}
+
+export interface RunningWorkload {
+  /** The mTLS ingress port, when the configuration asks for one. */
+  readonly ingressPort: number | undefined;
+  readonly tally: Tally;
+  readonly processor: ContributionProcessor;
+  /** Seals the current result for every collaborator and writes it to its result secret. */
+  publishResults(): Promise<void>;
+  /** Stops receiving, seals state, acks, publishes final results. */
+  stop(): Promise<void>;
+}
+
+export async function runWorkload(options: RunWorkloadOptions): Promise<RunningWorkload> {
+  const { config, logger, tokenFile } = options;
+  const access = new Map<string, CollaboratorAccess>(
+    config.collaborators.map((c) => [c.name, openCollaboratorAccess(c, tokenFile)]),
+  );
+  const keys = new Map<string, CollaboratorKeys>([...access.values()].map((a) => [a.name, keysFor(a.name, a.wrapper)]));
+  const stateAccess = access.get(config.state.collaborator);
+  if (!stateAccess) throw new Error('state collaborator missing'); // parseWordcountConfig guarantees it
+  const store = createSealedFileStateStore({
+    file: config.state.file,
+    wrapper: stateAccess.wrapperFor(config.state.kmsKey),
+  });
+  const tally = createTally(await store.load());
+  logger.info({ contributions: tally.snapshot().seen.length }, 'state restored');
+
+  let resultsDirty = false;
+  let resultsTimer: NodeJS.Timeout | undefined;
+  let publishing: Promise<void> = Promise.resolve();
+  const publishResults = (): Promise<void> => {
+    publishing = publishing.then(async () => {
+      resultsDirty = false;
+      const result = tally.result(config.minCount);
+      for (const collaborator of config.collaborators) {
+        const a = access.get(collaborator.name);
+        if (!a) continue;
+        try {
+          await a.addSecretVersion(collaborator.resultSecret, await sealResult(result, a.name, a.wrapper));
+          logger.info({ collaborator: a.name, contributions: result.contributions }, 'sealed result published');
+        } catch (error) {
+          logger.error({ collaborator: a.name, error }, 'publishing a result failed');
+        }
+      }
+    });
+    return publishing;
+  };
+  const processor = createContributionProcessor({
+    collaborators: keys,
+    tally,
+    store,
+    logger,
+    onFlushed: () => {
+      resultsDirty = true;
+      resultsTimer ??= setTimeout(() => {
+        resultsTimer = undefined;
+        if (resultsDirty) void publishResults();
+      }, config.resultsIntervalMs);
+    },
+  });
+
+  const [grpcHost, grpcPort] = config.pubsub.grpc.split(':') as [string, string];
+  const operatorAuth = createExternalAccountClient(
+    buildExternalAccountCredentials({
+      audience: config.pubsub.audience,
+      tokenUrl: tokenUrlFor(config.pubsub.api),
+      ...(config.pubsub.serviceAccount
+        ? { impersonationUrl: impersonationUrlFor(config.pubsub.api, config.pubsub.serviceAccount) }
+        : {}),
+      ...(tokenFile ? { tokenFile } : {}),
+    }),
+  );
+  const pubsub = new PubSub(
+    pubsubClientOptions({
+      endpoint: {
+        restUrl: config.pubsub.api,
+        grpcHost,
+        grpcPort: Number(grpcPort),
+        ...(config.pubsub.caPem ? { caPem: config.pubsub.caPem } : {}),
+        ...(config.pubsub.tlsServerName ? { tlsServerName: config.pubsub.tlsServerName } : {}),
+      },
+      authClient: operatorAuth,
+      projectId: config.subscription.split('/')[1] ?? '',
+    }) as never,
+  );
+  const subscription = pubsub.subscription(config.subscription);
+  subscription.on('message', (message: Message) => {
+    void processor.handle({
+      id: message.id,
+      attributes: message.attributes,
+      data: message.data,
+      ack: () => message.ack(),
+      nack: () => message.nack(),
+    });
+  });
+  subscription.on('error', (error: unknown) => logger.error({ error }, 'subscription error'));
+  logger.info({ subscription: config.subscription, collaborators: [...access.keys()] }, 'subscription ready');
+  const ingress = await startConfiguredIngress(options, access, processor);
+
+  return {
+    ingressPort: ingress?.port,
+    tally,
+    processor,
+    publishResults,
+    async stop() {
+      await ingress?.close();
+      await subscription.close();
+      await processor.flush();
+      if (resultsTimer) clearTimeout(resultsTimer);
+      await publishResults();
+      await pubsub.close();
+      for (const a of access.values()) await a.close();
+      logger.info({ ...processor.stats }, 'workload stopped');
+    },
+  };
+}
+
+/** Fetches each collaborator's TLS material from its own Secret Manager, as the workload's federated identity. */
+async function startConfiguredIngress(
+  options: RunWorkloadOptions,
+  access: ReadonlyMap<string, CollaboratorAccess>,
+  processor: ContributionProcessor,
+): Promise<Ingress | undefined> {
+  const { config, logger, socketPath } = options;
+  if (config.ingressPort === undefined) return undefined;
+  const tenants: IngressTenant[] = [];
+  for (const collaborator of config.collaborators) {
+    const a = access.get(collaborator.name);
+    if (!collaborator.tls || !a) continue;
+    const text = async (secret: string) => (await a.accessSecret(secret)).toString('utf8');
+    tenants.push({
+      collaborator: collaborator.name,
+      serverName: collaborator.tls.serverName,
+      keyPem: await text(collaborator.tls.serverKeySecret),
+      certPem: await text(collaborator.tls.serverCertSecret),
+      clientCaPem: await text(collaborator.tls.clientCaSecret),
+    });
+  }
+  return startIngress({
+    tenants,
+    processor,
+    logger,
+    port: config.ingressPort,
+    requestToken: (audience, nonce) =>
+      requestCustomToken({ audience, nonces: [nonce], ...(socketPath ? { socketPath } : {}) }),
+  });
+}
