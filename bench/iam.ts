@@ -59,6 +59,7 @@ async function phase(name: string, url: string, init: RequestInit): Promise<numb
 }
 
 console.log(`sealroom iam benchmark — ${SECONDS}s per phase, ${CONCURRENCY} concurrent clients, loopback HTTP/1.1`);
+await phase('(warm-up: echo)', `${server.url}/v1/echo`, {});
 const echo = await phase('bare echo route (no auth)', `${server.url}/v1/echo`, {});
 const get = await phase('GET project (bearer + IAM decision)', `${server.url}/v1/projects/bench-project`, {
   headers: { authorization: `Bearer ${token}` },
