@@ -5,8 +5,8 @@ import { DELETED_TOPIC } from './model.ts';
 import type { LeasedMessage, LeaseOptions, LeaseRef, LeaseResult, Page, PublishResult, PubsubStore } from './store.ts';
 
 /**
- * Schema. Each subscription keeps its own copy of a message (`pubsub_backlog`), so acknowledging is one
- * delete and no reference counting is needed. Ids come from `pubsub_sequence` (no AUTOINCREMENT, so the
+ * Schema. Each subscription keeps its own copy of a message (`pubsub_deliveries` for the delivery state,
+ * `pubsub_payloads` for the bytes, same id), so acknowledging deletes by id and needs no reference counting. Ids come from `pubsub_sequence` (no AUTOINCREMENT, so the
  * SQL stays portable); ids grow with publish order, which makes `ORDER BY id` oldest-first.
  */
 const MIGRATIONS = [
@@ -20,23 +20,38 @@ INSERT INTO pubsub_sequence (id, next_id) VALUES (1, 1);
 CREATE TABLE pubsub_backlog (id INTEGER PRIMARY KEY, sub_id INTEGER NOT NULL, message_id INTEGER NOT NULL, data BLOB NOT NULL, attributes TEXT, ordering_key TEXT, publish_time INTEGER NOT NULL, visible_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX pubsub_backlog_queue ON pubsub_backlog (sub_id, acked, id, visible_at);
 CREATE INDEX pubsub_backlog_keys ON pubsub_backlog (sub_id, ordering_key, id) WHERE ordering_key IS NOT NULL`,
+  // Delivery state and payload apart: a lease or deadline change then rewrites small rows, not 1 KiB ones.
+  `CREATE TABLE pubsub_deliveries (id INTEGER PRIMARY KEY, sub_id INTEGER NOT NULL, message_id INTEGER NOT NULL, ordering_key TEXT, publish_time INTEGER NOT NULL, visible_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX pubsub_deliveries_queue ON pubsub_deliveries (sub_id, acked, id, visible_at);
+CREATE INDEX pubsub_deliveries_keys ON pubsub_deliveries (sub_id, ordering_key, id) WHERE ordering_key IS NOT NULL;
+CREATE TABLE pubsub_payloads (id INTEGER PRIMARY KEY, data BLOB NOT NULL, attributes TEXT);
+INSERT INTO pubsub_deliveries (id, sub_id, message_id, ordering_key, publish_time, visible_at, attempts, acked) SELECT id, sub_id, message_id, ordering_key, publish_time, visible_at, attempts, acked FROM pubsub_backlog;
+INSERT INTO pubsub_payloads (id, data, attributes) SELECT id, data, attributes FROM pubsub_backlog;
+DROP TABLE pubsub_backlog`,
 ];
 
 /** Rows per multi-row INSERT and ids per IN list; chunks are powers of two so few statements get prepared. */
 const MAX_CHUNK = 128;
-const BACKLOG_COLUMNS = 'id, sub_id, message_id, data, attributes, ordering_key, publish_time, visible_at';
-const BACKLOG_ROW = '(?, ?, ?, ?, ?, ?, ?, ?)';
+const DELIVERY_INSERT =
+  'INSERT INTO pubsub_deliveries (id, sub_id, message_id, ordering_key, publish_time, visible_at) VALUES';
+const DELIVERY_ROW = '(?, ?, ?, ?, ?, ?)';
+const PAYLOAD_INSERT = 'INSERT INTO pubsub_payloads (id, data, attributes) VALUES';
+const PAYLOAD_ROW = '(?, ?, ?)';
+const LEASED_COLUMNS = 'id, message_id, ordering_key, publish_time, attempts';
 const PURGE_BATCH = 1000;
 
-interface BacklogRow {
+interface DeliveryRow {
   id: number;
   message_id: number;
-  data: Uint8Array;
-  attributes: string | null;
   ordering_key: string | null;
   publish_time: number;
   attempts: number;
   [key: string]: SqlValue;
+}
+
+interface BacklogRow extends DeliveryRow {
+  data: Uint8Array;
+  attributes: string | null;
 }
 
 export class SqlPubsubStore implements PubsubStore {
@@ -153,7 +168,10 @@ export class SqlPubsubStore implements PubsubStore {
     const deleted = await this.#db.transaction(async (tx) => {
       const row = await tx.get<{ id: number }>('SELECT id FROM pubsub_subscriptions WHERE name = ?', [name]);
       if (!row) return false;
-      await tx.run('DELETE FROM pubsub_backlog WHERE sub_id = ?', [row.id]);
+      await tx.run('DELETE FROM pubsub_payloads WHERE id IN (SELECT id FROM pubsub_deliveries WHERE sub_id = ?)', [
+        row.id,
+      ]);
+      await tx.run('DELETE FROM pubsub_deliveries WHERE sub_id = ?', [row.id]);
       await tx.run('DELETE FROM pubsub_subscriptions WHERE id = ?', [row.id]);
       return true;
     });
@@ -174,13 +192,13 @@ export class SqlPubsubStore implements PubsubStore {
     const subId = await this.#subId(subscription);
     if (subId === undefined) return { leased: [], deadLettered: 0, wokenSubscriptions: [] };
     return this.#db.transaction(async (tx) => {
-      const rows = options.ordered
+      const states = options.ordered
         ? await leaseOrdered(tx, subId, options)
-        : await tx.all<BacklogRow>(
-            'UPDATE pubsub_backlog SET visible_at = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM pubsub_backlog WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?) RETURNING id, message_id, data, attributes, ordering_key, publish_time, attempts',
+        : await tx.all<DeliveryRow>(
+            `UPDATE pubsub_deliveries SET visible_at = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?) RETURNING ${LEASED_COLUMNS}`,
             [options.now + options.deadlineMs, subId, options.now, options.max],
           );
-      rows.sort((a, b) => a.id - b.id);
+      const rows = await withPayloads(tx, states);
       const policy = options.deadLetter;
       if (!policy) return { leased: rows.map(toLeased), deadLettered: 0, wokenSubscriptions: [] };
       // A row whose attempt count passed the maximum has failed maxDeliveryAttempts deliveries: forward it.
@@ -193,7 +211,7 @@ export class SqlPubsubStore implements PubsubStore {
       const live = rows.filter((r) => r.attempts <= policy.maxDeliveryAttempts);
       await forEachChunk(
         dead.map((r) => r.id),
-        (ids, marks) => tx.run(`DELETE FROM pubsub_backlog WHERE id IN (${marks})`, ids),
+        (ids, marks) => deleteRows(tx, ids, marks),
       );
       return { leased: live.map(toLeased), deadLettered: dead.length, wokenSubscriptions: published.subscriptions };
     });
@@ -206,10 +224,20 @@ export class SqlPubsubStore implements PubsubStore {
     return this.#db.transaction(async (tx) => {
       let changed = 0;
       await forEachChunk(ids, async (chunk, marks) => {
-        const sql = retain
-          ? `UPDATE pubsub_backlog SET acked = 1 WHERE sub_id = ? AND acked = 0 AND id IN (${marks})`
-          : `DELETE FROM pubsub_backlog WHERE sub_id = ? AND acked = 0 AND id IN (${marks})`;
-        changed += (await tx.run(sql, [subId, ...chunk])).changes;
+        if (retain) {
+          const sql = `UPDATE pubsub_deliveries SET acked = 1 WHERE sub_id = ? AND acked = 0 AND id IN (${marks})`;
+          changed += (await tx.run(sql, [subId, ...chunk])).changes;
+          return;
+        }
+        const deleted = await tx.all<{ id: number }>(
+          `DELETE FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0 AND id IN (${marks}) RETURNING id`,
+          [subId, ...chunk],
+        );
+        changed += deleted.length;
+        await forEachChunk(
+          deleted.map((r) => r.id),
+          (ids, idMarks) => tx.run(`DELETE FROM pubsub_payloads WHERE id IN (${idMarks})`, ids),
+        );
       });
       return changed;
     });
@@ -236,7 +264,7 @@ export class SqlPubsubStore implements PubsubStore {
       for (const group of groups.values()) {
         await forEachChunk(group.ids, async (ids, marks) => {
           const result = await tx.run(
-            `UPDATE pubsub_backlog SET visible_at = ? WHERE sub_id = ? AND attempts = ? AND acked = 0 AND id IN (${marks})`,
+            `UPDATE pubsub_deliveries SET visible_at = ? WHERE sub_id = ? AND attempts = ? AND acked = 0 AND id IN (${marks})`,
             [group.visibleAt, subId, group.attempt, ...ids],
           );
           changed += result.changes;
@@ -261,7 +289,7 @@ export class SqlPubsubStore implements PubsubStore {
     let purged = 0;
     for (;;) {
       const head = await this.#db.all<{ id: number; publish_time: number }>(
-        'SELECT id, publish_time FROM pubsub_backlog WHERE sub_id = ? AND acked = ? ORDER BY id LIMIT ?',
+        'SELECT id, publish_time FROM pubsub_deliveries WHERE sub_id = ? AND acked = ? ORDER BY id LIMIT ?',
         [subId, acked, PURGE_BATCH],
       );
       const expired: number[] = [];
@@ -270,9 +298,7 @@ export class SqlPubsubStore implements PubsubStore {
         expired.push(row.id);
       }
       if (expired.length === 0) return purged;
-      await this.#db.transaction((tx) =>
-        forEachChunk(expired, (ids, marks) => tx.run(`DELETE FROM pubsub_backlog WHERE id IN (${marks})`, ids)),
-      );
+      await this.#db.transaction((tx) => forEachChunk(expired, (ids, marks) => deleteRows(tx, ids, marks)));
       purged += expired.length;
       if (expired.length < head.length || head.length < PURGE_BATCH) return purged;
     }
@@ -282,7 +308,7 @@ export class SqlPubsubStore implements PubsubStore {
     const subId = await this.#subId(subscription);
     if (subId === undefined) return 0;
     const row = await this.#db.get<{ n: number }>(
-      'SELECT COUNT(*) AS n FROM pubsub_backlog WHERE sub_id = ? AND acked = 0',
+      'SELECT COUNT(*) AS n FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0',
       [subId],
     );
     return Number(row?.n ?? 0);
@@ -323,24 +349,28 @@ async function publishInTx(
     orderingKey: m.orderingKey === '' ? null : m.orderingKey,
   }));
   let nextId = first + messages.length;
-  const params: SqlValue[] = [];
+  const deliveries: SqlValue[] = [];
+  const payloads: SqlValue[] = [];
   for (const sub of subs) {
     for (let i = 0; i < messages.length; i++) {
       const m = encoded[i] as (typeof encoded)[number];
-      params.push(nextId++, sub.id, first + i, m.data, m.attributes, m.orderingKey, publishTime, publishTime);
+      deliveries.push(nextId, sub.id, first + i, m.orderingKey, publishTime, publishTime);
+      payloads.push(nextId, m.data, m.attributes);
+      nextId++;
     }
   }
-  await insertRows(tx, params, 8);
+  await insertRows(tx, DELIVERY_INSERT, DELIVERY_ROW, deliveries, 6);
+  await insertRows(tx, PAYLOAD_INSERT, PAYLOAD_ROW, payloads, 3);
   return { messageIds, subscriptions: subs.map((s) => s.name) };
 }
 
-/** Inserts flattened backlog rows with multi-row statements of power-of-two sizes. */
-async function insertRows(tx: SqlExecutor, params: SqlValue[], width: number): Promise<void> {
+/** Inserts flattened rows with multi-row statements of power-of-two sizes. */
+async function insertRows(tx: SqlExecutor, insert: string, row: string, params: SqlValue[], width: number) {
   let offset = 0;
   let remaining = params.length / width;
   while (remaining > 0) {
     const rows = chunkSize(remaining);
-    const sql = `INSERT INTO pubsub_backlog (${BACKLOG_COLUMNS}) VALUES ${new Array(rows).fill(BACKLOG_ROW).join(', ')}`;
+    const sql = `${insert} ${new Array(rows).fill(row).join(', ')}`;
     await tx.run(sql, params.slice(offset, offset + rows * width));
     offset += rows * width;
     remaining -= rows;
@@ -367,9 +397,9 @@ async function forEachChunk(ids: readonly number[], fn: (chunk: number[], marks:
  * Ordered delivery: a message with an ordering key is leased only when it is the oldest unacknowledged
  * message of its key and no other message of the key is leased, so a key has one message in flight.
  */
-async function leaseOrdered(tx: SqlExecutor, subId: number, options: LeaseOptions): Promise<BacklogRow[]> {
+async function leaseOrdered(tx: SqlExecutor, subId: number, options: LeaseOptions): Promise<DeliveryRow[]> {
   const candidates = await tx.all<{ id: number; ordering_key: string | null }>(
-    'SELECT id, ordering_key FROM pubsub_backlog WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?',
+    'SELECT id, ordering_key FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?',
     [subId, options.now, options.max * 4],
   );
   const chosen: number[] = [];
@@ -383,16 +413,16 @@ async function leaseOrdered(tx: SqlExecutor, subId: number, options: LeaseOption
     if (seenKeys.has(c.ordering_key)) continue;
     seenKeys.add(c.ordering_key);
     const head = await tx.get<{ id: number }>(
-      'SELECT id FROM pubsub_backlog WHERE sub_id = ? AND ordering_key = ? AND acked = 0 ORDER BY id LIMIT 1',
+      'SELECT id FROM pubsub_deliveries WHERE sub_id = ? AND ordering_key = ? AND acked = 0 ORDER BY id LIMIT 1',
       [subId, c.ordering_key],
     );
     if (head?.id === c.id) chosen.push(c.id);
   }
-  const rows: BacklogRow[] = [];
+  const rows: DeliveryRow[] = [];
   await forEachChunk(chosen, async (ids, marks) => {
     rows.push(
-      ...(await tx.all<BacklogRow>(
-        `UPDATE pubsub_backlog SET visible_at = ?, attempts = attempts + 1 WHERE id IN (${marks}) RETURNING id, message_id, data, attributes, ordering_key, publish_time, attempts`,
+      ...(await tx.all<DeliveryRow>(
+        `UPDATE pubsub_deliveries SET visible_at = ?, attempts = attempts + 1 WHERE id IN (${marks}) RETURNING ${LEASED_COLUMNS}`,
         [options.now + options.deadlineMs, ...ids],
       )),
     );
@@ -440,4 +470,32 @@ function toPage<R extends { name: string }, T>(rows: R[], pageSize: number, map:
   const items = (more ? rows.slice(0, pageSize) : rows).map(map);
   const last = more ? rows[pageSize - 1] : undefined;
   return { items, nextPageToken: last ? Buffer.from(last.name, 'utf8').toString('base64url') : '' };
+}
+
+/** Joins leased delivery rows with their payloads, oldest first. */
+async function withPayloads(tx: SqlExecutor, states: DeliveryRow[]): Promise<BacklogRow[]> {
+  const payloads = new Map<number, { data: Uint8Array; attributes: string | null }>();
+  await forEachChunk(
+    states.map((s) => s.id),
+    async (ids, marks) => {
+      const rows = await tx.all<{ id: number; data: Uint8Array; attributes: string | null }>(
+        `SELECT id, data, attributes FROM pubsub_payloads WHERE id IN (${marks})`,
+        ids,
+      );
+      for (const row of rows) payloads.set(row.id, row);
+    },
+  );
+  return states
+    .map((s) => ({
+      ...s,
+      data: payloads.get(s.id)?.data ?? new Uint8Array(0),
+      attributes: payloads.get(s.id)?.attributes ?? null,
+    }))
+    .sort((a, b) => a.id - b.id);
+}
+
+/** Deletes deliveries and their payloads by id. */
+async function deleteRows(tx: SqlExecutor, ids: number[], marks: string): Promise<void> {
+  await tx.run(`DELETE FROM pubsub_deliveries WHERE id IN (${marks})`, ids);
+  await tx.run(`DELETE FROM pubsub_payloads WHERE id IN (${marks})`, ids);
 }
