@@ -46,6 +46,17 @@ export const LAUNCHER_ERRORS = {
     description:
       'A POST /v1/token request on the teeserver socket is malformed, has unknown fields or breaks the limits (audience ≤ 512 bytes, ≤ 6 nonces of 8–88 bytes).',
   },
+  ERR_LAUNCHER_VERIFIER_REFUSED: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The verifier refused the attestation or the token options (bad evidence, audience, nonces, permission); the message carries its reason.',
+  },
+  ERR_LAUNCHER_VERIFIER_UNAVAILABLE: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description: 'The verifier could not be reached or failed; the token refresher backs off and retries.',
+  },
   ERR_LAUNCHER_RUNTIME_START: {
     status: 'UNAVAILABLE',
     retryable: true,
@@ -82,6 +93,8 @@ export const FAILURE_CLASS_OF: Readonly<Record<LauncherErrorCode, FailureClass>>
   ERR_LAUNCHER_TOKEN_INVALID: 'fatal',
   ERR_LAUNCHER_TEESERVER: 'fatal',
   ERR_LAUNCHER_TOKEN_REQUEST_INVALID: 'fatal',
+  ERR_LAUNCHER_VERIFIER_REFUSED: 'fatal',
+  ERR_LAUNCHER_VERIFIER_UNAVAILABLE: 'fatal',
   ERR_LAUNCHER_RUNTIME_START: 'retryable',
   ERR_LAUNCHER_WORKLOAD_FAILED: 'workload',
   ERR_LAUNCHER_NO_RUNTIME: 'fatal',

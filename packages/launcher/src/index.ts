@@ -97,3 +97,5 @@ export { applyLayer, resolveInRoot, toRootRelative, unpackLayers } from './oci/u
 export { createOciLayoutImageSource } from './oci/layout-source.ts';
 export type { OciLayoutSourceOptions } from './oci/layout-source.ts';
 export { readMemFreeKb } from './host-info.ts';
+export { createVerifierTokenSource, regionOfZone, toTpmAttestationJson } from './verifier-client.ts';
+export type { ImageSignature, VerifierClientOptions } from './verifier-client.ts';

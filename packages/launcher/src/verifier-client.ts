@@ -1,0 +1,140 @@
+// A TokenSource over the verifier's Confidential Computing REST API: challenge, evidence, :verifyConfidentialSpace (launcher.md §5).
+import type { Platform, TpmEvidence } from '@sealroom/attest';
+import { fromBase64, toBase64 } from '@sealroom/core';
+import { LauncherError } from './errors.ts';
+import type { CustomTokenRequest, TokenSource } from './token-source.ts';
+
+/** One cosign signature of the image: the payload blob and the raw signature bytes (launcher.md §7). */
+export interface ImageSignature {
+  readonly payload: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export interface VerifierClientOptions {
+  /** The verifier's base URL (the server's own by default), no trailing slash. */
+  readonly baseUrl: string;
+  readonly projectId: string;
+  /** The instance's region: its zone minus the last `-x`. */
+  readonly region: string;
+  /** The instance service account's access token, for the verifier's IAM check. */
+  readonly accessToken: () => Promise<string>;
+  /** ID tokens with `aud` = the challenge name: the instance SA's, then each `tee-impersonate-service-accounts`. */
+  readonly idTokens: (audience: string) => Promise<readonly string[]>;
+  readonly platform: Pick<Platform, 'attest'>;
+  /** Signatures discovered from `tee-signed-image-repos`; called before every token, as Google's refresh does. */
+  readonly imageSignatures?: () => Promise<readonly ImageSignature[]>;
+  /** The default token's audience, `https://sts.<universe>`. */
+  readonly defaultAudience: string;
+  readonly fetch?: typeof fetch;
+  /** Per call (Google's client uses 1 s; a soft platform on a busy host needs more). */
+  readonly timeoutMs?: number;
+}
+
+/** Statuses of a verifier refusal a workload can act on; the teeserver answers those with 400. */
+const REFUSAL_STATUSES = new Set([
+  'INVALID_ARGUMENT',
+  'FAILED_PRECONDITION',
+  'PERMISSION_DENIED',
+  'UNAUTHENTICATED',
+  'NOT_FOUND',
+  'OUT_OF_RANGE',
+]);
+
+/** The proto-JSON `tpmAttestation` of a verify request (bytes as base64). */
+export function toTpmAttestationJson(evidence: TpmEvidence): Record<string, unknown> {
+  return {
+    quotes: evidence.quotes.map((q) => ({
+      hashAlgo: q.hashAlgo,
+      pcrValues: Object.fromEntries([...q.pcrValues].map(([index, value]) => [String(index), toBase64(value)])),
+      rawQuote: toBase64(q.rawQuote),
+      rawSignature: toBase64(q.rawSignature),
+    })),
+    tcgEventLog: toBase64(evidence.tcgEventLog ?? new Uint8Array(0)),
+    canonicalEventLog: toBase64(evidence.canonicalEventLog ?? new Uint8Array(0)),
+    akCert: toBase64(evidence.akCert),
+    certChain: evidence.certChain.map(toBase64),
+  };
+}
+
+export function createVerifierTokenSource(options: VerifierClientOptions): TokenSource {
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+    let response: Response;
+    try {
+      response = await doFetch(`${options.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await options.accessToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      throw new LauncherError(
+        'ERR_LAUNCHER_VERIFIER_UNAVAILABLE',
+        `the verifier at ${options.baseUrl} is unreachable`,
+        {
+          cause,
+        },
+      );
+    }
+    const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (response.ok) return json;
+    const error = (json.error ?? {}) as { status?: string; message?: string };
+    const message = `the verifier refused (${response.status} ${error.status ?? ''}): ${String(error.message ?? '').slice(0, 500)}`;
+    if (REFUSAL_STATUSES.has(error.status ?? '')) throw new LauncherError('ERR_LAUNCHER_VERIFIER_REFUSED', message);
+    throw new LauncherError('ERR_LAUNCHER_VERIFIER_UNAVAILABLE', message);
+  };
+
+  const attest = async (
+    audience: string | undefined,
+    nonces: readonly string[],
+    signatureType: string,
+  ): Promise<string> => {
+    const parent = `projects/${options.projectId}/locations/${options.region}`;
+    const challenge = await call(`/v1/${parent}/challenges`, {});
+    const name = String(challenge.name ?? '');
+    const nonce = fromBase64(String(challenge.tpmNonce ?? ''), 'tpmNonce');
+    const [evidence, idTokens, signatures] = await Promise.all([
+      options.platform.attest(nonce),
+      options.idTokens(name),
+      options.imageSignatures?.() ?? Promise.resolve([]),
+    ]);
+    const result = await call(`/v1/${name}:verifyConfidentialSpace`, {
+      challenge: name,
+      gcpCredentials: { serviceAccountIdTokens: idTokens },
+      tpmAttestation: toTpmAttestationJson(evidence.tpm),
+      signedEntities: [
+        {
+          containerImageSignatures: signatures.map((s) => ({
+            payload: toBase64(s.payload),
+            signature: toBase64(s.signature),
+          })),
+        },
+      ],
+      options: {
+        ...(audience === undefined ? {} : { audience }),
+        nonce: [...nonces],
+        tokenProfile: 'TOKEN_PROFILE_DEFAULT_EAT',
+        signatureType,
+      },
+    });
+    const token = result.attestationToken;
+    if (typeof token !== 'string' || token === '') {
+      throw new LauncherError('ERR_LAUNCHER_VERIFIER_UNAVAILABLE', 'the verifier answered without attestationToken');
+    }
+    return token;
+  };
+
+  return {
+    fetchDefaultToken: () => attest(options.defaultAudience, [], 'SIGNATURE_TYPE_OIDC'),
+    fetchCustomToken: (request: CustomTokenRequest) =>
+      attest(request.audience, request.nonces, `SIGNATURE_TYPE_${request.tokenType}`),
+  };
+}
+
+/** The region of a zone: `us-central1-a` → `us-central1` (go-tpm-tools `verifier/util`). */
+export function regionOfZone(zone: string): string {
+  const cut = zone.lastIndexOf('-');
+  return cut > 0 ? zone.slice(0, cut) : zone;
+}
