@@ -43,7 +43,7 @@ export function shortId(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-const ACK_ID = /^S1\.([0-9a-z]{1,12})\.([0-9a-z]{1,6})$/;
+const ACK_ID = /^S1\.([1-9a-z][0-9a-z]{0,11})\.([1-9a-z][0-9a-z]{0,5})$/;
 
 /** Ack ids are opaque to clients: the delivery's row and the attempt that leased it. */
 export function toAckId(ref: LeaseRef): string {

@@ -9,7 +9,7 @@ import type { LeasedMessage, LeaseOptions, LeaseRef, LeaseResult, Page, PublishR
  * `pubsub_payloads` for the bytes, same id), so acknowledging deletes by id and needs no reference counting. Ids come from `pubsub_sequence` (no AUTOINCREMENT, so the
  * SQL stays portable); ids grow with publish order, which makes `ORDER BY id` oldest-first.
  */
-const MIGRATIONS = [
+export const PUBSUB_MIGRATIONS: readonly string[] = [
   `CREATE TABLE pubsub_topics (name TEXT PRIMARY KEY, project TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX pubsub_topics_project ON pubsub_topics (project, name);
 CREATE TABLE pubsub_subscriptions (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, project TEXT NOT NULL, topic TEXT NOT NULL, body TEXT NOT NULL);
@@ -66,7 +66,7 @@ export class SqlPubsubStore implements PubsubStore {
   }
 
   async init(): Promise<void> {
-    await this.#db.migrate('pubsub', MIGRATIONS);
+    await this.#db.migrate('pubsub', PUBSUB_MIGRATIONS);
   }
 
   async createTopic(topic: TopicRecord): Promise<boolean> {
