@@ -1,6 +1,6 @@
 // Blob bytes on disk under `<stateDir>/registry/`: content-addressed blobs and in-progress uploads.
 // A blob file appears only by rename after its digest was checked, so a reader never sees partial data.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,6 +35,11 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
     if (!UPLOAD_ID.test(id)) throw new RegistryError('ERR_REGISTRY_UPLOAD_UNKNOWN', 'Unknown upload.');
     return join(uploadsDir, id);
   };
+  /**
+   * Running SHA-256 of each upload, so the final PUT needs no second read. Kept in memory only: after a
+   * restart, or if the file and the hash disagree on length, the commit hashes the file instead.
+   */
+  const running = new Map<string, { hash: Hash; size: number }>();
   const fileSize = (path: string) =>
     stat(path).then(
       (s) => s.size,
@@ -45,6 +50,9 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
       const path = uploadPath(id);
       const before = (await fileSize(path)) ?? 0;
       let written = before;
+      const state = running.get(id);
+      const hash = before === 0 ? createHash('sha256') : state?.size === before ? state.hash : undefined;
+      running.delete(id);
       const out = createWriteStream(path, { flags: 'a' });
       await pipeline(
         body,
@@ -53,11 +61,13 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
             written += chunk.length;
             if (written > limit)
               throw new RegistryError('ERR_REGISTRY_SIZE_INVALID', 'The upload exceeds the size limit.');
+            hash?.update(chunk);
             yield chunk;
           }
         },
         out,
       );
+      if (hash) running.set(id, { hash, size: written });
       return written;
     },
     async uploadSize(id) {
@@ -66,15 +76,24 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
     async commitUpload(id, digest) {
       const { hex } = parseDigest(digest);
       const path = uploadPath(id);
-      const hash = createHash('sha256');
-      let size = 0;
+      // An upload with no bytes at all has no file yet; create it so an empty blob can be committed.
       const handle = await open(path, 'a+').catch(() => undefined);
       await handle?.close();
-      for await (const chunk of createReadStream(path)) {
-        hash.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
+      const state = running.get(id);
+      running.delete(id);
+      let size = (await fileSize(path)) ?? 0;
+      let actual: string;
+      if (state && state.size === size) {
+        actual = state.hash.digest('hex');
+      } else {
+        const hash = createHash('sha256');
+        size = 0;
+        for await (const chunk of createReadStream(path)) {
+          hash.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+        actual = hash.digest('hex');
       }
-      const actual = hash.digest('hex');
       if (actual !== hex) {
         await rm(path, { force: true });
         throw new RegistryError(
@@ -86,6 +105,7 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
       return size;
     },
     async deleteUpload(id) {
+      running.delete(id);
       await rm(uploadPath(id), { force: true });
     },
     async putBytes(bytes, digest) {

@@ -97,7 +97,7 @@ export async function startDistributionRegistry(): Promise<DistributionRegistry>
       () => false,
     );
     if (up) break;
-    if (attempt > 100 || child.exitCode !== null) {
+    if (attempt > 300 || child.exitCode !== null) {
       child.kill();
       throw new Error('docker-registry did not start');
     }
