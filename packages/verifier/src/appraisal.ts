@@ -79,6 +79,12 @@ function findImage(cmdline: string | undefined, root: TrustedRoot, options: Appr
     throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The boot measurement is not in the image database.');
   }
   const measuredHardened = hardenedFlag(cmdline);
+  if (measuredHardened === false && entry.isHardened && entry.supportAttributes.length > 0) {
+    throw new VerifierError(
+      'ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES',
+      `A debug boot cannot get the support attributes of hardened image ${entry.imageReleaseName}.`,
+    );
+  }
   if (measuredHardened !== undefined && measuredHardened !== entry.isHardened) {
     throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The measured hardened flag contradicts the image database.');
   }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CEL_TYPE, createPlatformCa, decodeCel, encodeCel } from '@sealroom/attest';
+import { CEL_TYPE, createPlatformCa, decodeCel, encodeCel, softBootCmdline } from '@sealroom/attest';
 import type { TpmEvidence } from '@sealroom/attest';
 import { VerifierError } from './errors.ts';
 import { createImageDatabase, softImageEntries } from './image-db.ts';
-import { createFixture } from './test-fixture.ts';
+import { LAUNCHER_BUILD, createFixture } from './test-fixture.ts';
 import type { Fixture } from './test-fixture.ts';
 
 /** Each tampering is refused with its own code, named in the error body, without echoing evidence. */
@@ -154,6 +154,31 @@ describe('verifier refusals', () => {
       () => createImageDatabase([hardened!, { ...debug!, supportAttributes: ['STABLE'] }]),
       (error: unknown) => error instanceof VerifierError && error.code === 'ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES',
     );
+  });
+
+  it('a debug boot whose image entry claims STABLE → ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES', async () => {
+    const g = await createFixture({
+      images: [
+        {
+          cmdline: softBootCmdline(LAUNCHER_BUILD, 'confidential-space-debug'),
+          imageReleaseName: 'mislabelled-debug',
+          isHardened: true,
+          swversion: '261100',
+          supportAttributes: ['STABLE'],
+        },
+      ],
+    });
+    try {
+      const platform = await g.boot('confidential-space-debug');
+      const challenge = await g.createChallenge();
+      const evidence = (await platform.attest(Buffer.from(challenge.tpmNonce, 'base64'))).tpm;
+      const res = await g.verify(challenge.name, await g.body(evidence, challenge.name));
+      assert.equal(res.status, 400);
+      assert.equal(res.json.error.details[0].reason, 'ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES');
+    } finally {
+      await g.app.close();
+      await g.t.close();
+    }
   });
 
   it('the audit log records each refusal with its code', async () => {

@@ -17,6 +17,17 @@ describe('verifier over a real socket', () => {
     await f.t.close();
   });
 
+  it('answers the location lookup the launcher makes first', async () => {
+    const res = await fetch(`${base}/v1/projects/operator-project/locations/us-central1`, {
+      headers: { authorization: `Bearer ${f.workloadToken}` },
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      name: 'projects/operator-project/locations/us-central1',
+      locationId: 'us-central1',
+    });
+  });
+
   it('verifyAttestation issues an oidcClaimsToken a relying party verifies through discovery and JWKS', async () => {
     const headers = { authorization: `Bearer ${f.workloadToken}`, 'content-type': 'application/json' };
     const platform = await f.boot();
