@@ -176,4 +176,32 @@ describe('buildImage', () => {
       (e: unknown) => e instanceof BuilderError && e.code === 'ERR_BUILDER_BUNDLE' && /missing/.test(e.message),
     );
   });
+
+  it('builds on a base image pinned by digest from an OCI layout, reusing its layers and naming it in labels', async () => {
+    const dir = copyFixture(join(work, 'on-base'), { umask: 0o022, mtime: new Date(), reverse: false });
+    const baseLayout = join(work, 'base-layout');
+    const baseImage = await buildImage({ dir, runtime, layoutDir: baseLayout, tag: 'base' });
+    const onBase = await buildImage({ dir, base: { layoutDir: baseLayout, digest: baseImage.digest } });
+    assert.deepEqual(
+      onBase.layers.slice(0, 2).map((l) => l.digest),
+      baseImage.layers.map((l) => l.digest),
+    );
+    assert.equal(onBase.layers.length, 3);
+    assert.equal(onBase.config.config?.Labels?.['org.sealroom.base.image'], baseImage.digest);
+    assert.equal(onBase.config.rootfs.diff_ids.length, 3);
+    assert.equal(
+      (await buildImage({ dir, base: { layoutDir: baseLayout, digest: baseImage.digest } })).digest,
+      onBase.digest,
+    );
+    await assert.rejects(
+      buildImage({ dir, base: { layoutDir: baseLayout, digest: 'base' } }),
+      (e: unknown) => e instanceof BuilderError && e.code === 'ERR_BUILDER_CONFIG',
+    );
+    const layerPath = join(baseLayout, 'blobs', 'sha256', (baseImage.layers[1]?.digest ?? '').slice(7));
+    writeFileSync(layerPath, 'tampered');
+    await assert.rejects(
+      buildImage({ dir, base: { layoutDir: baseLayout, digest: baseImage.digest } }),
+      /does not match/,
+    );
+  });
 });

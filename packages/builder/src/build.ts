@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { type ImageConfig, openOciLayout } from '@sealroom/registry';
+import { type BaseImage, loadBaseImage } from './base-image.ts';
 import { loadBuildConfig } from './build-config.ts';
 import { bundleWorkload } from './bundle.ts';
 import { BuilderError } from './errors.ts';
@@ -22,6 +23,8 @@ export interface BuildOptions {
   readonly configPath?: string;
   /** Defaults to the pinned Node runtime resolved on this host (`resolveNodeRuntime`). */
   readonly runtime?: RuntimeBase;
+  /** Instead of the runtime: a base image from an OCI layout, pinned by digest. */
+  readonly base?: { readonly layoutDir: string; readonly digest: string };
   readonly sourceDateEpoch?: number;
   readonly compression?: Compression;
   /** Reuses the runtime layer across builds (it is large and rarely changes). */
@@ -87,6 +90,15 @@ function buildRuntimeLayer(
   return layer;
 }
 
+function runtimeBase(runtime: RuntimeBase, compression: Compression, epoch: number, cache?: LayerCache): BaseImage {
+  return {
+    layers: [buildRuntimeLayer(runtime, compression, epoch, cache)],
+    env: [],
+    labels: runtime.labels,
+    nodePath: runtime.nodePath,
+  };
+}
+
 function readApp(dir: string): { name: string; version: string } {
   try {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
@@ -104,12 +116,13 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
   const config = loadBuildConfig(dir, options.configPath);
   const epoch = options.sourceDateEpoch ?? config.sourceDateEpoch;
   const compression = options.compression ?? config.compression;
-  const runtime = options.runtime ?? resolveNodeRuntime(dir);
+  const base = options.base
+    ? await loadBaseImage(options.base.layoutDir, options.base.digest)
+    : runtimeBase(options.runtime ?? resolveNodeRuntime(dir), compression, epoch, options.layerCache);
   const bundle = await bundleWorkload(dir, config.entry, { external: config.external });
   const sourceDigest = computeSourceDigest(dir);
   const app = readApp(dir);
 
-  const runtimeLayer = buildRuntimeLayer(runtime, compression, epoch, options.layerCache);
   const appTar = writeTar([{ type: 'file', path: `${APP_DIR}/index.mjs`, content: bundle.code }], {
     mtimeSeconds: epoch,
   });
@@ -122,31 +135,35 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
       ...(config.exposedPorts.length > 0
         ? { ExposedPorts: Object.fromEntries(config.exposedPorts.map((p) => [p, {}])) }
         : {}),
-      Env: [DEFAULT_PATH, ...config.env],
-      Entrypoint: config.entrypoint ?? [runtime.nodePath, `${APP_DIR}/index.mjs`],
+      Env: [...(base.env.some((e) => e.startsWith('PATH=')) ? base.env : [DEFAULT_PATH, ...base.env]), ...config.env],
+      Entrypoint: config.entrypoint ?? [base.nodePath, `${APP_DIR}/index.mjs`],
       ...(config.cmd.length > 0 ? { Cmd: config.cmd } : {}),
       WorkingDir: config.workingDir,
-      Labels: { ...runtime.labels, 'org.sealroom.build.source-digest': sourceDigest, ...config.labels },
+      Labels: { ...base.labels, 'org.sealroom.build.source-digest': sourceDigest, ...config.labels },
       ...(config.stopSignal === undefined ? {} : { StopSignal: config.stopSignal }),
     },
     layers: [
-      { diffId: runtimeLayer.diffId, createdBy: 'sealroom build: node runtime base' },
+      ...base.layers.map((l) => ({
+        diffId: l.diffId,
+        createdBy: `sealroom build: base ${base.labels['org.sealroom.base.image'] ?? 'node runtime'}`,
+      })),
       { diffId: appLayer.diffId, createdBy: `sealroom build: ${bundle.bundler} bundle of ${config.entry}` },
     ],
   });
-  const blobs = buildImageManifest(imageConfig, [runtimeLayer, appLayer]);
+  const layers = [...base.layers, appLayer];
+  const blobs = buildImageManifest(imageConfig, layers);
   const image: BuiltImage = {
     digest: blobs.manifest.descriptor.digest,
     configDigest: blobs.config.descriptor.digest,
     manifest: blobs.manifest.bytes,
     config: imageConfig,
-    layers: [runtimeLayer, appLayer],
+    layers,
     blobs,
     inputs: {
       sourceDigest,
       bundler: bundle.bundler,
       compressor: describeCompressor(compression),
-      runtime: runtime.labels,
+      runtime: base.labels,
       components: collectComponents(dir, bundle.inputs),
       app,
     },

@@ -97,6 +97,13 @@ it('builds and pushes, printing imageReference, digest, configDigest and layers;
     await ok('build', join(dir, 'app'), '--node-binary', join(dir, 'node'), '--no-push', '--format=json'),
   );
   assert.equal(again.digest, digest);
+  const layout = join(dir, 'layout');
+  await ok('build', join(dir, 'app'), '--node-binary', join(dir, 'node'), '--no-push', '--oci-layout', layout);
+  const onBase = JSON.parse(
+    await ok('build', join(dir, 'app'), '--base', `oci:${layout}@${digest}`, '--no-push', '--format=json'),
+  );
+  assert.equal(onBase.layers.length, 3);
+  assert.deepEqual(onBase.layers.slice(0, 2), built.layers);
   const images = JSON.parse(
     await ok('artifacts', 'docker', 'images', 'list', `${host}/builder-1/repo1`, '--format=json'),
   );

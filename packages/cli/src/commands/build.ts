@@ -55,6 +55,10 @@ export const buildCommands: CommandSpec[] = [
         type: 'string',
         description: 'Write provenance.json and sbom.cdx.json here, for `sealroom attest`.',
       },
+      base: {
+        type: 'string',
+        description: 'Base image instead of the Node runtime: oci:LAYOUT_DIR@sha256:… (pinned by digest).',
+      },
       'node-binary': {
         type: 'string',
         description: 'Use this node binary instead of the pinned one (labelled custom).',
@@ -71,11 +75,16 @@ export const buildCommands: CommandSpec[] = [
       if (compression !== undefined && compression !== 'gzip' && compression !== 'none')
         throw new UsageError("--compression is 'gzip' or 'none'.");
       const nodeBinary = ctx.flags['node-binary'] as string | undefined;
+      const baseMatch =
+        ctx.flags.base === undefined ? undefined : /^oci:(.+)@(sha256:[a-f0-9]{64})$/.exec(String(ctx.flags.base));
+      if (ctx.flags.base !== undefined && !baseMatch)
+        throw new UsageError('--base takes oci:LAYOUT_DIR@sha256:<digest>.');
       const image = await buildImage({
         dir: resolve(String(ctx.args.DIR)),
         ...(ctx.flags.config === undefined ? {} : { configPath: resolve(String(ctx.flags.config)) }),
         ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
         ...(compression === undefined ? {} : { compression }),
+        ...(baseMatch ? { base: { layoutDir: resolve(baseMatch[1] as string), digest: baseMatch[2] as string } } : {}),
         ...(nodeBinary === undefined
           ? {}
           : {

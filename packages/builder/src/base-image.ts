@@ -1,0 +1,66 @@
+// A base image pinned by digest, read from an OCI image layout (offline): its layers are reused as they
+// are, its environment kept, and the labels name its digest so the image says where its base came from.
+import {
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  isDigest,
+  isIndexMediaType,
+  openOciLayout,
+} from '@sealroom/registry';
+import { BuilderError } from './errors.ts';
+import type { LayerBlob } from './layer.ts';
+import { IMAGE_NODE_PATH } from './runtime.ts';
+
+export interface BaseImage {
+  readonly layers: readonly LayerBlob[];
+  readonly env: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly nodePath: string;
+}
+
+/** `layoutDir` holds the base; `digest` pins it (an index resolves to its linux/amd64 manifest). */
+export async function loadBaseImage(layoutDir: string, digest: string): Promise<BaseImage> {
+  if (!isDigest(digest))
+    throw new BuilderError('ERR_BUILDER_CONFIG', 'A base image must be pinned by a sha256 digest.');
+  const layout = await openOciLayout(layoutDir);
+  let manifestDigest = digest;
+  let bytes = await layout.readBlob(digest);
+  let json = JSON.parse(bytes.toString('utf8')) as ImageManifest & ImageIndex;
+  if (isIndexMediaType(json.mediaType ?? '')) {
+    const child = json.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
+    if (!child) throw new BuilderError('ERR_BUILDER_CONFIG', `Base index ${digest} has no linux/amd64 image.`);
+    manifestDigest = child.digest;
+    bytes = await layout.readBlob(child.digest);
+    json = JSON.parse(bytes.toString('utf8')) as ImageManifest & ImageIndex;
+  }
+  if (!json.config || !Array.isArray(json.layers)) {
+    throw new BuilderError('ERR_BUILDER_CONFIG', `Base ${manifestDigest} is not an image manifest.`);
+  }
+  const config = JSON.parse((await layout.readBlob(json.config.digest)).toString('utf8')) as ImageConfig;
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== json.layers.length) {
+    throw new BuilderError(
+      'ERR_BUILDER_CONFIG',
+      `Base ${manifestDigest} has ${json.layers.length} layers but ${diffIds.length} diff_ids.`,
+    );
+  }
+  const layers: LayerBlob[] = [];
+  for (const [i, d] of json.layers.entries()) {
+    layers.push({
+      mediaType: d.mediaType,
+      bytes: await layout.readBlob(d.digest),
+      digest: d.digest,
+      diffId: diffIds[i] as string,
+    });
+  }
+  return {
+    layers,
+    env: config.config?.Env ?? [],
+    nodePath: IMAGE_NODE_PATH,
+    labels: {
+      'org.sealroom.base.image': manifestDigest,
+      'org.sealroom.base.image.source': 'oci-layout, pinned by digest',
+    },
+  };
+}
