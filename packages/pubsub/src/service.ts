@@ -2,33 +2,23 @@
 import type { Clock, Logger } from '@sealroom/core';
 import { notFound, CoreError } from '@sealroom/core';
 import type { Access, AccessControl } from './access.ts';
-import { PubsubError } from './errors.ts';
 import {
   checkBatch,
   checkMaxPullMessages,
   checkModifyDeadline,
   checkRetention,
-  checkSubscriptionAckDeadline,
-  DEFAULT_DELIVERY_ATTEMPTS,
-  DEFAULT_MIN_BACKOFF_MS,
-  DEFAULT_RETENTION_MS,
-  MAX_BACKOFF_MS,
-  MAX_DELIVERY_ATTEMPTS,
-  MAX_SUBSCRIPTION_RETENTION_MS,
   MAX_TOPIC_RETENTION_MS,
-  MIN_DELIVERY_ATTEMPTS,
 } from './limits.ts';
-import type {
-  DeadLetterPolicy,
-  OutgoingMessage,
-  ReceivedMessage,
-  RetryPolicy,
-  SubscriptionRecord,
-  TopicRecord,
-} from './model.ts';
+import type { OutgoingMessage, ReceivedMessage, SubscriptionRecord, TopicRecord } from './model.ts';
 import { DELETED_TOPIC, messageSize } from './model.ts';
 import { parseAckId, parseProjectName, parseSubscriptionName, parseTopicName, shortId, toAckId } from './names.ts';
 import type { LeasedMessage, LeaseRef, Page, PubsubStore } from './store.ts';
+import {
+  nackBackoffMs,
+  patchSubscription,
+  type SubscriptionSpec,
+  toSubscriptionRecord,
+} from './subscription-settings.ts';
 import type { Wakeup } from './wakeup.ts';
 
 const SERVICE = 'google.pubsub.v1';
@@ -40,31 +30,6 @@ export interface TopicSpec {
   readonly messageRetentionMs?: number;
   readonly kmsKeyName?: string;
 }
-
-export interface SubscriptionSpec {
-  readonly topic: string;
-  readonly ackDeadlineSeconds?: number;
-  readonly retainAckedMessages?: boolean;
-  readonly messageRetentionMs?: number;
-  readonly enableMessageOrdering?: boolean;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly deadLetterPolicy?: { readonly deadLetterTopic: string; readonly maxDeliveryAttempts?: number };
-  readonly retryPolicy?: { readonly minimumBackoffMs?: number; readonly maximumBackoffMs?: number };
-  readonly expirationTtlMs?: number;
-  /** Names of settings the request set that Sealroom does not offer (push, filter, exactly-once, exports). */
-  readonly unsupported?: readonly string[];
-}
-
-/** Subscription fields updateSubscription may change, by their update-mask paths. */
-const SUBSCRIPTION_MASK_PATHS = new Set([
-  'ack_deadline_seconds',
-  'retain_acked_messages',
-  'message_retention_duration',
-  'labels',
-  'dead_letter_policy',
-  'retry_policy',
-  'expiration_policy',
-]);
 
 export interface PubsubServiceOptions {
   readonly store: PubsubStore;
@@ -221,27 +186,12 @@ export class PubsubService {
     const method = `${SERVICE}.Subscriber.CreateSubscription`;
     await this.#access.require(access, 'pubsub.subscriptions.create', `projects/${sub.project}`, method);
     await this.#access.require(access, 'pubsub.topics.attachSubscription', topic.name, method);
-    rejectUnsupported(spec.unsupported);
     await this.#loadTopic(topic.name);
-    const record: SubscriptionRecord = {
-      name: sub.name,
-      project: sub.project,
-      topic: topic.name,
-      ackDeadlineSeconds: checkSubscriptionAckDeadline(spec.ackDeadlineSeconds ?? 0),
-      retainAckedMessages: spec.retainAckedMessages ?? false,
-      messageRetentionMs: checkRetention(
-        spec.messageRetentionMs ?? DEFAULT_RETENTION_MS,
-        MAX_SUBSCRIPTION_RETENTION_MS,
-        'message_retention_duration',
-      ),
-      enableMessageOrdering: spec.enableMessageOrdering ?? false,
-      labels: spec.labels ?? {},
-      ...(await this.#deadLetter(spec)),
-      ...retryPolicyOf(spec),
-      ...(spec.expirationTtlMs !== undefined ? { expirationTtlMs: spec.expirationTtlMs } : {}),
-      detached: false,
-      createTime: this.clock.now(),
-    };
+    const record = await toSubscriptionRecord(
+      spec,
+      { name: sub.name, project: sub.project, topic: topic.name, createTime: this.clock.now() },
+      this.#topicExists,
+    );
     if (!(await this.store.createSubscription(record))) {
       throw new CoreError(
         'ERR_ALREADY_EXISTS',
@@ -268,36 +218,7 @@ export class PubsubService {
     const method = `${SERVICE}.Subscriber.UpdateSubscription`;
     await this.#access.require(access, 'pubsub.subscriptions.update', sub.name, method);
     const current = await this.#loadSubscription(sub.name);
-    if (mask.length === 0) throw new CoreError('ERR_INVALID_ARGUMENT', 'The update_mask must not be empty.');
-    rejectUnsupported(spec.unsupported);
-    const patch: Record<string, unknown> = {};
-    for (const raw of mask) {
-      const path = raw.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      if (!SUBSCRIPTION_MASK_PATHS.has(path)) {
-        throw new CoreError(
-          'ERR_INVALID_ARGUMENT',
-          `Invalid update_mask provided in the UpdateSubscriptionRequest: '${raw}' cannot be updated.`,
-        );
-      }
-      if (path === 'ack_deadline_seconds')
-        patch.ackDeadlineSeconds = checkSubscriptionAckDeadline(spec.ackDeadlineSeconds ?? 0);
-      if (path === 'retain_acked_messages') patch.retainAckedMessages = spec.retainAckedMessages ?? false;
-      if (path === 'message_retention_duration') {
-        patch.messageRetentionMs = checkRetention(
-          spec.messageRetentionMs ?? DEFAULT_RETENTION_MS,
-          MAX_SUBSCRIPTION_RETENTION_MS,
-          'message_retention_duration',
-        );
-      }
-      if (path === 'labels') patch.labels = spec.labels ?? {};
-      if (path === 'dead_letter_policy')
-        patch.deadLetterPolicy = (await this.#deadLetter({ topic: current.topic, ...spec })).deadLetterPolicy;
-      if (path === 'retry_policy') patch.retryPolicy = retryPolicyOf({ topic: current.topic, ...spec }).retryPolicy;
-      if (path === 'expiration_policy') patch.expirationTtlMs = spec.expirationTtlMs;
-    }
-    const next = Object.fromEntries(
-      Object.entries({ ...current, ...patch }).filter(([, v]) => v !== undefined),
-    ) as unknown as SubscriptionRecord;
+    const next = await patchSubscription(current, spec, mask, this.#topicExists);
     await this.store.updateSubscription(next);
     await this.#access.recordChange(access, method, sub.name, { mask });
     return next;
@@ -428,51 +349,7 @@ export class PubsubService {
     return sub;
   }
 
-  async #deadLetter(spec: SubscriptionSpec): Promise<{ deadLetterPolicy?: DeadLetterPolicy }> {
-    const policy = spec.deadLetterPolicy;
-    if (!policy || policy.deadLetterTopic === '') return {};
-    const topic = parseTopicName(policy.deadLetterTopic, 'dead_letter_topic');
-    if (!(await this.store.getTopic(topic.name))) {
-      throw new PubsubError('ERR_PUBSUB_BAD_SETTING', `The dead-letter topic ${topic.name} does not exist.`);
-    }
-    const attempts = policy.maxDeliveryAttempts || DEFAULT_DELIVERY_ATTEMPTS;
-    if (!Number.isInteger(attempts) || attempts < MIN_DELIVERY_ATTEMPTS || attempts > MAX_DELIVERY_ATTEMPTS) {
-      throw new PubsubError(
-        'ERR_PUBSUB_BAD_SETTING',
-        `Invalid max_delivery_attempts ${attempts}: it must be between ${MIN_DELIVERY_ATTEMPTS} and ${MAX_DELIVERY_ATTEMPTS}.`,
-      );
-    }
-    return { deadLetterPolicy: { deadLetterTopic: topic.name, maxDeliveryAttempts: attempts } };
-  }
-}
-
-function retryPolicyOf(spec: SubscriptionSpec): { retryPolicy?: RetryPolicy } {
-  if (!spec.retryPolicy) return {};
-  const min = spec.retryPolicy.minimumBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
-  const max = spec.retryPolicy.maximumBackoffMs ?? MAX_BACKOFF_MS;
-  if (min < 0 || max > MAX_BACKOFF_MS || min > max) {
-    throw new PubsubError(
-      'ERR_PUBSUB_BAD_SETTING',
-      'Invalid retry_policy: backoffs must satisfy 0 <= minimum <= maximum <= 600s.',
-    );
-  }
-  return { retryPolicy: { minimumBackoffMs: min, maximumBackoffMs: max } };
-}
-
-/** Exponential backoff after a nack when the subscription has a retry policy; otherwise immediate. */
-function nackBackoffMs(sub: SubscriptionRecord, attempt: number): number {
-  const policy = sub.retryPolicy;
-  if (!policy) return 0;
-  return Math.min(policy.maximumBackoffMs, policy.minimumBackoffMs * 2 ** Math.max(0, attempt - 1));
-}
-
-function rejectUnsupported(settings: readonly string[] | undefined): void {
-  if (settings && settings.length > 0) {
-    throw new PubsubError(
-      'ERR_PUBSUB_UNSUPPORTED_SETTING',
-      `Sealroom Pub/Sub does not support: ${settings.join(', ')}.`,
-    );
-  }
+  readonly #topicExists = async (name: string) => (await this.store.getTopic(name)) !== undefined;
 }
 
 function toPageSize(size: number): number {
@@ -487,3 +364,4 @@ function resourceNotFound(name: string): CoreError {
 }
 
 export { DELETED_TOPIC };
+export type { SubscriptionSpec };
