@@ -1,6 +1,6 @@
 // One boot end to end with a fake image source, token source, platform and runtime (and once with a real runtime).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -210,9 +210,11 @@ describe('one boot of the launcher', () => {
     assert.equal(result.exitCode, 1, 'Never + a non-zero exit is 1 on hardened');
   });
 
-  test('tee-disable-gca-refresh: no token file, yet the teeserver still serves', async () => {
+  test('tee-disable-gca-refresh: no token file (not even one from a previous boot), yet the teeserver serves', async () => {
     const runtime = fakeRuntime({ exitCode: 0 });
     const { options, launcherDir } = setup({ runtime, metadata: { 'tee-disable-gca-refresh': 'true' } });
+    mkdirSync(launcherDir, { recursive: true });
+    writeFileSync(join(launcherDir, TOKEN_FILE_NAME), 'stale.token.from-last-boot');
     const result = await runLaunch(options);
     assert.equal(result.exitCode, 0, result.error?.message);
     assert.ok(!existsSync(join(launcherDir, TOKEN_FILE_NAME)));

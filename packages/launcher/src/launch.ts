@@ -1,4 +1,5 @@
 // One boot of the launcher: spec, pull, policy, measure, first token, teeserver, run, exit code (launcher.md start-up order).
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Platform } from '@sealroom/attest';
 import type { Clock, Logger } from '@sealroom/core';
@@ -14,7 +15,7 @@ import { stopContainer } from './runtime/stop.ts';
 import type { ContainerExit, ContainerRuntime, RunningContainer } from './runtime/types.ts';
 import { TEESERVER_SOCKET_NAME, type TeeServer, startTeeServer } from './teeserver.ts';
 import type { Timers } from './timers.ts';
-import { type BackoffOptions, createTokenRefresher, type TokenRefresher } from './token-refresher.ts';
+import { type BackoffOptions, TOKEN_FILE_NAME, createTokenRefresher, type TokenRefresher } from './token-refresher.ts';
 import type { TokenSourceFactory } from './token-source.ts';
 import { type WorkloadLogSink, createWorkloadOutput } from './workload-logs.ts';
 
@@ -88,6 +89,8 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
   let refresher: TokenRefresher | undefined;
   let teeServer: TeeServer | undefined;
   try {
+    // A token of a previous boot must never be visible to this boot's workload.
+    await rm(join(options.launcherDir, TOKEN_FILE_NAME), { force: true });
     enter('pull');
     const image = await options.images.pull(spec.imageReference);
     logger.info({ imageDigest: image.digest }, 'image pulled');
