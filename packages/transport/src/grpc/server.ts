@@ -45,9 +45,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   });
   const cache = new Map<string, grpc.GrpcObject>();
   for (const binding of options.bindings) addBinding(server, binding, options, cache);
+  // Client certificates are not requested; the roots argument is given anyway because with null grpc-js
+  // reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, which a process sets for its *clients* (reference/gcp-compat.md §5).
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(
-        null,
+        Buffer.from(options.tls.certPem),
         [{ private_key: Buffer.from(options.tls.keyPem), cert_chain: Buffer.from(options.tls.certPem) }],
         false,
       )
