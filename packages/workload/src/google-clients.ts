@@ -1,6 +1,6 @@
 // Options that point unmodified @google-cloud/kms and @google-cloud/pubsub clients at a Sealroom deployment.
 import * as grpc from '@grpc/grpc-js';
-import { type AuthClient, ExternalAccountClient } from 'google-auth-library';
+import { type AuthClient, IdentityPoolClient } from 'google-auth-library';
 import type { ExternalAccountCredentials } from './credentials.ts';
 import { WorkloadError } from './errors.ts';
 
@@ -15,11 +15,16 @@ export interface SealroomEndpoint {
   readonly tlsServerName?: string;
 }
 
-/** An auth client that exchanges the attestation token at the collaborator's STS and caches the result. */
+/**
+ * An auth client that exchanges the attestation token at the collaborator's STS and caches the result.
+ * The credential was built (and its URLs checked) by buildExternalAccountCredentials, so the library's
+ * unvalidated `fromJSON` path (and its console warning) is not needed.
+ */
 export function createExternalAccountClient(credentials: ExternalAccountCredentials): AuthClient {
-  const client = ExternalAccountClient.fromJSON(credentials as never);
-  if (!client) throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'not an external_account credential');
-  return client;
+  if (credentials.type !== 'external_account') {
+    throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'not an external_account credential');
+  }
+  return new IdentityPoolClient(credentials as never);
 }
 
 export type KmsTransport = 'rest' | 'grpc';
@@ -71,11 +76,29 @@ function grpcTls(endpoint: SealroomEndpoint, authClient: AuthClient): Record<str
     // gax uses sslCreds as is, so the bearer token must be composed in (gcp-compat.md §5).
     options.sslCreds = grpc.credentials.combineChannelCredentials(
       grpc.credentials.createSsl(Buffer.from(endpoint.caPem)),
-      grpc.credentials.createFromGoogleCredential(authClient as never),
+      bearerCallCredentials(authClient),
     );
   }
   if (endpoint.tlsServerName !== undefined) options['grpc.ssl_target_name_override'] = endpoint.tlsServerName;
   return options;
+}
+
+/**
+ * Per-call `authorization: Bearer …` from the auth client (which caches and refreshes the token).
+ * grpc-js's createFromGoogleCredential reads headers as a plain object, which google-auth-library 10+
+ * no longer returns, so it would send no token.
+ */
+export function bearerCallCredentials(authClient: AuthClient): grpc.CallCredentials {
+  return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    authClient.getAccessToken().then(
+      ({ token }) => {
+        const metadata = new grpc.Metadata();
+        if (token) metadata.add('authorization', `Bearer ${token}`);
+        callback(null, metadata);
+      },
+      (error: Error) => callback(error),
+    );
+  });
 }
 
 function grpcTarget(endpoint: SealroomEndpoint): { host: string; port: number } {

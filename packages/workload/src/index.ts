@@ -21,6 +21,7 @@ export {
 } from './credentials.ts';
 export type { ExternalAccountCredentials, ExternalAccountOptions } from './credentials.ts';
 export {
+  bearerCallCredentials,
   createExternalAccountClient,
   kmsClientOptions,
   pubsubClientOptions,

@@ -1,0 +1,2 @@
+// The seed tutorial end to end against a running server; `npm start` (scripts/start.ts) calls runScenario.
+export { runScenario } from './src/scenario/run-scenario.ts';

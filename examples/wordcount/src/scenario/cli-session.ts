@@ -1,0 +1,63 @@
+// Runs `sealroom` and `sealroom-wordcount` command lines in-process, as one person at one terminal, printing each.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '@sealroom/cli';
+import { runWordcount } from '../cli/main.ts';
+
+export interface CliSession {
+  readonly env: NodeJS.ProcessEnv;
+  /** `sealroom ARGS`; returns stdout; throws with stderr on a non-zero exit. */
+  sealroom(args: readonly string[], options?: { quiet?: boolean }): Promise<string>;
+  /** `sealroom-wordcount ARGS`. */
+  wordcount(args: readonly string[]): Promise<string>;
+  /** An access token of the active account. */
+  accessToken(): Promise<string>;
+  /** A REST call as the active account (for APIs the CLI has no command for yet). */
+  rest(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
+}
+
+export function openCliSession(baseUrl: string, print: (line: string) => void, configDir?: string): CliSession {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_CONFIG_HOME: configDir ?? mkdtempSync(join(tmpdir(), 'sealroom-wordcount-')),
+    SEALROOM_API: baseUrl,
+  };
+  delete env.SEALROOM_ACCESS_TOKEN;
+  const show = (program: string, args: readonly string[]) =>
+    print(
+      `$ ${program} ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}`,
+    );
+  const session: CliSession = {
+    env,
+    async sealroom(args, options = {}) {
+      if (!options.quiet) show('sealroom', args);
+      let out = '';
+      let err = '';
+      const code = await runCli(args, { env, stdout: (t) => (out += t), stderr: (t) => (err += t) });
+      if (code !== 0) throw new Error(`sealroom ${args.join(' ')} failed (${code}): ${err.trim()}`);
+      return out.trim();
+    },
+    async wordcount(args) {
+      show('sealroom-wordcount', args);
+      let out = '';
+      let err = '';
+      const code = await runWordcount(args, { env, stdout: (t) => (out += t), stderr: (t) => (err += t) });
+      if (code !== 0) throw new Error(`sealroom-wordcount ${args[0]} failed (${code}): ${err.trim()}`);
+      return out.trim();
+    },
+    accessToken: () => session.sealroom(['auth', 'print-access-token'], { quiet: true }),
+    async rest(method, path, body) {
+      print(`$ # ${method} ${path}${body === undefined ? '' : ` ${JSON.stringify(body)}`}`);
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${await session.accessToken()}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+      return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    },
+  };
+  return session;
+}

@@ -1,0 +1,264 @@
+// The seed tutorial (seeds/001) as `sealroom` command lines: builder, operator, two collaborators, one workload.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '@sealroom/core';
+import { silentLogger } from '@sealroom/core';
+import type { WordcountConfig } from '../config.ts';
+import { parseWordcountConfig } from '../config.ts';
+import { type RunningWorkload, runWorkload } from '../workload/run.ts';
+import { type CliSession, openCliSession } from './cli-session.ts';
+import { type DevAttestation, type DevInstanceClaims, startDevAttestation } from './dev-attestation.ts';
+
+export interface TutorialOptions {
+  readonly baseUrl: string;
+  /** The server's gRPC listener and deployment CA (Pub/Sub subscribers need StreamingPull). */
+  readonly grpc: { readonly host: string; readonly port: number; readonly caPem: string };
+  readonly print: (line: string) => void;
+  readonly minCount?: number;
+  readonly logger?: Logger;
+}
+
+export interface Party {
+  readonly project: string;
+  readonly projectNumber: string;
+  readonly email: string;
+  readonly cli: CliSession;
+}
+
+export interface Tutorial {
+  readonly builder: Party;
+  readonly operator: Party;
+  readonly collaborators: readonly [Party, Party];
+  readonly serviceAccount: string;
+  readonly imageReference: string;
+  readonly imageDigest: string;
+  readonly config: WordcountConfig;
+  readonly attestation: DevAttestation;
+  /** Boots an instance (dev stand-in) and starts the workload in it; claims can be varied for negative runs. */
+  startWorkload(claims?: Partial<DevInstanceClaims>): Promise<RunningWorkload>;
+  kmsKeyOf(party: Party): string;
+  audienceOf(party: Party): string;
+  close(): Promise<void>;
+}
+
+const POOL = 'trusted-workload-pool';
+const PROVIDER = 'attestation-verifier';
+
+export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial> {
+  const { print } = options;
+  const suffix = randomBytes(3).toString('hex');
+  const root = mkdtempSync(join(tmpdir(), 'sealroom-tutorial-'));
+  const configDir = join(root, 'config');
+  const attestation = await startDevAttestation();
+  const step = (title: string) => print(`\n## ${title}`);
+
+  const party = async (role: string, email: string, project: string): Promise<Party> => {
+    const cli = openCliSession(options.baseUrl, print, configDir);
+    await cli.sealroom(['config', 'configurations', 'create', role]);
+    await cli.sealroom(['config', 'configurations', 'activate', role]);
+    await cli.sealroom(['auth', 'login', email]);
+    await cli.sealroom(['projects', 'create', project]);
+    await cli.sealroom(['config', 'set', 'project', project]);
+    const projectNumber = await cli.sealroom(['projects', 'describe', project, '--format=value(projectNumber)']);
+    return { project, projectNumber, email, cli };
+  };
+  // One terminal: configurations switch as in the seed, so every party's command runs in its own configuration.
+  const as = async (p: Party, role: string) =>
+    p.cli.sealroom(['config', 'configurations', 'activate', role], { quiet: true });
+
+  step('Configure the builder, the operator and the two collaborators (one configuration each)');
+  const builder = await party('builder', `builder@builder.example`, `builder-${suffix}`);
+  const operator = await party('operator', `admin@operator.example`, `operator-${suffix}`);
+  const c1 = await party('collaborator-1', `alice@collaborator1.example`, `collaborator-1-${suffix}`);
+  const c2 = await party('collaborator-2', `bob@collaborator2.example`, `collaborator-2-${suffix}`);
+  const roles = new Map<Party, string>([
+    [builder, 'builder'],
+    [operator, 'operator'],
+    [c1, 'collaborator-1'],
+    [c2, 'collaborator-2'],
+  ]);
+  const activate = (p: Party) => as(p, roles.get(p) ?? '');
+
+  step('Builder: the workload image (its digest is what collaborators authorise)');
+  await activate(builder);
+  // Until `sealroom build` is in the CLI the digest stands for the example's sources; the flow is the same.
+  const imageDigest = `sha256:${createHash('sha256').update(`sealroom-wordcount@${suffix}`).digest('hex')}`;
+  const host = new URL(options.baseUrl).host;
+  const imageReference = `${host}/${builder.project}/repo1/tee@${imageDigest}`;
+  print(`image: ${imageReference}`);
+
+  step('Operator: the service account the instance runs as, the topic and the subscription');
+  await activate(operator);
+  await operator.cli.sealroom(['iam', 'service-accounts', 'create', 'operator-svc-account']);
+  const serviceAccount = `operator-svc-account@${operator.project}.iam.gserviceaccount.com`;
+  const topic = `projects/${operator.project}/topics/cs-topic`;
+  const subscription = `projects/${operator.project}/subscriptions/cs-subscribe`;
+  await operator.cli.rest('PUT', `/v1/projects/${operator.project}/topics/cs-topic-dead-letter`, {});
+  await operator.cli.rest('PUT', `/v1/${topic}`, {});
+  await operator.cli.rest('PUT', `/v1/${subscription}`, {
+    topic,
+    ackDeadlineSeconds: 30,
+    deadLetterPolicy: {
+      deadLetterTopic: `projects/${operator.project}/topics/cs-topic-dead-letter`,
+      maxDeliveryAttempts: 5,
+    },
+  });
+  await operator.cli.rest('PUT', `/v1/projects/${operator.project}/subscriptions/cs-dead-letters`, {
+    topic: `projects/${operator.project}/topics/cs-topic-dead-letter`,
+  });
+  await setBinding(operator.cli, `/v1/${subscription}`, `serviceAccount:${serviceAccount}`, 'roles/pubsub.subscriber');
+  for (const c of [c1, c2]) await setBinding(operator.cli, `/v1/${topic}`, `user:${c.email}`, 'roles/pubsub.publisher');
+  // The instance authenticates to Pub/Sub as operator-svc-account, through the operator's own pool.
+  await createPool(operator, options.baseUrl, attestation.issuerUri, operator, serviceAccount);
+  await operator.cli.sealroom([
+    'iam',
+    'service-accounts',
+    'add-iam-policy-binding',
+    serviceAccount,
+    `--member=principalSet://iam.googleapis.com/projects/${operator.projectNumber}/locations/global/workloadIdentityPools/${POOL}/*`,
+    '--role=roles/iam.workloadIdentityUser',
+  ]);
+
+  for (const [index, c] of [c1, c2].entries()) {
+    step(`Collaborator-${index + 1}: pool, provider (the seed's condition), key, result secret, bindings to the image`);
+    await activate(c);
+    await createPool(c, options.baseUrl, attestation.issuerUri, operator, serviceAccount);
+    await c.cli.sealroom(['kms', 'keyrings', 'create', 'kr1', '--location=global']);
+    for (const key of ['key1', 'state']) {
+      await c.cli.sealroom([
+        'kms',
+        'keys',
+        'create',
+        key,
+        '--keyring=kr1',
+        '--location=global',
+        '--purpose=encryption',
+      ]);
+    }
+    const image = `principalSet://iam.googleapis.com/projects/${c.projectNumber}/locations/global/workloadIdentityPools/${POOL}/attribute.image_reference/${imageReference}`;
+    const bind = (key: string, member: string, role: string) =>
+      c.cli.sealroom([
+        'kms',
+        'keys',
+        'add-iam-policy-binding',
+        key,
+        '--keyring=kr1',
+        '--location=global',
+        `--member=${member}`,
+        `--role=${role}`,
+      ]);
+    await bind('key1', `user:${c.email}`, 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
+    // Decrypt contributions, and encrypt this collaborator's results under its own key.
+    await bind('key1', image, 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
+    if (index === 0) await bind('state', image, 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
+    await c.cli.sealroom(['secrets', 'create', 'wordcount-results', '--replication-policy=automatic']);
+    await c.cli.sealroom([
+      'secrets',
+      'add-iam-policy-binding',
+      'wordcount-results',
+      `--member=${image}`,
+      '--role=roles/secretmanager.secretVersionAdder',
+    ]);
+    await c.cli.sealroom([
+      'secrets',
+      'add-iam-policy-binding',
+      'wordcount-results',
+      `--member=user:${c.email}`,
+      '--role=roles/secretmanager.secretAccessor',
+    ]);
+  }
+
+  const kmsKeyOf = (p: Party) => `projects/${p.project}/locations/global/keyRings/kr1/cryptoKeys/key1`;
+  const audienceOf = (p: Party) =>
+    `//iam.googleapis.com/projects/${p.projectNumber}/locations/global/workloadIdentityPools/${POOL}/providers/${PROVIDER}`;
+  const stateFile = join(root, 'wordcount-state.json');
+  // The launch configuration the operator passes as tee-env-WORDCOUNT_CONFIG; it is measured into the token.
+  const config = parseWordcountConfig(
+    JSON.stringify({
+      subscription,
+      pubsub: {
+        grpc: `${options.grpc.host}:${options.grpc.port}`,
+        caPem: options.grpc.caPem,
+        audience: audienceOf(operator),
+        api: options.baseUrl,
+        serviceAccount,
+      },
+      collaborators: [c1, c2].map((c) => ({
+        name: c.project,
+        audience: audienceOf(c),
+        kmsKey: kmsKeyOf(c),
+        api: options.baseUrl,
+        resultSecret: `projects/${c.project}/secrets/wordcount-results`,
+      })),
+      minCount: options.minCount ?? 1,
+      state: {
+        file: stateFile,
+        collaborator: c1.project,
+        kmsKey: `projects/${c1.project}/locations/global/keyRings/kr1/cryptoKeys/state`,
+      },
+      resultsIntervalMs: 500,
+    }),
+  );
+
+  return {
+    builder,
+    operator,
+    collaborators: [c1, c2],
+    serviceAccount,
+    imageReference,
+    imageDigest,
+    config,
+    attestation,
+    kmsKeyOf,
+    audienceOf,
+    async startWorkload(claims = {}) {
+      const instance = attestation.bootInstance({
+        operatorProject: operator.project,
+        operatorProjectNumber: operator.projectNumber,
+        serviceAccount,
+        imageReference,
+        imageDigest,
+        ...claims,
+      });
+      await instance.refresh();
+      return runWorkload({ config, logger: options.logger ?? silentLogger, tokenFile: instance.tokenFile });
+    },
+    async close() {
+      await attestation.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The seed's provider: Confidential Space, STABLE, the operator's project and service account. */
+async function createPool(p: Party, _baseUrl: string, issuerUri: string, operator: Party, serviceAccount: string) {
+  await p.cli.sealroom(['iam', 'workload-identity-pools', 'create', POOL, '--location=global']);
+  await p.cli.sealroom([
+    'iam',
+    'workload-identity-pools',
+    'providers',
+    'create-oidc',
+    PROVIDER,
+    '--location=global',
+    `--workload-identity-pool=${POOL}`,
+    `--issuer-uri=${issuerUri}/`,
+    '--allowed-audiences=https://sts.googleapis.com',
+    '--attribute-mapping=google.subject=assertion.sub,attribute.image_reference=assertion.submods.container.image_reference',
+    `--attribute-condition=assertion.swname=='CONFIDENTIAL_SPACE' && "STABLE" in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id=='${operator.project}' && '${serviceAccount}' in assertion.google_service_accounts`,
+  ]);
+}
+
+/** Pub/Sub IAM through getIamPolicy/setIamPolicy (no `sealroom pubsub` commands yet). */
+async function setBinding(cli: CliSession, resource: string, member: string, role: string): Promise<void> {
+  const policy = (await cli.rest('POST', `${resource}:getIamPolicy`, {})) as {
+    bindings?: { role: string; members: string[] }[];
+    etag?: string;
+  };
+  const bindings = policy.bindings ?? [];
+  const existing = bindings.find((b) => b.role === role);
+  if (existing) existing.members.push(member);
+  else bindings.push({ role, members: [member] });
+  await cli.rest('POST', `${resource}:setIamPolicy`, { policy: { bindings, etag: policy.etag } });
+}
