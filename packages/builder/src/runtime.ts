@@ -69,6 +69,9 @@ export function locateNodeBinary(fromDir: string = process.cwd()): {
 export function parseLddOutput(text: string): { imagePath: string; hostPath: string }[] {
   const out: { imagePath: string; hostPath: string }[] = [];
   for (const line of text.split('\n')) {
+    if (/=>\s*not found/.test(line)) {
+      throw new BuilderError('ERR_BUILDER_RUNTIME', `The node binary needs a library this host lacks: ${line.trim()}.`);
+    }
     const arrow = /^\s*(\S+)\s+=>\s+(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
     if (arrow?.[2]) {
       out.push({ imagePath: arrow[2], hostPath: arrow[2] });
