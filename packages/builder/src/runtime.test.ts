@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseLddOutput, type RuntimeBase, resolveNodeRuntime } from './runtime.ts';
-import { readTar, writeTar } from './tar.ts';
+import { buildImage } from './build.ts';
+import { readTar } from './tar.ts';
 
 /** Resolving hashes the 120 MiB node binary; do it once for the file. */
 let resolved: RuntimeBase | undefined;
@@ -40,33 +41,30 @@ describe('runtime base', () => {
   });
 });
 
-describe('runtime base as a root filesystem', () => {
+describe('built image as a root filesystem', () => {
   const canChroot = process.getuid?.() === 0 && existsSync('/usr/sbin/chroot') && existsSync('/var/lib/dpkg/status');
-  it('runs node from the extracted runtime layer alone (chroot)', {
+  it('runs the bundled app with the pinned node from its layers alone (chroot)', {
     skip: !canChroot && 'needs root, chroot and a Debian host',
   }, async () => {
     const root = mkdtempSync(join(tmpdir(), 'sealroom-rootfs-'));
     try {
-      const runtime = hostRuntime();
-      const tar = writeTar(
-        runtime.files.map((f) => ({
-          type: 'file' as const,
-          path: f.imagePath,
-          content: readFileSync(f.hostPath),
-          mode: f.mode,
-        })),
-      );
-      for (const entry of readTar(tar)) {
-        const path = join(root, entry.path);
-        if (entry.type === 'dir') mkdirSync(path, { recursive: true });
-        else if (entry.type === 'file') writeFileSync(path, entry.content, { mode: entry.mode });
+      const src = join(root, '..', `${root.split('/').pop()}-src`);
+      cpSync(join(import.meta.dirname, '..', 'fixtures', 'tiny-app'), src, { recursive: true });
+      const image = await buildImage({ dir: src, runtime: hostRuntime(), compression: 'none' });
+      rmSync(src, { recursive: true, force: true });
+      for (const layer of image.layers) {
+        for (const entry of readTar(layer.bytes)) {
+          const path = join(root, entry.path);
+          if (entry.type === 'dir') mkdirSync(path, { recursive: true });
+          else if (entry.type === 'file') writeFileSync(path, entry.content, { mode: entry.mode });
+        }
       }
-      const out = execFileSync(
-        '/usr/sbin/chroot',
-        [root, '/usr/local/bin/node', '-e', 'console.log(process.version)'],
-        { encoding: 'utf8' },
+      const [command, ...args] = image.config.config?.Entrypoint ?? [];
+      const env = Object.fromEntries(
+        (image.config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
       );
-      assert.match(out.trim(), /^v24\./);
+      const out = execFileSync('/usr/sbin/chroot', [root, command as string, ...args], { encoding: 'utf8', env });
+      assert.equal(out.trim(), 'hello, sealroom');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
