@@ -159,5 +159,7 @@ describe('kms REST routes', () => {
     assert.match(JSON.stringify(denial.body), new RegExp(other));
     assert.ok(!JSON.stringify(entries).includes(Buffer.from('for the workload').toString('base64')));
     assert.ok(!JSON.stringify(entries).includes('for the workload'));
+    const serverLog = JSON.stringify(h.t.logger.entries);
+    assert.ok(!serverLog.includes('for the workload') && !serverLog.includes(ciphertext));
   });
 });
