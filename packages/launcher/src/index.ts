@@ -99,3 +99,5 @@ export type { OciLayoutSourceOptions } from './oci/layout-source.ts';
 export { readMemFreeKb } from './host-info.ts';
 export { createVerifierTokenSource, regionOfZone, toTpmAttestationJson } from './verifier-client.ts';
 export type { ImageSignature, VerifierClientOptions } from './verifier-client.ts';
+export { COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURES, createSignatureDiscovery } from './signature-discovery.ts';
+export type { SignatureDiscoveryOptions, SignatureRegistry } from './signature-discovery.ts';
