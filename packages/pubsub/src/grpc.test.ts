@@ -141,3 +141,22 @@ test('bad input over gRPC gets precise statuses: oversized message, missing topi
   await assert.rejects(pubsub.topic('no-such-topic').publishMessage({ data: Buffer.from('x') }), { code: 5 });
   await pubsub.close();
 });
+
+test('with message ordering, the unmodified client receives each ordering key in publish order', async () => {
+  const pubsub = clientFor('admin');
+  const [topic] = await pubsub.createTopic('ordered-topic');
+  await topic.createSubscription('ordered-sub', { enableMessageOrdering: true });
+  const publisher = pubsub.topic('ordered-topic', { messageOrdering: true });
+  const published: Promise<string>[] = [];
+  for (let i = 1; i <= 5; i++) {
+    for (const key of ['k', 'j']) {
+      published.push(publisher.publishMessage({ data: Buffer.from(`${key}${i}`), orderingKey: key }));
+    }
+  }
+  await Promise.all(published);
+  const seen = await collect(pubsub, 'ordered-sub', 10, (m) => m.ack());
+  const byKey = (key: string) => seen.filter((m) => m.orderingKey === key).map((m) => m.data.toString());
+  assert.deepEqual(byKey('k'), ['k1', 'k2', 'k3', 'k4', 'k5']);
+  assert.deepEqual(byKey('j'), ['j1', 'j2', 'j3', 'j4', 'j5']);
+  await pubsub.close();
+});

@@ -317,6 +317,8 @@ export class PubsubService {
     const refs = ackIds.map(parseAckId);
     await this.store.acknowledge(sub.name, refs, sub.retainAckedMessages);
     for (const listener of this.#leaseListeners) listener(sub.name, ackIds, 'acked');
+    // On an ordered subscription an ack makes the next message of its key deliverable.
+    if (sub.enableMessageOrdering) this.wakeup.notify([sub.name]);
   }
 
   async modifyAckDeadline(access: Access, name: string, ackIds: readonly string[], seconds: number): Promise<void> {
