@@ -23,10 +23,17 @@ export const createKmsService: ServiceFactory = async (ctx) => {
     kms.runMaintenance().catch((error: unknown) => ctx.logger.error({ error }, 'kms maintenance failed'));
   };
   const policyRoutes = kmsPolicyRoutes(kms, ctx);
+  let grpc: ReturnType<typeof kmsGrpcBindings> = [];
+  try {
+    grpc = kmsGrpcBindings(kms, policyRoutes);
+  } catch (error) {
+    // The protos ship in @google-cloud/kms and google-gax; without them only the REST front end runs.
+    ctx.logger.warn({ error }, 'kms gRPC front end disabled: the KMS protos are not installed');
+  }
   return {
     name: 'kms',
     routes: [...policyRoutes, ...kmsRoutes(kms)],
-    grpc: kmsGrpcBindings(kms, policyRoutes),
+    grpc,
     async start() {
       maintain();
       timer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);
