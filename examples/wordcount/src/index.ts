@@ -28,5 +28,7 @@ export type { Party, Tutorial, TutorialOptions } from './scenario/tutorial.ts';
 export { instanceClaims, startDevAttestation } from './scenario/dev-attestation.ts';
 export type { DevAttestation, DevInstanceClaims } from './scenario/dev-attestation.ts';
 export { runWorkload } from './workload/run.ts';
+export { openCollaboratorAccess } from './workload/collaborator-access.ts';
+export type { CollaboratorAccess } from './workload/collaborator-access.ts';
 export type { RunWorkloadOptions, RunningWorkload } from './workload/run.ts';
 export { runWordcount } from './cli/main.ts';

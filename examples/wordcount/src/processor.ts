@@ -45,6 +45,8 @@ export interface ContributionProcessor {
   handle(message: DeliveredMessage): Promise<Outcome>;
   /** Seals the state, then acks every counted message: a crash before this loses nothing (redelivery). */
   flush(): Promise<void>;
+  /** A crash: forget counted-but-unsealed messages without acking them (Pub/Sub redelivers them). */
+  abandon(): void;
   readonly stats: Readonly<ProcessorStats>;
 }
 
@@ -56,6 +58,7 @@ export function createContributionProcessor(options: ProcessorOptions): Contribu
   let pending: DeliveredMessage[] = [];
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  let abandoned = false;
 
   const flush = (): Promise<void> => {
     if (timer) clearTimeout(timer);
@@ -93,7 +96,14 @@ export function createContributionProcessor(options: ProcessorOptions): Contribu
   return {
     stats,
     flush,
+    abandon() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      pending = [];
+      abandoned = true;
+    },
     async handle(message) {
+      if (abandoned) return 'rejected';
       let contribution: Contribution;
       try {
         contribution = parseContribution(message.attributes, message.data);
@@ -119,6 +129,7 @@ export function createContributionProcessor(options: ProcessorOptions): Contribu
       } catch (error) {
         return reject(message, error, contribution.collaborator);
       }
+      if (abandoned) return 'rejected';
       if (!tally.add(contribution.collaborator, contribution.id, word)) {
         stats.duplicates += 1;
         message.ack();

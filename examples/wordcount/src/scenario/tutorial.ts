@@ -99,7 +99,7 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   await operator.cli.rest('PUT', `/v1/${topic}`, {});
   await operator.cli.rest('PUT', `/v1/${subscription}`, {
     topic,
-    ackDeadlineSeconds: 30,
+    ackDeadlineSeconds: 10,
     deadLetterPolicy: {
       deadLetterTopic: `projects/${operator.project}/topics/cs-topic-dead-letter`,
       maxDeliveryAttempts: 5,

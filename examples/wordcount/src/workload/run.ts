@@ -36,6 +36,8 @@ export interface RunningWorkload {
   publishResults(): Promise<void>;
   /** Stops receiving, seals state, acks, publishes final results. */
   stop(): Promise<void>;
+  /** Simulates a crash: stops receiving without sealing or acking what is in flight. */
+  kill(): Promise<void>;
 }
 
 export async function runWorkload(options: RunWorkloadOptions): Promise<RunningWorkload> {
@@ -139,6 +141,15 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
       await pubsub.close();
       for (const a of access.values()) await a.close();
       logger.info({ ...processor.stats }, 'workload stopped');
+    },
+    async kill() {
+      processor.abandon();
+      if (resultsTimer) clearTimeout(resultsTimer);
+      await ingress?.close();
+      subscription.removeAllListeners('message');
+      await subscription.close();
+      await pubsub.close();
+      for (const a of access.values()) await a.close();
     },
   };
 }

@@ -1,0 +1,236 @@
+// The seed scenario end to end on an in-process server (STS, KMS, Secret Manager, Pub/Sub over gRPC), with the
+// issue's negative runs. Launcher and verifier are stood in for by the scenario's dev issuer until compute lands.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger } from '@sealroom/core';
+import {
+  type RunningWorkload,
+  type Tutorial,
+  createContributionSealer,
+  openCollaboratorAccess,
+  runScenario,
+  setUpTutorial,
+  waitFor,
+} from '@sealroom/example-wordcount';
+import { createPubsubService } from '@sealroom/pubsub';
+import { type RunningServer, SERVICES, resolveServerConfig, startServer } from '@sealroom/server';
+import { createKmsKeyWrapper } from '@sealroom/workload';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { OAuth2Client } from 'google-auth-library';
+
+let server: RunningServer;
+let stateDir: string;
+const grpc = () => ({ host: '127.0.0.1', port: server.grpcPort ?? 0, caPem: server.tls.caPem });
+
+before(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'sealroom-e2e-wordcount-'));
+  const services = SERVICES.some((s) => s.name === 'pubsub')
+    ? SERVICES
+    : [...SERVICES, { name: 'pubsub', factory: createPubsubService }];
+  server = await startServer(resolveServerConfig({ dev: true, port: 0, grpcPort: 0, stateDir, logLevel: 'warn' }), {
+    logger: silentLogger,
+    services,
+  });
+});
+
+after(async () => {
+  await server.close();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+test('the seed tutorial counts alice from both collaborators as 2, each decrypting its own result', async () => {
+  const lines: string[] = [];
+  const outcome = await runScenario(server.url, { grpc: grpc(), print: (line) => lines.push(line) });
+  assert.ok(outcome, lines.join('\n'));
+  const results = Object.values(outcome.results);
+  assert.equal(results.length, 2);
+  for (const result of results) assert.equal(result.counts.alice, 2);
+  for (const calls of Object.values(outcome.federatedCalls)) assert.ok(calls > 0, 'federated calls in audit log');
+  const transcript = lines.join('\n');
+  assert.match(transcript, /\$ sealroom iam workload-identity-pools providers create-oidc attestation-verifier/);
+  assert.match(transcript, /KeyManagementService\.Decrypt by principal:\/\/iam\.googleapis\.com\/projects\/\d+/);
+  assert.doesNotMatch(transcript.split('## Each collaborator reads')[0] ?? '', /"alice"/);
+});
+
+describe('negative runs', () => {
+  let t: Tutorial;
+  const running: RunningWorkload[] = [];
+  const start = async (claims: Parameters<Tutorial['startWorkload']>[0] = {}) => {
+    const workload = await t.startWorkload(claims);
+    running.push(workload);
+    return workload;
+  };
+  /** One collaborator's client sealing a word and publishing it over REST (the tutorial's publish path). */
+  const publishAs = async (index: 0 | 1, words: string[], tamper = false) => {
+    const c = t.collaborators[index];
+    await c.cli.sealroom(['config', 'configurations', 'activate', `collaborator-${index + 1}`], { quiet: true });
+    const token = await c.cli.accessToken();
+    const authClient = new OAuth2Client();
+    authClient.setCredentials({ access_token: token, expiry_date: Date.now() + 3_000_000 });
+    const kms = new KeyManagementServiceClient({
+      fallback: true,
+      protocol: 'http',
+      apiEndpoint: '127.0.0.1',
+      port: Number(new URL(server.url).port),
+      authClient,
+    } as never);
+    const sealer = createContributionSealer({
+      collaborator: c.project,
+      wrapper: createKmsKeyWrapper(kms as never, t.kmsKeyOf(c)),
+      mode: 'envelope',
+    });
+    const messages = [];
+    for (const word of words) {
+      const wire = await sealer.seal(word);
+      const data = Buffer.from(wire.data);
+      if (tamper) data[data.length - 4] = (data[data.length - 4] ?? 0) ^ 1;
+      messages.push({ data: data.toString('base64'), attributes: wire.attributes });
+    }
+    await kms.close();
+    await c.cli.rest('POST', `/v1/projects/${t.operator.project}/topics/cs-topic:publish`, { messages });
+  };
+  const pullDeadLetters = async (): Promise<number> => {
+    await t.operator.cli.sealroom(['config', 'configurations', 'activate', 'operator'], { quiet: true });
+    const answer = (await t.operator.cli.rest(
+      'POST',
+      `/v1/projects/${t.operator.project}/subscriptions/cs-dead-letters:pull`,
+      { maxMessages: 100 },
+    )) as { receivedMessages?: unknown[] };
+    return answer.receivedMessages?.length ?? 0;
+  };
+
+  const waitForDeadLetters = async (): Promise<number> => {
+    let deadLettered = 0;
+    for (let i = 0; i < 40 && deadLettered === 0; i++) {
+      deadLettered += await pullDeadLetters();
+      if (deadLettered === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    return deadLettered;
+  };
+
+  before(async () => {
+    t = await setUpTutorial({ baseUrl: server.url, grpc: grpc(), print: () => {} });
+  });
+  after(async () => {
+    for (const workload of running) await workload.kill().catch(() => {});
+    await t.close();
+  });
+
+  /** Boots a dev instance with these claims and tries each collaborator's STS, then its key. */
+  const tryKeys = async (claims: Parameters<Tutorial['startWorkload']>[0] & object) => {
+    const instance = t.attestation.bootInstance({
+      operatorProject: t.operator.project,
+      operatorProjectNumber: t.operator.projectNumber,
+      serviceAccount: t.serviceAccount,
+      imageReference: t.imageReference,
+      imageDigest: t.imageDigest,
+      ...claims,
+    });
+    await instance.refresh();
+    const outcomes: string[] = [];
+    for (const collaborator of t.config.collaborators) {
+      const access = openCollaboratorAccess(collaborator, instance.tokenFile);
+      try {
+        await access.authClient.getAccessToken();
+      } catch (error) {
+        outcomes.push(`sts refused: ${(error as Error).message}`);
+        await access.close();
+        continue;
+      }
+      try {
+        await access.wrapper.wrap(Buffer.alloc(32));
+        outcomes.push('key released');
+      } catch (error) {
+        outcomes.push(`kms refused: ${(error as Error).message}`);
+      } finally {
+        await access.close();
+      }
+    }
+    return outcomes;
+  };
+
+  test('the authorised image on a hardened instance gets both keys (the baseline of the refusals below)', async () => {
+    assert.deepEqual(await tryKeys({}), ['key released', 'key released']);
+  });
+
+  test("an image with one changed byte is refused both collaborators' keys", async () => {
+    const digest = t.imageDigest.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
+    const outcomes = await tryKeys({
+      imageDigest: digest,
+      imageReference: t.imageReference.replace(t.imageDigest, digest),
+    });
+    assert.equal(outcomes.length, 2);
+    for (const outcome of outcomes) assert.match(outcome, /refused: .*(PERMISSION_DENIED|denied)/i);
+  });
+
+  const stsRefusals: [string, Parameters<Tutorial['startWorkload']>[0] & object][] = [
+    ['a debug instance where the policy requires STABLE', { debug: true }],
+    ['an instance under another service account', { serviceAccount: 'other@intruder.iam.gserviceaccount.com' }],
+  ];
+  for (const [what, claims] of stsRefusals) {
+    test(`${what} is refused by both collaborators' STS`, async () => {
+      const outcomes = await tryKeys(claims);
+      assert.equal(outcomes.length, 2);
+      for (const outcome of outcomes)
+        assert.match(outcome, /^sts refused: .*(unauthorized_client|invalid_grant|condition)/i);
+    });
+  }
+
+  test('a third party publishing to the topic gets nothing counted, and its message is dead-lettered', async () => {
+    const workload = await start();
+    try {
+      // The operator (a third party to the data) publishes a forged contribution under a name outside the set.
+      await t.operator.cli.sealroom(['config', 'configurations', 'activate', 'operator'], { quiet: true });
+      const forged = {
+        data: Buffer.from(JSON.stringify({ k: 'AAAA', c: 'AAAA' })).toString('base64'),
+        attributes: { collaborator: 'intruder-project', contribution_id: 'x1', mode: 'envelope' },
+      };
+      await t.operator.cli.rest('POST', `/v1/projects/${t.operator.project}/topics/cs-topic:publish`, {
+        messages: [forged],
+      });
+      await waitFor(() => workload.processor.stats.rejected >= 5, 20_000, 'five delivery attempts');
+      assert.equal(workload.tally.has('intruder-project', 'x1'), false);
+      assert.ok((await waitForDeadLetters()) >= 1, 'dead-lettered after maxDeliveryAttempts');
+    } finally {
+      await workload.kill();
+    }
+  });
+
+  test('tampered ciphertext is never counted and ends on the dead-letter topic', async () => {
+    const workload = await start();
+    try {
+      const seenBefore = workload.tally.snapshot().seen.length;
+      await publishAs(0, ['alice'], true);
+      await waitFor(() => workload.processor.stats.rejected >= 5, 20_000, 'five refused deliveries');
+      assert.equal(workload.tally.snapshot().seen.length, seenBefore);
+      assert.ok((await waitForDeadLetters()) >= 1);
+    } finally {
+      await workload.kill();
+    }
+  });
+
+  test('killing the workload mid-stream and restarting it loses nothing and double-counts nothing', async () => {
+    const first = await start();
+    const before = first.tally.snapshot().seen.length;
+    const ids = (w: RunningWorkload) => w.tally.snapshot().seen.length - before;
+    const words = Array.from({ length: 30 }, (_, i) => `w${i % 3}`);
+    await publishAs(0, words.slice(0, 15));
+    await publishAs(1, words.slice(15));
+    await waitFor(() => ids(first) >= 10, 20_000, 'some contributions counted');
+    await first.kill();
+    const second = await start();
+    try {
+      await waitFor(() => ids(second) >= 30, 40_000, 'every contribution counted after the restart');
+      await second.processor.flush();
+      await new Promise((r) => setTimeout(r, 500)); // late redeliveries must still not count
+      const result = second.tally.result(1);
+      assert.equal(ids(second), 30);
+      assert.equal((result.counts.w0 ?? 0) + (result.counts.w1 ?? 0) + (result.counts.w2 ?? 0), 30);
+    } finally {
+      await second.stop();
+    }
+  });
+});
