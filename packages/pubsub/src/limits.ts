@@ -22,6 +22,11 @@ export const DEFAULT_DELIVERY_ATTEMPTS = 5;
 export const MAX_BACKOFF_MS = 600 * 1000;
 export const DEFAULT_MIN_BACKOFF_MS = 10 * 1000;
 export const MAX_PULL_MESSAGES = 1000;
+/**
+ * Bytes one pull or stream response carries at most, plus the message that crosses it: with messages of
+ * up to 10 MB a response stays under the gRPC kit's 20 MiB message limit.
+ */
+export const MAX_RESPONSE_BYTES = 10 * 1000 * 1000;
 
 /** Topic and subscription ids: a letter, then 2–254 of letters, digits and `-_.~+%`; never `goog…`. */
 const RESOURCE_ID = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;

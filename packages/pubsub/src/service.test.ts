@@ -275,3 +275,11 @@ test('deleting a topic detaches its subscriptions; list and update work on what 
   await t.service.deleteSubscription(t.admin, S);
   await assert.rejects(t.service.getSubscription(t.admin, S), { status: 'NOT_FOUND' });
 });
+
+test('a pull stops at 10 MB of messages (the one crossing the limit included), so responses fit the transport', async () => {
+  const t = await setup();
+  const big = () => ({ data: new Uint8Array(4_000_000), attributes: {}, orderingKey: '' });
+  for (let i = 0; i < 4; i++) await t.service.publish(t.admin, T, [big()]);
+  assert.equal((await t.service.pull(t.admin, S, 100, true)).length, 3);
+  assert.equal((await t.service.pull(t.admin, S, 100, true)).length, 1);
+});

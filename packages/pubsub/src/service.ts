@@ -7,6 +7,7 @@ import {
   checkMaxPullMessages,
   checkModifyDeadline,
   checkRetention,
+  MAX_RESPONSE_BYTES,
   MAX_TOPIC_RETENTION_MS,
 } from './limits.ts';
 import type { OutgoingMessage, ReceivedMessage, SubscriptionRecord, TopicRecord } from './model.ts';
@@ -275,10 +276,16 @@ export class PubsubService {
   }
 
   /** Leases up to `max` messages for `deadlineMs` (used by Pull and StreamingPull). */
-  async leaseMessages(sub: SubscriptionRecord, max: number, deadlineMs: number): Promise<ReceivedMessage[]> {
+  async leaseMessages(
+    sub: SubscriptionRecord,
+    max: number,
+    deadlineMs: number,
+    maxBytes = MAX_RESPONSE_BYTES,
+  ): Promise<ReceivedMessage[]> {
     if (sub.detached) return [];
     const result = await this.store.lease(sub.name, {
       max,
+      maxBytes: Math.min(maxBytes, MAX_RESPONSE_BYTES),
       now: this.clock.now(),
       deadlineMs,
       ordered: sub.enableMessageOrdering,

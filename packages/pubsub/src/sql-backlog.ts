@@ -1,13 +1,14 @@
 // The SQL behind SqlPubsubStore's data path: id allocation, batched inserts, leases, payload joins, rows → messages.
 import type { SqlExecutor, SqlValue } from '@sealroom/core';
 import type { OutgoingMessage, PubsubMessage } from './model.ts';
+import { messageSize } from './model.ts';
 import type { LeasedMessage, LeaseOptions, Page, PublishResult } from './store.ts';
 
 /** Rows per multi-row INSERT and ids per IN list; chunks are powers of two so few statements get prepared. */
 const MAX_CHUNK = 128;
 const DELIVERY_INSERT =
-  'INSERT INTO pubsub_deliveries (id, sub_id, message_id, ordering_key, publish_time, visible_at) VALUES';
-const DELIVERY_ROW = '(?, ?, ?, ?, ?, ?)';
+  'INSERT INTO pubsub_deliveries (id, sub_id, message_id, ordering_key, publish_time, visible_at, size) VALUES';
+const DELIVERY_ROW = '(?, ?, ?, ?, ?, ?, ?)';
 const PAYLOAD_INSERT = 'INSERT INTO pubsub_payloads (id, data, attributes) VALUES';
 const PAYLOAD_ROW = '(?, ?, ?)';
 export const LEASED_COLUMNS = 'id, message_id, ordering_key, publish_time, attempts';
@@ -51,6 +52,7 @@ export async function publishInTx(
     data: m.data,
     attributes: Object.keys(m.attributes).length > 0 ? JSON.stringify(m.attributes) : null,
     orderingKey: m.orderingKey === '' ? null : m.orderingKey,
+    size: messageSize(m),
   }));
   let nextId = first + messages.length;
   const deliveries: SqlValue[] = [];
@@ -58,12 +60,12 @@ export async function publishInTx(
   for (const sub of subs) {
     for (let i = 0; i < messages.length; i++) {
       const m = encoded[i] as (typeof encoded)[number];
-      deliveries.push(nextId, sub.id, first + i, m.orderingKey, publishTime, publishTime);
+      deliveries.push(nextId, sub.id, first + i, m.orderingKey, publishTime, publishTime, m.size);
       payloads.push(nextId, m.data, m.attributes);
       nextId++;
     }
   }
-  await insertRows(tx, DELIVERY_INSERT, DELIVERY_ROW, deliveries, 6);
+  await insertRows(tx, DELIVERY_INSERT, DELIVERY_ROW, deliveries, 7);
   await insertRows(tx, PAYLOAD_INSERT, PAYLOAD_ROW, payloads, 3);
   return { messageIds, subscriptions: subs.map((s) => s.name) };
 }
@@ -98,20 +100,28 @@ export async function forEachChunk(ids: readonly number[], fn: (chunk: number[],
 }
 
 /**
+ * Unordered delivery: the oldest visible messages, as many as fit in `maxBytes` (the one that crosses the
+ * limit included, so a large message is never stuck), at most `max`.
+ */
+export const LEASE_UNORDERED = `UPDATE pubsub_deliveries SET visible_at = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM (SELECT id, size, SUM(size) OVER (ORDER BY id) AS running FROM (SELECT id, size FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?) AS visible) AS fitted WHERE running - size < ?) RETURNING ${LEASED_COLUMNS}`;
+
+/**
  * Ordered delivery: a message with an ordering key is leased only when it is the oldest unacknowledged
  * message of its key and no other message of the key is leased, so a key has one message in flight.
  */
 export async function leaseOrdered(tx: SqlExecutor, subId: number, options: LeaseOptions): Promise<DeliveryRow[]> {
-  const candidates = await tx.all<{ id: number; ordering_key: string | null }>(
-    'SELECT id, ordering_key FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?',
+  const candidates = await tx.all<{ id: number; ordering_key: string | null; size: number }>(
+    'SELECT id, ordering_key, size FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?',
     [subId, options.now, options.max * 4],
   );
   const chosen: number[] = [];
   const seenKeys = new Set<string>();
+  let bytes = 0;
   for (const c of candidates) {
-    if (chosen.length >= options.max) break;
+    if (chosen.length >= options.max || bytes >= options.maxBytes) break;
     if (c.ordering_key === null) {
       chosen.push(c.id);
+      bytes += c.size;
       continue;
     }
     if (seenKeys.has(c.ordering_key)) continue;
@@ -120,7 +130,10 @@ export async function leaseOrdered(tx: SqlExecutor, subId: number, options: Leas
       'SELECT id FROM pubsub_deliveries WHERE sub_id = ? AND ordering_key = ? AND acked = 0 ORDER BY id LIMIT 1',
       [subId, c.ordering_key],
     );
-    if (head?.id === c.id) chosen.push(c.id);
+    if (head?.id === c.id) {
+      chosen.push(c.id);
+      bytes += c.size;
+    }
   }
   const rows: DeliveryRow[] = [];
   await forEachChunk(chosen, async (ids, marks) => {

@@ -24,7 +24,13 @@ test('a database written by the first schema keeps its undelivered messages afte
   );
   const store = new SqlPubsubStore(db);
   await store.init();
-  const { leased } = await store.lease(sub.name, { max: 10, now: 10, deadlineMs: 1000, ordered: false });
+  const { leased } = await store.lease(sub.name, {
+    max: 10,
+    maxBytes: 1000,
+    now: 10,
+    deadlineMs: 1000,
+    ordered: false,
+  });
   assert.equal(leased.length, 1);
   assert.equal(Buffer.from(leased[0]?.message.data as Uint8Array).toString(), 'kept');
   assert.deepEqual(leased[0]?.message.attributes, { k: 'v' });

@@ -8,7 +8,7 @@ import {
   deleteRows,
   forEachChunk,
   fromPageToken,
-  LEASED_COLUMNS,
+  LEASE_UNORDERED,
   leaseOrdered,
   PURGE_BATCH,
   publishInTx,
@@ -44,6 +44,8 @@ CREATE TABLE pubsub_payloads (id INTEGER PRIMARY KEY, data BLOB NOT NULL, attrib
 INSERT INTO pubsub_deliveries (id, sub_id, message_id, ordering_key, publish_time, visible_at, attempts, acked) SELECT id, sub_id, message_id, ordering_key, publish_time, visible_at, attempts, acked FROM pubsub_backlog;
 INSERT INTO pubsub_payloads (id, data, attributes) SELECT id, data, attributes FROM pubsub_backlog;
 DROP TABLE pubsub_backlog`,
+  // Message sizes, so a lease can stop at a byte budget (flow control, response size).
+  'ALTER TABLE pubsub_deliveries ADD COLUMN size INTEGER NOT NULL DEFAULT 0',
 ];
 
 export class SqlPubsubStore implements PubsubStore {
@@ -186,10 +188,13 @@ export class SqlPubsubStore implements PubsubStore {
     return this.#db.transaction(async (tx) => {
       const states = options.ordered
         ? await leaseOrdered(tx, subId, options)
-        : await tx.all<DeliveryRow>(
-            `UPDATE pubsub_deliveries SET visible_at = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM pubsub_deliveries WHERE sub_id = ? AND acked = 0 AND visible_at <= ? ORDER BY id LIMIT ?) RETURNING ${LEASED_COLUMNS}`,
-            [options.now + options.deadlineMs, subId, options.now, options.max],
-          );
+        : await tx.all<DeliveryRow>(LEASE_UNORDERED, [
+            options.now + options.deadlineMs,
+            subId,
+            options.now,
+            options.max,
+            options.maxBytes,
+          ]);
       const rows = await withPayloads(tx, states);
       const policy = options.deadLetter;
       if (!policy) return { leased: rows.map(toLeased), deadLettered: 0, wokenSubscriptions: [] };

@@ -18,6 +18,8 @@ export interface LeaseRef {
 
 export interface LeaseOptions {
   readonly max: number;
+  /** Byte budget: messages are leased while the bytes before each are under it (so at least one). */
+  readonly maxBytes: number;
   readonly now: number;
   readonly deadlineMs: number;
   /** Ordered subscriptions get at most one outstanding message per ordering key, the oldest. */

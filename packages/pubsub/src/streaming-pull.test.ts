@@ -102,6 +102,25 @@ test('flow control holds deliveries at max_outstanding_messages until acks on th
   assert.notEqual(status.code, grpc.status.OK);
 });
 
+test('flow control by bytes: a stream gets messages while the outstanding bytes are under max_outstanding_bytes', async () => {
+  const name = await subscription('s-bytes');
+  const kib = new Uint8Array(1024);
+  await t.service.publish(
+    t.admin,
+    T,
+    [1, 2, 3].map(() => ({ data: kib, attributes: {}, orderingKey: '' })),
+  );
+  const s = open();
+  s.call.write({ subscription: name, streamAckDeadlineSeconds: 60, maxOutstandingBytes: 1500 });
+  await until(() => s.received().length === 2, 'two messages (the second crosses the byte limit)');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.equal(s.received().length, 2);
+  s.call.write({ ackIds: s.received().map((r) => r.ackId) });
+  await until(() => s.received().length === 3, 'the third after the acks');
+  s.call.cancel();
+  await s.status;
+});
+
 test('a client half-close and a server shutdown both end the stream with UNAVAILABLE, never OK', async () => {
   const name = await subscription('s-close');
   const halfClosed = open();

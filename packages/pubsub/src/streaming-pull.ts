@@ -112,7 +112,12 @@ export class StreamingPullSession {
         await this.#waitForCredit(signal);
         continue;
       }
-      const batch = await this.#service.leaseMessages(this.subscription, room, this.#deadlineMs);
+      const batch = await this.#service.leaseMessages(
+        this.subscription,
+        room,
+        this.#deadlineMs,
+        this.#maxBytes - this.#outstandingBytes,
+      );
       if (batch.length === 0) {
         await this.#checkExists();
         await this.#service.wakeup.wait(this.subscription.name, IDLE_POLL_MS, signal);
