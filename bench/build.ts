@@ -1,9 +1,12 @@
 // Benchmark: `sealroom build` of the builder's example workload on the real pinned Node runtime, cold
 // (runtime layer made from scratch) and warm (layer cache), and registry push/pull throughput over
-// loopback, printed next to a raw disk copy and SHA-256 of the same bytes measured in the same run.
+// loopback, printed next to a bare loopback HTTP transfer, a raw disk copy and SHA-256 of the same bytes
+// measured in the same run.
 // Run: npm exec -- node bench/build.ts [compression gzip|none]
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, cpSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, type Compression, createLayerCache, pushImage, resolveNodeRuntime } from '@sealroom/builder';
@@ -49,6 +52,14 @@ try {
   await server.close();
 
   const nodePath = runtime.files[0]?.hostPath as string;
+  const bare = createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': statSync(nodePath).size });
+    createReadStream(nodePath).pipe(res);
+  });
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  const barePort = (bare.address() as AddressInfo).port;
+  const [, bareSeconds] = await time(async () => (await fetch(`http://127.0.0.1:${barePort}/`)).arrayBuffer());
+  bare.close();
   const nodeBytes = statSync(nodePath).size;
   const [, copySeconds] = await time(() => copyFileSync(nodePath, join(work, 'node-copy')));
   const data = readFileSync(nodePath);
@@ -63,6 +74,9 @@ try {
   console.log(`build warm (runtime layer cached)        ${warmSeconds.toFixed(3)} s`);
   console.log(`registry push                            ${(mb(imageBytes) / pushSeconds).toFixed(0)} MiB/s`);
   console.log(`registry pull (digest-checked)           ${(mb(imageBytes) / pullSeconds).toFixed(0)} MiB/s`);
+  console.log(
+    `loopback HTTP GET, bare node:http+fetch  ${(mb(nodeBytes) / bareSeconds).toFixed(0)} MiB/s   <- machine limit`,
+  );
   console.log(
     `raw disk copy of the node binary         ${(mb(nodeBytes) / copySeconds).toFixed(0)} MiB/s   <- machine limit`,
   );
