@@ -18,6 +18,9 @@ import { type Tally, createTally } from '../tally.ts';
 import { type CollaboratorAccess, openCollaboratorAccess } from './collaborator-access.ts';
 import { type Ingress, type IngressTenant, startIngress } from './ingress.ts';
 
+/** State is sealed, and counted messages acked, per this many messages (or after 200 ms). */
+const FLUSH_EVERY_MESSAGES = 1000;
+
 export interface RunWorkloadOptions {
   readonly config: WordcountConfig;
   readonly logger: Logger;
@@ -80,6 +83,7 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     tally,
     store,
     logger,
+    flushEveryMessages: FLUSH_EVERY_MESSAGES,
     onFlushed: () => {
       resultsDirty = true;
       resultsTimer ??= setTimeout(() => {
@@ -113,7 +117,10 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
       projectId: config.subscription.split('/')[1] ?? '',
     }) as never,
   );
-  const subscription = pubsub.subscription(config.subscription);
+  // Enough messages in flight to cover one seal-then-ack batch of the processor, and a second one filling.
+  const subscription = pubsub.subscription(config.subscription, {
+    flowControl: { maxMessages: 2 * FLUSH_EVERY_MESSAGES, allowExcessMessages: false },
+  });
   subscription.on('message', (message: Message) => {
     void processor.handle({
       id: message.id,
