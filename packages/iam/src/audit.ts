@@ -93,31 +93,65 @@ export function createProjectLog(options: {
       .mac(Buffer.from(JSON.stringify([projectNumber, seq, time, logName, severity, payload, prev])), MAC_LABEL)
       .toString('hex');
 
-  const append = async (projectNumber: string, entries: readonly LogEntryInput[]): Promise<void> => {
-    if (entries.length === 0) return;
-    await db.transaction(async (tx) => {
-      const head = await tx.get<{ seq: number; mac: string }>(
-        'SELECT seq, mac FROM log_heads WHERE project_number = ?',
-        [projectNumber],
-      );
-      let seq = head?.seq ?? 0;
-      let prev = head?.mac ?? GENESIS;
-      for (const entry of entries) {
-        seq += 1;
-        const time = clock.now();
-        const logName = `projects/${projectNumber}/logs/${entry.logId}`;
-        const payload = JSON.stringify({ ...entry.payload, ...(entry.labels ? { labels: entry.labels } : {}) });
-        const mac = macOf(projectNumber, seq, time, logName, entry.severity, payload, prev);
-        await tx.run(
-          'INSERT INTO log_entries (project_number, seq, time, log_name, severity, payload, prev_mac, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          [projectNumber, seq, time, logName, entry.severity, payload, prev, mac],
-        );
-        prev = mac;
+  /**
+   * Appends are group-committed: callers that arrive while a commit is being prepared share one
+   * transaction, and each resolves only once its entries are durable. Under load this turns one
+   * transaction per audited request into one per batch.
+   */
+  let pending: { projectNumber: string; entries: readonly LogEntryInput[]; done: (error?: unknown) => void }[] = [];
+  let scheduled = false;
+
+  const flush = async (): Promise<void> => {
+    const batch = pending;
+    pending = [];
+    scheduled = false;
+    try {
+      await db.transaction(async (tx) => {
+        const heads = new Map<string, { seq: number; mac: string }>();
+        for (const item of batch) {
+          let head = heads.get(item.projectNumber);
+          if (!head) {
+            const row = await tx.get<{ seq: number; mac: string }>(
+              'SELECT seq, mac FROM log_heads WHERE project_number = ?',
+              [item.projectNumber],
+            );
+            head = { seq: row?.seq ?? 0, mac: row?.mac ?? GENESIS };
+          }
+          for (const entry of item.entries) {
+            const seq: number = head.seq + 1;
+            const time = clock.now();
+            const logName = `projects/${item.projectNumber}/logs/${entry.logId}`;
+            const payload = JSON.stringify({ ...entry.payload, ...(entry.labels ? { labels: entry.labels } : {}) });
+            const mac = macOf(item.projectNumber, seq, time, logName, entry.severity, payload, head.mac);
+            await tx.run(
+              'INSERT INTO log_entries (project_number, seq, time, log_name, severity, payload, prev_mac, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+              [item.projectNumber, seq, time, logName, entry.severity, payload, head.mac, mac],
+            );
+            head = { seq, mac };
+          }
+          heads.set(item.projectNumber, head);
+        }
+        for (const [projectNumber, head] of heads) {
+          await tx.run(
+            'INSERT INTO log_heads (project_number, seq, mac) VALUES (?, ?, ?) ON CONFLICT (project_number) DO UPDATE SET seq = excluded.seq, mac = excluded.mac',
+            [projectNumber, head.seq, head.mac],
+          );
+        }
+      });
+      for (const item of batch) item.done();
+    } catch (error) {
+      for (const item of batch) item.done(error);
+    }
+  };
+
+  const append = (projectNumber: string, entries: readonly LogEntryInput[]): Promise<void> => {
+    if (entries.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      pending.push({ projectNumber, entries, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
       }
-      await tx.run(
-        'INSERT INTO log_heads (project_number, seq, mac) VALUES (?, ?, ?) ON CONFLICT (project_number) DO UPDATE SET seq = excluded.seq, mac = excluded.mac',
-        [projectNumber, seq, prev],
-      );
     });
   };
 
