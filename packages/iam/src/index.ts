@@ -28,3 +28,5 @@ export type { Iam, IamOptions } from './module.ts';
 export type { IamDeps } from './deps.ts';
 export { createIamTestContext } from './testing.ts';
 export type { IamTestContext } from './testing.ts';
+export { createIdTokenIssuer } from './id-tokens.ts';
+export { createSqlServiceAccountStore } from './service-accounts.ts';

@@ -1,4 +1,5 @@
 // The services `sealroom serve` composes, by the name `--only` selects them with.
+import { createComputeService } from '@sealroom/compute';
 import { createFederationService } from '@sealroom/federation';
 import { createKmsService } from '@sealroom/kms';
 import { createPubsubService } from '@sealroom/pubsub';
@@ -20,4 +21,5 @@ export const SERVICES: readonly ServiceEntry[] = [
   { name: 'kms', factory: createKmsService },
   { name: 'secrets', factory: createSecretsService },
   { name: 'pubsub', factory: createPubsubService },
+  { name: 'compute', factory: createComputeService },
 ];

@@ -1,0 +1,253 @@
+// The instances API in process: lifecycle, IAM (roles, actAs, denied = missing), serial output, exec, errors.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type IamTestContext, createIamTestContext } from '@sealroom/iam';
+import { buildRestApp } from '@sealroom/transport';
+import { createComputeModule } from './module.ts';
+import { type FakeAgent, createFakeAgent } from './test-support.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: GCE JSON read field by field
+type Json = any;
+type App = Awaited<ReturnType<typeof buildRestApp>>;
+
+const ZONE = 'us-central1-a';
+const BASE = `/compute/v1/projects/operator-project/zones/${ZONE}/instances`;
+const SA = 'run-confidential-vm@operator-project.iam.gserviceaccount.com';
+
+function createBody(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    serviceAccounts: [{ email: SA, scopes: ['https://www.googleapis.com/auth/cloud-platform'] }],
+    metadata: {
+      items: [
+        { key: 'tee-image-reference', value: '127.0.0.1:8080/builder-project/repo1/wordcount:v1' },
+        { key: 'tee-restart-policy', value: 'Never' },
+      ],
+    },
+    disks: [
+      {
+        boot: true,
+        initializeParams: { sourceImage: 'projects/confidential-space-images/global/images/family/confidential-space' },
+      },
+    ],
+    confidentialInstanceConfig: { enableConfidentialCompute: true },
+    shieldedInstanceConfig: { enableSecureBoot: true },
+    scheduling: { onHostMaintenance: 'TERMINATE' },
+    tags: { items: ['tee-vm'] },
+    labels: { team: 'ops' },
+    ...overrides,
+  };
+}
+
+describe('the instances API', () => {
+  let t: IamTestContext;
+  let app: App;
+  let agent: FakeAgent;
+  const tokens: Record<string, string> = {};
+
+  const call = async (who: string, method: string, url: string, body?: unknown) => {
+    const res = await app.inject({
+      method: method as 'GET',
+      url,
+      headers: { authorization: `Bearer ${tokens[who]}` },
+      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+    });
+    return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as Json) : undefined };
+  };
+
+  before(async () => {
+    t = await createIamTestContext();
+    for (const who of ['owner', 'admin', 'viewer', 'stranger', 'admin-no-actas'])
+      tokens[who] = (await t.createUser(`${who}@example.com`)).accessToken;
+    const project = await t.createProject('operator-project', 'owner@example.com');
+    await t.createProject('stranger-project', 'stranger@example.com');
+    await t.deps.serviceAccounts.create(project, 'run-confidential-vm', 'runs VMs', '');
+    await t.grant('projects/operator-project', 'roles/compute.instanceAdmin.v1', 'user:admin@example.com');
+    await t.grant('projects/operator-project', 'roles/iam.serviceAccountUser', 'user:admin@example.com');
+    await t.grant('projects/operator-project', 'roles/compute.instanceAdmin.v1', 'user:admin-no-actas@example.com');
+    await t.grant('projects/operator-project', 'roles/compute.viewer', 'user:viewer@example.com');
+    agent = createFakeAgent();
+    const module = await createComputeModule(t.context, { agent });
+    app = await buildRestApp({ routes: module.routes, authenticator: t.context.authenticator, logger: t.logger });
+  });
+  after(async () => {
+    await app.close();
+    await t.close();
+  });
+
+  test('create answers a DONE insert operation and boots the instance with its identity and metadata', async () => {
+    const created = await call('owner', 'POST', BASE, createBody('vm1'));
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    assert.equal(created.json.kind, 'compute#operation');
+    assert.equal(created.json.operationType, 'insert');
+    assert.equal(created.json.status, 'DONE');
+    assert.match(created.json.targetId, /^[1-9]\d{18}$/);
+    const boot = agent.boots.at(-1);
+    assert.equal(boot?.name, 'vm1');
+    assert.equal(boot?.instanceId, created.json.targetId);
+    assert.equal(boot?.imageFamily, 'confidential-space');
+    assert.equal(boot?.serviceAccountEmail, SA);
+    assert.equal(boot?.metadata['tee-restart-policy'], 'Never');
+    const got = await call('viewer', 'GET', `${BASE}/vm1`);
+    assert.equal(got.status, 200);
+    assert.equal(got.json.id, created.json.targetId);
+    assert.equal(got.json.status, 'RUNNING');
+    assert.equal(got.json.confidentialSpace.bootCount, 1);
+    assert.deepEqual(got.json.serviceAccounts, [
+      { email: SA, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
+    ]);
+    assert.deepEqual(got.json.confidentialInstanceConfig, { enableConfidentialCompute: true });
+    assert.deepEqual(got.json.tags, { items: ['tee-vm'] });
+    assert.equal(got.json.metadata.items[0].key, 'tee-image-reference');
+    assert.match(got.json.selfLink, /\/compute\/v1\/projects\/operator-project\/zones\/us-central1-a\/instances\/vm1$/);
+  });
+
+  test('a second instance with the same name in the zone is refused with 409', async () => {
+    const again = await call('owner', 'POST', BASE, createBody('vm1'));
+    assert.equal(again.status, 409);
+    assert.equal(again.json.error.status, 'ALREADY_EXISTS');
+  });
+
+  test('a caller without access gets the same 403 for an existing and a missing instance', async () => {
+    const existing = await call('stranger', 'GET', `${BASE}/vm1`);
+    const missing = await call('stranger', 'GET', `${BASE}/nope`);
+    assert.equal(existing.status, 403);
+    assert.equal(existing.json.error.message.replace('vm1', 'X'), missing.json.error.message.replace('nope', 'X'));
+    assert.match(existing.json.error.message, /compute\.instances\.get.*\(or it may not exist\)/);
+    const allowedMissing = await call('viewer', 'GET', `${BASE}/nope`);
+    assert.equal(allowedMissing.status, 404);
+  });
+
+  test('only the operator project lists its instances', async () => {
+    const mine = await call('viewer', 'GET', BASE);
+    assert.deepEqual(
+      mine.json.items.map((i: Json) => i.name),
+      ['vm1'],
+    );
+    const theirs = await call('stranger', 'GET', `/compute/v1/projects/stranger-project/zones/${ZONE}/instances`);
+    assert.equal(theirs.status, 200);
+    assert.equal(theirs.json.items, undefined);
+    assert.equal((await call('stranger', 'GET', BASE)).status, 403);
+  });
+
+  const permissionTable: [who: string, method: string, path: string, status: number][] = [
+    ['viewer', 'POST', BASE, 403],
+    ['viewer', 'POST', `${BASE}/vm1/stop`, 403],
+    ['viewer', 'DELETE', `${BASE}/vm1`, 403],
+    ['viewer', 'GET', `${BASE}/vm1/serialPort`, 403],
+    ['admin', 'GET', `${BASE}/vm1/serialPort`, 200],
+    ['stranger', 'POST', `${BASE}/vm1/start`, 403],
+  ];
+  for (const [who, method, path, status] of permissionTable) {
+    test(`${who} ${method} ${path.slice(BASE.length) || '/'} answers ${status}`, async () => {
+      const res = await call(who, method, path, method === 'POST' && path === BASE ? createBody('vm9') : undefined);
+      assert.equal(res.status, status, JSON.stringify(res.json));
+    });
+  }
+
+  test('attaching a service account needs iam.serviceAccounts.actAs on it', async () => {
+    const denied = await call('admin-no-actas', 'POST', BASE, createBody('vm2'));
+    assert.equal(denied.status, 403);
+    assert.match(denied.json.error.message, /iam\.serviceAccounts\.actAs/);
+    const allowed = await call('admin', 'POST', BASE, createBody('vm2'));
+    assert.equal(allowed.status, 200, JSON.stringify(allowed.json));
+  });
+
+  test('a service account that does not exist is refused', async () => {
+    const res = await call(
+      'owner',
+      'POST',
+      BASE,
+      createBody('vm3', { serviceAccounts: [{ email: 'ghost@operator-project.iam.gserviceaccount.com' }] }),
+    );
+    assert.equal(res.status, 400);
+    assert.equal(res.json.error.details[0].reason, 'ERR_COMPUTE_SERVICE_ACCOUNT');
+  });
+
+  const badBodies: [what: string, body: Record<string, unknown>, reason: string][] = [
+    [
+      'an image outside the Confidential Space families',
+      createBody('vm4', {
+        disks: [
+          { boot: true, initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' } },
+        ],
+      }),
+      'ERR_COMPUTE_IMAGE_FAMILY',
+    ],
+    ['an invalid instance name', createBody('VM_4'), 'ERR_COMPUTE_BAD_REQUEST'],
+    ['no service account', createBody('vm4', { serviceAccounts: [] }), 'ERR_COMPUTE_SERVICE_ACCOUNT'],
+    ['an unknown field', createBody('vm4', { canIpForwardd: true }), 'ERR_BAD_REQUEST_BODY'],
+    [
+      'a metadata key with a space',
+      createBody('vm4', { metadata: { items: [{ key: 'tee cmd', value: '[]' }] } }),
+      'ERR_COMPUTE_BAD_REQUEST',
+    ],
+  ];
+  for (const [what, body, reason] of badBodies) {
+    test(`create refuses ${what} with 400 ${reason}`, async () => {
+      const res = await call('owner', 'POST', BASE, body);
+      assert.equal(res.status, 400, JSON.stringify(res.json));
+      assert.equal(res.json.error.details[0].reason, reason);
+    });
+  }
+
+  test('stop terminates; start boots again with the next boot count; start while running is refused', async () => {
+    const stopped = await call('admin', 'POST', `${BASE}/vm2/stop`);
+    assert.equal(stopped.json.operationType, 'stop');
+    assert.equal((await call('admin', 'GET', `${BASE}/vm2`)).json.status, 'TERMINATED');
+    const started = await call('admin', 'POST', `${BASE}/vm2/start`);
+    assert.equal(started.status, 200);
+    assert.equal(agent.boots.at(-1)?.previousBoots, 1);
+    const after = await call('admin', 'GET', `${BASE}/vm2`);
+    assert.equal(after.json.status, 'RUNNING');
+    assert.equal(after.json.confidentialSpace.bootCount, 2);
+    const twice = await call('admin', 'POST', `${BASE}/vm2/start`);
+    assert.equal(twice.status, 400);
+    assert.equal(twice.json.error.status, 'FAILED_PRECONDITION');
+  });
+
+  test('serial output is kept per instance and read from an offset', async () => {
+    const all = await call('admin', 'GET', `${BASE}/vm2/serialPort`);
+    assert.equal(all.json.kind, 'compute#serialPortOutput');
+    assert.match(all.json.contents, /boot of vm2\n.*boot of vm2\n$/s);
+    assert.doesNotMatch(all.json.contents, /boot of vm1/);
+    const tail = await call('admin', 'GET', `${BASE}/vm2/serialPort?start=${all.json.next}`);
+    assert.equal(tail.json.contents, '');
+    assert.equal(tail.json.start, all.json.next);
+  });
+
+  test('exec is refused on a hardened instance and runs on a debug one', async () => {
+    const hardened = await call('owner', 'POST', `${BASE}/vm1:exec`, { command: ['id'] });
+    assert.equal(hardened.status, 400);
+    assert.equal(hardened.json.error.details[0].reason, 'ERR_COMPUTE_NO_OPERATOR_ACCESS');
+    const debugBody = createBody('dbg1', {
+      disks: [
+        {
+          boot: true,
+          initializeParams: {
+            sourceImage: 'projects/confidential-space-images/global/images/family/confidential-space-debug',
+          },
+        },
+      ],
+    });
+    assert.equal((await call('owner', 'POST', BASE, debugBody)).status, 200);
+    const ran = await call('owner', 'POST', `${BASE}/dbg1:exec`, { command: ['cat', '/etc/hostname'] });
+    assert.equal(ran.status, 200, JSON.stringify(ran.json));
+    assert.deepEqual(ran.json, { exitCode: 0, stdout: 'ran cat /etc/hostname\n', stderr: '' });
+    assert.equal((await call('viewer', 'POST', `${BASE}/dbg1:exec`, { command: ['id'] })).status, 403);
+  });
+
+  test('delete removes the instance: afterwards it is 404 for its owner', async () => {
+    const deleted = await call('owner', 'DELETE', `${BASE}/vm1`);
+    assert.equal(deleted.json.operationType, 'delete');
+    assert.equal((await call('owner', 'GET', `${BASE}/vm1`)).status, 404);
+  });
+
+  test('every change lands in the project audit log', async () => {
+    const number = (await t.context.projects.resolve('operator-project'))?.projectNumber ?? '';
+    const audited = await t.deps.audit.list(number, { pageSize: 1000 });
+    const methods = audited.map((e: Json) => e.body?.protoPayload?.methodName).filter(Boolean);
+    for (const m of ['v1.compute.instances.insert', 'v1.compute.instances.stop', 'v1.compute.instances.delete'])
+      assert.ok(methods.includes(m), `${m} in ${methods.join(',')}`);
+  });
+});

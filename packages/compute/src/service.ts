@@ -1,0 +1,277 @@
+// The instances domain: IAM checks, the lifecycle state machine, serial output, and the host agent behind it.
+import type { ImageFamily } from '@sealroom/attest';
+import { type Caller, newInstanceId, permissionDenied } from '@sealroom/core';
+import type { ServiceContext } from '@sealroom/transport';
+import { ComputeError } from './errors.ts';
+import type { ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
+import {
+  type Instance,
+  type InstanceServiceAccount,
+  type InstanceStatus,
+  type MetadataItem,
+  isHardened,
+  metadataMap,
+} from './instance.types.ts';
+import type { InstanceStore } from './store.ts';
+
+const METHOD = 'compute.instances';
+const NAME_PATTERN = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const ZONE_PATTERN = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
+
+export interface CreateInstanceInput {
+  readonly name: string;
+  readonly imageFamily: ImageFamily;
+  readonly serviceAccount: InstanceServiceAccount;
+  readonly metadata: readonly MetadataItem[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly recorded: Readonly<Record<string, unknown>>;
+}
+
+/** The service-account facts the compute service needs (IAM owns the accounts). */
+export interface ServiceAccountLookup {
+  get(email: string): Promise<{ email: string; projectId: string; disabled: boolean } | undefined>;
+}
+
+export interface InstanceServiceOptions {
+  readonly context: ServiceContext;
+  readonly store: InstanceStore;
+  readonly agent: HostAgent;
+  readonly serviceAccounts: ServiceAccountLookup;
+  /** Writes workload lines to the project's log (the logging service); absent when there is none. */
+  readonly writeWorkloadLog?: (projectNumber: string, instance: Instance, entry: WorkloadLogEntry) => Promise<void>;
+}
+
+export interface WorkloadLogEntry {
+  readonly severity: 'INFO' | 'ERROR';
+  readonly message: string;
+}
+
+export interface InstanceService {
+  create(caller: Caller | undefined, project: string, zone: string, input: CreateInstanceInput): Promise<Instance>;
+  get(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
+  list(caller: Caller | undefined, project: string, zone: string): Promise<Instance[]>;
+  delete(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
+  stop(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
+  start(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
+  serialOutput(caller: Caller | undefined, project: string, zone: string, name: string): Promise<string>;
+  exec(
+    caller: Caller | undefined,
+    project: string,
+    zone: string,
+    name: string,
+    command: readonly string[],
+  ): Promise<ExecResult>;
+  /** Instances a previous server process left running cannot be running now: they are marked TERMINATED. */
+  recover(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function instanceResource(project: string, zone: string, name: string): string {
+  return `projects/${project}/zones/${zone}/instances/${name}`;
+}
+
+function checkNames(zone: string, name?: string): void {
+  if (!ZONE_PATTERN.test(zone))
+    throw new ComputeError('ERR_COMPUTE_BAD_REQUEST', `Invalid value for field 'zone': '${zone.slice(0, 64)}'.`);
+  if (name !== undefined && !NAME_PATTERN.test(name))
+    throw new ComputeError(
+      'ERR_COMPUTE_BAD_REQUEST',
+      `Invalid value for field 'resource.name': '${name.slice(0, 64)}'. Must be a match of regex '${NAME_PATTERN.source}'`,
+    );
+}
+
+export function createInstanceService(options: InstanceServiceOptions): InstanceService {
+  const { context, store, agent } = options;
+  const { authorizer, audit, projects, clock, logger } = context;
+  /** Per instance, writes happen in the order the agent reported them. */
+  const queues = new Map<string, Promise<unknown>>();
+  const enqueue = (id: string, work: () => Promise<unknown>): Promise<unknown> => {
+    const next = (queues.get(id) ?? Promise.resolve()).then(work).catch((error: unknown) => {
+      logger.error({ instanceId: id, error }, 'instance update failed');
+    });
+    queues.set(id, next);
+    return next;
+  };
+
+  const eventsFor = (instance: Instance): InstanceEvents => ({
+    status: (status, message) => void enqueue(instance.id, () => setStatus(instance.id, status, message)),
+    serial: (line) => void enqueue(instance.id, () => store.appendSerial(instance.id, [line])),
+    workloadLog: (entry) =>
+      void enqueue(instance.id, async () => options.writeWorkloadLog?.(instance.projectNumber, instance, entry)),
+    booted: (bootCount, runtime) =>
+      void enqueue(instance.id, () =>
+        store.update(instance.id, (i) => ({ ...i, bootCount, runtime, status: 'RUNNING', statusMessage: '' })),
+      ),
+    exited: (exitCode) =>
+      void enqueue(instance.id, () => store.update(instance.id, (i) => ({ ...i, lastExitCode: exitCode }))),
+  });
+
+  const setStatus = (id: string, status: InstanceStatus, statusMessage: string) =>
+    store.update(id, (i) => ({ ...i, status, statusMessage }));
+
+  /** Authorizes first, so that a caller without the permission cannot tell a missing instance from a denied one. */
+  const find = async (caller: Caller | undefined, permission: string, project: string, zone: string, name: string) => {
+    const resource = instanceResource(project, zone, name);
+    await authorizer.authorize(caller, permission, resource);
+    const ref = await projects.resolve(project);
+    const instance = ref ? await store.get(ref.projectNumber, zone, name) : undefined;
+    if (!instance) throw new ComputeError('ERR_COMPUTE_INSTANCE_NOT_FOUND', `The resource '${resource}' was not found`);
+    return instance;
+  };
+
+  const record = async (caller: Caller | undefined, instance: Instance, method: string, details = {}) =>
+    audit.record({
+      project: instance.projectNumber,
+      method: `v1.compute.instances.${method}`,
+      resource: instanceResource(instance.projectId, instance.zone, instance.name),
+      caller,
+      outcome: 'ALLOWED',
+      details: { instanceId: instance.id, ...details },
+    });
+
+  const powerOn = async (instance: Instance): Promise<void> => {
+    await store.appendSerial(instance.id, [`sealroom: power on (${instance.imageFamily})`]);
+    agent.powerOn(
+      {
+        instanceId: instance.id,
+        name: instance.name,
+        zone: instance.zone,
+        projectId: instance.projectId,
+        projectNumber: instance.projectNumber,
+        imageFamily: instance.imageFamily,
+        metadata: metadataMap(instance.metadata),
+        serviceAccountEmail: instance.serviceAccount.email,
+        previousBoots: instance.bootCount,
+      },
+      eventsFor(instance),
+    );
+  };
+
+  /** Stops the host's instance and waits for the queued reports, so the row is final afterwards. */
+  const powerOff = async (instance: Instance): Promise<void> => {
+    await agent.powerOff(instance.id);
+    await queues.get(instance.id);
+  };
+
+  return {
+    async create(caller, project, zone, input) {
+      checkNames(zone, input.name);
+      const resource = instanceResource(project, zone, input.name);
+      await authorizer.authorize(caller, `${METHOD}.create`, resource);
+      const ref = await projects.resolve(project);
+      if (!ref) throw permissionDenied(`${METHOD}.create`, resource);
+      const account = await options.serviceAccounts.get(input.serviceAccount.email);
+      const accountProject = account?.projectId ?? /@([a-z][a-z0-9-]+)\./.exec(input.serviceAccount.email)?.[1] ?? '-';
+      const accountResource = `projects/${accountProject}/serviceAccounts/${input.serviceAccount.email}`;
+      // Like Compute Engine: whoever attaches a service account must be allowed to act as it.
+      if (!(await authorizer.isAllowed(caller, 'iam.serviceAccounts.actAs', accountResource)))
+        throw permissionDenied('iam.serviceAccounts.actAs', accountResource);
+      if (!account || account.disabled)
+        throw new ComputeError(
+          'ERR_COMPUTE_SERVICE_ACCOUNT',
+          `The service account '${input.serviceAccount.email}' does not exist or is disabled.`,
+        );
+      const instance: Instance = {
+        id: newInstanceId(),
+        name: input.name,
+        zone,
+        projectId: ref.projectId,
+        projectNumber: ref.projectNumber,
+        imageFamily: input.imageFamily,
+        serviceAccount: input.serviceAccount,
+        metadata: input.metadata,
+        labels: input.labels,
+        recorded: input.recorded,
+        createTime: clock.now(),
+        status: 'PROVISIONING',
+        statusMessage: '',
+        bootCount: 0,
+      };
+      if (!(await store.insert(instance)))
+        throw new ComputeError('ERR_COMPUTE_INSTANCE_EXISTS', `The resource '${resource}' already exists`);
+      await record(caller, instance, 'insert', { imageFamily: instance.imageFamily });
+      await powerOn(instance);
+      return instance;
+    },
+
+    async get(caller, project, zone, name) {
+      return find(caller, `${METHOD}.get`, project, zone, name);
+    },
+
+    async list(caller, project, zone) {
+      checkNames(zone);
+      await authorizer.authorize(caller, `${METHOD}.list`, `projects/${project}`);
+      const ref = await projects.resolve(project);
+      return ref ? store.list(ref.projectNumber, zone) : [];
+    },
+
+    async delete(caller, project, zone, name) {
+      const instance = await find(caller, `${METHOD}.delete`, project, zone, name);
+      await setStatus(instance.id, 'STOPPING', 'deleting');
+      await powerOff(instance);
+      await store.delete(instance.id);
+      await agent.discard(instance.id);
+      await record(caller, instance, 'delete');
+      return instance;
+    },
+
+    async stop(caller, project, zone, name) {
+      const instance = await find(caller, `${METHOD}.stop`, project, zone, name);
+      if (instance.status === 'TERMINATED') return instance;
+      await setStatus(instance.id, 'STOPPING', 'stop requested');
+      await powerOff(instance);
+      const stopped = await setStatus(instance.id, 'TERMINATED', 'stopped by the operator');
+      await record(caller, instance, 'stop');
+      return stopped ?? instance;
+    },
+
+    async start(caller, project, zone, name) {
+      const instance = await find(caller, `${METHOD}.start`, project, zone, name);
+      if (instance.status !== 'TERMINATED' || agent.isRunning(instance.id))
+        throw new ComputeError(
+          'ERR_COMPUTE_INSTANCE_STATE',
+          `The instance '${name}' is ${instance.status}; only a TERMINATED instance can be started.`,
+        );
+      const starting = (await setStatus(instance.id, 'PROVISIONING', '')) ?? instance;
+      await record(caller, instance, 'start');
+      await powerOn(starting);
+      return starting;
+    },
+
+    async serialOutput(caller, project, zone, name) {
+      const instance = await find(caller, `${METHOD}.getSerialPortOutput`, project, zone, name);
+      await queues.get(instance.id);
+      const lines = await store.serial(instance.id);
+      return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+    },
+
+    async exec(caller, project, zone, name, command) {
+      const instance = await find(caller, `${METHOD}.osAdminLogin`, project, zone, name);
+      if (isHardened(instance.imageFamily))
+        throw new ComputeError(
+          'ERR_COMPUTE_NO_OPERATOR_ACCESS',
+          `The instance '${name}' runs the hardened confidential-space image: the operator has no shell on it.`,
+        );
+      if (!agent.isRunning(instance.id))
+        throw new ComputeError('ERR_COMPUTE_EXEC_UNAVAILABLE', `The instance '${name}' is not running.`);
+      await record(caller, instance, 'exec', { argc: command.length });
+      return agent.exec(instance.id, command);
+    },
+
+    async recover() {
+      for (const instance of await store.listAll()) {
+        if (instance.status === 'TERMINATED' || agent.isRunning(instance.id)) continue;
+        await store.update(instance.id, (i) => ({
+          ...i,
+          status: 'TERMINATED',
+          statusMessage: 'the host restarted; start the instance again',
+        }));
+      }
+    },
+
+    async close() {
+      await agent.close();
+      await Promise.all(queues.values());
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// Test helpers: an IAM test context with an operator project, a service account, and a scripted host agent.
+import type { BootRequest, ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
+
+export interface FakeAgent extends HostAgent {
+  readonly boots: BootRequest[];
+  events(instanceId: string): InstanceEvents;
+}
+
+/** Boots at once into RUNNING (runtime `fake`), stops at once, and answers exec with the command it got. */
+export function createFakeAgent(): FakeAgent {
+  const boots: BootRequest[] = [];
+  const running = new Set<string>();
+  const events = new Map<string, InstanceEvents>();
+  return {
+    boots,
+    events: (id) => events.get(id) as InstanceEvents,
+    powerOn(request, e) {
+      boots.push(request);
+      running.add(request.instanceId);
+      events.set(request.instanceId, e);
+      e.booted(request.previousBoots + 1, 'fake');
+      e.serial(`boot of ${request.name}`);
+    },
+    async powerOff(id) {
+      running.delete(id);
+    },
+    async exec(_id, command): Promise<ExecResult> {
+      return { exitCode: 0, stdout: `ran ${command.join(' ')}\n`, stderr: '' };
+    },
+    async discard() {},
+    isRunning: (id) => running.has(id),
+    async close() {},
+  };
+}
