@@ -161,6 +161,27 @@ describe('OCI distribution API', () => {
     assert.equal(((await unknown.json()) as Json).errors[0].code, 'NAME_UNKNOWN');
   });
 
+  it('records refused pushes in the project audit log, and paginates tags with a Link header', async () => {
+    await client('reader')
+      .pushBlob(IMAGE, Buffer.from('denied push'))
+      .catch(() => undefined);
+    const project = await server.iam.context.projects.resolve('my-proj');
+    const entries = await server.iam.deps.audit.list(project?.projectNumber ?? '', {
+      pageSize: 100,
+      newestFirst: true,
+    });
+    const denied = entries.map((e) => JSON.stringify(e.body)).find((b) => b.includes('UploadArtifacts'));
+    assert.ok(denied?.includes('reader@example.com') && denied.includes('PERMISSION_DENIED'), denied);
+    const writer = client('writer');
+    const config = Buffer.from('{"page":1}');
+    await writer.pushBlob(IMAGE, config);
+    for (const tag of ['p1', 'p2', 'p3'])
+      await writer.pushManifest(IMAGE, tag, imageManifest(config, []), OCI_MANIFEST);
+    const page = await raw('reader', 'GET', `/v2/${IMAGE}/tags/list?n=1&last=p1`);
+    assert.deepEqual(((await page.json()) as Json).tags, ['p2']);
+    assert.equal(page.headers.get('link'), `</v2/${IMAGE}/tags/list?n=1&last=p2>; rel="next"`);
+  });
+
   it('refuses an upload whose content does not match its digest, and keeps nothing', async () => {
     const before = blobFiles().length;
     const wrong = computeDigest(Buffer.from('something else'));

@@ -284,11 +284,17 @@ function distributionRoutes(registry: Registry, ctx: ServiceContext): ApiRoute[]
         const n = req.query.n === undefined ? undefined : Number(req.query.n);
         if (n !== undefined && !(Number.isSafeInteger(n) && n >= 0))
           throw new RegistryError('ERR_REGISTRY_BAD_REFERENCE', 'n must be a non-negative integer.');
-        const tags = await registry.listTags(requireCaller(req), name(req), {
+        const { tags, more } = await registry.listTags(requireCaller(req), name(req), {
           ...(n === undefined ? {} : { n }),
           ...(req.query.last === undefined ? {} : { last: req.query.last }),
         });
-        return ok(200, { 'content-type': 'application/json' }, JSON.stringify({ name: name(req), tags }));
+        const last = tags[tags.length - 1];
+        // distribution-spec §Listing Tags: a Link header points at the next page.
+        const link =
+          more && last !== undefined
+            ? { link: `</v2/${name(req)}/tags/list?n=${n}&last=${encodeURIComponent(last)}>; rel="next"` }
+            : {};
+        return ok(200, { 'content-type': 'application/json', ...link }, JSON.stringify({ name: name(req), tags }));
       },
     }),
     route({

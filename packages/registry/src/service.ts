@@ -31,8 +31,16 @@ const REPOSITORY_ID = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const LOCATION = /^[a-z][a-z0-9-]{0,62}$/;
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024 * 1024;
+/** Uploads not finished within a day are abandoned; their bytes are deleted by the sweep. */
+export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 
 export type Access = typeof PULL | typeof PUSH | typeof DELETE;
+/** Audit method names for refused image access. */
+const METHOD_OF: Readonly<Record<Access, string>> = {
+  [PULL]: 'DownloadArtifacts',
+  [PUSH]: 'UploadArtifacts',
+  [DELETE]: 'DeleteArtifacts',
+};
 
 export interface RegistryOptions {
   readonly store: RegistryStore;
@@ -71,7 +79,21 @@ export function createRegistry(options: RegistryOptions) {
     }
     const project = await projects.resolve(projectId);
     const repository = project ? await store.getRepository(project.projectNumber, repositoryId) : undefined;
-    await authorizer.authorize(caller, permission, repository ? repository.name : `projects/${projectId}`);
+    const resource = repository ? repository.name : `projects/${projectId}`;
+    try {
+      await authorizer.authorize(caller, permission, resource);
+    } catch (error) {
+      await audit.record({
+        project: projectId,
+        method: `${METHOD}.${METHOD_OF[permission]}`,
+        resource,
+        caller,
+        outcome: 'DENIED',
+        status: 'PERMISSION_DENIED',
+        details: { image },
+      });
+      throw error;
+    }
     if (!repository || repository.projectId !== projectId) {
       throw new RegistryError('ERR_REGISTRY_NAME_UNKNOWN', `Repository '${projectId}/${repositoryId}' does not exist.`);
     }
@@ -173,6 +195,16 @@ export function createRegistry(options: RegistryOptions) {
       const repository = await this.getRepository(caller, repositoryName);
       await authorizer.authorize(caller, PULL, repository.name);
       return store.listManifests(`${repository.projectId}/${repository.repositoryId}`);
+    },
+
+    /** Deletes uploads older than UPLOAD_TTL_MS (files and rows); returns how many. */
+    async sweepUploads(): Promise<number> {
+      const stale = await store.listUploadsBefore(clock.now() - UPLOAD_TTL_MS);
+      for (const id of stale) {
+        await blobs.deleteUpload(id);
+        await store.deleteUpload(id);
+      }
+      return stale.length;
     },
 
     async startUpload(caller: Caller | undefined, image: string): Promise<string> {
@@ -344,11 +376,16 @@ export function createRegistry(options: RegistryOptions) {
       await record(caller, repository, 'DeleteManifest', { image, reference });
     },
 
-    async listTags(caller: Caller | undefined, image: string, page: { n?: number; last?: string }): Promise<string[]> {
+    async listTags(
+      caller: Caller | undefined,
+      image: string,
+      page: { n?: number; last?: string },
+    ): Promise<{ tags: string[]; more: boolean }> {
       await authorizeImage(caller, image, PULL);
       const all = await store.listTags(image);
       const after = page.last === undefined ? all : all.filter((t) => t > (page.last as string));
-      return page.n === undefined ? after : after.slice(0, page.n);
+      const tags = page.n === undefined ? after : after.slice(0, page.n);
+      return { tags, more: tags.length < after.length };
     },
 
     async listReferrers(

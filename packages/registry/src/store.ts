@@ -45,6 +45,8 @@ export interface RegistryStore {
   getUpload(id: string): Promise<UploadRecord | undefined>;
   setUploadOffset(id: string, from: number, to: number): Promise<boolean>;
   deleteUpload(id: string): Promise<void>;
+  /** Upload ids started before `time` (ms), for the sweep of abandoned uploads. */
+  listUploadsBefore(time: number): Promise<string[]>;
   putManifest(record: ManifestRecord, tag: string | undefined): Promise<void>;
   getManifest(image: string, digest: string): Promise<ManifestRecord | undefined>;
   deleteManifest(image: string, digest: string): Promise<boolean>;
@@ -178,6 +180,10 @@ export async function openSqlRegistryStore(db: SqlDatabase): Promise<RegistrySto
     },
     async deleteUpload(id) {
       await db.run('DELETE FROM registry_uploads WHERE id = ?', [id]);
+    },
+    async listUploadsBefore(time) {
+      const rows = await db.all('SELECT id FROM registry_uploads WHERE create_time < ?', [time]);
+      return rows.map((r) => str(r, 'id'));
     },
     async putManifest(m, tag) {
       await db.transaction(async (tx) => {

@@ -14,11 +14,17 @@ import { type ImageReference, parseImageReference, RegistryClient } from '@sealr
 import type { CommandContext } from '../command.ts';
 import { UsageError } from '../command.ts';
 
-/** The registry of an image reference: the Sealroom server itself (same host) over its URL, else HTTPS. */
+/**
+ * The registry of an image reference. The Sealroom server itself (same host) gets the account's access
+ * token; any other registry is reached over HTTPS without it (a Sealroom token never leaves for another host).
+ */
 export async function registryClientFor(ctx: CommandContext, ref: ImageReference): Promise<RegistryClient> {
-  const api = new URL(ctx.api.baseUrl);
-  const baseUrl = api.host === ref.registry ? ctx.api.baseUrl : `https://${ref.registry}`;
-  return new RegistryClient({ baseUrl, username: 'oauth2accesstoken', password: await ctx.api.accessToken() });
+  if (new URL(ctx.api.baseUrl).host !== ref.registry) return new RegistryClient({ baseUrl: `https://${ref.registry}` });
+  return new RegistryClient({
+    baseUrl: ctx.api.baseUrl,
+    username: 'oauth2accesstoken',
+    password: await ctx.api.accessToken(),
+  });
 }
 
 export function parseImageArg(text: unknown, needDigest: boolean): ImageReference {
