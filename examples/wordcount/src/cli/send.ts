@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { tlsBindingNonce } from '@sealroom/workload';
+import { type KeyWrapper, tlsBindingNonce } from '@sealroom/workload';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { createContributionSealer } from '../contribution.ts';
 import { WordcountError } from '../errors.ts';
@@ -28,7 +28,8 @@ export const SEND_FLAGS = [
 interface Exchange {
   readonly status: number;
   readonly body: Record<string, unknown>;
-  readonly socket: TLSSocket;
+  /** The TLS exporter nonce of the session that carried this exchange. */
+  readonly nonce: string;
 }
 
 /** One request; with `bindTo`, the body is written only if the socket is the TLS session that nonce came from. */
@@ -52,14 +53,11 @@ function exchange(
       },
       (res) => {
         let text = '';
+        const nonce = tlsBindingNonce(res.socket as TLSSocket);
         res.on('data', (chunk: Buffer) => (text += chunk.toString()));
         res.on('end', () => {
           try {
-            resolve({
-              status: res.statusCode ?? 0,
-              body: JSON.parse(text) as Record<string, unknown>,
-              socket: res.socket as TLSSocket,
-            });
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown>, nonce });
           } catch (error) {
             reject(error);
           }
@@ -114,53 +112,82 @@ export async function verifyConnectToken(
   return payload as Record<string, unknown>;
 }
 
-export async function sendCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
-  checkKnownFlags(flags, SEND_FLAGS);
-  const [host = '', portText = '443'] = requireFlag(flags, 'host').split(':');
-  const serverName = requireFlag(flags, 'server_name');
-  const kmsKey = requireFlag(flags, 'kmsKey');
-  const word = requireFlag(flags, 'user');
-  const ca = requireFlag(flags, 'ca_files')
-    .split(',')
-    .map((file) => readFileSync(file, 'utf8'));
+export interface SendContributionOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly serverName: string;
+  readonly ca: readonly string[];
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  readonly collaborator: string;
+  /** The collaborator's own KMS key (encrypt). */
+  readonly wrapper: KeyWrapper;
+  readonly word: string;
+  readonly imageDigest?: string;
+  readonly allowDebug?: boolean;
+}
+
+/** `/connect`, verify the token bound to this TLS session, then `/increment` over the same session. */
+export async function sendContribution(options: SendContributionOptions): Promise<Record<string, unknown>> {
   const agent = new Agent({
     keepAlive: true,
     maxSockets: 1,
-    ca,
-    cert: readFileSync(requireFlag(flags, 'tls_crt')),
-    key: readFileSync(requireFlag(flags, 'tls_key')),
+    ca: [...options.ca],
+    cert: options.cert,
+    key: options.key,
   });
   try {
-    const target = { host, port: Number(portText), serverName };
+    const target = { host: options.host, port: options.port, serverName: options.serverName };
     const connect = await exchange(agent, target, 'GET', '/connect');
     if (connect.status !== 200) throw new WordcountError('ERR_WORDCOUNT_CLIENT', `/connect answered ${connect.status}`);
-    const nonce = tlsBindingNonce(connect.socket);
-    const imageDigest = flags.values.get('image_digest');
+    const nonce = connect.nonce;
     const claims = await verifyConnectToken(String(connect.body.token), {
       nonce,
-      audience: `https://${serverName}`,
+      audience: `https://${options.serverName}`,
+      ...(options.imageDigest ? { imageDigest: options.imageDigest } : {}),
+      allowDebug: options.allowDebug === true,
+    });
+    const sealer = createContributionSealer({
+      collaborator: options.collaborator,
+      wrapper: options.wrapper,
+      mode: 'envelope',
+    });
+    const wire = await sealer.seal(options.word);
+    const body = JSON.stringify({ attributes: wire.attributes, data: wire.data.toString('base64') });
+    // Data goes only over the session the token was bound to.
+    const sent = await exchange(agent, target, 'POST', '/increment', { text: body, bindTo: nonce });
+    if (sent.status !== 200) throw new WordcountError('ERR_WORDCOUNT_CLIENT', `/increment answered ${sent.status}`);
+    const container = (claims.submods as { container?: { image_digest?: string } } | undefined)?.container;
+    return { status: 'counted', imageDigest: container?.image_digest, contributionId: wire.attributes.contribution_id };
+  } finally {
+    agent.destroy();
+  }
+}
+
+export async function sendCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
+  checkKnownFlags(flags, SEND_FLAGS);
+  const [host = '', portText = '443'] = requireFlag(flags, 'host').split(':');
+  const kmsKey = requireFlag(flags, 'kmsKey');
+  const imageDigest = flags.values.get('image_digest');
+  const session = await openUserSession(flags.values.get('api'), env);
+  const kms = openUserKms(session, kmsKey);
+  try {
+    return await sendContribution({
+      host,
+      port: Number(portText),
+      serverName: requireFlag(flags, 'server_name'),
+      ca: requireFlag(flags, 'ca_files')
+        .split(',')
+        .map((file) => readFileSync(file, 'utf8')),
+      cert: readFileSync(requireFlag(flags, 'tls_crt')),
+      key: readFileSync(requireFlag(flags, 'tls_key')),
+      collaborator: flags.values.get('collaborator') ?? projectOfKey(kmsKey),
+      wrapper: kms.wrapper,
+      word: requireFlag(flags, 'user'),
       ...(imageDigest ? { imageDigest } : {}),
       allowDebug: flags.values.get('allow_debug') === 'true',
     });
-    const session = await openUserSession(flags.values.get('api'), env);
-    const kms = openUserKms(session, kmsKey);
-    try {
-      const collaborator = flags.values.get('collaborator') ?? projectOfKey(kmsKey);
-      const wire = await createContributionSealer({ collaborator, wrapper: kms.wrapper, mode: 'envelope' }).seal(word);
-      const body = JSON.stringify({ attributes: wire.attributes, data: wire.data.toString('base64') });
-      // Data goes only over the session the token was bound to.
-      const sent = await exchange(agent, target, 'POST', '/increment', { text: body, bindTo: nonce });
-      if (sent.status !== 200) throw new WordcountError('ERR_WORDCOUNT_CLIENT', `/increment answered ${sent.status}`);
-      const container = (claims.submods as { container?: { image_digest?: string } } | undefined)?.container;
-      return {
-        status: 'counted',
-        imageDigest: container?.image_digest,
-        contributionId: wire.attributes.contribution_id,
-      };
-    } finally {
-      await kms.close();
-    }
   } finally {
-    agent.destroy();
+    await kms.close();
   }
 }
