@@ -12,7 +12,8 @@ export const serveCommands: CommandSpec[] = [
       'grpc-port': { type: 'string', description: 'gRPC TLS port (default 8443; -1 disables).' },
       'emulator-port': {
         type: 'string',
-        description: 'Plaintext gRPC port for emulator-style clients (off by default).',
+        description:
+          'Plaintext Pub/Sub gRPC port for PUBSUB_EMULATOR_HOST clients (off by default; no caller identity, IAM not enforced).',
       },
       'state-dir': { type: 'string', description: 'State directory (default ./.sealroom, or SEALROOM_STATE_DIR).' },
       dev: {
@@ -27,6 +28,9 @@ export const serveCommands: CommandSpec[] = [
     },
     async run(ctx) {
       const int = (name: string) => (ctx.flags[name] === undefined ? undefined : Number(ctx.flags[name]));
+      // The Pub/Sub service reads its own settings from SEALROOM_PUBSUB_*; the flag is a shorthand for one.
+      if (typeof ctx.flags['emulator-port'] === 'string')
+        process.env.SEALROOM_PUBSUB_EMULATOR_PORT = ctx.flags['emulator-port'];
       const config = resolveServerConfig(
         {
           port: int('port'),
