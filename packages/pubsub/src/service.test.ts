@@ -283,3 +283,25 @@ test('a pull stops at 10 MB of messages (the one crossing the limit included), s
   assert.equal((await t.service.pull(t.admin, S, 100, true)).length, 3);
   assert.equal((await t.service.pull(t.admin, S, 100, true)).length, 1);
 });
+
+test('concurrent publishes commit together, and a missing topic in the group fails only its own request', async () => {
+  const t = await setup();
+  const results = await Promise.allSettled([
+    t.service.publish(t.admin, T, [msg('a')]),
+    t.service.publish(t.admin, 'projects/p1/topics/missing', [msg('b')]),
+    t.service.publish(t.admin, T, [msg('c'), msg('d')]),
+    t.service.publish(t.admin, T, [msg('e')]),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+  );
+  assert.equal((results[1] as PromiseRejectedResult).reason.status, 'NOT_FOUND');
+  const ids = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+  assert.equal(new Set(ids).size, 4);
+  const pulled = await t.service.pull(t.admin, S, 10, true);
+  assert.deepEqual(
+    pulled.map((r) => decode(r.message.data)),
+    ['a', 'c', 'd', 'e'],
+  );
+});

@@ -2,6 +2,7 @@
 import type { Clock, Logger } from '@sealroom/core';
 import { notFound, CoreError } from '@sealroom/core';
 import type { Access, AccessControl } from './access.ts';
+import { PublishGroups } from './group-commit.ts';
 import {
   checkBatch,
   checkMaxPullMessages,
@@ -53,6 +54,7 @@ export class PubsubService {
   readonly #logger: Logger;
   readonly #pullWaitMs: number;
   readonly #leaseListeners = new Set<LeaseListener>();
+  readonly #groups: PublishGroups;
 
   constructor(options: PubsubServiceOptions) {
     this.store = options.store;
@@ -61,6 +63,7 @@ export class PubsubService {
     this.#logger = options.logger;
     this.wakeup = options.wakeup;
     this.#pullWaitMs = options.pullWaitMs ?? 1000;
+    this.#groups = new PublishGroups(options.store, options.clock);
   }
 
   onLeaseChange(listener: LeaseListener): () => void {
@@ -173,7 +176,7 @@ export class PubsubService {
     const topic = parseTopicName(name);
     await this.#access.require(access, 'pubsub.topics.publish', topic.name, `${SERVICE}.Publisher.Publish`);
     checkBatch(messages, messages.map(messageSize));
-    const result = await this.store.publish(topic.name, messages, this.clock.now());
+    const result = await this.#groups.publish(topic.name, messages);
     if (!result) throw resourceNotFound(topic.name);
     this.wakeup.notify(result.subscriptions);
     return result.messageIds;

@@ -17,7 +17,7 @@ import {
   toPage,
   withPayloads,
 } from './sql-backlog.ts';
-import type { LeaseOptions, LeaseRef, LeaseResult, Page, PublishResult, PubsubStore } from './store.ts';
+import type { LeaseOptions, LeaseRef, LeaseResult, Page, PublishBatch, PublishResult, PubsubStore } from './store.ts';
 
 /**
  * Schema. Each subscription keeps its own copy of a message (`pubsub_deliveries` for the delivery state,
@@ -180,6 +180,14 @@ export class SqlPubsubStore implements PubsubStore {
     publishTime: number,
   ): Promise<PublishResult | undefined> {
     return this.#db.transaction((tx) => publishInTx(tx, topic, messages, publishTime));
+  }
+
+  async publishMany(batches: readonly PublishBatch[], publishTime: number): Promise<(PublishResult | undefined)[]> {
+    return this.#db.transaction(async (tx) => {
+      const results: (PublishResult | undefined)[] = [];
+      for (const batch of batches) results.push(await publishInTx(tx, batch.topic, batch.messages, publishTime));
+      return results;
+    });
   }
 
   async lease(subscription: string, options: LeaseOptions): Promise<LeaseResult> {

@@ -41,6 +41,11 @@ export interface PublishResult {
   readonly subscriptions: readonly string[];
 }
 
+export interface PublishBatch {
+  readonly topic: string;
+  readonly messages: readonly OutgoingMessage[];
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   readonly nextPageToken: string;
@@ -70,6 +75,8 @@ export interface PubsubStore {
    * undefined (storing nothing) when the topic does not exist.
    */
   publish(topic: string, messages: readonly OutgoingMessage[], publishTime: number): Promise<PublishResult | undefined>;
+  /** Several publishes in one atomic step (group commit); one result per batch, in order. */
+  publishMany(batches: readonly PublishBatch[], publishTime: number): Promise<(PublishResult | undefined)[]>;
   /** Leases up to `max` visible messages for `deadlineMs`, oldest first. */
   lease(subscription: string, options: LeaseOptions): Promise<LeaseResult>;
   /** Acknowledges deliveries (deleted, or kept as acked when the subscription retains them); returns how many. */
