@@ -66,5 +66,5 @@ export {
   verifyAttestation,
 } from './attestation.ts';
 export type { InTotoStatement } from './attestation.ts';
-export { fetchAttachments, pushAttachments, pushImage } from './publish.ts';
+export { CYCLONEDX_MEDIA_TYPE, fetchAttachments, pushAttachments, pushImage, pushReferrer } from './publish.ts';
 export type { AttachmentKind } from './publish.ts';

@@ -26,7 +26,7 @@ import {
 } from './attestation.ts';
 import { type BuiltImage, buildImage } from './build.ts';
 import { BuilderError } from './errors.ts';
-import { fetchAttachments, pushAttachments, pushImage } from './publish.ts';
+import { CYCLONEDX_MEDIA_TYPE, fetchAttachments, pushAttachments, pushImage, pushReferrer } from './publish.ts';
 import { toCustomRuntime } from './runtime.ts';
 import { signImage, toTrustedKey, verifyImageSignatures } from './sign.ts';
 import { createKeySigner } from './signer.ts';
@@ -134,6 +134,21 @@ describe('publishing a signed image', () => {
     );
   });
 
+  it('attaches the SBOM as an OCI 1.1 referrer that the referrers API lists', async () => {
+    const sbom = Buffer.from(JSON.stringify(buildSbomPredicate(image)));
+    const digest = await pushReferrer(client, NAME, image.blobs.manifest.descriptor, {
+      artifactType: CYCLONEDX_MEDIA_TYPE,
+      payload: sbom,
+    });
+    const referrers = await client.listReferrers(NAME, image.digest, CYCLONEDX_MEDIA_TYPE);
+    assert.deepEqual(
+      referrers.map((r) => r.digest),
+      [digest],
+    );
+    const manifest = JSON.parse((await client.getManifest(NAME, digest)).bytes.toString('utf8'));
+    assert.deepEqual(await client.getBlob(NAME, manifest.layers[0].digest), sbom);
+  });
+
   it('keeps image and signatures verifiable after a round trip through docker-registry', {
     skip: !findDistributionBinary() && 'docker-registry is not installed',
   }, async () => {
@@ -150,6 +165,14 @@ describe('publishing a signed image', () => {
       assert.equal(
         verifyImageSignatures({ imageDigest: image.digest, layers, keys: trusted, threshold: 2 }).signedBy.length,
         2,
+      );
+      const sbomDigest = await pushReferrer(other, 'mirror/tiny', image.blobs.manifest.descriptor, {
+        artifactType: CYCLONEDX_MEDIA_TYPE,
+        payload: Buffer.from('{}'),
+      });
+      assert.deepEqual(
+        (await other.listReferrers('mirror/tiny', image.digest)).map((r) => r.digest),
+        [sbomDigest],
       );
     } finally {
       await distribution.stop();

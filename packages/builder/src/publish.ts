@@ -1,6 +1,15 @@
 // Publishing to a registry: push a built image, add cosign signatures and attestations under their
 // `sha256-<hex>.sig` / `.att` tags (co-signing appends), and fetch them back for verification.
-import { type ImageManifest, OCI_MANIFEST, type RegistryClient, RegistryError, toDigestTag } from '@sealroom/registry';
+import {
+  computeDigest,
+  type Descriptor,
+  type ImageManifest,
+  OCI_EMPTY,
+  OCI_MANIFEST,
+  type RegistryClient,
+  RegistryError,
+  toDigestTag,
+} from '@sealroom/registry';
 import type { BuiltImage } from './build.ts';
 import { appendSignatureLayers, buildSignatureManifest, type SignatureLayer } from './cosign-manifest.ts';
 
@@ -51,4 +60,38 @@ export async function pushAttachments(
   for (const layer of layers) await client.pushBlob(name, layer.payload, layer.descriptor.digest);
   await client.pushBlob(name, built.config.bytes, built.config.descriptor.digest);
   return client.pushManifest(name, toDigestTag(digest, kind), built.manifest.bytes, OCI_MANIFEST);
+}
+
+/** cosign's media type for CycloneDX JSON (`pkg/types/media.go`), used as the SBOM referrer's artifactType. */
+export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
+const EMPTY_JSON = Buffer.from('{}');
+
+/**
+ * Attaches `payload` to the image as an OCI 1.1 referrer: an artifact manifest with the empty config,
+ * one layer and `subject` = the image, pushed by digest. Where the registry has no referrers API the
+ * client keeps the `sha256-<hex>` fallback index.
+ */
+export async function pushReferrer(
+  client: RegistryClient,
+  name: string,
+  subject: Descriptor,
+  artifact: {
+    readonly artifactType: string;
+    readonly payload: Buffer;
+    readonly annotations?: Readonly<Record<string, string>>;
+  },
+): Promise<string> {
+  await client.pushBlob(name, EMPTY_JSON);
+  const layerDigest = await client.pushBlob(name, artifact.payload);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: artifact.artifactType,
+    config: { mediaType: OCI_EMPTY, digest: computeDigest(EMPTY_JSON), size: EMPTY_JSON.length },
+    layers: [{ mediaType: artifact.artifactType, digest: layerDigest, size: artifact.payload.length }],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    ...(artifact.annotations ? { annotations: artifact.annotations } : {}),
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  return client.pushManifest(name, computeDigest(bytes), bytes, OCI_MANIFEST);
 }

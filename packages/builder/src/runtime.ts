@@ -158,17 +158,10 @@ export function resolveNodeRuntime(fromDir: string = process.cwd()): RuntimeBase
       'org.sealroom.base.node.integrity': node.integrity,
       'org.sealroom.base.node.sha256': files[0]?.sha256 ?? '',
       'org.sealroom.base.libraries': debian,
-      'org.sealroom.base.libraries.source': `host dpkg, md5-checked (${debianRelease()})`,
+      // Package versions pin the bytes; the distribution's point release would only add variance.
+      'org.sealroom.base.libraries.source': 'host Debian packages, checked against dpkg md5sums',
     },
   };
-}
-
-function debianRelease(): string {
-  try {
-    return `debian ${readFileSync('/etc/debian_version', 'utf8').trim()}`;
-  } catch {
-    return 'not debian';
-  }
 }
 
 /** A RuntimeBase from explicit files (tests, or a base assembled elsewhere); labels say it is custom. */

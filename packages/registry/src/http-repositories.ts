@@ -77,7 +77,8 @@ export function artifactRegistryRoutes(registry: Registry, ctx: ServiceContext):
       path: `/v1/{parent=${REPO}}/dockerImages`,
       handler: async (req) => {
         const parent = req.params.parent as string;
-        const images = await registry.listImages(req.caller, parent);
+        // Referrer artifacts (SBOMs, bundles) belong to their subject image; they are not listed as images.
+        const images = (await registry.listImages(req.caller, parent)).filter((m) => m.subject === undefined);
         const host = new URL(req.baseUrl).host;
         return images.length === 0
           ? {}

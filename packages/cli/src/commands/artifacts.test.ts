@@ -87,11 +87,21 @@ it('builds and pushes, printing imageReference, digest, configDigest and layers;
       join(dir, 'node'),
       '--predicates-dir',
       join(dir, 'pred'),
+      '--attach-sbom',
       '--format=json',
     ),
   );
   digest = built.digest;
   assert.equal(built.imageReference, `${host}/builder-1/repo1/tiny@${digest}`);
+  const token = (await ok('auth', 'print-access-token')).trim();
+  const referrers = await fetch(`${server.url}/v2/builder-1/repo1/tiny/referrers/${digest}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const index = (await referrers.json()) as { manifests: { artifactType?: string }[] };
+  assert.deepEqual(
+    index.manifests.map((m) => m.artifactType),
+    ['application/vnd.cyclonedx+json'],
+  );
   assert.equal(built.layers.length, 2);
   const again = JSON.parse(
     await ok('build', join(dir, 'app'), '--node-binary', join(dir, 'node'), '--no-push', '--format=json'),

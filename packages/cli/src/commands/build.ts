@@ -7,10 +7,12 @@ import {
   buildImage,
   buildProvenancePredicate,
   buildSbomPredicate,
+  CYCLONEDX_MEDIA_TYPE,
   fetchAttachments,
   PREDICATE_TYPES,
   pushAttachments,
   pushImage,
+  pushReferrer,
   signImage,
   toCustomRuntime,
   verifyImageSignatures,
@@ -64,6 +66,10 @@ export const buildCommands: CommandSpec[] = [
         description: 'Use this node binary instead of the pinned one (labelled custom).',
       },
       push: { type: 'boolean', description: 'Push to --tag (default true; --no-push only builds).' },
+      'attach-sbom': {
+        type: 'boolean',
+        description: 'Also push the CycloneDX SBOM as an OCI 1.1 referrer of the image.',
+      },
     },
     async run(ctx) {
       const ref = ctx.flags.tag === undefined ? undefined : parseImageArg(ctx.flags.tag, false);
@@ -102,7 +108,15 @@ export const buildCommands: CommandSpec[] = [
         writeFileSync(join(dir, 'sbom.cdx.json'), JSON.stringify(buildSbomPredicate(image), null, 2));
       }
       if (ref !== undefined && ctx.flags.push !== false) {
-        await pushImage(await registryClientFor(ctx, ref), image, ref.repository, ref.tag ?? 'latest');
+        const client = await registryClientFor(ctx, ref);
+        await pushImage(client, image, ref.repository, ref.tag ?? 'latest');
+        if (ctx.flags['attach-sbom'] === true) {
+          const payload = Buffer.from(JSON.stringify(buildSbomPredicate(image)));
+          await pushReferrer(client, ref.repository, image.blobs.manifest.descriptor, {
+            artifactType: CYCLONEDX_MEDIA_TYPE,
+            payload,
+          });
+        }
         ctx.err(`Pushed ${formatImageReference({ ...ref, digest: image.digest })}`);
       }
       return {
