@@ -231,7 +231,13 @@ async function execBeside(
   n: number,
 ): Promise<ExecResult> {
   const shell = existsSync(join(last.rootfs, 'bin', 'sh'));
-  const args = shell && command.length === 1 ? ['/bin/sh', '-c', command[0] as string] : [...command];
+  // gcloud's --command is one shell string; an image without a shell gets it split at whitespace.
+  const args =
+    command.length !== 1
+      ? [...command]
+      : shell
+        ? ['/bin/sh', '-c', command[0] as string]
+        : (command[0] as string).split(/\s+/).filter(Boolean);
   const out = { stdout: '', stderr: '' };
   const append = (key: 'stdout' | 'stderr') => (chunk: Buffer) => {
     if (out[key].length < EXEC_OUTPUT_LIMIT_BYTES) out[key] += chunk.toString('utf8');

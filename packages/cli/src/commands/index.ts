@@ -3,6 +3,7 @@ import type { CommandSpec } from '../command.ts';
 import { artifactsCommands } from './artifacts.ts';
 import { authCommands } from './auth.ts';
 import { buildCommands } from './build.ts';
+import { computeCommands } from './compute.ts';
 import { configCommands } from './config.ts';
 import { iamCommands } from './iam.ts';
 import { kmsCommands } from './kms.ts';
@@ -26,4 +27,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...artifactsCommands,
   ...buildCommands,
   ...pubsubCommands,
+  ...computeCommands,
 ];
