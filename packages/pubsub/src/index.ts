@@ -2,6 +2,7 @@
 export { PUBSUB_ERRORS, PubsubError } from './errors.ts';
 export type { PubsubErrorCode } from './errors.ts';
 export { createPubsubService, createPubsubServiceWith } from './module.ts';
+export type { PubsubModule } from './module.ts';
 export { loadPubsubConfig } from './config.ts';
 export type { PubsubConfig } from './config.ts';
 export { SqlPubsubStore } from './sql-store.ts';

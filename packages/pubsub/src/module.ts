@@ -1,5 +1,5 @@
 // The Pub/Sub ServiceFactory: store, service, REST routes, gRPC bindings, retention sweeps, emulator port.
-import { type GrpcServer, type ServiceFactory, startGrpcServer } from '@sealroom/transport';
+import { type GrpcServer, type ServiceContext, type ServiceModule, startGrpcServer } from '@sealroom/transport';
 import { AccessControl } from './access.ts';
 import { loadPubsubConfig, type PubsubConfig } from './config.ts';
 import { pubsubGrpcBindings } from './grpc.ts';
@@ -8,8 +8,13 @@ import { PubsubService } from './service.ts';
 import { SqlPubsubStore } from './sql-store.ts';
 import { Wakeup } from './wakeup.ts';
 
+/** The module, plus the emulator port once started (undefined while off). */
+export interface PubsubModule extends ServiceModule {
+  readonly emulatorPort: number | undefined;
+}
+
 /** Builds the service; `config` overrides the SEALROOM_PUBSUB_* environment (tests). */
-export function createPubsubServiceWith(config?: PubsubConfig): ServiceFactory {
+export function createPubsubServiceWith(config?: PubsubConfig): (ctx: ServiceContext) => Promise<PubsubModule> {
   return async (ctx) => {
     const settings = config ?? loadPubsubConfig(process.env);
     const logger = ctx.logger.child({ service: 'pubsub' });
@@ -36,6 +41,9 @@ export function createPubsubServiceWith(config?: PubsubConfig): ServiceFactory {
     };
     return {
       name: 'pubsub',
+      get emulatorPort() {
+        return emulator?.port;
+      },
       routes: [...pubsubRoutes(service), ...pubsubPolicyRoutes(store, ctx)],
       grpc: pubsubGrpcBindings(service, { shutdown: shutdown.signal }),
       start: async () => {
@@ -64,4 +72,4 @@ export function createPubsubServiceWith(config?: PubsubConfig): ServiceFactory {
   };
 }
 
-export const createPubsubService: ServiceFactory = (ctx) => createPubsubServiceWith()(ctx);
+export const createPubsubService = (ctx: ServiceContext): Promise<PubsubModule> => createPubsubServiceWith()(ctx);
