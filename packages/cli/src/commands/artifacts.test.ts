@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { silentLogger } from '@sealroom/core';
+import { findDistributionBinary, startDistributionRegistry } from '@sealroom/registry';
 import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
 import { runCli } from '../main.ts';
 
@@ -178,4 +179,22 @@ it('attaches provenance written by build as a DSSE attestation', async () => {
   assert.ok(JSON.parse(readFileSync(join(dir, 'pred', 'sbom.cdx.json'), 'utf8')).bomFormat === 'CycloneDX');
   const described = JSON.parse(await ok('artifacts', 'docker', 'images', 'describe', image, '--format=json'));
   assert.deepEqual(described.attestations, ['https://slsa.dev/provenance/v1']);
+});
+
+it('builds, signs and verifies against another registry on loopback without sending it the Sealroom token', {
+  skip: !findDistributionBinary() && 'docker-registry is not installed',
+}, async () => {
+  const distribution = await startDistributionRegistry();
+  try {
+    const tag = `${distribution.host}/mirror/tiny:v1`;
+    const built = JSON.parse(
+      await ok('build', join(dir, 'app'), '--tag', tag, '--node-binary', join(dir, 'node'), '--format=json'),
+    );
+    const image = `${distribution.host}/mirror/tiny@${built.digest}`;
+    await ok('sign', image, '--key', join(dir, 'alice.key'));
+    const verified = JSON.parse(await ok('verify-image', image, '--key', join(dir, 'alice.pub'), '--format=json'));
+    assert.equal(verified.signedBy.length, 1);
+  } finally {
+    await distribution.stop();
+  }
 });

@@ -16,10 +16,15 @@ import { UsageError } from '../command.ts';
 
 /**
  * The registry of an image reference. The Sealroom server itself (same host) gets the account's access
- * token; any other registry is reached over HTTPS without it (a Sealroom token never leaves for another host).
+ * token; any other registry is reached without it (a Sealroom token never leaves for another host), over
+ * HTTPS, or plain HTTP on loopback (a local `docker-registry`).
  */
 export async function registryClientFor(ctx: CommandContext, ref: ImageReference): Promise<RegistryClient> {
-  if (new URL(ctx.api.baseUrl).host !== ref.registry) return new RegistryClient({ baseUrl: `https://${ref.registry}` });
+  if (new URL(ctx.api.baseUrl).host !== ref.registry) {
+    const host = ref.registry.replace(/:\d+$/, '');
+    const loopback = host === '127.0.0.1' || host === 'localhost';
+    return new RegistryClient({ baseUrl: `${loopback ? 'http' : 'https'}://${ref.registry}` });
+  }
   return new RegistryClient({
     baseUrl: ctx.api.baseUrl,
     username: 'oauth2accesstoken',
