@@ -100,11 +100,7 @@ export function artifactRegistryRoutes(registry: Registry, ctx: ServiceContext):
       permissionPrefix: 'artifactregistry.repositories',
       methodPrefix: AR_METHOD,
       kind: 'Repository',
-      exists: async (name) =>
-        registry.getRepository(undefined, name).then(
-          () => true,
-          () => false,
-        ),
+      exists: (name) => registry.repositoryExists(name),
     }),
   ];
 }

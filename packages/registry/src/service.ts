@@ -116,6 +116,13 @@ export function createRegistry(options: RegistryOptions) {
     });
   }
 
+  async function findRepository(name: string): Promise<RepositoryRecord | undefined> {
+    const [, projectId = '', , location = '', , repositoryId = ''] = name.split('/');
+    const project = await projects.resolve(projectId);
+    const repository = project ? await store.getRepository(project.projectNumber, repositoryId) : undefined;
+    return repository && repository.location === location ? repository : undefined;
+  }
+
   async function getUploadFor(image: string, id: string) {
     const upload = await store.getUpload(id);
     if (!upload || upload.image !== image)
@@ -173,13 +180,13 @@ export function createRegistry(options: RegistryOptions) {
 
     async getRepository(caller: Caller | undefined, name: string): Promise<RepositoryRecord> {
       await authorizer.authorize(caller, GET_REPOSITORY, name);
-      const [, projectId = '', , location = '', , repositoryId = ''] = name.split('/');
-      const project = await projects.resolve(projectId);
-      const repository = project ? await store.getRepository(project.projectNumber, repositoryId) : undefined;
-      if (!repository || repository.location !== location)
-        throw new CoreError('ERR_NOT_FOUND', `Repository ${name} not found.`);
+      const repository = await findRepository(name);
+      if (!repository) throw new CoreError('ERR_NOT_FOUND', `Repository ${name} not found.`);
       return repository;
     },
+
+    /** For the IAM policy routes, which ask only after the caller passed authorization. */
+    repositoryExists: async (name: string): Promise<boolean> => (await findRepository(name)) !== undefined,
 
     async listRepositories(caller: Caller | undefined, parent: { projectId: string; location: string }) {
       await authorizer.authorize(

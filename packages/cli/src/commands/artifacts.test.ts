@@ -74,6 +74,24 @@ it('creates and lists a docker repository with gcloud flags', async () => {
     list.map((r: { name: string }) => r.name),
     ['projects/builder-1/locations/us-central1/repositories/repo1'],
   );
+  const policy = JSON.parse(
+    await ok(
+      'artifacts',
+      'repositories',
+      'add-iam-policy-binding',
+      'repo1',
+      '--location=us-central1',
+      '--member=serviceAccount:operator-sa@builder-1.iam.gserviceaccount.com',
+      '--role=roles/artifactregistry.reader',
+      '--format=json',
+    ),
+  );
+  assert.deepEqual(policy.bindings, [
+    {
+      role: 'roles/artifactregistry.reader',
+      members: ['serviceAccount:operator-sa@builder-1.iam.gserviceaccount.com'],
+    },
+  ]);
 });
 
 it('builds and pushes, printing imageReference, digest, configDigest and layers; the same source gives the same digest', async () => {
