@@ -13,7 +13,7 @@ export const DEFAULT_MAX_OUTSTANDING_BYTES = 100 * 1024 * 1024;
 const IDLE_POLL_MS = 1000;
 /** How often a stream looks for its own expired leases (their credit returns to the client). */
 const EXPIRY_SCAN_MS = 250;
-/** How often an idle stream checks that its subscription still exists. */
+/** How often an idle stream re-reads its subscription (deleted → NOT_FOUND; updated settings apply). */
 const EXISTENCE_CHECK_MS = 5000;
 
 /** The fields of a StreamingPullRequest, decoded from either wire format. */
@@ -33,7 +33,8 @@ interface Outstanding {
 }
 
 export class StreamingPullSession {
-  readonly subscription: SubscriptionRecord;
+  /** The subscription's settings, refreshed while the stream idles so updates reach open streams. */
+  subscription: SubscriptionRecord;
   readonly #service: PubsubService;
   readonly #maxMessages: number;
   readonly #maxBytes: number;
@@ -150,9 +151,11 @@ export class StreamingPullSession {
     const now = Date.now();
     if (now - this.#lastExistenceCheck < EXISTENCE_CHECK_MS) return;
     this.#lastExistenceCheck = now;
-    if (!(await this.#service.store.getSubscription(this.subscription.name))) {
+    const current = await this.#service.store.getSubscription(this.subscription.name);
+    if (!current) {
       throw new CoreError('ERR_NOT_FOUND', `Resource not found (resource=${this.subscription.name.split('/')[3]}).`);
     }
+    this.subscription = current;
   }
 
   #waitForCredit(signal: AbortSignal): Promise<void> {
@@ -202,7 +205,7 @@ export async function serveStreamingPull(
   signal.addEventListener('abort', abort, { once: true });
   try {
     await session.handle(first.value);
-    const pump = session.run((messages) => send(messages, sub), controller.signal);
+    const pump = session.run((messages) => send(messages, session.subscription), controller.signal);
     const reader = (async () => {
       for (;;) {
         const next = await requests.next();
