@@ -247,6 +247,49 @@ describe('OCI distribution API', () => {
     assert.deepEqual(uploadFiles(), []);
   });
 
+  it('mounts a blob from another image the caller may pull, and accepts an index only over pushed manifests', async () => {
+    const writer = client('writer');
+    const blob = Buffer.from('shared layer');
+    await writer.pushBlob(IMAGE, blob);
+    const digest = computeDigest(blob);
+    const mounted = await raw('writer', 'POST', `/v2/my-proj/repo1/other/blobs/uploads/?mount=${digest}&from=${IMAGE}`);
+    assert.equal(mounted.status, 201);
+    assert.equal(await writer.hasBlob('my-proj/repo1/other', digest), true);
+    const notThere = await raw(
+      'writer',
+      'POST',
+      `/v2/my-proj/repo1/other/blobs/uploads/?mount=${computeDigest(Buffer.from('x'))}&from=${IMAGE}`,
+    );
+    assert.equal(notThere.status, 202, 'falls back to a normal upload');
+    const status = await raw('writer', 'GET', notThere.headers.get('location') as string);
+    assert.equal(status.status, 204);
+    assert.equal(status.headers.get('range'), '0-0');
+    const child = await writer.resolve(IMAGE, 'v1');
+    const index = (manifests: string[]) =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: manifests.map((d) => ({
+            mediaType: OCI_MANIFEST,
+            digest: d,
+            size: 1,
+            platform: { os: 'linux', architecture: 'amd64' },
+          })),
+        }),
+      );
+    await writer.pushManifest(IMAGE, 'multi', index([child]), OCI_INDEX);
+    const missing = await raw('writer', 'PUT', `/v2/${IMAGE}/manifests/broken-index`, {
+      headers: { 'content-type': OCI_INDEX },
+      body: index([computeDigest(Buffer.from('nope'))]),
+    });
+    assert.equal(((await missing.json()) as Json).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal((await raw('writer', 'DELETE', `/v2/my-proj/repo1/other/blobs/${digest}`)).status, 403);
+    assert.equal((await raw('owner', 'DELETE', `/v2/my-proj/repo1/other/blobs/${digest}`)).status, 202);
+    assert.equal(await writer.hasBlob('my-proj/repo1/other', digest), false);
+    assert.equal(await writer.hasBlob(IMAGE, digest), true, 'the other image keeps its link');
+  });
+
   it('refuses a chunk that does not continue the upload (416)', async () => {
     const start = await raw('writer', 'POST', `/v2/${IMAGE}/blobs/uploads/`);
     const location = start.headers.get('location') as string;
