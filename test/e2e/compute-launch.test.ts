@@ -78,11 +78,13 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
   }
 }
 
+const CLAIMS_LINE = /^\S+ workload stdout: CLAIMS (.*)$/;
 const claimLines = (text: string): Json[] =>
   text
     .split('\n')
-    .filter((l) => l.startsWith('workload stdout: CLAIMS '))
-    .map((l) => JSON.parse(l.slice('workload stdout: CLAIMS '.length)));
+    .map((l) => CLAIMS_LINE.exec(l)?.[1])
+    .filter((json) => json !== undefined)
+    .map((json) => JSON.parse(json));
 
 /** The seed's `gcloud compute instances create` line, as `sealroom`, with this test's metadata. */
 function createLine(name: string, metadata: string, family = 'confidential-space'): string[] {
@@ -201,6 +203,7 @@ describe('instances running an attested workload', () => {
     assert.ok(claims.confidential_space.support_attributes.includes('STABLE'));
     assert.equal(claims.confidential_space.monitoring_enabled.memory, false);
     assert.match(output, /launcher: exit code 0/);
+    if (process.env.SEALROOM_E2E_PRINT_SERIAL) console.log(output);
   });
 
   test('Never, exit 1: the instance stops after one boot with exit code 1', async () => {

@@ -98,7 +98,6 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
     events.serial(`sealroom: boot ${bootCount} on a soft platform (${request.imageFamily}), runtime ${runtime.kind}`);
     const email = request.serviceAccountEmail;
     const images = {
-      dir: join(dir, 'image'),
       baseUrl: options.baseUrl,
       accessToken: () => options.credentials.accessToken(email),
     };
@@ -117,7 +116,12 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       hardened: request.imageFamily === 'confidential-space',
       instanceName: request.name,
       ...(memFreeKb === undefined ? {} : { memFreeKb }),
-      images: createRegistryImageSource(images),
+      images: createRegistryImageSource({
+        ...images,
+        cacheDir: join(options.dir, 'images'),
+        shareRootfs: runtime.kind !== 'process',
+        instanceDir: dir,
+      }),
       platform,
       tokenSource: ({ spec, image }) =>
         createVerifierTokenSource({

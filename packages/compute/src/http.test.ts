@@ -209,7 +209,7 @@ describe('the instances API', () => {
   test('serial output is kept per instance and read from an offset', async () => {
     const all = await call('admin', 'GET', `${BASE}/vm2/serialPort`);
     assert.equal(all.json.kind, 'compute#serialPortOutput');
-    assert.match(all.json.contents, /boot of vm2\n.*boot of vm2\n$/s);
+    assert.match(all.json.contents, /^\S+ sealroom: power on.*\n\S+ boot of vm2\n.*\S+ boot of vm2\n$/s);
     assert.doesNotMatch(all.json.contents, /boot of vm1/);
     const tail = await call('admin', 'GET', `${BASE}/vm2/serialPort?start=${all.json.next}`);
     assert.equal(tail.json.contents, '');

@@ -1,16 +1,37 @@
 // The instance's image source: pulls from an OCI registry with the instance service account's token, then unpacks.
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ImageSignature, type ImageSource, createOciLayoutImageSource } from '@sealroom/launcher';
+import {
+  type ImageSignature,
+  type ImageSource,
+  type PulledImage,
+  createOciLayoutImageSource,
+} from '@sealroom/launcher';
 import { RegistryClient, openOciLayout, parseImageReference, pullToLayout, toDigestTag } from '@sealroom/registry';
 
 const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
 export interface RegistryImageOptions {
-  /** Where the instance keeps its pulled image (an OCI layout) and the unpacked root filesystem. */
-  readonly dir: string;
   /** The deployment's base URL: a reference naming this host is pulled from there (same scheme). */
   readonly baseUrl: string;
   readonly accessToken: () => Promise<string>;
+}
+
+export interface RegistryImageSourceOptions extends RegistryImageOptions {
+  /** The host's image cache: one OCI layout (blobs by digest, checked on write and read) and unpacked trees. */
+  readonly cacheDir: string;
+  /**
+   * Reuse an unpacked tree across instances and boots (the container sees it read-only). Off for the
+   * plain-process runtime, whose workload could write into the tree another instance then runs.
+   */
+  readonly shareRootfs: boolean;
+  /** Where this instance unpacks when it does not share. */
+  readonly instanceDir: string;
+}
+
+interface UnpackedRecord {
+  readonly configDigest?: string;
+  readonly config: PulledImage['config'];
 }
 
 /** `http://` for the deployment's own host when it serves plain HTTP and for loopback; `https://` otherwise. */
@@ -31,17 +52,51 @@ function clientFor(registry: string, options: RegistryImageOptions, password: st
   });
 }
 
-export function createRegistryImageSource(options: RegistryImageOptions): ImageSource {
+/** Unpacks of the same digest in flight on this host, so two boots never unpack into one tree at once. */
+const unpacking = new Map<string, Promise<UnpackedRecord>>();
+
+/**
+ * Pulls with the instance service account's token every time (the registry decides whether this
+ * instance may read the image; a tag is resolved again), fetches only blobs the cache lacks, and
+ * unpacks a digest once per host when sharing is on.
+ */
+export function createRegistryImageSource(options: RegistryImageSourceOptions): ImageSource {
   return {
     async pull(reference) {
       const ref = parseImageReference(reference);
       const client = clientFor(ref.registry, options, await options.accessToken());
-      const layout = await openOciLayout(join(options.dir, 'layout'), { create: true });
-      const tag = ref.tag ?? 'latest';
-      await pullToLayout(client, ref.repository, ref.digest ?? tag, layout, ref.digest ? undefined : tag);
-      return createOciLayoutImageSource({ layoutDir: layout.dir, unpackDir: join(options.dir, 'unpacked') }).pull(
-        reference,
-      );
+      const layout = await openOciLayout(join(options.cacheDir, 'layout'), { create: true });
+      const manifest = await pullToLayout(client, ref.repository, ref.digest ?? ref.tag ?? 'latest', layout);
+      const digest = manifest.digest;
+      const pinned = `${ref.registry}/${ref.repository}@${digest}`;
+      const hex = digest.replace(/^sha256:/, '');
+      if (!options.shareRootfs) {
+        const source = createOciLayoutImageSource({
+          layoutDir: layout.dir,
+          unpackDir: join(options.instanceDir, 'unpacked'),
+        });
+        return { ...(await source.pull(pinned)), reference };
+      }
+      const unpackDir = join(options.cacheDir, 'unpacked');
+      const marker = join(unpackDir, hex, 'complete.json');
+      let record = unpacking.get(digest);
+      if (!record) {
+        record = (async (): Promise<UnpackedRecord> => {
+          const done = await readFile(marker, 'utf8').catch(() => undefined);
+          if (done) return JSON.parse(done) as UnpackedRecord;
+          const pulled = await createOciLayoutImageSource({ layoutDir: layout.dir, unpackDir }).pull(pinned);
+          const result: UnpackedRecord = {
+            ...(pulled.configDigest === undefined ? {} : { configDigest: pulled.configDigest }),
+            config: pulled.config,
+          };
+          await writeFile(marker, JSON.stringify(result));
+          return result;
+        })().finally(() => unpacking.delete(digest));
+        unpacking.set(digest, record);
+      }
+      const { configDigest, config } = await record;
+      const rootfs = join(unpackDir, hex, 'rootfs');
+      return { reference, digest, ...(configDigest === undefined ? {} : { configDigest }), config, rootfs };
     },
   };
 }

@@ -1,6 +1,6 @@
 // The instances domain: IAM checks, the lifecycle state machine, serial output, and the host agent behind it.
 import type { ImageFamily } from '@sealroom/attest';
-import { type Caller, newInstanceId, permissionDenied } from '@sealroom/core';
+import { type Caller, newInstanceId, permissionDenied, toRfc3339 } from '@sealroom/core';
 import type { ServiceContext } from '@sealroom/transport';
 import { ComputeError } from './errors.ts';
 import type { ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
@@ -95,7 +95,11 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
 
   const eventsFor = (instance: Instance): InstanceEvents => ({
     status: (status, message) => void enqueue(instance.id, () => setStatus(instance.id, status, message)),
-    serial: (line) => void enqueue(instance.id, () => store.appendSerial(instance.id, [line])),
+    // Stamped when reported, as a console's kernel timestamps are: the operator can see where a boot spends time.
+    serial: (line) => {
+      const stamped = `${toRfc3339(clock.now())} ${line}`;
+      void enqueue(instance.id, () => store.appendSerial(instance.id, [stamped]));
+    },
     workloadLog: (entry) =>
       void enqueue(instance.id, async () => options.writeWorkloadLog?.(instance.projectNumber, instance, entry)),
     booted: (bootCount, runtime) =>
@@ -130,7 +134,7 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
     });
 
   const powerOn = async (instance: Instance): Promise<void> => {
-    await store.appendSerial(instance.id, [`sealroom: power on (${instance.imageFamily})`]);
+    await store.appendSerial(instance.id, [`${toRfc3339(clock.now())} sealroom: power on (${instance.imageFamily})`]);
     agent.powerOn(
       {
         instanceId: instance.id,
