@@ -8,9 +8,13 @@ import {
   isIndexMediaType,
   openOciLayout,
 } from '@sealroom/registry';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { BuilderError } from './errors.ts';
 import type { LayerBlob } from './layer.ts';
 import { IMAGE_NODE_PATH } from './runtime.ts';
+import { normaliseTarPath, readTar } from './tar.ts';
 
 export interface BaseImage {
   readonly layers: readonly LayerBlob[];
@@ -19,11 +23,25 @@ export interface BaseImage {
   readonly nodePath: string;
 }
 
-/** `layoutDir` holds the base; `digest` pins it (an index resolves to its linux/amd64 manifest). */
-export async function loadBaseImage(layoutDir: string, digest: string): Promise<BaseImage> {
+/**
+ * `source` is an OCI layout folder or an `oci-archive` tarball of one (what `skopeo copy … oci-archive:F`
+ * writes); `digest` pins the base (an index resolves to its linux/amd64 manifest).
+ */
+export async function loadBaseImage(source: string, digest: string): Promise<BaseImage> {
   if (!isDigest(digest))
     throw new BuilderError('ERR_BUILDER_CONFIG', 'A base image must be pinned by a sha256 digest.');
-  const layout = await openOciLayout(layoutDir);
+  if (!existsSync(source))
+    throw new BuilderError('ERR_BUILDER_CONFIG', `Base image source '${source}' does not exist.`);
+  if (statSync(source).isFile()) {
+    const dir = mkdtempSync(join(tmpdir(), 'sealroom-base-'));
+    try {
+      extractArchive(readFileSync(source), dir);
+      return await loadBaseImage(dir, digest);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const layout = await openOciLayout(source);
   let manifestDigest = digest;
   let bytes = await layout.readBlob(digest);
   let json = JSON.parse(bytes.toString('utf8')) as ImageManifest & ImageIndex;
@@ -63,4 +81,16 @@ export async function loadBaseImage(layoutDir: string, digest: string): Promise<
       'org.sealroom.base.image.source': 'oci-layout, pinned by digest',
     },
   };
+}
+
+/** Unpacks an oci-archive (a tar of a layout); only regular files and directories, never outside `dir`. */
+function extractArchive(archive: Buffer, dir: string): void {
+  for (const entry of readTar(archive)) {
+    const path = normaliseTarPath(entry.path);
+    if (entry.type === 'dir') mkdirSync(join(dir, path), { recursive: true });
+    else if (entry.type === 'file') {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), entry.content);
+    }
+  }
 }

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -18,7 +20,10 @@ import { OCI_LAYER_TAR, openOciLayout } from '@sealroom/registry';
 import { buildImage, createLayerCache } from './build.ts';
 import { BuilderError } from './errors.ts';
 import { type RuntimeBase, toCustomRuntime } from './runtime.ts';
-import { readTar } from './tar.ts';
+import { listSourceEntries } from './source.ts';
+import { readTar, writeTar } from './tar.ts';
+
+const SKOPEO = ['/usr/bin/skopeo', '/usr/local/bin/skopeo'].find((p) => existsSync(p));
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'tiny-app');
 let work: string;
@@ -197,6 +202,24 @@ describe('buildImage', () => {
       buildImage({ dir, base: { layoutDir: baseLayout, digest: 'base' } }),
       (e: unknown) => e instanceof BuilderError && e.code === 'ERR_BUILDER_CONFIG',
     );
+    const archive = join(work, 'base.oci.tar');
+    writeFileSync(archive, writeTar(listSourceEntries(baseLayout)));
+    assert.equal(
+      (await buildImage({ dir, base: { layoutDir: archive, digest: baseImage.digest } })).digest,
+      onBase.digest,
+    );
+    if (SKOPEO) {
+      const skopeoArchive = join(work, 'skopeo.oci.tar');
+      execFileSync(
+        SKOPEO,
+        ['copy', '--preserve-digests', `oci:${baseLayout}:base`, `oci-archive:${skopeoArchive}:base`],
+        { stdio: 'ignore' },
+      );
+      assert.equal(
+        (await buildImage({ dir, base: { layoutDir: skopeoArchive, digest: baseImage.digest } })).digest,
+        onBase.digest,
+      );
+    }
     const layerPath = join(baseLayout, 'blobs', 'sha256', (baseImage.layers[1]?.digest ?? '').slice(7));
     writeFileSync(layerPath, 'tampered');
     await assert.rejects(

@@ -59,7 +59,7 @@ export const buildCommands: CommandSpec[] = [
       },
       base: {
         type: 'string',
-        description: 'Base image instead of the Node runtime: oci:LAYOUT_DIR@sha256:… (pinned by digest).',
+        description: 'Base image instead of the Node runtime: oci:LAYOUT_DIR@sha256:… or oci-archive:FILE@sha256:….',
       },
       'node-binary': {
         type: 'string',
@@ -82,9 +82,11 @@ export const buildCommands: CommandSpec[] = [
         throw new UsageError("--compression is 'gzip' or 'none'.");
       const nodeBinary = ctx.flags['node-binary'] as string | undefined;
       const baseMatch =
-        ctx.flags.base === undefined ? undefined : /^oci:(.+)@(sha256:[a-f0-9]{64})$/.exec(String(ctx.flags.base));
+        ctx.flags.base === undefined
+          ? undefined
+          : /^oci(?:-archive)?:(.+)@(sha256:[a-f0-9]{64})$/.exec(String(ctx.flags.base));
       if (ctx.flags.base !== undefined && !baseMatch)
-        throw new UsageError('--base takes oci:LAYOUT_DIR@sha256:<digest>.');
+        throw new UsageError('--base takes oci:LAYOUT_DIR@sha256:<digest> or oci-archive:FILE.tar@sha256:<digest>.');
       const image = await buildImage({
         dir: resolve(String(ctx.args.DIR)),
         ...(ctx.flags.config === undefined ? {} : { configPath: resolve(String(ctx.flags.config)) }),
