@@ -1,6 +1,7 @@
 // Benchmark: one launcher boot (pull from an OCI layout, policy, measurement, token file, teeserver, container) up
 // to the workload's first line of output, next to a bare `runc run` of a trivial container measured in the same run.
-// The control-plane part (`instances create`, host agent, verifier) joins when the compute service lands.
+// 3. The control plane: `instances create` over REST on `sealroom serve --dev` (host agent, soft platform, registry pull,
+// the real verifier) to the workload's first line in the serial output, cold (first pull) and warm (image cached).
 // Run: npm exec -- node bench/launch.ts [runs]   (needs runc or bwrap, and a static /bin/busybox)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { silentLogger, systemClock, toBase64Url } from '../packages/core/src/index.ts';
+import { RegistryClient, openOciLayout, pushFromLayout } from '../packages/registry/src/index.ts';
+import { ServerConfigSchema, startServer } from '../packages/server/src/index.ts';
 import {
   buildRuncSpec,
   createOciLayoutImageSource,
@@ -120,4 +123,115 @@ for (let i = 0; i < RUNS; i++) {
   times.push(firstLine);
 }
 show(`launcher boot to the first line (${detection.runtime.kind}, incl. unpack)`, times);
+
+// 3. `instances create` → first workload line in the serial output, through `sealroom serve --dev`.
+const server = await startServer(
+  ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(base, 'state'), logLevel: 'silent' }),
+  { logger: silentLogger },
+);
+try {
+  const { deps } = server.iam;
+  await deps.credentials.ensureUser('bench@example.com', 'dev');
+  const { accessToken } = await deps.credentials.issueAccessToken({
+    kind: 'user',
+    principal: 'user:bench@example.com',
+    lifetimeMs: 3600_000,
+  });
+  const project = await deps.projects.create('bench-project', 'bench-project', 'user:bench@example.com', Date.now());
+  const sa = await deps.serviceAccounts.create(project, 'bench-vm', 'bench', '');
+  await deps.policies.update(
+    `projects/${project.projectNumber}`,
+    () => [
+      { role: 'roles/owner', members: ['user:bench@example.com'] },
+      { role: 'roles/confidentialcomputing.workloadUser', members: [`serviceAccount:${sa.email}`] },
+      { role: 'roles/artifactregistry.reader', members: [`serviceAccount:${sa.email}`] },
+    ],
+    Date.now(),
+  );
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  await api('POST', '/v1/projects/bench-project/locations/us-central1/repositories?repositoryId=repo1', {
+    format: 'DOCKER',
+  });
+  // The same busybox layer, as an OCI image whose workload prints once the token file is in place.
+  const oci = await openOciLayout(join(base, 'bench-oci'), { create: true });
+  const ociLayer = await oci.putBlob(gzipSync(tarred));
+  const ociConfig = await oci.putBlob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {
+          Entrypoint: ['/bin/sh', '-c'],
+          Cmd: ['test -s /run/container_launcher/attestation_verifier_claims_token && echo ready'],
+          Env: ['PATH=/bin'],
+          Labels: { 'tee.launch_policy.log_redirect': 'always' },
+        },
+        rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(tarred).digest('hex')}`] },
+      }),
+    ),
+  );
+  const ociManifestBytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...ociConfig },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...ociLayer }],
+    }),
+  );
+  const ociManifest = await oci.putBlob(ociManifestBytes);
+  const host = new URL(server.url).host;
+  const client = new RegistryClient({ baseUrl: server.url, username: 'oauth2accesstoken', password: accessToken });
+  await pushFromLayout(
+    client,
+    oci,
+    { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...ociManifest },
+    'bench-project/repo1/ready',
+    'v1',
+  );
+  const zone = '/compute/v1/projects/bench-project/zones/us-central1-a/instances';
+  const cold: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const name = `bench-${i}`;
+    const started = performance.now();
+    await api('POST', zone, {
+      name,
+      serviceAccounts: [{ email: sa.email }],
+      disks: [
+        {
+          boot: true,
+          initializeParams: {
+            sourceImage: 'projects/confidential-space-images/global/images/family/confidential-space',
+          },
+        },
+      ],
+      metadata: {
+        items: [
+          { key: 'tee-image-reference', value: `${host}/bench-project/repo1/ready@${ociManifest.digest}` },
+          { key: 'tee-container-log-redirect', value: 'serial' },
+        ],
+      },
+    });
+    for (;;) {
+      const out = await api('GET', `${zone}/${name}/serialPort`);
+      if (String(out.contents).includes('workload stdout: ready')) break;
+      if (/launcher: exit code [1-9]/.test(String(out.contents))) throw new Error(String(out.contents));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    (i === 0 ? cold : warm).push(performance.now() - started);
+    await api('DELETE', `${zone}/${name}`);
+  }
+  show('instances create → first line, cold (registry pull + unpack)', cold);
+  if (warm.length > 0) show('instances create → first line, warm (image cached)', warm);
+} finally {
+  await server.close();
+}
 rmSync(base, { recursive: true, force: true });

@@ -155,7 +155,6 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
       onPhase: (phase) => events.serial(`launcher: phase ${phase}`),
     });
-    if (result.error) events.serial(`launcher: ${result.phase} failed: ${result.error.message}`);
     events.serial(`launcher: exit code ${result.exitCode}`);
     events.exited(result.exitCode);
     return result.exitCode;

@@ -2,7 +2,13 @@
 import type { LogFields, Logger } from '@sealroom/core';
 
 function toJsonSafe(value: unknown): unknown {
-  if (value instanceof Error) return { message: value.message, ...('code' in value ? { code: value.code } : {}) };
+  // Messages and codes only: a cause chain says why (e.g. the verifier's refusal) without stacks or payloads.
+  if (value instanceof Error)
+    return {
+      message: value.message,
+      ...('code' in value ? { code: value.code } : {}),
+      ...(value.cause instanceof Error ? { cause: toJsonSafe(value.cause) } : {}),
+    };
   return value;
 }
 
