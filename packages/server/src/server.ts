@@ -113,7 +113,8 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     close() {
       closing ??= (async () => {
         ready = false;
-        await Promise.all([app.close(), grpc?.close()]);
+        // Modules stop first, so long-lived streams (StreamingPull) end with UNAVAILABLE at once instead of
+        // waiting out the listeners' grace period; requests in flight on REST still finish.
         for (const module of [...modules].reverse()) {
           try {
             await module.stop?.();
@@ -121,6 +122,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
             logger.error({ service: module.name, error }, 'service failed to stop cleanly');
           }
         }
+        await Promise.all([app.close(), grpc?.close()]);
         await db.close();
         logger.info({}, 'sealroom stopped');
       })();
