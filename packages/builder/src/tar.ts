@@ -166,7 +166,7 @@ export interface ReadTarEntry {
   readonly linkname: string;
 }
 
-/** Reads a ustar/pax archive (for tests and `verify`): enough to list what a layer holds. */
+/** Reads a ustar/pax archive (layers, oci-archives): checks every header's checksum; corrupt → ERR_BUILDER_TAR. */
 export function readTar(archive: Buffer): ReadTarEntry[] {
   const out: ReadTarEntry[] = [];
   let offset = 0;
@@ -177,6 +177,9 @@ export function readTar(archive: Buffer): ReadTarEntry[] {
     const text = (start: number, length: number) => block.toString('utf8', start, start + length).replace(/\0.*$/s, '');
     const octal = (start: number, length: number) => Number.parseInt(text(start, length).trim() || '0', 8);
     const size = octal(124, 12);
+    if (!Number.isSafeInteger(size) || size < 0 || octal(148, 8) !== headerChecksum(block)) {
+      throw new BuilderError('ERR_BUILDER_TAR', `Corrupt tar header at offset ${offset}.`);
+    }
     const type = text(156, 1);
     const content = archive.subarray(offset + BLOCK, offset + BLOCK + size);
     offset += BLOCK + size + padding(size).length;
@@ -197,6 +200,13 @@ export function readTar(archive: Buffer): ReadTarEntry[] {
     pax = {};
   }
   return out;
+}
+
+/** POSIX ustar: the sum of the header bytes with the checksum field counted as spaces. */
+function headerChecksum(block: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (block[i] as number);
+  return sum;
 }
 
 function parsePax(body: Buffer): Record<string, string> {
