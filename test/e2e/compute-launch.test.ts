@@ -203,6 +203,12 @@ describe('instances running an attested workload', () => {
     assert.ok(claims.confidential_space.support_attributes.includes('STABLE'));
     assert.equal(claims.confidential_space.monitoring_enabled.memory, false);
     assert.match(output, /launcher: exit code 0/);
+    // tee-container-log-redirect=true: the same line is in the project's log, with the instance's labels.
+    const entries = JSON.parse(await ok('logging', 'read', '--format=json'));
+    const logged = entries.find((e: Json) => String(e.textPayload ?? '').startsWith('CLAIMS '));
+    assert.ok(logged, JSON.stringify(entries.slice(-3)));
+    assert.equal(logged.severity, 'INFO');
+    assert.match(logged.logName, /confidential-space-launcher$/);
     if (process.env.SEALROOM_E2E_PRINT_SERIAL) console.log(output);
   });
 
@@ -229,6 +235,18 @@ describe('instances running an attested workload', () => {
     assert.notEqual(claims[0].token, claims[1].token);
     assert.equal(claims[1].container.restart_policy, 'OnFailure');
     assert.equal(claims[0].gce.instance_id, claims[1].gce.instance_id);
+  });
+
+  test('Always, exit 0: a successful workload reboots too, until the operator stops the instance', async () => {
+    await ok(...createLine('vm-always', 'tee-restart-policy=Always'));
+    await waitFor('two boots of vm-always', async () =>
+      claimLines(await serial('vm-always')).length >= 2 ? true : undefined,
+    );
+    await ok('compute', 'instances', 'stop', 'vm-always', `--zone=${ZONE}`);
+    const vm = await describeVm('vm-always');
+    assert.equal(vm.status, 'TERMINATED');
+    assert.ok(vm.confidentialSpace.bootCount >= 2);
+    assert.match(await serial('vm-always'), /launcher: exit code 3/);
   });
 
   test('debug image: the launcher holds with 4, the instance stays up and accepts exec; hardened refuses it', async () => {

@@ -251,3 +251,29 @@ describe('the instances API', () => {
       assert.ok(methods.includes(m), `${m} in ${methods.join(',')}`);
   });
 });
+
+describe('a server restart', () => {
+  test('marks instances the previous process was running as TERMINATED, with a reason', async () => {
+    const t = await createIamTestContext();
+    const { accessToken } = await t.createUser('owner@example.com');
+    const project = await t.createProject('operator-project', 'owner@example.com');
+    await t.deps.serviceAccounts.create(project, 'run-confidential-vm', 'runs VMs', '');
+    const first = await createComputeModule(t.context, { agent: createFakeAgent() });
+    const app = await buildRestApp({ routes: first.routes, authenticator: t.context.authenticator, logger: t.logger });
+    const res = await app.inject({
+      method: 'POST',
+      url: BASE,
+      headers: { authorization: `Bearer ${accessToken}` },
+      payload: createBody('vm1'),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    await app.close();
+    const second = await createComputeModule(t.context, { agent: createFakeAgent() });
+    await second.start?.();
+    const after = await t.context.db.get<{ body: string }>('SELECT body FROM compute_instances');
+    const row = JSON.parse(after?.body ?? '{}') as Json;
+    assert.equal(row.status, 'TERMINATED');
+    assert.match(row.statusMessage, /host restarted/);
+    await t.close();
+  });
+});
