@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseLddOutput, type RuntimeBase, resolveNodeRuntime } from './runtime.ts';
+import { locateNodeBinary, parseLddOutput, type RuntimeBase, resolveNodeRuntime } from './runtime.ts';
 import { buildImage } from './build.ts';
 import { readTar } from './tar.ts';
 
@@ -23,6 +23,12 @@ describe('runtime base', () => {
       { imagePath: '/lib/x86_64-linux-gnu/libc.so.6', hostPath: '/lib/x86_64-linux-gnu/libc.so.6' },
       { imagePath: '/lib64/ld-linux-x86-64.so.2', hostPath: '/lib64/ld-linux-x86-64.so.2' },
     ]);
+  });
+
+  it('finds the pinned node from the builder’s workspace when the app folder has no node_modules', () => {
+    const found = locateNodeBinary(tmpdir());
+    assert.match(found.pkg, /^node-linux-/);
+    assert.ok(existsSync(found.path));
   });
 
   it('refuses a binary whose libraries are missing on the host', () => {

@@ -37,13 +37,18 @@ export function locateNodeBinary(fromDir: string = process.cwd()): {
   version: string;
   integrity: string;
 } {
-  let pkgJson: string;
-  try {
-    pkgJson = createRequire(join(fromDir, 'noop.js')).resolve('node/package.json');
-  } catch (cause) {
-    throw new BuilderError('ERR_BUILDER_RUNTIME', 'The pinned `node` npm package is not installed (run npm ci).', {
-      cause,
-    });
+  // The app's own install first; else the workspace the builder runs from (apps outside it still build).
+  let pkgJson: string | undefined;
+  for (const base of [fromDir, import.meta.dirname]) {
+    try {
+      pkgJson = createRequire(join(base, 'noop.js')).resolve('node/package.json');
+      break;
+    } catch {
+      pkgJson = undefined;
+    }
+  }
+  if (pkgJson === undefined) {
+    throw new BuilderError('ERR_BUILDER_RUNTIME', 'The pinned `node` npm package is not installed (run npm ci).');
   }
   const dir = dirname(pkgJson);
   const path = join(dir, 'bin', 'node');
