@@ -110,3 +110,36 @@ test('a collaborator publishes and the operator’s subscriber receives over gRP
   await subscription.close();
   await Promise.all([publisher.close(), subscriber.close()]);
 });
+
+test('topic and subscription IAM policies work through the unmodified client over gRPC (one IAMPolicy service for every resource)', async () => {
+  const owner = await tokenFor('owner@example.com');
+  const outsider = await tokenFor('outsider@example.com');
+  const pubsub = client(owner);
+  try {
+    const topic = pubsub.topic('cs-topic');
+    const [policy] = await topic.iam.getPolicy();
+    assert.ok(policy.bindings?.some((b) => b.role === 'roles/pubsub.publisher'));
+    const [updated] = (await topic.iam.setPolicy({
+      bindings: [...(policy.bindings ?? []), { role: 'roles/pubsub.viewer', members: ['user:reader@example.com'] }],
+      etag: policy.etag,
+    } as never)) as unknown as [{ bindings?: { role?: string | null }[] }];
+    assert.ok(updated.bindings?.some((b) => b.role === 'roles/pubsub.viewer'));
+    const [granted] = await pubsub
+      .subscription('cs-subscribe')
+      .iam.testPermissions(['pubsub.subscriptions.consume', 'pubsub.topics.publish']);
+    assert.deepEqual(granted, { 'pubsub.subscriptions.consume': true, 'pubsub.topics.publish': true });
+    const [stale] = [policy.etag];
+    await assert.rejects(
+      topic.iam.setPolicy({ bindings: policy.bindings ?? [], etag: stale } as never),
+      (error: { code?: number }) => error.code === 10,
+    );
+    const stranger = client(outsider);
+    try {
+      await assert.rejects(stranger.topic('cs-topic').iam.getPolicy(), (error: { code?: number }) => error.code === 7);
+    } finally {
+      await stranger.close();
+    }
+  } finally {
+    await pubsub.close();
+  }
+});

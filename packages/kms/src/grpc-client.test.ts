@@ -9,7 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { crc32c, createSealer } from '@sealroom/core';
 import { OAuth2Client } from 'google-auth-library';
-import { type GrpcServer, loadOrCreateDeploymentTls, startGrpcServer } from '@sealroom/transport';
+import { type GrpcServer, iamPolicyBinding, loadOrCreateDeploymentTls, startGrpcServer } from '@sealroom/transport';
+import { kmsProtoDirs } from './grpc.ts';
 import { type KmsHarness, startKmsHarness } from './test-harness.ts';
 
 const LOCATION = 'projects/proj-a/locations/global';
@@ -46,7 +47,7 @@ describe('@google-cloud/kms over gRPC with TLS', () => {
     const tls = await loadOrCreateDeploymentTls(dir, createSealer(randomBytes(32)), ['localhost']);
     caPem = tls.caPem;
     server = await startGrpcServer({
-      bindings: h.module.grpc ?? [],
+      bindings: [...(h.module.grpc ?? []), iamPolicyBinding(h.module.routes, kmsProtoDirs())],
       authenticator: h.t.context.authenticator,
       logger: h.t.logger,
       tls: { keyPem: tls.keyPem, certPem: tls.certPem },

@@ -1,15 +1,9 @@
-// KMS gRPC front end: KeyManagementService, IAMPolicy and Locations as GrpcServiceBindings over the
+// KMS gRPC front end: KeyManagementService and Locations as GrpcServiceBindings over the
 // protos shipped in @google-cloud/kms and google-gax.
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
-import { type Caller, invalidArgument, parseCrc32c } from '@sealroom/core';
-import {
-  type ApiRequest,
-  type ApiRoute,
-  compileTemplate,
-  type GrpcServiceBinding,
-  type GrpcUnaryHandler,
-} from '@sealroom/transport';
+import { invalidArgument, parseCrc32c } from '@sealroom/core';
+import type { GrpcServiceBinding, GrpcUnaryHandler } from '@sealroom/transport';
 import { parseVersionState } from './enums.ts';
 import {
   bytesOf,
@@ -166,55 +160,14 @@ function kmsHandlers(kms: KeyManager): Record<string, GrpcUnaryHandler> {
   };
 }
 
-/**
- * IAMPolicy over gRPC reuses the REST policy routes (one implementation of authorization, etags and
- * audit): the request becomes their JSON body, the etag travels as bytes here and base64 there.
- */
-function iamHandlers(policyRoutes: readonly ApiRoute[]): Record<string, GrpcUnaryHandler> {
-  const compiled = policyRoutes
-    .filter((r) => r.method === 'POST')
-    .map((route) => ({ route, template: compileTemplate(route.path) }));
-  const call = async (verb: string, resource: string, body: unknown, caller: Caller | undefined) => {
-    const path = `/v1/${resource}:${verb}`;
-    const match = compiled.find((c) => c.template.match(path));
-    if (!match) throw invalidArgument(`Resource '${resource}' has no IAM policy in this service.`);
-    const request = {
-      params: { resource },
-      query: {},
-      queryAll: {},
-      headers: {},
-      body,
-      caller,
-    } as unknown as ApiRequest;
-    return (await match.route.handler(request)) as Message;
-  };
-  const toPolicyMessage = (json: Message) => ({ ...json, etag: Buffer.from(str(json.etag), 'base64') });
-  return {
-    GetIamPolicy: async (m, { caller }) => toPolicyMessage(await call('getIamPolicy', str(m.resource), {}, caller)),
-    SetIamPolicy: async (m, { caller }) => {
-      const policy = (m.policy ?? {}) as Message;
-      const etag = policy.etag === undefined ? undefined : bytesOf(policy.etag).toString('base64');
-      const body = {
-        policy: {
-          ...(policy.version === undefined ? {} : { version: policy.version }),
-          bindings: policy.bindings ?? [],
-          ...(etag ? { etag } : {}),
-        },
-      };
-      return toPolicyMessage(await call('setIamPolicy', str(m.resource), body, caller));
-    },
-    TestIamPermissions: async (m, { caller }) =>
-      call('testIamPermissions', str(m.resource), { permissions: m.permissions ?? [] }, caller),
-  };
-}
-
 /** Locations: Sealroom's KMS serves `global` (and any location named in a resource). */
 const locationHandlers: Record<string, GrpcUnaryHandler> = {
   ListLocations: async (m) => ({ locations: [{ name: `${str(m.name)}/locations/global`, locationId: 'global' }] }),
   GetLocation: async (m) => ({ name: str(m.name), locationId: str(m.name).split('/')[3] ?? '' }),
 };
 
-export function kmsGrpcBindings(kms: KeyManager, policyRoutes: readonly ApiRoute[]): GrpcServiceBinding[] {
+/** KeyManagementService and Locations; IAMPolicy is served once for every service by the server. */
+export function kmsGrpcBindings(kms: KeyManager): GrpcServiceBinding[] {
   const includeDirs = kmsProtoDirs();
   return [
     {
@@ -222,12 +175,6 @@ export function kmsGrpcBindings(kms: KeyManager, policyRoutes: readonly ApiRoute
       includeDirs,
       service: 'google.cloud.kms.v1.KeyManagementService',
       unary: kmsHandlers(kms),
-    },
-    {
-      protoFiles: ['google/iam/v1/iam_policy.proto'],
-      includeDirs,
-      service: 'google.iam.v1.IAMPolicy',
-      unary: iamHandlers(policyRoutes),
     },
     {
       protoFiles: ['google/cloud/location/locations.proto'],

@@ -25,7 +25,7 @@ export const createKmsService: ServiceFactory = async (ctx) => {
   const policyRoutes = kmsPolicyRoutes(kms, ctx);
   let grpc: ReturnType<typeof kmsGrpcBindings> = [];
   try {
-    grpc = kmsGrpcBindings(kms, policyRoutes);
+    grpc = kmsGrpcBindings(kms);
   } catch (error) {
     // The protos ship in @google-cloud/kms and google-gax; without them only the REST front end runs.
     ctx.logger.warn({ error }, 'kms gRPC front end disabled: the KMS protos are not installed');

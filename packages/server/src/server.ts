@@ -7,6 +7,9 @@ import { createIam, type Iam } from '@sealroom/iam';
 import {
   buildRestApp,
   type DeploymentTls,
+  findGaxProtoDir,
+  iamPolicyBinding,
+  policyRoutesOf,
   type GrpcServer,
   loadOrCreateDeploymentTls,
   type ServiceModule,
@@ -81,6 +84,12 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   });
   for (const module of modules) await module.start?.();
   const bindings = modules.flatMap((m) => m.grpc ?? []);
+  // One IAMPolicy service for every resource of every module, dispatching to their REST policy routes.
+  const gaxProtos = findGaxProtoDir();
+  const allRoutes = modules.flatMap((m) => m.routes);
+  if (bindings.length > 0 && gaxProtos && policyRoutesOf(allRoutes).length > 0) {
+    bindings.push(iamPolicyBinding(allRoutes, [gaxProtos]));
+  }
   let grpc: GrpcServer | undefined;
   if (config.grpcPort >= 0 && bindings.length > 0) {
     grpc = await startGrpcServer({

@@ -21,3 +21,5 @@ export { loadOrCreateDeploymentTls } from './tls.ts';
 export type { DeploymentTls } from './tls.ts';
 export { GRPC_LOADER_OPTIONS, startGrpcServer, toGrpcStatus } from './grpc/server.ts';
 export type { GrpcServer, GrpcServerOptions } from './grpc/server.ts';
+export { iamPolicyBinding, policyRoutesOf } from './grpc/iam-policy.ts';
+export { findGaxProtoDir } from './grpc/protos.ts';
