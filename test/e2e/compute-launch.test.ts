@@ -1,6 +1,7 @@
 // Instances end to end: build an image, push it, create instances with the operator's command line; the workload
 // reads its token and prints claims that match the launch; restart policies, debug hold, debug exec.
 import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +34,14 @@ console.log('CLAIMS ' + JSON.stringify({
   container: claims.submods.container, gce: claims.submods.gce,
   confidential_space: claims.submods.confidential_space,
 }));
-const code = Number(process.env.EXIT_CODE ?? '0');
-setTimeout(() => process.exit(code), code === 0 ? 0 : 1100);
+if (process.argv[2] === 'wait') {
+  process.on('SIGTERM', () => { console.log('SIGTERM received'); process.exit(0); });
+  setInterval(() => {}, 1000);
+} else {
+  const code = Number(process.env.EXIT_CODE ?? '0');
+  setTimeout(() => process.exit(code), code === 0 ? 0 : 1100);
+}
+
 `;
 
 let server: RunningServer;
@@ -42,6 +49,8 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 let imageRef: string;
 let digest: string;
+let signatureRepo: string;
+let keyId: string;
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -141,6 +150,14 @@ before(async () => {
   );
   digest = built.digest;
   imageRef = `${host}/builder-project/repo1/claims@${digest}`;
+  // The builder signs the image (cosign's tag scheme); instances discover it from tee-signed-image-repos.
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(join(dir, 'builder.key'), pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  await ok('sign', imageRef, '--key', join(dir, 'builder.key'));
+  signatureRepo = `${host}/builder-project/repo1/claims`;
+  keyId = createHash('sha256')
+    .update(pair.publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
   await ok('iam', 'service-accounts', 'create', 'operator-svc-account', '--project=operator-project');
   await ok(
     'projects',
@@ -166,7 +183,12 @@ after(async () => {
 
 describe('instances running an attested workload', () => {
   test('Never, exit 0: the token claims match the image, args, env, overrides, instance and service account', async () => {
-    await ok(...createLine('vm1', 'tee-restart-policy=Never~tee-env-GREETING=bonjour~tee-cmd=["claims","--loud"]'));
+    await ok(
+      ...createLine(
+        'vm1',
+        `tee-restart-policy=Never~tee-env-GREETING=bonjour~tee-cmd=["claims","--loud"]~tee-signed-image-repos=${signatureRepo}`,
+      ),
+    );
     const done = await waitFor('vm1 TERMINATED', async () => {
       const vm = await describeVm('vm1');
       return vm.status === 'TERMINATED' ? vm : undefined;
@@ -202,6 +224,10 @@ describe('instances running an attested workload', () => {
     });
     assert.ok(claims.confidential_space.support_attributes.includes('STABLE'));
     assert.equal(claims.confidential_space.monitoring_enabled.memory, false);
+    assert.deepEqual(
+      claims.container.image_signatures.map((sig: Json) => [sig.key_id, sig.signature_algorithm]),
+      [[keyId, 'ECDSA_P256_SHA256']],
+    );
     assert.match(output, /launcher: exit code 0/);
     // tee-container-log-redirect=true: the same line is in the project's log, with the instance's labels.
     const entries = JSON.parse(await ok('logging', 'read', '--format=json'));
@@ -247,6 +273,25 @@ describe('instances running an attested workload', () => {
     assert.equal(vm.status, 'TERMINATED');
     assert.ok(vm.confidentialSpace.bootCount >= 2);
     assert.match(await serial('vm-always'), /launcher: exit code 3/);
+  });
+
+  test('stop sends SIGTERM to a running workload, which can end cleanly; the instance is TERMINATED', async () => {
+    await ok(...createLine('vm-wait', 'tee-restart-policy=Never~tee-cmd=["wait"]'));
+    await waitFor('vm-wait running its workload', async () =>
+      claimLines(await serial('vm-wait')).length === 1 ? true : undefined,
+    );
+    await ok('compute', 'instances', 'stop', 'vm-wait', `--zone=${ZONE}`);
+    const vm = await describeVm('vm-wait');
+    assert.equal(vm.status, 'TERMINATED');
+    const output = await serial('vm-wait');
+    assert.match(output, /workload stdout: SIGTERM received/);
+    assert.match(output, /launcher: exit code 0/);
+    await ok('compute', 'instances', 'start', 'vm-wait', `--zone=${ZONE}`);
+    await waitFor('vm-wait booted again', async () =>
+      claimLines(await serial('vm-wait')).length === 2 ? true : undefined,
+    );
+    assert.equal((await describeVm('vm-wait')).confidentialSpace.bootCount, 2);
+    await ok('compute', 'instances', 'delete', 'vm-wait', `--zone=${ZONE}`);
   });
 
   test('debug image: the launcher holds with 4, the instance stays up and accepts exec; hardened refuses it', async () => {
