@@ -35,7 +35,7 @@ const server = await startServer(resolveServerConfig({ dev: true, port: 0, grpcP
   services,
 });
 const grpcEndpoint = { host: '127.0.0.1', port: server.grpcPort ?? 0, caPem: server.tls.caPem };
-const t = await setUpTutorial({ baseUrl: server.url, grpc: grpcEndpoint, print: () => {} });
+const t = await setUpTutorial({ baseUrl: server.url, grpc: grpcEndpoint, print: () => {}, instances: 'dev' });
 
 function userAuth(token: string): OAuth2Client {
   const client = new OAuth2Client();

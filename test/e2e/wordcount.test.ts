@@ -1,5 +1,5 @@
-// The seed scenario end to end on an in-process server (STS, KMS, Secret Manager, Pub/Sub over gRPC), with the
-// issue's negative runs. Launcher and verifier are stood in for by the scenario's dev issuer until compute lands.
+// The seed scenario end to end on an in-process server (build, registry, compute instance with launcher and verifier,
+// STS, KMS, Secret Manager, Pub/Sub over gRPC), and the negative runs on the dev stand-in issuer.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-test('the seed tutorial counts alice from both collaborators as 2, each decrypting its own result', async () => {
+test('the seed tutorial (build, push, instance, publish) counts alice from both collaborators as 2, each decrypting its own result', async () => {
   const lines: string[] = [];
   const outcome = await runScenario(server.url, { grpc: grpc(), print: (line) => lines.push(line) });
   assert.ok(outcome, lines.join('\n'));
@@ -112,7 +112,8 @@ describe('negative runs', () => {
   };
 
   before(async () => {
-    t = await setUpTutorial({ baseUrl: server.url, grpc: grpc(), print: () => {} });
+    // The negative runs vary the token's claims at will, so they use the dev stand-in's issuer.
+    t = await setUpTutorial({ baseUrl: server.url, grpc: grpc(), print: () => {}, instances: 'dev' });
   });
   after(async () => {
     for (const workload of running) await workload.kill().catch(() => {});

@@ -49,15 +49,13 @@ export async function runScenario(
 async function playTutorial(tutorial: Tutorial, print: (line: string) => void): Promise<ScenarioOutcome> {
   const [c1, c2] = tutorial.collaborators;
   print('\n## Operator: start the instance running the authorised image');
-  print(
-    `$ sealroom compute instances create vm1 --image-family=confidential-space --service-account=${tutorial.serviceAccount} ` +
-      `--metadata ^~^tee-image-reference=${tutorial.imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true`,
-  );
-  print(
-    '  (development stand-in: `sealroom compute` is not in this build yet, so the workload runs in-process with a\n' +
-      '   local token issuer in place of launcher and verifier; every other call below is the real service)',
-  );
-  const workload = await tutorial.startWorkload();
+  if (tutorial.instances === 'dev') {
+    print(
+      '  (development stand-in: this server has no compute service, so the workload runs in-process with a\n' +
+        '   local token issuer in place of launcher and verifier; every other call below is the real service)',
+    );
+  }
+  const workload = await tutorial.startInstance();
   try {
     print('\n## Collaborators publish their encrypted words');
     const publish = async (c: Party, words: string) => {
@@ -73,10 +71,8 @@ async function playTutorial(tutorial: Tutorial, print: (line: string) => void): 
     };
     await publish(c1, 'alice,carol');
     await publish(c2, 'alice,dave');
-    await waitFor(() => workload.processor.stats.counted >= 4, 30_000, 'the workload to count 4 contributions');
-    await workload.processor.flush();
-    await workload.publishResults();
-    print(`workload: ${JSON.stringify(workload.processor.stats)} (the operator sees only message counts)`);
+    await workload.waitForContributions(4, 180_000);
+    print('the workload counted 4 contributions and published a sealed result to each collaborator');
 
     print("\n## Each collaborator's audit log: the federated identity that used its key");
     const federatedCalls: Record<string, number> = {};

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@sealroom/core';
-import { silentLogger } from '@sealroom/core';
+import { resolveRepoRoot, silentLogger } from '@sealroom/core';
 import type { WordcountConfig } from '../config.ts';
 import { parseWordcountConfig } from '../config.ts';
 import { type RunningWorkload, runWorkload } from '../workload/run.ts';
@@ -18,6 +18,19 @@ export interface TutorialOptions {
   readonly print: (line: string) => void;
   readonly minCount?: number;
   readonly logger?: Logger;
+  /**
+   * `compute`: build and push the image, run it on an instance (launcher + verifier); `dev`: the in-process
+   * stand-in. Defaults to compute when the server offers it.
+   */
+  readonly instances?: 'compute' | 'dev';
+}
+
+/** A workload started by the operator, as the scenario watches it. */
+export interface WorkloadHandle {
+  /** Resolves once the workload has sealed at least this many contributions into a published result. */
+  waitForContributions(count: number, timeoutMs: number): Promise<void>;
+  /** Stops it (SIGTERM: final seal and results). */
+  stop(): Promise<void>;
 }
 
 export interface Party {
@@ -36,8 +49,11 @@ export interface Tutorial {
   readonly imageDigest: string;
   readonly config: WordcountConfig;
   readonly attestation: DevAttestation;
-  /** Boots an instance (dev stand-in) and starts the workload in it; claims can be varied for negative runs. */
+  readonly instances: 'compute' | 'dev';
+  /** Dev stand-in: starts the workload in-process under a token with these claims (varied by negative runs). */
   startWorkload(claims?: Partial<DevInstanceClaims>): Promise<RunningWorkload>;
+  /** The operator starts the instance: on compute, `compute instances create`; else the dev stand-in. */
+  startInstance(name?: string): Promise<WorkloadHandle>;
   kmsKeyOf(party: Party): string;
   audienceOf(party: Party): string;
   close(): Promise<void>;
@@ -81,11 +97,34 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   ]);
   const activate = (p: Party) => as(p, roles.get(p) ?? '');
 
-  step('Builder: the workload image (its digest is what collaborators authorise)');
+  step('Builder: build the workload image reproducibly and push it (collaborators authorise its digest)');
   await activate(builder);
-  // Until `sealroom build` is in the CLI the digest stands for the example's sources; the flow is the same.
-  const imageDigest = `sha256:${createHash('sha256').update(`sealroom-wordcount@${suffix}`).digest('hex')}`;
   const host = new URL(options.baseUrl).host;
+  const instances = options.instances ?? ((await hasService(options.baseUrl, 'compute')) ? 'compute' : 'dev');
+  let imageDigest: string;
+  if (instances === 'compute') {
+    await builder.cli.sealroom([
+      'artifacts',
+      'repositories',
+      'create',
+      'repo1',
+      '--repository-format=docker',
+      '--location=us-central1',
+    ]);
+    const built = JSON.parse(
+      await builder.cli.sealroom([
+        'build',
+        join(resolveRepoRoot(), 'examples', 'wordcount'),
+        `--tag=${host}/${builder.project}/repo1/tee:server`,
+        '--compression=none',
+        '--format=json',
+      ]),
+    ) as { digest: string };
+    imageDigest = built.digest;
+  } else {
+    // The dev stand-in runs the workload in-process; the digest only has to be one the collaborators bind.
+    imageDigest = `sha256:${createHash('sha256').update(`sealroom-wordcount@${suffix}`).digest('hex')}`;
+  }
   const imageReference = `${host}/${builder.project}/repo1/tee@${imageDigest}`;
   print(`image: ${imageReference}`);
 
@@ -93,6 +132,27 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   await activate(operator);
   await operator.cli.sealroom(['iam', 'service-accounts', 'create', 'operator-svc-account']);
   const serviceAccount = `operator-svc-account@${operator.project}.iam.gserviceaccount.com`;
+  if (instances === 'compute') {
+    await operator.cli.sealroom([
+      'projects',
+      'add-iam-policy-binding',
+      operator.project,
+      `--member=serviceAccount:${serviceAccount}`,
+      '--role=roles/confidentialcomputing.workloadUser',
+    ]);
+    step('Builder: let the operator’s service account pull the image');
+    await activate(builder);
+    await builder.cli.sealroom([
+      'artifacts',
+      'repositories',
+      'add-iam-policy-binding',
+      'repo1',
+      '--location=us-central1',
+      `--member=serviceAccount:${serviceAccount}`,
+      '--role=roles/artifactregistry.reader',
+    ]);
+    await activate(operator);
+  }
   const topic = `projects/${operator.project}/topics/cs-topic`;
   const subscription = `projects/${operator.project}/subscriptions/cs-subscribe`;
   await operator.cli.rest('PUT', `/v1/projects/${operator.project}/topics/cs-topic-dead-letter`, {});
@@ -111,7 +171,9 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   await setBinding(operator.cli, `/v1/${subscription}`, `serviceAccount:${serviceAccount}`, 'roles/pubsub.subscriber');
   for (const c of [c1, c2]) await setBinding(operator.cli, `/v1/${topic}`, `user:${c.email}`, 'roles/pubsub.publisher');
   // The instance authenticates to Pub/Sub as operator-svc-account, through the operator's own pool.
-  await createPool(operator, options.baseUrl, attestation.issuerUri, operator, serviceAccount);
+  // Hardened instances' tokens come from the server's verifier, whose issuer is the server's base URL.
+  const issuerUri = instances === 'compute' ? options.baseUrl.replace(/\/+$/, '') : attestation.issuerUri;
+  await createPool(operator, options.baseUrl, issuerUri, operator, serviceAccount);
   await operator.cli.sealroom([
     'iam',
     'service-accounts',
@@ -124,7 +186,7 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   for (const [index, c] of [c1, c2].entries()) {
     step(`Collaborator-${index + 1}: pool, provider (the seed's condition), key, result secret, bindings to the image`);
     await activate(c);
-    await createPool(c, options.baseUrl, attestation.issuerUri, operator, serviceAccount);
+    await createPool(c, options.baseUrl, issuerUri, operator, serviceAccount);
     await c.cli.sealroom(['kms', 'keyrings', 'create', 'kr1', '--location=global']);
     for (const key of ['key1', 'state']) {
       await c.cli.sealroom([
@@ -173,7 +235,9 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   const kmsKeyOf = (p: Party) => `projects/${p.project}/locations/global/keyRings/kr1/cryptoKeys/key1`;
   const audienceOf = (p: Party) =>
     `//iam.googleapis.com/projects/${p.projectNumber}/locations/global/workloadIdentityPools/${POOL}/providers/${PROVIDER}`;
-  const stateFile = join(root, 'wordcount-state.json');
+  // The container's root is read-only; /dev/shm is its writable tmpfs. It survives a workload restart
+  // within a boot, not a reboot (the launcher offers no persistent volume).
+  const stateFile = instances === 'compute' ? '/dev/shm/wordcount-state.json' : join(root, 'wordcount-state.json');
   // The launch configuration the operator passes as tee-env-WORDCOUNT_CONFIG; it is measured into the token.
   const config = parseWordcountConfig(
     JSON.stringify({
@@ -202,6 +266,19 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     }),
   );
 
+  const startWorkload = async (claims: Partial<DevInstanceClaims> = {}): Promise<RunningWorkload> => {
+    const instance = attestation.bootInstance({
+      operatorProject: operator.project,
+      operatorProjectNumber: operator.projectNumber,
+      serviceAccount,
+      imageReference,
+      imageDigest,
+      ...claims,
+    });
+    await instance.refresh();
+    return runWorkload({ config, logger: options.logger ?? silentLogger, tokenFile: instance.tokenFile });
+  };
+
   return {
     builder,
     operator,
@@ -211,19 +288,58 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     imageDigest,
     config,
     attestation,
+    instances,
     kmsKeyOf,
     audienceOf,
-    async startWorkload(claims = {}) {
-      const instance = attestation.bootInstance({
-        operatorProject: operator.project,
-        operatorProjectNumber: operator.projectNumber,
-        serviceAccount,
-        imageReference,
-        imageDigest,
-        ...claims,
-      });
-      await instance.refresh();
-      return runWorkload({ config, logger: options.logger ?? silentLogger, tokenFile: instance.tokenFile });
+    startWorkload,
+    async startInstance(name = 'vm1') {
+      await activate(operator);
+      if (instances === 'dev') {
+        const workload = await startWorkload();
+        return {
+          waitForContributions: (count, timeoutMs) =>
+            waitUntil(() => workload.processor.stats.counted >= count, timeoutMs, `${count} contributions`).then(
+              async () => {
+                await workload.processor.flush();
+                await workload.publishResults();
+              },
+            ),
+          stop: () => workload.stop(),
+        };
+      }
+      const zone = '--zone=us-central1-a';
+      await operator.cli.sealroom([
+        'compute',
+        'instances',
+        'create',
+        name,
+        '--confidential-compute',
+        '--shielded-secure-boot',
+        zone,
+        '--image-family=confidential-space',
+        `--service-account=${serviceAccount}`,
+        '--metadata',
+        `^~^tee-image-reference=${imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=${JSON.stringify(config)}`,
+      ]);
+      const serial = () =>
+        operator.cli.sealroom(['compute', 'instances', 'get-serial-port-output', name, zone], { quiet: true });
+      return {
+        async waitForContributions(count, timeoutMs) {
+          const deadline = Date.now() + timeoutMs;
+          for (;;) {
+            await activate(operator);
+            const output = await serial();
+            if (publishedContributions(output) >= count) return;
+            if (Date.now() > deadline)
+              throw new Error(`timed out waiting for ${count} contributions:\n${output.slice(-3000)}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+        },
+        async stop() {
+          await activate(operator);
+          await operator.cli.sealroom(['compute', 'instances', 'stop', name, zone]);
+        },
+      };
     },
     async close() {
       await attestation.close();
@@ -261,4 +377,36 @@ async function setBinding(cli: CliSession, resource: string, member: string, rol
   if (existing) existing.members.push(member);
   else bindings.push({ role, members: [member] });
   await cli.rest('POST', `${resource}:setIamPolicy`, { policy: { bindings, etag: policy.etag } });
+}
+
+async function hasService(baseUrl: string, service: string): Promise<boolean> {
+  const ready = (await (await fetch(`${baseUrl}/readyz`)).json()) as { services?: string[] };
+  return (ready.services ?? []).includes(service);
+}
+
+/** The largest total of contributions in a "sealed result published" line of the instance's serial output. */
+export function publishedContributions(serialOutput: string): number {
+  let best = 0;
+  for (const line of serialOutput.split('\n')) {
+    const start = line.indexOf('{"time"');
+    if (start < 0 || !line.includes('sealed result published')) continue;
+    try {
+      const entry = JSON.parse(line.slice(start)) as { contributions?: Record<string, number> };
+      best = Math.max(
+        best,
+        Object.values(entry.contributions ?? {}).reduce((a, b) => a + b, 0),
+      );
+    } catch {
+      // a line cut by the serial console
+    }
+  }
+  return best;
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

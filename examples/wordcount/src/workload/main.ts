@@ -1,4 +1,18 @@
-// The workload image's entry point: `sealroom-wordcount workload` with the launch configuration from the environment.
-import { runWordcount } from '../cli/main.ts';
+// The workload image's entry point: runs until SIGTERM (instance stop), then seals state and publishes final results.
+import './commonjs-globals.ts';
+import { createJsonLinesLogger } from '../cli/json-logger.ts';
+import { loadWordcountConfig } from '../config.ts';
+import { runWorkload } from './run.ts';
 
-process.exitCode = await runWordcount(['workload']);
+const logger = createJsonLinesLogger((line) => process.stdout.write(line));
+try {
+  const workload = await runWorkload({ config: loadWordcountConfig(), logger });
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await workload.stop();
+} catch (error) {
+  logger.error({ error }, 'the workload failed');
+  process.exitCode = 1;
+}
