@@ -178,6 +178,41 @@ it('co-signs with two keys, verifies 2-of-2, and refuses when one trusted signer
   assert.equal(described.signatures.length, 2);
 });
 
+it('signs with a KMS asymmetric key (kms://) and verifies with that key and a file key, 2-of-2', async () => {
+  await ok('kms', 'keyrings', 'create', 'signing', '--location=global');
+  await ok(
+    'kms',
+    'keys',
+    'create',
+    'image-signer',
+    '--keyring=signing',
+    '--location=global',
+    '--purpose=asymmetric-signing',
+    '--default-algorithm=ec-sign-p256-sha256',
+  );
+  // Like Cloud KMS, owners do not sign by default: the signer role is granted on the key.
+  await ok(
+    'kms',
+    'keys',
+    'add-iam-policy-binding',
+    'image-signer',
+    '--keyring=signing',
+    '--location=global',
+    '--member=user:builder@example.com',
+    '--role=roles/cloudkms.signerVerifier',
+  );
+  const kmsKey =
+    'kms://projects/builder-1/locations/global/keyRings/signing/cryptoKeys/image-signer/cryptoKeyVersions/1';
+  const image = `${host}/builder-1/repo1/tiny@${digest}`;
+  const signed = JSON.parse(await ok('sign', image, '--key', kmsKey, '--format=json'));
+  assert.equal(signed.signature_algorithm, 'ECDSA_P256_SHA256');
+  const verified = JSON.parse(
+    await ok('verify-image', image, '--key', kmsKey, '--key', join(dir, 'alice.pub'), '--format=json'),
+  );
+  assert.equal(verified.signedBy.length, 2);
+  assert.ok(verified.signedBy.includes(signed.key_id));
+});
+
 it('attaches provenance written by build as a DSSE attestation', async () => {
   const image = `${host}/builder-1/repo1/tiny@${digest}`;
   const result = JSON.parse(
