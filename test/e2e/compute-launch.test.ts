@@ -1,6 +1,7 @@
 // Instances end to end: build an image, push it, create instances with the operator's command line; the workload
 // reads its token and prints claims that match the launch; restart policies, debug hold, debug exec.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,16 @@ if (process.argv[2] === 'wait') {
 }
 
 `;
+
+/**
+ * The image's workload runs `/usr/local/bin/node /app/index.mjs`, which needs the image as its root: runc (as
+ * root) or bwrap. The plain-process fallback would look for /app on the host, so the suite says why it skips.
+ */
+function isolationMissing(): string | false {
+  const runc = spawnSync('runc', ['--version']).status === 0 && process.getuid?.() === 0;
+  const bwrap = spawnSync('bwrap', ['--ro-bind', '/', '/', '--unshare-pid', 'true']).status === 0;
+  return runc || bwrap ? false : 'needs runc (as root) or a working bwrap';
+}
 
 let server: RunningServer;
 let dir: string;
@@ -119,6 +130,7 @@ function createLine(name: string, metadata: string, family = 'confidential-space
 }
 
 before(async () => {
+  if (isolationMissing()) return;
   dir = mkdtempSync(join(tmpdir(), 'sr-e2e-compute-'));
   server = await startServer(
     ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
@@ -178,10 +190,10 @@ before(async () => {
 
 after(async () => {
   await server?.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('instances running an attested workload', () => {
+describe('instances running an attested workload', { skip: isolationMissing() }, () => {
   test('Never, exit 0: the token claims match the image, args, env, overrides, instance and service account', async () => {
     await ok(
       ...createLine(
