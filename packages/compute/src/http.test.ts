@@ -201,7 +201,7 @@ describe('the instances API', () => {
     const after = await call('admin', 'GET', `${BASE}/vm2`);
     assert.equal(after.json.status, 'RUNNING');
     assert.equal(after.json.confidentialSpace.bootCount, 2);
-    const twice = await call('admin', 'POST', `${BASE}/vm2/start`);
+    const twice = await call('admin', 'POST', `${BASE}/vm2:start`);
     assert.equal(twice.status, 400);
     assert.equal(twice.json.error.status, 'FAILED_PRECONDITION');
   });

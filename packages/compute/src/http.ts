@@ -158,6 +158,9 @@ export function computeRoutes(compute: InstanceService, options: { now: () => nu
     },
     { method: 'POST', path: `${INSTANCE}/stop`, body: 'none', handler: lifecycle('stop') },
     { method: 'POST', path: `${INSTANCE}/start`, body: 'none', handler: lifecycle('start') },
+    // The custom-verb spelling of the same two methods, for clients that use Google's `:verb` convention.
+    { method: 'POST', path: `${INSTANCE}:stop`, body: 'none', handler: lifecycle('stop') },
+    { method: 'POST', path: `${INSTANCE}:start`, body: 'none', handler: lifecycle('start') },
     {
       method: 'GET',
       path: `${INSTANCE}/serialPort`,
