@@ -7,10 +7,6 @@ set -euo pipefail
 export PATH="$(cd "$(dirname "$0")/../.." && pwd)/node_modules/.bin:$PATH"
 export SEALROOM_API=${SEALROOM_API:-http://127.0.0.1:8080}
 SUFFIX=${SUFFIX:-$RANDOM}
-api() { # REST for the few calls the CLI has no command for yet (Pub/Sub admin): api METHOD PATH [JSON]
-  curl -sSf -X "$1" "$SEALROOM_API$2" -H "authorization: Bearer $(sealroom auth print-access-token)" \
-    -H 'content-type: application/json' ${3:+-d "$3"}
-}
 
 ## Configure the builder, the operator and the two collaborators: one configuration each
 for ROLE in builder operator collaborator-1 collaborator-2; do sealroom config configurations create $ROLE; done
@@ -40,21 +36,32 @@ export COLLABORATOR_2_PROJECT_ID=`sealroom config get-value core/project`
 export COLLABORATOR_2_PROJECT_NUMBER=`sealroom projects describe $COLLABORATOR_2_PROJECT_ID --format='value(projectNumber)'`
 export COLLABORATOR_2_GCLOUD_USER=`sealroom config get-value core/account`
 
-## Builder: build, sign and push the workload image; collaborators authorise its digest
+## Builder: build the workload image reproducibly and push it; collaborators authorise its digest
 sealroom config configurations activate builder
-# sealroom build examples/wordcount --tag $(echo $SEALROOM_API | sed 's#http://##')/$BUILDER_PROJECT_ID/repo1/tee:server
-export IMAGE_REFERENCE=${IMAGE_REFERENCE:?set it to the pushed image, HOST:PORT/$BUILDER_PROJECT_ID/repo1/tee@sha256:…}
-export ISSUER_URI=${ISSUER_URI:-$SEALROOM_API}   # the verifier is the server's own base URL
+HOST=${SEALROOM_API#http://}
+sealroom artifacts repositories create repo1 --repository-format=docker --location=us-central1
+DIGEST=`sealroom build "$(dirname "$0")" --tag=$HOST/$BUILDER_PROJECT_ID/repo1/tee:server --format='value(digest)'`
+export IMAGE_REFERENCE=$HOST/$BUILDER_PROJECT_ID/repo1/tee@$DIGEST
+export ISSUER_URI=$SEALROOM_API   # hardened instances' tokens come from the server's verifier
 
 ## Operator: service account, topic, subscription (dead-lettering after 5 attempts), publish rights
 sealroom config configurations activate operator
 sealroom iam service-accounts create operator-svc-account
-export SA=operator-svc-account@$OPERATOR_PROJECT_ID.iam.gserviceaccount.com
-api PUT /v1/projects/$OPERATOR_PROJECT_ID/topics/cs-topic-dead-letter '{}'
-api PUT /v1/projects/$OPERATOR_PROJECT_ID/topics/cs-topic '{}'
-api PUT /v1/projects/$OPERATOR_PROJECT_ID/subscriptions/cs-subscribe "{\"topic\":\"projects/$OPERATOR_PROJECT_ID/topics/cs-topic\",\"ackDeadlineSeconds\":10,\"deadLetterPolicy\":{\"deadLetterTopic\":\"projects/$OPERATOR_PROJECT_ID/topics/cs-topic-dead-letter\",\"maxDeliveryAttempts\":5}}"
-api POST /v1/projects/$OPERATOR_PROJECT_ID/subscriptions/cs-subscribe:setIamPolicy "{\"policy\":{\"bindings\":[{\"role\":\"roles/pubsub.subscriber\",\"members\":[\"serviceAccount:$SA\"]}]}}"
-api POST /v1/projects/$OPERATOR_PROJECT_ID/topics/cs-topic:setIamPolicy "{\"policy\":{\"bindings\":[{\"role\":\"roles/pubsub.publisher\",\"members\":[\"user:$COLLABORATOR_1_GCLOUD_USER\",\"user:$COLLABORATOR_2_GCLOUD_USER\"]}]}}"
+export SA=operator-svc-account@$OPERATOR_PROJECT_ID.iam.gserviceaccount.com OPERATOR_PROJECT_ID
+sealroom projects add-iam-policy-binding $OPERATOR_PROJECT_ID --member=serviceAccount:$SA \
+  --role=roles/confidentialcomputing.workloadUser
+sealroom pubsub topics create cs-topic
+sealroom pubsub topics create cs-topic-dead-letter
+sealroom pubsub subscriptions create cs-subscribe --topic=cs-topic --ack-deadline=10 \
+  --dead-letter-topic=cs-topic-dead-letter --max-delivery-attempts=5
+sealroom pubsub subscriptions create cs-dead-letters --topic=cs-topic-dead-letter
+sealroom pubsub subscriptions add-iam-policy-binding cs-subscribe --member=serviceAccount:$SA --role=roles/pubsub.subscriber
+sealroom pubsub topics add-iam-policy-binding cs-topic --member=user:$COLLABORATOR_1_GCLOUD_USER --role=roles/pubsub.publisher
+sealroom pubsub topics add-iam-policy-binding cs-topic --member=user:$COLLABORATOR_2_GCLOUD_USER --role=roles/pubsub.publisher
+sealroom config configurations activate builder   # the seed: the builder lets the operator's account pull
+sealroom artifacts repositories add-iam-policy-binding repo1 --location=us-central1 \
+  --member=serviceAccount:$SA --role=roles/artifactregistry.reader
+sealroom config configurations activate operator
 
 CONDITION="assertion.swname=='CONFIDENTIAL_SPACE' && \"STABLE\" in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id=='$OPERATOR_PROJECT_ID' && '$SA' in assertion.google_service_accounts"
 create_pool() {
@@ -97,18 +104,27 @@ sealroom kms keys add-iam-policy-binding state --keyring=kr1 --location=global -
 ## Operator: start the instance; the collaborator set travels in the measured launch configuration
 sealroom config configurations activate operator
 AUD() { echo "//iam.googleapis.com/projects/$1/locations/global/workloadIdentityPools/trusted-workload-pool/providers/attestation-verifier"; }
-WORDCOUNT_CONFIG=$(cat <<JSON
-{"subscription":"projects/$OPERATOR_PROJECT_ID/subscriptions/cs-subscribe",
- "pubsub":{"grpc":"127.0.0.1:8443","audience":"$(AUD $OPERATOR_PROJECT_NUMBER)","api":"$SEALROOM_API","serviceAccount":"$SA"},
- "collaborators":[
-  {"name":"$COLLABORATOR_1_PROJECT_ID","audience":"$(AUD $COLLABORATOR_1_PROJECT_NUMBER)","kmsKey":"projects/$COLLABORATOR_1_PROJECT_ID/locations/global/keyRings/kr1/cryptoKeys/key1","api":"$SEALROOM_API","resultSecret":"projects/$COLLABORATOR_1_PROJECT_ID/secrets/wordcount-results"},
-  {"name":"$COLLABORATOR_2_PROJECT_ID","audience":"$(AUD $COLLABORATOR_2_PROJECT_NUMBER)","kmsKey":"projects/$COLLABORATOR_2_PROJECT_ID/locations/global/keyRings/kr1/cryptoKeys/key1","api":"$SEALROOM_API","resultSecret":"projects/$COLLABORATOR_2_PROJECT_ID/secrets/wordcount-results"}],
- "state":{"file":"/tmp/wordcount-state.json","collaborator":"$COLLABORATOR_1_PROJECT_ID","kmsKey":"projects/$COLLABORATOR_1_PROJECT_ID/locations/global/keyRings/kr1/cryptoKeys/state"}}
-JSON
-)
+# The gRPC endpoint and CA of the server (written by `sealroom serve` into its state directory).
+ENDPOINTS=${SEALROOM_STATE_DIR:-$(dirname "$0")/../../.sealroom}/endpoints.json
+export OPERATOR_PROJECT_NUMBER COLLABORATOR_1_PROJECT_ID COLLABORATOR_1_PROJECT_NUMBER COLLABORATOR_2_PROJECT_ID COLLABORATOR_2_PROJECT_NUMBER ENDPOINTS
+WORDCOUNT_CONFIG=$(node -e '
+const e = process.env, fs = require("fs"), ep = JSON.parse(fs.readFileSync(e.ENDPOINTS, "utf8"));
+const aud = (n) => `//iam.googleapis.com/projects/${n}/locations/global/workloadIdentityPools/trusted-workload-pool/providers/attestation-verifier`;
+const collab = (p, n) => ({ name: p, audience: aud(n), kmsKey: `projects/${p}/locations/global/keyRings/kr1/cryptoKeys/key1`,
+  api: e.SEALROOM_API, resultSecret: `projects/${p}/secrets/wordcount-results` });
+console.log(JSON.stringify({
+  subscription: `projects/${e.OPERATOR_PROJECT_ID}/subscriptions/cs-subscribe`,
+  pubsub: { grpc: ep.grpc, caPem: fs.readFileSync(ep.ca, "utf8"), audience: aud(e.OPERATOR_PROJECT_NUMBER), api: e.SEALROOM_API, serviceAccount: e.SA },
+  collaborators: [collab(e.COLLABORATOR_1_PROJECT_ID, e.COLLABORATOR_1_PROJECT_NUMBER), collab(e.COLLABORATOR_2_PROJECT_ID, e.COLLABORATOR_2_PROJECT_NUMBER)],
+  state: { file: "/dev/shm/wordcount-state.json", collaborator: e.COLLABORATOR_1_PROJECT_ID,
+    kmsKey: `projects/${e.COLLABORATOR_1_PROJECT_ID}/locations/global/keyRings/kr1/cryptoKeys/state` },
+  resultsIntervalMs: 500 }));')
 sealroom compute instances create vm1 --confidential-compute --shielded-secure-boot --zone=us-central1-a \
   --image-family=confidential-space --service-account=$SA \
-  --metadata "^~^tee-image-reference=$IMAGE_REFERENCE~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=$(echo $WORDCOUNT_CONFIG | tr -d '\n')"
+  --metadata "^~^tee-image-reference=$IMAGE_REFERENCE~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=$WORDCOUNT_CONFIG"
+
+sleep 20   # the instance boots: pull, measure, attest, start; watch it with
+# sealroom compute instances get-serial-port-output vm1 --zone=us-central1-a
 
 ## Both collaborators publish "alice" (the seed's Go client flags, only the program name changed)
 sealroom config configurations activate collaborator-1
@@ -126,8 +142,14 @@ for N in 1 2; do
   sealroom logging read --format=json | grep -o '"principalSubject": *"principal://[^"]*"' | sort -u
 done
 
+sleep 3    # the workload publishes results half a second after counting
+
 ## Each collaborator reads and decrypts its own result (alice = 2)
 sealroom config configurations activate collaborator-1
 sealroom-wordcount results --project=$COLLABORATOR_1_PROJECT_ID
 sealroom config configurations activate collaborator-2
 sealroom-wordcount results --project=$COLLABORATOR_2_PROJECT_ID
+
+## Operator: stop the instance (the workload seals its state and publishes final results on SIGTERM)
+sealroom config configurations activate operator
+sealroom compute instances stop vm1 --zone=us-central1-a

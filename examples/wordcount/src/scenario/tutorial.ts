@@ -153,23 +153,38 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     ]);
     await activate(operator);
   }
-  const topic = `projects/${operator.project}/topics/cs-topic`;
   const subscription = `projects/${operator.project}/subscriptions/cs-subscribe`;
-  await operator.cli.rest('PUT', `/v1/projects/${operator.project}/topics/cs-topic-dead-letter`, {});
-  await operator.cli.rest('PUT', `/v1/${topic}`, {});
-  await operator.cli.rest('PUT', `/v1/${subscription}`, {
-    topic,
-    ackDeadlineSeconds: 10,
-    deadLetterPolicy: {
-      deadLetterTopic: `projects/${operator.project}/topics/cs-topic-dead-letter`,
-      maxDeliveryAttempts: 5,
-    },
-  });
-  await operator.cli.rest('PUT', `/v1/projects/${operator.project}/subscriptions/cs-dead-letters`, {
-    topic: `projects/${operator.project}/topics/cs-topic-dead-letter`,
-  });
-  await setBinding(operator.cli, `/v1/${subscription}`, `serviceAccount:${serviceAccount}`, 'roles/pubsub.subscriber');
-  for (const c of [c1, c2]) await setBinding(operator.cli, `/v1/${topic}`, `user:${c.email}`, 'roles/pubsub.publisher');
+  await operator.cli.sealroom(['pubsub', 'topics', 'create', 'cs-topic']);
+  await operator.cli.sealroom(['pubsub', 'topics', 'create', 'cs-topic-dead-letter']);
+  await operator.cli.sealroom([
+    'pubsub',
+    'subscriptions',
+    'create',
+    'cs-subscribe',
+    '--topic=cs-topic',
+    '--ack-deadline=10',
+    '--dead-letter-topic=cs-topic-dead-letter',
+    '--max-delivery-attempts=5',
+  ]);
+  await operator.cli.sealroom(['pubsub', 'subscriptions', 'create', 'cs-dead-letters', '--topic=cs-topic-dead-letter']);
+  await operator.cli.sealroom([
+    'pubsub',
+    'subscriptions',
+    'add-iam-policy-binding',
+    'cs-subscribe',
+    `--member=serviceAccount:${serviceAccount}`,
+    '--role=roles/pubsub.subscriber',
+  ]);
+  for (const c of [c1, c2]) {
+    await operator.cli.sealroom([
+      'pubsub',
+      'topics',
+      'add-iam-policy-binding',
+      'cs-topic',
+      `--member=user:${c.email}`,
+      '--role=roles/pubsub.publisher',
+    ]);
+  }
   // The instance authenticates to Pub/Sub as operator-svc-account, through the operator's own pool.
   // Hardened instances' tokens come from the server's verifier, whose issuer is the server's base URL.
   const issuerUri = instances === 'compute' ? options.baseUrl.replace(/\/+$/, '') : attestation.issuerUri;
@@ -364,19 +379,6 @@ async function createPool(p: Party, _baseUrl: string, issuerUri: string, operato
     '--attribute-mapping=google.subject=assertion.sub,attribute.image_reference=assertion.submods.container.image_reference',
     `--attribute-condition=assertion.swname=='CONFIDENTIAL_SPACE' && "STABLE" in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id=='${operator.project}' && '${serviceAccount}' in assertion.google_service_accounts`,
   ]);
-}
-
-/** Pub/Sub IAM through getIamPolicy/setIamPolicy (no `sealroom pubsub` commands yet). */
-async function setBinding(cli: CliSession, resource: string, member: string, role: string): Promise<void> {
-  const policy = (await cli.rest('POST', `${resource}:getIamPolicy`, {})) as {
-    bindings?: { role: string; members: string[] }[];
-    etag?: string;
-  };
-  const bindings = policy.bindings ?? [];
-  const existing = bindings.find((b) => b.role === role);
-  if (existing) existing.members.push(member);
-  else bindings.push({ role, members: [member] });
-  await cli.rest('POST', `${resource}:setIamPolicy`, { policy: { bindings, etag: policy.etag } });
 }
 
 async function hasService(baseUrl: string, service: string): Promise<boolean> {
