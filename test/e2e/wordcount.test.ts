@@ -41,13 +41,20 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-test('the seed tutorial (build, push, instance, publish) counts alice from both collaborators as 2, each decrypting its own result', async () => {
+test('the seed tutorial (build, push, instance, publish and mTLS send) counts alice from both collaborators as 2, each decrypting its own result', async () => {
   const lines: string[] = [];
   const outcome = await runScenario(server.url, { grpc: grpc(), print: (line) => lines.push(line) });
   assert.ok(outcome, lines.join('\n'));
   const results = Object.values(outcome.results);
   assert.equal(results.length, 2);
-  for (const result of results) assert.equal(result.counts.alice, 2);
+  for (const result of results) {
+    assert.equal(result.counts.alice, 2, 'over Pub/Sub, one from each collaborator');
+    assert.equal(result.counts.bob, 2, 'over mTLS, one from each collaborator');
+  }
+  assert.match(
+    lines.join('\n'),
+    /\$ sealroom-wordcount send --host=127\.0\.0\.1:\d+ --server_name=tee\.collaborator1\.com/,
+  );
   for (const calls of Object.values(outcome.federatedCalls)) assert.ok(calls > 0, 'federated calls in audit log');
   const transcript = lines.join('\n');
   assert.match(transcript, /\$ sealroom iam workload-identity-pools providers create-oidc attestation-verifier/);

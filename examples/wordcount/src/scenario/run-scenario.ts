@@ -1,5 +1,6 @@
 // `npm start`'s scenario: the seed tutorial end to end, printing each step, the audit trail and both results.
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, resolveRepoRoot } from '@sealroom/core';
 import type { WordcountResult } from '../tally.ts';
@@ -38,7 +39,16 @@ export async function runScenario(
     return undefined;
   }
   print('\n# The seed tutorial: two collaborators count words in an attested workload neither can read');
-  const tutorial = await setUpTutorial({ baseUrl, grpc, print, ...(options.logger ? { logger: options.logger } : {}) });
+  const instances = (ready.services ?? []).includes('compute') ? 'compute' : 'dev';
+  const tutorial = await setUpTutorial({
+    baseUrl,
+    grpc,
+    print,
+    instances,
+    // The seed's HTTP path needs the teeserver for /connect, so only on a real instance.
+    ...(instances === 'compute' ? { ingressPort: await freePort() } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   try {
     return await playTutorial(tutorial, print);
   } finally {
@@ -71,8 +81,32 @@ async function playTutorial(tutorial: Tutorial, print: (line: string) => void): 
     };
     await publish(c1, 'alice,carol');
     await publish(c2, 'alice,dave');
-    await workload.waitForContributions(4, 180_000);
-    print('the workload counted 4 contributions and published a sealed result to each collaborator');
+    let expected = 4;
+    const ingressPort = tutorial.config.ingressPort;
+    if (ingressPort !== undefined && tutorial.tls) {
+      print('\n## Collaborators send over mTLS after checking the attested workload holds the TLS session');
+      for (const [index, c] of [c1, c2].entries()) {
+        const tls = tutorial.tls[index];
+        if (!tls) continue;
+        await c.cli.sealroom(['config', 'configurations', 'activate', roleOf(tutorial, c)], { quiet: true });
+        const send = [
+          'send',
+          `--host=127.0.0.1:${ingressPort}`,
+          `--server_name=tee.collaborator${index + 1}.com`,
+          `--audience=${tutorial.audienceOf(c)}`,
+          `--kmsKey=${tutorial.kmsKeyOf(c)}`,
+          '--user=bob',
+          `--ca_files=${tls.caFile}`,
+          `--tls_crt=${tls.clientCertFile}`,
+          `--tls_key=${tls.clientKeyFile}`,
+          `--image_digest=${tutorial.imageDigest}`,
+        ];
+        print(await sendWhenListening(() => c.cli.wordcount(send)));
+        expected += 1;
+      }
+    }
+    await workload.waitForContributions(expected, 180_000);
+    print(`the workload counted ${expected} contributions and published a sealed result to each collaborator`);
 
     print("\n## Each collaborator's audit log: the federated identity that used its key");
     const federatedCalls: Record<string, number> = {};
@@ -99,7 +133,10 @@ async function playTutorial(tutorial: Tutorial, print: (line: string) => void): 
       results[c.project] = JSON.parse(out) as WordcountResult;
       print(out);
     }
-    print(`\nalice = ${results[c1.project]?.counts.alice} (one from each collaborator)`);
+    print(
+      `\nalice = ${results[c1.project]?.counts.alice} (one from each collaborator)` +
+        (expected > 4 ? `, bob = ${results[c1.project]?.counts.bob} (over mTLS)` : ''),
+    );
     return { results, federatedCalls };
   } finally {
     await workload.stop();
@@ -116,6 +153,29 @@ function roleOf(tutorial: Tutorial, p: Party): string {
     : p === tutorial.collaborators[1]
       ? 'collaborator-2'
       : 'operator';
+}
+
+/** The ingress opens once the workload has fetched its TLS secrets; retry the first connection briefly. */
+async function sendWhenListening(send: () => Promise<string>): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= 60 || !/ECONNREFUSED/.test(String((error as Error).message))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -10,6 +10,7 @@ import { parseWordcountConfig } from '../config.ts';
 import { type RunningWorkload, runWorkload } from '../workload/run.ts';
 import { type CliSession, openCliSession } from './cli-session.ts';
 import { type DevAttestation, type DevInstanceClaims, startDevAttestation } from './dev-attestation.ts';
+import { type TlsMaterial, createTlsMaterial } from './tls-material.ts';
 
 export interface TutorialOptions {
   readonly baseUrl: string;
@@ -23,6 +24,8 @@ export interface TutorialOptions {
    * stand-in. Defaults to compute when the server offers it.
    */
   readonly instances?: 'compute' | 'dev';
+  /** Port of the workload's mTLS ingress (the seed's HTTP path); absent: no ingress. */
+  readonly ingressPort?: number;
 }
 
 /** A workload started by the operator, as the scenario watches it. */
@@ -44,6 +47,8 @@ export interface Tutorial {
   readonly builder: Party;
   readonly operator: Party;
   readonly collaborators: readonly [Party, Party];
+  /** Each collaborator's TLS files (CA, client certificate and key) when the ingress is on. */
+  readonly tls: readonly [TlsMaterial, TlsMaterial] | undefined;
   readonly serviceAccount: string;
   readonly imageReference: string;
   readonly imageDigest: string;
@@ -198,6 +203,8 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     '--role=roles/iam.workloadIdentityUser',
   ]);
 
+  const tlsMaterial: TlsMaterial[] = [];
+  const serverNameOf = (index: number) => `tee.collaborator${index + 1}.com`;
   for (const [index, c] of [c1, c2].entries()) {
     step(`Collaborator-${index + 1}: pool, provider (the seed's condition), key, result secret, bindings to the image`);
     await activate(c);
@@ -245,6 +252,25 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
       `--member=user:${c.email}`,
       '--role=roles/secretmanager.secretAccessor',
     ]);
+    if (options.ingressPort !== undefined) {
+      const material = createTlsMaterial(root, `collaborator${index + 1}`, serverNameOf(index), print);
+      tlsMaterial.push(material);
+      // Released to the attested image at start; never baked into it.
+      for (const [secret, file] of [
+        ['tee-server-key', material.serverKeyFile],
+        ['tee-server-cert', material.serverCertFile],
+        ['tee-client-ca', material.caFile],
+      ] as const) {
+        await c.cli.sealroom(['secrets', 'create', secret, '--replication-policy=automatic', `--data-file=${file}`]);
+        await c.cli.sealroom([
+          'secrets',
+          'add-iam-policy-binding',
+          secret,
+          `--member=${image}`,
+          '--role=roles/secretmanager.secretAccessor',
+        ]);
+      }
+    }
   }
 
   const kmsKeyOf = (p: Party) => `projects/${p.project}/locations/global/keyRings/kr1/cryptoKeys/key1`;
@@ -264,13 +290,24 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
         api: options.baseUrl,
         serviceAccount,
       },
-      collaborators: [c1, c2].map((c) => ({
+      collaborators: [c1, c2].map((c, index) => ({
         name: c.project,
         audience: audienceOf(c),
         kmsKey: kmsKeyOf(c),
         api: options.baseUrl,
         resultSecret: `projects/${c.project}/secrets/wordcount-results`,
+        ...(options.ingressPort === undefined
+          ? {}
+          : {
+              tls: {
+                serverName: serverNameOf(index),
+                serverKeySecret: `projects/${c.project}/secrets/tee-server-key`,
+                serverCertSecret: `projects/${c.project}/secrets/tee-server-cert`,
+                clientCaSecret: `projects/${c.project}/secrets/tee-client-ca`,
+              },
+            }),
       })),
+      ...(options.ingressPort === undefined ? {} : { ingressPort: options.ingressPort }),
       minCount: options.minCount ?? 1,
       state: {
         file: stateFile,
@@ -298,6 +335,7 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     builder,
     operator,
     collaborators: [c1, c2],
+    tls: tlsMaterial.length === 2 ? [tlsMaterial[0] as TlsMaterial, tlsMaterial[1] as TlsMaterial] : undefined,
     serviceAccount,
     imageReference,
     imageDigest,
