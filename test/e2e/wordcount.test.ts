@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@sealroom/core';
 import {
+  type InstanceVariant,
   type RunningWorkload,
   type Tutorial,
   createContributionSealer,
@@ -241,4 +242,67 @@ describe('negative runs', () => {
       await second.stop();
     }
   });
+});
+
+describe('negative runs on real instances', () => {
+  let t: Tutorial;
+  let other: string;
+
+  before(async () => {
+    t = await setUpTutorial({ baseUrl: server.url, grpc: grpc(), print: () => {}, instances: 'compute' });
+    // Another service account the operator may run workloads as, which the collaborators' conditions do not name.
+    await t.operator.cli.sealroom(['config', 'configurations', 'activate', 'operator'], { quiet: true });
+    await t.operator.cli.sealroom(['iam', 'service-accounts', 'create', 'other-svc-account']);
+    other = `other-svc-account@${t.operator.project}.iam.gserviceaccount.com`;
+    await t.operator.cli.sealroom([
+      'projects',
+      'add-iam-policy-binding',
+      t.operator.project,
+      `--member=serviceAccount:${other}`,
+      '--role=roles/confidentialcomputing.workloadUser',
+    ]);
+    await t.builder.cli.sealroom(['config', 'configurations', 'activate', 'builder'], { quiet: true });
+    await t.builder.cli.sealroom([
+      'artifacts',
+      'repositories',
+      'add-iam-policy-binding',
+      'repo1',
+      '--location=us-central1',
+      `--member=serviceAccount:${other}`,
+      '--role=roles/artifactregistry.reader',
+    ]);
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  const variants: [string, string, () => InstanceVariant][] = [
+    ['a debug instance (the policy requires STABLE)', 'vm-debug', () => ({ debug: true })],
+    ['an instance under another service account', 'vm-other', () => ({ serviceAccount: other })],
+  ];
+  for (const [what, name, variant] of variants) {
+    test(`${what} boots the authorised image, and both collaborators' STS refuse it`, async () => {
+      const instance = await t.startInstance(name, variant());
+      try {
+        const refusals = (output: string) => output.split('\n').filter((l) => l.includes('federated access refused'));
+        let output = '';
+        const deadline = Date.now() + 120_000;
+        while (refusals(output).length < 2 && !output.includes('federated access granted')) {
+          if (Date.now() > deadline) assert.fail(`no verdict in the serial output:\n${output.slice(-3000)}`);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          output = await instance.serialOutput();
+        }
+        assert.doesNotMatch(output, /federated access granted/);
+        for (const c of t.collaborators) {
+          assert.ok(
+            refusals(output).some((l) => l.includes(c.project)),
+            `refused by ${c.project}\n${output}`,
+          );
+        }
+        assert.doesNotMatch(output, /sealed result published/);
+      } finally {
+        await instance.stop();
+      }
+    });
+  }
 });

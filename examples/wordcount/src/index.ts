@@ -24,7 +24,7 @@ export { openResult, resultAad, sealResult } from './results.ts';
 export { runScenario, waitFor } from './scenario/run-scenario.ts';
 export type { ScenarioOptions, ScenarioOutcome } from './scenario/run-scenario.ts';
 export { setUpTutorial } from './scenario/tutorial.ts';
-export type { Party, Tutorial, TutorialOptions } from './scenario/tutorial.ts';
+export type { InstanceVariant, Party, Tutorial, TutorialOptions, WorkloadHandle } from './scenario/tutorial.ts';
 export { instanceClaims, startDevAttestation } from './scenario/dev-attestation.ts';
 export type { DevAttestation, DevInstanceClaims } from './scenario/dev-attestation.ts';
 export { runWorkload } from './workload/run.ts';

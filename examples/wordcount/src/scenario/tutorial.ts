@@ -28,10 +28,18 @@ export interface TutorialOptions {
   readonly ingressPort?: number;
 }
 
+/** What an operator may change when creating an instance (negative runs). */
+export interface InstanceVariant {
+  readonly debug?: boolean;
+  readonly serviceAccount?: string;
+}
+
 /** A workload started by the operator, as the scenario watches it. */
 export interface WorkloadHandle {
   /** Resolves once the workload has sealed at least this many contributions into a published result. */
   waitForContributions(count: number, timeoutMs: number): Promise<void>;
+  /** The instance's serial output (compute only; empty for the dev stand-in). */
+  serialOutput(): Promise<string>;
   /** Stops it (SIGTERM: final seal and results). */
   stop(): Promise<void>;
 }
@@ -58,7 +66,7 @@ export interface Tutorial {
   /** Dev stand-in: starts the workload in-process under a token with these claims (varied by negative runs). */
   startWorkload(claims?: Partial<DevInstanceClaims>): Promise<RunningWorkload>;
   /** The operator starts the instance: on compute, `compute instances create`; else the dev stand-in. */
-  startInstance(name?: string): Promise<WorkloadHandle>;
+  startInstance(name?: string, variant?: InstanceVariant): Promise<WorkloadHandle>;
   kmsKeyOf(party: Party): string;
   audienceOf(party: Party): string;
   close(): Promise<void>;
@@ -345,11 +353,15 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     kmsKeyOf,
     audienceOf,
     startWorkload,
-    async startInstance(name = 'vm1') {
+    async startInstance(name = 'vm1', variant: InstanceVariant = {}) {
       await activate(operator);
       if (instances === 'dev') {
-        const workload = await startWorkload();
+        const workload = await startWorkload({
+          ...(variant.debug ? { debug: true } : {}),
+          ...(variant.serviceAccount ? { serviceAccount: variant.serviceAccount } : {}),
+        });
         return {
+          serialOutput: async () => '',
           waitForContributions: (count, timeoutMs) =>
             waitUntil(() => workload.processor.stats.counted >= count, timeoutMs, `${count} contributions`).then(
               async () => {
@@ -369,14 +381,18 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
         '--confidential-compute',
         '--shielded-secure-boot',
         zone,
-        '--image-family=confidential-space',
-        `--service-account=${serviceAccount}`,
+        `--image-family=${variant.debug ? 'confidential-space-debug' : 'confidential-space'}`,
+        `--service-account=${variant.serviceAccount ?? serviceAccount}`,
         '--metadata',
         `^~^tee-image-reference=${imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=${JSON.stringify(config)}`,
       ]);
       const serial = () =>
         operator.cli.sealroom(['compute', 'instances', 'get-serial-port-output', name, zone], { quiet: true });
       return {
+        serialOutput: async () => {
+          await activate(operator);
+          return serial();
+        },
         async waitForContributions(count, timeoutMs) {
           const deadline = Date.now() + timeoutMs;
           for (;;) {

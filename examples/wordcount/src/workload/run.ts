@@ -48,6 +48,7 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
   const access = new Map<string, CollaboratorAccess>(
     config.collaborators.map((c) => [c.name, openCollaboratorAccess(c, tokenFile)]),
   );
+  await checkKeyRelease(access, logger);
   const keys = new Map<string, CollaboratorKeys>([...access.values()].map((a) => [a.name, keysFor(a.name, a.wrapper)]));
   const stateAccess = access.get(config.state.collaborator);
   if (!stateAccess) throw new Error('state collaborator missing'); // parseWordcountConfig guarantees it
@@ -190,4 +191,25 @@ async function startConfiguredIngress(
     requestToken: (audience, nonce) =>
       requestCustomToken({ audience, nonces: [nonce], ...(socketPath ? { socketPath } : {}) }),
   });
+}
+
+/**
+ * Exchanges the token at every collaborator's STS once at start and logs the outcome, so the instance log
+ * says at boot whether each collaborator's policy admits this workload (and why not). Not fatal: a
+ * collaborator may fix its policy later, and the exchange is retried on use.
+ */
+async function checkKeyRelease(access: ReadonlyMap<string, CollaboratorAccess>, logger: Logger): Promise<void> {
+  await Promise.all(
+    [...access.values()].map(async (a) => {
+      try {
+        await a.authClient.getAccessToken();
+        logger.info({ collaborator: a.name }, 'federated access granted');
+      } catch (error) {
+        logger.warn(
+          { collaborator: a.name, reason: error instanceof Error ? error.message : String(error) },
+          'federated access refused',
+        );
+      }
+    }),
+  );
 }
