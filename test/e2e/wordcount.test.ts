@@ -8,8 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '@sealroom/core';
 import {
   type InstanceVariant,
+  type Party,
   type RunningWorkload,
   type Tutorial,
+  type WordcountResult,
   createContributionSealer,
   openCollaboratorAccess,
   runScenario,
@@ -274,6 +276,38 @@ describe('negative runs on real instances', () => {
   });
   after(async () => {
     await t.close();
+  });
+
+  test('stopping and starting the instance (a reboot) loses no count and double-counts nothing', async () => {
+    const [c1, c2] = t.collaborators;
+    const publish = async (c: Party, role: string, words: string) => {
+      await c.cli.sealroom(['config', 'configurations', 'activate', role], { quiet: true });
+      await c.cli.wordcount([
+        'publish',
+        `--topicProject=${t.operator.project}`,
+        `--user=${words}`,
+        `--kmsKey=${t.kmsKeyOf(c)}`,
+        `--audience=${t.audienceOf(c)}`,
+      ]);
+    };
+    const instance = await t.startInstance('vm-restart');
+    try {
+      await publish(c1, 'collaborator-1', 'alice,bob,carol,alice,bob,alice');
+      await instance.waitForContributions(6, 120_000);
+      await instance.stop();
+      await t.operator.cli.sealroom(['config', 'configurations', 'activate', 'operator'], { quiet: true });
+      await t.operator.cli.sealroom(['compute', 'instances', 'start', 'vm-restart', '--zone=us-central1-a']);
+      await publish(c2, 'collaborator-2', 'alice,dave,dave,erin');
+      await instance.waitForContributions(10, 120_000);
+      const output = await instance.serialOutput();
+      assert.match(output, /"msg":"state restored","contributions":6/, 'the second boot opened the sealed state');
+      await c1.cli.sealroom(['config', 'configurations', 'activate', 'collaborator-1'], { quiet: true });
+      const result = JSON.parse(await c1.cli.wordcount(['results', `--project=${c1.project}`])) as WordcountResult;
+      assert.deepEqual(result.contributions, { [c1.project]: 6, [c2.project]: 4 });
+      assert.deepEqual(result.counts, { alice: 4, bob: 2, carol: 1, dave: 2, erin: 1 });
+    } finally {
+      await instance.stop();
+    }
   });
 
   const variants: [string, string, () => InstanceVariant][] = [

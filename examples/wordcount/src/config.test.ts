@@ -55,6 +55,11 @@ describe('parseWordcountConfig', () => {
       /kmsKey/,
     ],
     ['a minCount of 0', (c) => Object.assign(c, { minCount: 0 }), /minCount/],
+    [
+      'state in both a file and a secret',
+      (c) => Object.assign(c.state as object, { secret: 'projects/collab1/secrets/state' }),
+      /exactly one of file and secret/,
+    ],
   ];
   for (const [what, change, message] of refusals) {
     it(`refuses ${what}`, () => {

@@ -52,11 +52,21 @@ const configSchema = z.strictObject({
   /** Words counted fewer times than this are withheld from results. */
   minCount: z.number().int().min(1).default(1),
   /** Where the sealed state lives, and the collaborator whose KMS key seals it. */
-  state: z.strictObject({
-    file: z.string().min(1),
-    collaborator: name,
-    kmsKey,
-  }),
+  state: z
+    .strictObject({
+      /** A file on the instance (survives a workload restart within a boot)… */
+      file: z.string().min(1).optional(),
+      /** …or a secret of the state collaborator (a version per seal; survives reboots). */
+      secret: z
+        .string()
+        .regex(/^projects\/[^/]+\/secrets\/[^/]+$/)
+        .optional(),
+      collaborator: name,
+      kmsKey,
+    })
+    .refine((s) => (s.file === undefined) !== (s.secret === undefined), {
+      message: 'give exactly one of file and secret',
+    }),
   /** Publish results at most this often while counts change, and at the end. */
   resultsIntervalMs: z.number().int().min(100).default(5000),
   /** mTLS ingress port; absent means no ingress. */

@@ -15,8 +15,8 @@ export {
 export type { Contribution, ContributionMode, WireMessage } from './contribution.ts';
 export { createTally } from './tally.ts';
 export type { Tally, TallySnapshot, WordcountResult } from './tally.ts';
-export { createMemoryStateStore, createSealedFileStateStore } from './sealed-state.ts';
-export type { StateStore } from './sealed-state.ts';
+export { createMemoryStateStore, createSealedBlobStateStore, createSealedFileStateStore } from './sealed-state.ts';
+export type { SealedBlobStore, StateStore } from './sealed-state.ts';
 export { createContributionProcessor } from './processor.ts';
 export { keysFor } from './collaborator-keys.ts';
 export type { CollaboratorKeys, ContributionProcessor, DeliveredMessage, Outcome } from './processor.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createSealedFileStateStore } from './sealed-state.ts';
+import { createSealedBlobStateStore, createSealedFileStateStore } from './sealed-state.ts';
 import { createTally } from './tally.ts';
 import { createFakeKms } from './test-support.ts';
 
@@ -44,6 +44,26 @@ describe('sealed file state', () => {
     c[20] = (c[20] ?? 0) ^ 1;
     writeFileSync(file, JSON.stringify({ ...sealed, c: c.toString('base64') }));
     await assert.rejects(createSealedFileStateStore({ file, wrapper: kms.wrapperFor('k') }).load(), {
+      code: 'ERR_WORDCOUNT_STATE',
+    });
+  });
+});
+
+describe('sealed blob state', () => {
+  it('keeps only ciphertext in the blob store and restores from the latest blob with the same key', async () => {
+    const kms = createFakeKms();
+    const blobs: Buffer[] = [];
+    const store = { read: async () => blobs.at(-1), write: async (b: Buffer) => void blobs.push(b) };
+    const tally = createTally();
+    tally.add('c1', 'm1', 'alice');
+    await createSealedBlobStateStore({ blobs: store, wrapper: kms.wrapperFor('k') }).save(tally.snapshot());
+    tally.add('c2', 'm2', 'alice');
+    await createSealedBlobStateStore({ blobs: store, wrapper: kms.wrapperFor('k') }).save(tally.snapshot());
+    assert.equal(blobs.length, 2);
+    assert.ok(blobs.every((b) => !b.includes(Buffer.from('alice'))));
+    const restored = await createSealedBlobStateStore({ blobs: store, wrapper: kms.wrapperFor('k') }).load();
+    assert.deepEqual(createTally(restored).result(1).counts, { alice: 2 });
+    await assert.rejects(createSealedBlobStateStore({ blobs: store, wrapper: kms.wrapperFor('x') }).load(), {
       code: 'ERR_WORDCOUNT_STATE',
     });
   });

@@ -61,6 +61,50 @@ export function createSealedFileStateStore(options: SealedFileStateOptions): Sta
   };
 }
 
+/** Where sealed bytes are kept: a file, or a secret's versions (which outlive the instance). */
+export interface SealedBlobStore {
+  read(): Promise<Buffer | undefined>;
+  write(bytes: Buffer): Promise<void>;
+}
+
+export interface SealedBlobStateOptions {
+  readonly blobs: SealedBlobStore;
+  readonly wrapper: KeyWrapper;
+}
+
+/** The same sealing as the file store, over any blob store (e.g. a Secret Manager secret). */
+export function createSealedBlobStateStore(options: SealedBlobStateOptions): StateStore {
+  let key: { plain: Buffer; wrapped: string } | undefined;
+  return {
+    async load() {
+      const bytes = await options.blobs.read();
+      if (bytes === undefined || bytes.length === 0) return undefined;
+      try {
+        const sealed = JSON.parse(bytes.toString('utf8')) as { k: string; c: string };
+        const plain = await options.wrapper.unwrap(Buffer.from(sealed.k, 'base64'), STATE_AAD);
+        const snapshot = JSON.parse(
+          decryptWithDataKey(plain, Buffer.from(sealed.c, 'base64'), STATE_AAD).toString('utf8'),
+        ) as TallySnapshot;
+        if (snapshot.version !== 1) throw new Error(`unknown state version ${String(snapshot.version)}`);
+        key = { plain, wrapped: sealed.k };
+        return snapshot;
+      } catch (cause) {
+        throw new WordcountError('ERR_WORDCOUNT_STATE', 'the sealed state does not open under the sealing key', {
+          cause,
+        });
+      }
+    },
+    async save(snapshot) {
+      if (!key) {
+        const plain = createDataKey();
+        key = { plain, wrapped: (await options.wrapper.wrap(plain, STATE_AAD)).toString('base64') };
+      }
+      const c = encryptWithDataKey(key.plain, Buffer.from(JSON.stringify(snapshot)), STATE_AAD).toString('base64');
+      await options.blobs.write(Buffer.from(JSON.stringify({ v: 1, k: key.wrapped, c })));
+    },
+  };
+}
+
 /** For tests and benchmarks: state in memory. */
 export function createMemoryStateStore(): StateStore & { saves: number } {
   let stored: string | undefined;

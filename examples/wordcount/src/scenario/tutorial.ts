@@ -244,7 +244,22 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     await bind('key1', `user:${c.email}`, 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
     // Decrypt contributions, and encrypt this collaborator's results under its own key.
     await bind('key1', image, 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
-    if (index === 0) await bind('state', image, 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
+    if (index === 0) {
+      await bind('state', image, 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
+      if (instances === 'compute') {
+        // An instance's disk does not outlive a reboot: the sealed state is kept as versions of this secret.
+        await c.cli.sealroom(['secrets', 'create', 'wordcount-state', '--replication-policy=automatic']);
+        for (const role of ['roles/secretmanager.secretVersionAdder', 'roles/secretmanager.secretAccessor']) {
+          await c.cli.sealroom([
+            'secrets',
+            'add-iam-policy-binding',
+            'wordcount-state',
+            `--member=${image}`,
+            `--role=${role}`,
+          ]);
+        }
+      }
+    }
     await c.cli.sealroom(['secrets', 'create', 'wordcount-results', '--replication-policy=automatic']);
     await c.cli.sealroom([
       'secrets',
@@ -284,9 +299,7 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   const kmsKeyOf = (p: Party) => `projects/${p.project}/locations/global/keyRings/kr1/cryptoKeys/key1`;
   const audienceOf = (p: Party) =>
     `//iam.googleapis.com/projects/${p.projectNumber}/locations/global/workloadIdentityPools/${POOL}/providers/${PROVIDER}`;
-  // The container's root is read-only; /dev/shm is its writable tmpfs. It survives a workload restart
-  // within a boot, not a reboot (the launcher offers no persistent volume).
-  const stateFile = instances === 'compute' ? '/dev/shm/wordcount-state.json' : join(root, 'wordcount-state.json');
+  const stateFile = join(root, 'wordcount-state.json');
   // The launch configuration the operator passes as tee-env-WORDCOUNT_CONFIG; it is measured into the token.
   const config = parseWordcountConfig(
     JSON.stringify({
@@ -318,7 +331,9 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
       ...(options.ingressPort === undefined ? {} : { ingressPort: options.ingressPort }),
       minCount: options.minCount ?? 1,
       state: {
-        file: stateFile,
+        ...(instances === 'compute'
+          ? { secret: `projects/${c1.project}/secrets/wordcount-state` }
+          : { file: stateFile }),
         collaborator: c1.project,
         kmsKey: `projects/${c1.project}/locations/global/keyRings/kr1/cryptoKeys/state`,
       },

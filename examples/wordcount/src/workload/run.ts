@@ -13,7 +13,7 @@ import { keysFor } from '../collaborator-keys.ts';
 import type { WordcountConfig } from '../config.ts';
 import { type CollaboratorKeys, type ContributionProcessor, createContributionProcessor } from '../processor.ts';
 import { sealResult } from '../results.ts';
-import { createSealedFileStateStore } from '../sealed-state.ts';
+import { createSealedBlobStateStore, createSealedFileStateStore } from '../sealed-state.ts';
 import { type Tally, createTally } from '../tally.ts';
 import { type CollaboratorAccess, openCollaboratorAccess } from './collaborator-access.ts';
 import { type Ingress, type IngressTenant, startIngress } from './ingress.ts';
@@ -52,10 +52,22 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
   const keys = new Map<string, CollaboratorKeys>([...access.values()].map((a) => [a.name, keysFor(a.name, a.wrapper)]));
   const stateAccess = access.get(config.state.collaborator);
   if (!stateAccess) throw new Error('state collaborator missing'); // parseWordcountConfig guarantees it
-  const store = createSealedFileStateStore({
-    file: config.state.file,
-    wrapper: stateAccess.wrapperFor(config.state.kmsKey),
-  });
+  const stateWrapper = stateAccess.wrapperFor(config.state.kmsKey);
+  const { file, secret } = config.state;
+  const store = secret
+    ? createSealedBlobStateStore({
+        wrapper: stateWrapper,
+        blobs: {
+          read: () =>
+            stateAccess.accessSecret(secret).catch((error: Error) => {
+              // No version yet: a first start.
+              if (/ 404|NOT_FOUND/.test(error.message)) return undefined;
+              throw error;
+            }),
+          write: (bytes) => stateAccess.addSecretVersion(secret, bytes),
+        },
+      })
+    : createSealedFileStateStore({ file: file ?? '', wrapper: stateWrapper });
   const tally = createTally(await store.load());
   logger.info({ contributions: tally.snapshot().seen.length }, 'state restored');
 
