@@ -96,10 +96,14 @@ for N in 1 2; do
   sealroom secrets add-iam-policy-binding wordcount-results --member="$IMAGE" --role=roles/secretmanager.secretVersionAdder
   sealroom secrets add-iam-policy-binding wordcount-results --member="user:$USER_EMAIL" --role=roles/secretmanager.secretAccessor
 done
+# Collaborator-1 also keeps the workload's sealed state: a key and a secret only the image may use.
 sealroom config configurations activate collaborator-1
+IMAGE="principalSet://iam.googleapis.com/projects/$COLLABORATOR_1_PROJECT_NUMBER/locations/global/workloadIdentityPools/trusted-workload-pool/attribute.image_reference/$IMAGE_REFERENCE"
 sealroom kms keys create state --keyring=kr1 --location=global --purpose=encryption
-sealroom kms keys add-iam-policy-binding state --keyring=kr1 --location=global --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
-  --member="principalSet://iam.googleapis.com/projects/$COLLABORATOR_1_PROJECT_NUMBER/locations/global/workloadIdentityPools/trusted-workload-pool/attribute.image_reference/$IMAGE_REFERENCE"
+sealroom kms keys add-iam-policy-binding state --keyring=kr1 --location=global --role=roles/cloudkms.cryptoKeyEncrypterDecrypter --member="$IMAGE"
+sealroom secrets create wordcount-state --replication-policy=automatic
+sealroom secrets add-iam-policy-binding wordcount-state --member="$IMAGE" --role=roles/secretmanager.secretVersionAdder
+sealroom secrets add-iam-policy-binding wordcount-state --member="$IMAGE" --role=roles/secretmanager.secretAccessor
 
 ## Operator: start the instance; the collaborator set travels in the measured launch configuration
 sealroom config configurations activate operator
@@ -116,7 +120,7 @@ console.log(JSON.stringify({
   subscription: `projects/${e.OPERATOR_PROJECT_ID}/subscriptions/cs-subscribe`,
   pubsub: { grpc: ep.grpc, caPem: fs.readFileSync(ep.ca, "utf8"), audience: aud(e.OPERATOR_PROJECT_NUMBER), api: e.SEALROOM_API, serviceAccount: e.SA },
   collaborators: [collab(e.COLLABORATOR_1_PROJECT_ID, e.COLLABORATOR_1_PROJECT_NUMBER), collab(e.COLLABORATOR_2_PROJECT_ID, e.COLLABORATOR_2_PROJECT_NUMBER)],
-  state: { file: "/dev/shm/wordcount-state.json", collaborator: e.COLLABORATOR_1_PROJECT_ID,
+  state: { secret: `projects/${e.COLLABORATOR_1_PROJECT_ID}/secrets/wordcount-state`, collaborator: e.COLLABORATOR_1_PROJECT_ID,
     kmsKey: `projects/${e.COLLABORATOR_1_PROJECT_ID}/locations/global/keyRings/kr1/cryptoKeys/state` },
   resultsIntervalMs: 500 }));')
 sealroom compute instances create vm1 --confidential-compute --shielded-secure-boot --zone=us-central1-a \
