@@ -22,7 +22,7 @@ export interface ScenarioOutcome {
   readonly federatedCalls: Readonly<Record<string, number>>;
 }
 
-/** Runs the tutorial against a running server; returns undefined (after saying why) when a service is missing. */
+/** Runs the tutorial against a running server; returns undefined (after saying why) when a service is missing or a step fails. */
 export async function runScenario(
   baseUrl: string,
   options: ScenarioOptions = {},
@@ -51,6 +51,10 @@ export async function runScenario(
   });
   try {
     return await playTutorial(tutorial, print);
+  } catch (error) {
+    // `npm start` keeps serving after a failed scenario; the reason is the last thing printed.
+    print(`\nThe scenario failed: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
   } finally {
     await tutorial.close();
   }
