@@ -6,10 +6,16 @@ import { join } from 'node:path';
 import type { Logger } from '@sealroom/core';
 import { resolveRepoRoot, silentLogger } from '@sealroom/core';
 import type { WordcountConfig } from '../config.ts';
-import { parseWordcountConfig } from '../config.ts';
 import { type RunningWorkload, runWorkload } from '../workload/run.ts';
 import { type CliSession, openCliSession } from './cli-session.ts';
 import { type DevAttestation, type DevInstanceClaims, startDevAttestation } from './dev-attestation.ts';
+import {
+  type InstanceVariant,
+  type WorkloadHandle,
+  devInstanceHandle,
+  startComputeInstance,
+} from './instance-handle.ts';
+import { buildLaunchConfig } from './launch-config.ts';
 import { type TlsMaterial, createTlsMaterial } from './tls-material.ts';
 
 export interface TutorialOptions {
@@ -26,22 +32,6 @@ export interface TutorialOptions {
   readonly instances?: 'compute' | 'dev';
   /** Port of the workload's mTLS ingress (the seed's HTTP path); absent: no ingress. */
   readonly ingressPort?: number;
-}
-
-/** What an operator may change when creating an instance (negative runs). */
-export interface InstanceVariant {
-  readonly debug?: boolean;
-  readonly serviceAccount?: string;
-}
-
-/** A workload started by the operator, as the scenario watches it. */
-export interface WorkloadHandle {
-  /** Resolves once the workload has sealed at least this many contributions into a published result. */
-  waitForContributions(count: number, timeoutMs: number): Promise<void>;
-  /** The instance's serial output (compute only; empty for the dev stand-in). */
-  serialOutput(): Promise<string>;
-  /** Stops it (SIGTERM: final seal and results). */
-  stop(): Promise<void>;
 }
 
 export interface Party {
@@ -74,6 +64,8 @@ export interface Tutorial {
 
 const POOL = 'trusted-workload-pool';
 const PROVIDER = 'attestation-verifier';
+
+export type { InstanceVariant, WorkloadHandle };
 
 export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial> {
   const { print } = options;
@@ -166,7 +158,6 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     ]);
     await activate(operator);
   }
-  const subscription = `projects/${operator.project}/subscriptions/cs-subscribe`;
   await operator.cli.sealroom(['pubsub', 'topics', 'create', 'cs-topic']);
   await operator.cli.sealroom(['pubsub', 'topics', 'create', 'cs-topic-dead-letter']);
   await operator.cli.sealroom([
@@ -301,45 +292,20 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     `//iam.googleapis.com/projects/${p.projectNumber}/locations/global/workloadIdentityPools/${POOL}/providers/${PROVIDER}`;
   const stateFile = join(root, 'wordcount-state.json');
   // The launch configuration the operator passes as tee-env-WORDCOUNT_CONFIG; it is measured into the token.
-  const config = parseWordcountConfig(
-    JSON.stringify({
-      subscription,
-      pubsub: {
-        grpc: `${options.grpc.host}:${options.grpc.port}`,
-        caPem: options.grpc.caPem,
-        audience: audienceOf(operator),
-        api: options.baseUrl,
-        serviceAccount,
-      },
-      collaborators: [c1, c2].map((c, index) => ({
-        name: c.project,
-        audience: audienceOf(c),
-        kmsKey: kmsKeyOf(c),
-        api: options.baseUrl,
-        resultSecret: `projects/${c.project}/secrets/wordcount-results`,
-        ...(options.ingressPort === undefined
-          ? {}
-          : {
-              tls: {
-                serverName: serverNameOf(index),
-                serverKeySecret: `projects/${c.project}/secrets/tee-server-key`,
-                serverCertSecret: `projects/${c.project}/secrets/tee-server-cert`,
-                clientCaSecret: `projects/${c.project}/secrets/tee-client-ca`,
-              },
-            }),
-      })),
-      ...(options.ingressPort === undefined ? {} : { ingressPort: options.ingressPort }),
-      minCount: options.minCount ?? 1,
-      state: {
-        ...(instances === 'compute'
-          ? { secret: `projects/${c1.project}/secrets/wordcount-state` }
-          : { file: stateFile }),
-        collaborator: c1.project,
-        kmsKey: `projects/${c1.project}/locations/global/keyRings/kr1/cryptoKeys/state`,
-      },
-      resultsIntervalMs: 500,
-    }),
-  );
+  const config = buildLaunchConfig({
+    operator: { project: operator.project, audience: audienceOf(operator), serviceAccount },
+    collaborators: [c1, c2].map((c, index) => ({
+      project: c.project,
+      audience: audienceOf(c),
+      kmsKey: kmsKeyOf(c),
+      serverName: serverNameOf(index),
+    })),
+    api: options.baseUrl,
+    grpc: options.grpc,
+    state: instances === 'compute' ? { secret: 'wordcount-state' } : { file: stateFile },
+    ...(options.ingressPort === undefined ? {} : { ingressPort: options.ingressPort }),
+    minCount: options.minCount ?? 1,
+  });
 
   const startWorkload = async (claims: Partial<DevInstanceClaims> = {}): Promise<RunningWorkload> => {
     const instance = attestation.bootInstance({
@@ -371,59 +337,22 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     async startInstance(name = 'vm1', variant: InstanceVariant = {}) {
       await activate(operator);
       if (instances === 'dev') {
-        const workload = await startWorkload({
-          ...(variant.debug ? { debug: true } : {}),
-          ...(variant.serviceAccount ? { serviceAccount: variant.serviceAccount } : {}),
-        });
-        return {
-          serialOutput: async () => '',
-          waitForContributions: (count, timeoutMs) =>
-            waitUntil(() => workload.processor.stats.counted >= count, timeoutMs, `${count} contributions`).then(
-              async () => {
-                await workload.processor.flush();
-                await workload.publishResults();
-              },
-            ),
-          stop: () => workload.stop(),
-        };
+        return devInstanceHandle(
+          await startWorkload({
+            ...(variant.debug ? { debug: true } : {}),
+            ...(variant.serviceAccount ? { serviceAccount: variant.serviceAccount } : {}),
+          }),
+        );
       }
-      const zone = '--zone=us-central1-a';
-      await operator.cli.sealroom([
-        'compute',
-        'instances',
-        'create',
+      return startComputeInstance({
         name,
-        '--confidential-compute',
-        '--shielded-secure-boot',
-        zone,
-        `--image-family=${variant.debug ? 'confidential-space-debug' : 'confidential-space'}`,
-        `--service-account=${variant.serviceAccount ?? serviceAccount}`,
-        '--metadata',
-        `^~^tee-image-reference=${imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=${JSON.stringify(config)}`,
-      ]);
-      const serial = () =>
-        operator.cli.sealroom(['compute', 'instances', 'get-serial-port-output', name, zone], { quiet: true });
-      return {
-        serialOutput: async () => {
-          await activate(operator);
-          return serial();
-        },
-        async waitForContributions(count, timeoutMs) {
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            await activate(operator);
-            const output = await serial();
-            if (publishedContributions(output) >= count) return;
-            if (Date.now() > deadline)
-              throw new Error(`timed out waiting for ${count} contributions:\n${output.slice(-3000)}`);
-            await new Promise((resolve) => setTimeout(resolve, 500));
-          }
-        },
-        async stop() {
-          await activate(operator);
-          await operator.cli.sealroom(['compute', 'instances', 'stop', name, zone]);
-        },
-      };
+        variant,
+        operatorCli: operator.cli,
+        activateOperator: () => activate(operator),
+        serviceAccount,
+        imageReference,
+        config,
+      });
     },
     async close() {
       await attestation.close();
@@ -453,31 +382,4 @@ async function createPool(p: Party, _baseUrl: string, issuerUri: string, operato
 async function hasService(baseUrl: string, service: string): Promise<boolean> {
   const ready = (await (await fetch(`${baseUrl}/readyz`)).json()) as { services?: string[] };
   return (ready.services ?? []).includes(service);
-}
-
-/** The largest total of contributions in a "sealed result published" line of the instance's serial output. */
-export function publishedContributions(serialOutput: string): number {
-  let best = 0;
-  for (const line of serialOutput.split('\n')) {
-    const start = line.indexOf('{"time"');
-    if (start < 0 || !line.includes('sealed result published')) continue;
-    try {
-      const entry = JSON.parse(line.slice(start)) as { contributions?: Record<string, number> };
-      best = Math.max(
-        best,
-        Object.values(entry.contributions ?? {}).reduce((a, b) => a + b, 0),
-      );
-    } catch {
-      // a line cut by the serial console
-    }
-  }
-  return best;
-}
-
-async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

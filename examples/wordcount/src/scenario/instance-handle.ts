@@ -1,0 +1,109 @@
+// How the scenario starts and watches the workload: on a compute instance (serial output), or in-process (dev).
+import type { WordcountConfig } from '../config.ts';
+import type { RunningWorkload } from '../workload/run.ts';
+import type { CliSession } from './cli-session.ts';
+
+/** What an operator may change when creating an instance (negative runs). */
+export interface InstanceVariant {
+  readonly debug?: boolean;
+  readonly serviceAccount?: string;
+}
+
+/** A workload started by the operator, as the scenario watches it. */
+export interface WorkloadHandle {
+  /** Resolves once the workload has sealed at least this many contributions into a published result. */
+  waitForContributions(count: number, timeoutMs: number): Promise<void>;
+  /** The instance's serial output (compute only; empty for the dev stand-in). */
+  serialOutput(): Promise<string>;
+  /** Stops it (SIGTERM: final seal and results). */
+  stop(): Promise<void>;
+}
+
+export interface ComputeInstanceOptions {
+  readonly name: string;
+  readonly variant: InstanceVariant;
+  readonly operatorCli: CliSession;
+  /** Switches the shared terminal back to the operator's configuration. */
+  readonly activateOperator: () => Promise<unknown>;
+  readonly serviceAccount: string;
+  readonly imageReference: string;
+  /** Passed as tee-env-WORDCOUNT_CONFIG, so it is measured into the token. */
+  readonly config: WordcountConfig;
+}
+
+const ZONE = '--zone=us-central1-a';
+
+/** `sealroom compute instances create` with the seed's flags; the handle reads the serial console. */
+export async function startComputeInstance(options: ComputeInstanceOptions): Promise<WorkloadHandle> {
+  const { name, variant, operatorCli: cli } = options;
+  await cli.sealroom([
+    'compute',
+    'instances',
+    'create',
+    name,
+    '--confidential-compute',
+    '--shielded-secure-boot',
+    ZONE,
+    `--image-family=${variant.debug ? 'confidential-space-debug' : 'confidential-space'}`,
+    `--service-account=${variant.serviceAccount ?? options.serviceAccount}`,
+    '--metadata',
+    `^~^tee-image-reference=${options.imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=${JSON.stringify(options.config)}`,
+  ]);
+  const serial = async () => {
+    await options.activateOperator();
+    return cli.sealroom(['compute', 'instances', 'get-serial-port-output', name, ZONE], { quiet: true });
+  };
+  return {
+    serialOutput: serial,
+    async waitForContributions(count, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const output = await serial();
+        if (publishedContributions(output) >= count) return;
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${count} contributions:\n${output.slice(-3000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    },
+    async stop() {
+      await options.activateOperator();
+      await cli.sealroom(['compute', 'instances', 'stop', name, ZONE]);
+    },
+  };
+}
+
+/** The dev stand-in's workload, in-process. */
+export function devInstanceHandle(workload: RunningWorkload): WorkloadHandle {
+  return {
+    serialOutput: async () => '',
+    async waitForContributions(count, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (workload.processor.stats.counted < count) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} contributions`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await workload.processor.flush();
+      await workload.publishResults();
+    },
+    stop: () => workload.stop(),
+  };
+}
+
+/** The largest total of contributions in a "sealed result published" line of the instance's serial output. */
+export function publishedContributions(serialOutput: string): number {
+  let best = 0;
+  for (const line of serialOutput.split('\n')) {
+    const start = line.indexOf('{"time"');
+    if (start < 0 || !line.includes('sealed result published')) continue;
+    try {
+      const entry = JSON.parse(line.slice(start)) as { contributions?: Record<string, number> };
+      best = Math.max(
+        best,
+        Object.values(entry.contributions ?? {}).reduce((a, b) => a + b, 0),
+      );
+    } catch {
+      // a line cut by the serial console
+    }
+  }
+  return best;
+}
