@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { silentLogger } from '@sealroom/core';
+import { resolveRepoRoot, silentLogger } from '@sealroom/core';
 import {
   type InstanceVariant,
   type Party,
@@ -305,6 +305,48 @@ describe('negative runs on real instances', () => {
       const result = JSON.parse(await c1.cli.wordcount(['results', `--project=${c1.project}`])) as WordcountResult;
       assert.deepEqual(result.contributions, { [c1.project]: 6, [c2.project]: 4 });
       assert.deepEqual(result.counts, { alice: 4, bob: 2, carol: 1, dave: 2, erin: 1 });
+    } finally {
+      await instance.stop();
+    }
+  });
+
+  test('an image rebuilt with one changed byte is refused the sealed state and the keys, so nothing is counted', async () => {
+    const [c1] = t.collaborators;
+    await t.builder.cli.sealroom(['config', 'configurations', 'activate', 'builder'], { quiet: true });
+    const host = new URL(server.url).host;
+    // The same sources one second later: every timestamp in the image differs, so the digest does.
+    const rebuilt = JSON.parse(
+      await t.builder.cli.sealroom([
+        'build',
+        join(resolveRepoRoot(), 'examples', 'wordcount'),
+        `--tag=${host}/${t.builder.project}/repo1/tee:rebuilt`,
+        '--source-date-epoch=1',
+        '--compression=none',
+        '--format=json',
+      ]),
+    ) as { digest: string };
+    assert.notEqual(rebuilt.digest, t.imageDigest);
+    const imageReference = `${host}/${t.builder.project}/repo1/tee@${rebuilt.digest}`;
+    const instance = await t.startInstance('vm-rebuilt', { imageReference });
+    try {
+      await c1.cli.sealroom(['config', 'configurations', 'activate', 'collaborator-1'], { quiet: true });
+      await c1.cli.wordcount([
+        'publish',
+        `--topicProject=${t.operator.project}`,
+        '--user=alice',
+        `--kmsKey=${t.kmsKeyOf(c1)}`,
+        `--audience=${t.audienceOf(c1)}`,
+      ]);
+      let output = '';
+      const deadline = Date.now() + 120_000;
+      // The state secret and the keys are bound to the authorised image: the workload stops at its first use.
+      while (!/contribution rejected|the workload failed/.test(output)) {
+        if (Date.now() > deadline) assert.fail(`no rejection in the serial output:\n${output.slice(-3000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        output = await instance.serialOutput();
+      }
+      assert.match(output, /PERMISSION_DENIED|ERR_WORDCOUNT_DECRYPT_FAILED/);
+      assert.doesNotMatch(output, /sealed result published/);
     } finally {
       await instance.stop();
     }

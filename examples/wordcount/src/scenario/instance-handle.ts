@@ -7,6 +7,8 @@ import type { CliSession } from './cli-session.ts';
 export interface InstanceVariant {
   readonly debug?: boolean;
   readonly serviceAccount?: string;
+  /** Another image than the one the collaborators authorised. */
+  readonly imageReference?: string;
 }
 
 /** A workload started by the operator, as the scenario watches it. */
@@ -47,7 +49,7 @@ export async function startComputeInstance(options: ComputeInstanceOptions): Pro
     `--image-family=${variant.debug ? 'confidential-space-debug' : 'confidential-space'}`,
     `--service-account=${variant.serviceAccount ?? options.serviceAccount}`,
     '--metadata',
-    `^~^tee-image-reference=${options.imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=${JSON.stringify(options.config)}`,
+    `^~^tee-image-reference=${variant.imageReference ?? options.imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=${JSON.stringify(options.config)}`,
   ]);
   const serial = async () => {
     await options.activateOperator();
