@@ -12,6 +12,9 @@ import { WordcountError } from './errors.ts';
 export const ATTR_COLLABORATOR = 'collaborator';
 export const ATTR_CONTRIBUTION_ID = 'contribution_id';
 export const ATTR_MODE = 'mode';
+/** A control message (no contribution): `publish-results` asks for the sealed results now. */
+export const ATTR_COMMAND = 'wordcount_command';
+export const PUBLISH_RESULTS_COMMAND = 'publish-results';
 export const MAX_WORD_BYTES = 1024;
 
 /** `envelope`: a batch data key wrapped once by KMS; `kms`: the seed's one KMS call per message. */

@@ -16,7 +16,7 @@ export interface WordcountIo {
 const USAGE = `usage:
   sealroom-wordcount publish --topicProject=P --user=WORD[,WORD…] --kmsKey=projects/…/cryptoKeys/K --audience=//iam… [--mode=envelope|kms] [--topic=cs-topic]
   sealroom-wordcount send --host=H:PORT --server_name=NAME --audience=//iam… --kmsKey=… --user=WORD --ca_files=F --tls_crt=F --tls_key=F [--image_digest=sha256:…]
-  sealroom-wordcount results --project=P [--secret=wordcount-results] [--kmsKey=…]
+  sealroom-wordcount results --project=P [--secret=wordcount-results] [--kmsKey=…] [--refresh --topicProject=OP]
   sealroom-wordcount workload   (the image's entry point; configuration from WORDCOUNT_CONFIG or WORDCOUNT_CONFIG_FILE)
 `;
 

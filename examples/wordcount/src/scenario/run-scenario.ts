@@ -133,7 +133,9 @@ async function playTutorial(tutorial: Tutorial, print: (line: string) => void): 
     const results: Record<string, WordcountResult> = {};
     for (const c of [c1, c2]) {
       await c.cli.sealroom(['config', 'configurations', 'activate', roleOf(tutorial, c)], { quiet: true });
-      const out = await c.cli.wordcount(['results', `--project=${c.project}`]);
+      // The second asks for a fresh result on demand; the first reads the latest one.
+      const refresh = c === c2 ? ['--refresh', `--topicProject=${tutorial.operator.project}`] : [];
+      const out = await c.cli.wordcount(['results', `--project=${c.project}`, ...refresh]);
       results[c.project] = JSON.parse(out) as WordcountResult;
       print(out);
     }

@@ -10,6 +10,7 @@ import {
   tokenUrlFor,
 } from '@sealroom/workload';
 import { keysFor } from '../collaborator-keys.ts';
+import { ATTR_COMMAND, PUBLISH_RESULTS_COMMAND } from '../contribution.ts';
 import type { WordcountConfig } from '../config.ts';
 import { type CollaboratorKeys, type ContributionProcessor, createContributionProcessor } from '../processor.ts';
 import { sealResult } from '../results.ts';
@@ -135,6 +136,12 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     flowControl: { maxMessages: 2 * FLUSH_EVERY_MESSAGES, allowExcessMessages: false },
   });
   subscription.on('message', (message: Message) => {
+    if (message.attributes[ATTR_COMMAND] === PUBLISH_RESULTS_COMMAND) {
+      // On demand: anyone who may publish can ask, harmlessly; results go only to the collaborators, sealed.
+      message.ack();
+      void processor.flush().then(publishResults);
+      return;
+    }
     void processor.handle({
       id: message.id,
       attributes: message.attributes,
