@@ -58,6 +58,7 @@ test('the seed tutorial (build, push, instance, publish and mTLS send) counts al
     lines.join('\n'),
     /\$ sealroom-wordcount send --host=127\.0\.0\.1:\d+ --server_name=tee\.collaborator1\.com/,
   );
+  assert.match(lines.join('\n'), /\$ sealroom-wordcount results --project=\S+ --refresh --topicProject=/, 'on demand');
   for (const calls of Object.values(outcome.federatedCalls)) assert.ok(calls > 0, 'federated calls in audit log');
   const transcript = lines.join('\n');
   assert.match(transcript, /\$ sealroom iam workload-identity-pools providers create-oidc attestation-verifier/);
