@@ -1,33 +1,21 @@
 // The supply-chain command lines against a live server: repositories, build, sign, verify-image, attest.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { silentLogger } from '@sealroom/core';
 import { findDistributionBinary, startDistributionRegistry } from '@sealroom/registry';
-import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
-import { runCli } from '../main.ts';
+import type { RunningServer } from '@sealroom/server';
+import { type CliTestBed, startCliTestBed } from '../testing.ts';
 
 let server: RunningServer;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 let host: string;
 let digest: string;
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { env, stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const result = await cli(...argv);
-  assert.equal(result.code, 0, `sealroom ${argv.join(' ')}\n${result.stderr}`);
-  return result.stdout;
-}
+let bed: CliTestBed;
+const cli = (...argv: string[]) => bed.cli(...argv);
+const ok = (...argv: string[]) => bed.ok(...argv);
 
 function writeKeyPair(name: string, kind: 'ec' | 'rsa'): void {
   const pair =
@@ -39,13 +27,9 @@ function writeKeyPair(name: string, kind: 'ec' | 'rsa'): void {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sealroom-cli-artifacts-'));
-  server = await startServer(
-    ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
-    { logger: silentLogger },
-  );
+  bed = await startCliTestBed({ name: 'artifacts' });
+  ({ server, dir } = bed);
   host = new URL(server.url).host;
-  env = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
   await ok('auth', 'login', 'builder@example.com');
   await ok('projects', 'create', 'builder-1');
   await ok('config', 'set', 'project', 'builder-1');
@@ -62,10 +46,7 @@ before(async () => {
     writeKeyPair(name, kind);
 });
 
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed.close());
 
 it('creates and lists a docker repository with gcloud flags', async () => {
   await ok('artifacts', 'repositories', 'create', 'repo1', '--repository-format=docker', '--location=us-central1');

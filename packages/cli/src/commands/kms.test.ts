@@ -1,56 +1,27 @@
 // The seed's `gcloud kms …` and `gcloud secrets …` lines, as `sealroom …`, against a live server.
 import assert from 'node:assert/strict';
 import { createVerify } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { silentLogger } from '@sealroom/core';
-import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
-import { runCli } from '../main.ts';
+import { type CliTestBed, startCliTestBed } from '../testing.ts';
 import { toDurationJson } from './kms.ts';
 
-let server: RunningServer;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  });
-  return { code, stdout, stderr };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const result = await cli(...argv);
-  assert.equal(result.code, 0, `sealroom ${argv.join(' ')}\n${result.stderr}`);
-  return result.stdout;
-}
+let bed: CliTestBed;
+const cli = (...argv: string[]) => bed.cli(...argv);
+const ok = (...argv: string[]) => bed.ok(...argv);
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sealroom-cli-kms-'));
-  server = await startServer(
-    ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
-    { logger: silentLogger },
-  );
-  env = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
+  bed = await startCliTestBed({ name: 'kms' });
+  ({ dir } = bed);
   await ok('auth', 'login', 'collab@example.com');
   await ok('projects', 'create', 'collab-1');
   await ok('config', 'set', 'project', 'collab-1');
 });
 
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed.close());
 
 it('converts gcloud durations', () => {
   assert.equal(toDurationJson('30d'), '2592000s');

@@ -1,61 +1,20 @@
 // The seed's `gcloud pubsub …` lines, as `sealroom pubsub …`, against a live server.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { silentLogger } from '@sealroom/core';
-import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
-import { runCli } from '../main.ts';
+import { type CliTestBed, startCliTestBed } from '../testing.ts';
 
-let server: RunningServer;
-let dir: string;
-let env: NodeJS.ProcessEnv;
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  });
-  return { code, stdout, stderr };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const result = await cli(...argv);
-  assert.equal(result.code, 0, `sealroom ${argv.join(' ')}\n${result.stderr}`);
-  return result.stdout;
-}
+let bed: CliTestBed;
+const cli = (...argv: string[]) => bed.cli(...argv);
+const ok = (...argv: string[]) => bed.ok(...argv);
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sealroom-cli-pubsub-'));
-  server = await startServer(
-    ServerConfigSchema.parse({
-      port: 0,
-      grpcPort: -1,
-      dev: true,
-      stateDir: join(dir, 'state'),
-      logLevel: 'silent',
-      only: ['pubsub'],
-    }),
-    { logger: silentLogger },
-  );
-  env = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
+  bed = await startCliTestBed({ name: 'pubsub', only: ['pubsub'] });
   await ok('auth', 'login', 'operator@example.com');
   await ok('projects', 'create', 'operator-1');
   await ok('config', 'set', 'project', 'operator-1');
 });
 
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed.close());
 
 it("runs the seed's pubsub lines: topic, subscription, bindings, publish with attributes and pull --auto-ack", async () => {
   await ok('pubsub', 'topics', 'create', 'cs-topic');

@@ -1,49 +1,25 @@
 // The seed's gcloud lines for pools and OIDC providers, and `sealroom policy explain`, against a live server.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { silentLogger } from '@sealroom/core';
-import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
-import { runCli } from '../main.ts';
+import { type CliTestBed, startCliTestBed } from '../testing.ts';
 import { parseDictFlag } from './workload-identity-pools.ts';
 
-let server: RunningServer;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  });
-  return { code, stdout, stderr };
-}
+let bed: CliTestBed;
+const cli = (...argv: string[]) => bed.cli(...argv);
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sealroom-cli-wip-'));
-  server = await startServer(
-    ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
-    { logger: silentLogger },
-  );
-  env = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
+  bed = await startCliTestBed({ name: 'wip' });
+  ({ dir } = bed);
   assert.equal((await cli('auth', 'login', 'collab@example.com')).code, 0);
   assert.equal((await cli('projects', 'create', 'collab-1')).code, 0);
 });
 
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed.close());
 
 it('splits --attribute-mapping at top-level commas only', () => {
   assert.deepEqual(parseDictFlag('google.subject="a,b"+assertion.sub,attribute.x=f(a, b)'), {
