@@ -1,4 +1,4 @@
-// Builds docs/errors.md from every package's error catalogue (the `*_ERRORS` exports of each index.ts).
+// Builds docs/errors.md from every package's and example's error catalogue (the `*_ERRORS` exports of each index.ts).
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,8 +22,17 @@ export async function collectErrorRows(): Promise<Row[]> {
   const root = resolveRepoRoot();
   const rows: Row[] = [];
   const seen = new Map<string, string>();
-  for (const pkg of readdirSync(join(root, 'packages')).sort()) {
-    const index = join(root, 'packages', pkg, 'src', 'index.ts');
+  const places = [
+    ...readdirSync(join(root, 'packages'))
+      .sort()
+      .map((pkg) => ({ pkg, index: join(root, 'packages', pkg, 'src', 'index.ts') })),
+    ...(existsSync(join(root, 'examples'))
+      ? readdirSync(join(root, 'examples'))
+          .sort()
+          .map((pkg) => ({ pkg: `examples/${pkg}`, index: join(root, 'examples', pkg, 'src', 'index.ts') }))
+      : []),
+  ];
+  for (const { pkg, index } of places) {
     if (!existsSync(index)) continue;
     const module = (await import(pathToFileURL(index).href)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(module)) {
