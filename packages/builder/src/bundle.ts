@@ -9,10 +9,18 @@ export interface BundleResult {
   readonly bundler: string;
 }
 
-/** CommonJS dependencies inside an ESM bundle need `require`; this banner is constant, so still reproducible. */
+/**
+ * CommonJS dependencies inside an ESM bundle need `require`, and many (google-gax, protobufjs) read
+ * `__dirname`/`__filename`. Those two are set on globalThis rather than declared, so an ES module in
+ * the bundle that declares its own `__dirname` does not clash. The banner is constant: still reproducible.
+ */
 const REQUIRE_BANNER =
   "import { createRequire as __sealroomCreateRequire } from 'node:module';\n" +
-  'const require = __sealroomCreateRequire(import.meta.url);';
+  "import { fileURLToPath as __sealroomFileURLToPath } from 'node:url';\n" +
+  "import { dirname as __sealroomDirname } from 'node:path';\n" +
+  'const require = __sealroomCreateRequire(import.meta.url);\n' +
+  'globalThis.__filename ??= __sealroomFileURLToPath(import.meta.url);\n' +
+  'globalThis.__dirname ??= __sealroomDirname(globalThis.__filename);';
 
 export async function bundleWorkload(
   dir: string,

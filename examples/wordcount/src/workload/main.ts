@@ -1,5 +1,4 @@
 // The workload image's entry point: runs until SIGTERM (instance stop), then seals state and publishes final results.
-import './commonjs-globals.ts';
 import { createJsonLinesLogger } from '../cli/json-logger.ts';
 import { loadWordcountConfig } from '../config.ts';
 import { runWorkload } from './run.ts';
