@@ -63,28 +63,29 @@ sealroom artifacts repositories add-iam-policy-binding repo1 --location=us-centr
   --member=serviceAccount:$SA --role=roles/artifactregistry.reader
 sealroom config configurations activate operator
 
-CONDITION="assertion.swname=='CONFIDENTIAL_SPACE' && \"STABLE\" in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id=='$OPERATOR_PROJECT_ID' && '$SA' in assertion.google_service_accounts"
+OPERATOR_CONDITION="assertion.swname=='CONFIDENTIAL_SPACE' && \"STABLE\" in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id=='$OPERATOR_PROJECT_ID' && '$SA' in assertion.google_service_accounts"
 create_pool() {
   sealroom iam workload-identity-pools create trusted-workload-pool --location=global
   sealroom iam workload-identity-pools providers create-oidc attestation-verifier \
     --location=global --workload-identity-pool=trusted-workload-pool \
     --issuer-uri="$ISSUER_URI/" --allowed-audiences=https://sts.googleapis.com \
     --attribute-mapping="google.subject=assertion.sub,attribute.image_reference=assertion.submods.container.image_reference" \
-    --attribute-condition="$CONDITION"
+    --attribute-condition="${CONDITION:-$OPERATOR_CONDITION}"
 }
 # The instance reaches Pub/Sub as operator-svc-account, through the operator's own pool.
 create_pool
 sealroom iam service-accounts add-iam-policy-binding $SA --role=roles/iam.workloadIdentityUser \
   --member="principalSet://iam.googleapis.com/projects/$OPERATOR_PROJECT_NUMBER/locations/global/workloadIdentityPools/trusted-workload-pool/*"
 
-## Each collaborator: pool and provider (the seed's condition), key, result secret, bindings to the image only
+## Each collaborator: pool and provider (the seed's condition, pinned to the image digest), key, result secret, bindings to the image only
 for N in 1 2; do
   sealroom config configurations activate collaborator-$N
   PROJECT=`sealroom config get-value core/project`
   NUMBER=`sealroom projects describe $PROJECT --format='value(projectNumber)'`
   USER_EMAIL=`sealroom config get-value core/account`
   IMAGE="principalSet://iam.googleapis.com/projects/$NUMBER/locations/global/workloadIdentityPools/trusted-workload-pool/attribute.image_reference/$IMAGE_REFERENCE"
-  create_pool
+  # Each collaborator rebuilt the image from source and got $DIGEST: its token service admits only that image.
+  CONDITION="$OPERATOR_CONDITION && assertion.submods.container.image_digest=='$DIGEST'" create_pool
   sealroom kms keyrings create kr1 --location=global
   sealroom kms keys create key1 --keyring=kr1 --location=global --purpose=encryption
   sealroom kms keys add-iam-policy-binding key1 --keyring=kr1 --location=global \

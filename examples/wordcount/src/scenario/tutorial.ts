@@ -205,9 +205,11 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   const tlsMaterial: TlsMaterial[] = [];
   const serverNameOf = (index: number) => `tee.collaborator${index + 1}.com`;
   for (const [index, c] of [c1, c2].entries()) {
-    step(`Collaborator-${index + 1}: pool, provider (the seed's condition), key, result secret, bindings to the image`);
+    step(
+      `Collaborator-${index + 1}: pool, provider (the seed's condition, pinned to the image digest), key, result secret, bindings to the image`,
+    );
     await activate(c);
-    await createPool(c, options.baseUrl, issuerUri, operator, serviceAccount);
+    await createPool(c, options.baseUrl, issuerUri, operator, serviceAccount, imageDigest);
     await c.cli.sealroom(['kms', 'keyrings', 'create', 'kr1', '--location=global']);
     for (const key of ['key1', 'state']) {
       await c.cli.sealroom([
@@ -361,8 +363,19 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
   };
 }
 
-/** The seed's provider: Confidential Space, STABLE, the operator's project and service account. */
-async function createPool(p: Party, _baseUrl: string, issuerUri: string, operator: Party, serviceAccount: string) {
+/**
+ * The seed's provider: Confidential Space, STABLE, the operator's project and service account; a
+ * collaborator also pins the image digest it rebuilt from source, so its token service admits no other image.
+ */
+async function createPool(
+  p: Party,
+  _baseUrl: string,
+  issuerUri: string,
+  operator: Party,
+  serviceAccount: string,
+  imageDigest?: string,
+) {
+  const pinned = imageDigest ? ` && assertion.submods.container.image_digest=='${imageDigest}'` : '';
   await p.cli.sealroom(['iam', 'workload-identity-pools', 'create', POOL, '--location=global']);
   await p.cli.sealroom([
     'iam',
@@ -375,7 +388,7 @@ async function createPool(p: Party, _baseUrl: string, issuerUri: string, operato
     `--issuer-uri=${issuerUri}/`,
     '--allowed-audiences=https://sts.googleapis.com',
     '--attribute-mapping=google.subject=assertion.sub,attribute.image_reference=assertion.submods.container.image_reference',
-    `--attribute-condition=assertion.swname=='CONFIDENTIAL_SPACE' && "STABLE" in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id=='${operator.project}' && '${serviceAccount}' in assertion.google_service_accounts`,
+    `--attribute-condition=assertion.swname=='CONFIDENTIAL_SPACE' && "STABLE" in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id=='${operator.project}' && '${serviceAccount}' in assertion.google_service_accounts${pinned}`,
   ]);
 }
 
