@@ -113,11 +113,17 @@ function bindArgs(command: CommandSpec, positionals: readonly string[]): Record<
 
 function groupHelp(prefix: readonly string[]): string {
   const below = COMMANDS.filter((c) => prefix.every((w, i) => c.path[i] === w));
+  const head = `Usage: sealroom ${prefix.join(' ')}${prefix.length ? ' ' : ''}COMMAND [FLAGS]\n\n`;
+  if (below.length > 25) {
+    // Many commands: name the next words, as gcloud lists groups, rather than every command.
+    const next = [...new Set(below.map((c) => c.path[prefix.length] as string))].sort();
+    return `${head}Groups and commands:\n${next.map((w) => `  ${w}`).join('\n')}\n\nRun \`sealroom ${prefix.join(' ')}${prefix.length ? ' ' : ''}GROUP --help\` for its commands.\n`;
+  }
   const lines = below.map(
     (c) =>
       `  sealroom ${c.path.join(' ')}${(c.args ?? []).map((a) => ` ${a.required ? a.name : `[${a.name}]`}`).join('')}\n      ${c.summary}`,
   );
-  return `Usage: sealroom ${prefix.join(' ')}${prefix.length ? ' ' : ''}COMMAND [FLAGS]\n\n${lines.join('\n')}\n`;
+  return `${head}${lines.join('\n')}\n`;
 }
 
 function commandHelp(command: CommandSpec): string {
