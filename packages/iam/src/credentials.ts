@@ -133,7 +133,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
     },
     async ensureUser(email, origin, admin = false) {
       await db.run(
-        'INSERT INTO iam_users (email, create_time, origin, admin) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO UPDATE SET admin = MAX(admin, excluded.admin)',
+        'INSERT INTO iam_users (email, create_time, origin, admin) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO UPDATE SET admin = CASE WHEN excluded.admin > iam_users.admin THEN excluded.admin ELSE iam_users.admin END',
         [email.toLowerCase(), clock.now(), origin, admin ? 1 : 0],
       );
     },
