@@ -306,6 +306,22 @@ describe('instances running an attested workload', { skip: isolationMissing() },
     await ok('compute', 'instances', 'delete', 'vm-wait', `--zone=${ZONE}`);
   });
 
+  test('reset kills the workload without SIGTERM and boots it again with a fresh token', async () => {
+    await ok(...createLine('vm-reset', 'tee-restart-policy=Never~tee-cmd=["wait"]'));
+    await waitFor('vm-reset running its workload', async () =>
+      claimLines(await serial('vm-reset')).length === 1 ? true : undefined,
+    );
+    await ok('compute', 'instances', 'reset', 'vm-reset', `--zone=${ZONE}`);
+    await waitFor('vm-reset booted again', async () =>
+      claimLines(await serial('vm-reset')).length === 2 ? true : undefined,
+    );
+    const output = await serial('vm-reset');
+    assert.match(output, /sealroom: hard reset/);
+    assert.doesNotMatch(output, /SIGTERM received/, 'a reset gives the workload no chance to react');
+    assert.equal((await describeVm('vm-reset')).confidentialSpace.bootCount, 2);
+    await ok('compute', 'instances', 'delete', 'vm-reset', `--zone=${ZONE}`);
+  });
+
   test('debug image: the launcher holds with 4, the instance stays up and accepts exec; hardened refuses it', async () => {
     await ok(...createLine('dbg', 'tee-restart-policy=Never', 'confidential-space-debug'));
     const held = await waitFor('dbg held', async () => {

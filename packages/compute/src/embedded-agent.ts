@@ -9,6 +9,7 @@ import {
   type ContainerRuntime,
   type RuntimeKind,
   createVerifierTokenSource,
+  HARD_RESET,
   detectContainerRuntime,
   readMemFreeKb,
   regionOfZone,
@@ -190,10 +191,10 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       state.done = supervise(request, events, state);
     },
 
-    async powerOff(instanceId) {
+    async powerOff(instanceId, powerOptions = {}) {
       const state = running.get(instanceId);
       if (!state) return;
-      state.controller.abort();
+      state.controller.abort(powerOptions.hard ? HARD_RESET : undefined);
       await state.done;
       running.delete(instanceId);
     },

@@ -39,8 +39,11 @@ export interface ExecResult {
 export interface HostAgent {
   /** Powers the instance on; returns at once, progress arrives through `events`. */
   powerOn(request: BootRequest, events: InstanceEvents): void;
-  /** SIGTERM to the workload, SIGKILL after the grace period; resolves once the instance is off. */
-  powerOff(instanceId: string): Promise<void>;
+  /**
+   * SIGTERM to the workload, SIGKILL after the grace period; with `hard`, SIGKILL at once (a reset cuts
+   * power). Resolves once the instance is off.
+   */
+  powerOff(instanceId: string, options?: { readonly hard?: boolean }): Promise<void>;
   /** Runs a command in a debug instance's container (the service refuses hardened ones before asking). */
   exec(instanceId: string, command: readonly string[]): Promise<ExecResult>;
   /** Removes what the host kept for a deleted instance (its disk, in a VM's terms). */

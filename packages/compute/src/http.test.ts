@@ -216,6 +216,26 @@ describe('the instances API', () => {
     assert.equal(tail.json.start, all.json.next);
   });
 
+  test('reset kills the workload at once and boots the instance again; a stopped instance cannot be reset', async () => {
+    const reset = await call('admin', 'POST', `${BASE}/vm2:reset`);
+    assert.equal(reset.status, 200, JSON.stringify(reset.json));
+    assert.equal(reset.json.operationType, 'reset');
+    assert.deepEqual(agent.powerOffs.at(-1), { id: agent.boots.at(-1)?.instanceId, hard: true });
+    assert.equal(agent.boots.at(-1)?.previousBoots, 2);
+    const after = await call('admin', 'GET', `${BASE}/vm2`);
+    assert.equal(after.json.status, 'RUNNING');
+    assert.equal(after.json.confidentialSpace.bootCount, 3);
+    const serial = await call('admin', 'GET', `${BASE}/vm2/serialPort`);
+    assert.match(serial.json.contents, /sealroom: hard reset\n/);
+    await call('admin', 'POST', `${BASE}/vm2/stop`);
+    const refused = await call('admin', 'POST', `${BASE}/vm2/reset`);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json.error.details[0].reason, 'ERR_COMPUTE_INSTANCE_STATE');
+    const viewer = await call('viewer', 'POST', `${BASE}/vm2/reset`);
+    assert.equal(viewer.status, 403);
+    await call('admin', 'POST', `${BASE}/vm2/start`);
+  });
+
   test('exec is refused on a hardened instance and runs on a debug one', async () => {
     const hardened = await call('owner', 'POST', `${BASE}/vm1:exec`, { command: ['id'] });
     assert.equal(hardened.status, 400);

@@ -113,7 +113,7 @@ export function computeRoutes(compute: InstanceService, options: { now: () => nu
   const p = (params: Readonly<Record<string, string>>) =>
     [params.project as string, params.zone as string, params.instance as string] as const;
   const lifecycle =
-    (verb: 'start' | 'stop'): ApiRoute['handler'] =>
+    (verb: 'start' | 'stop' | 'reset'): ApiRoute['handler'] =>
     async (req) => {
       const [project, zone, name] = p(req.params);
       const instance = await compute[verb](req.caller, project, zone, name);
@@ -161,6 +161,8 @@ export function computeRoutes(compute: InstanceService, options: { now: () => nu
     // The custom-verb spelling of the same two methods, for clients that use Google's `:verb` convention.
     { method: 'POST', path: `${INSTANCE}:stop`, body: 'none', handler: lifecycle('stop') },
     { method: 'POST', path: `${INSTANCE}:start`, body: 'none', handler: lifecycle('start') },
+    { method: 'POST', path: `${INSTANCE}/reset`, body: 'none', handler: lifecycle('reset') },
+    { method: 'POST', path: `${INSTANCE}:reset`, body: 'none', handler: lifecycle('reset') },
     {
       method: 'GET',
       path: `${INSTANCE}/serialPort`,

@@ -48,7 +48,7 @@ export function toInstanceJson(baseUrl: string, instance: Instance): Record<stri
 export function toOperationJson(
   baseUrl: string,
   instance: Instance,
-  operationType: 'insert' | 'delete' | 'start' | 'stop',
+  operationType: 'insert' | 'delete' | 'start' | 'stop' | 'reset',
   user: string,
   nowMs: number,
 ): Record<string, unknown> {

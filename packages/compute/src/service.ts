@@ -53,6 +53,8 @@ export interface InstanceService {
   delete(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   stop(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   start(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
+  /** A hard reset: the workload is killed at once (no SIGTERM), then the instance boots again. */
+  reset(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   serialOutput(caller: Caller | undefined, project: string, zone: string, name: string): Promise<string>;
   exec(
     caller: Caller | undefined,
@@ -238,6 +240,22 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
         );
       const starting = (await setStatus(instance.id, 'PROVISIONING', '')) ?? instance;
       await record(caller, instance, 'start');
+      await powerOn(starting);
+      return starting;
+    },
+
+    async reset(caller, project, zone, name) {
+      const instance = await find(caller, `${METHOD}.reset`, project, zone, name);
+      if (!agent.isRunning(instance.id))
+        throw new ComputeError(
+          'ERR_COMPUTE_INSTANCE_STATE',
+          `The instance '${name}' is ${instance.status}; only a running instance can be reset (start a stopped one).`,
+        );
+      await store.appendSerial(instance.id, [`${toRfc3339(clock.now())} sealroom: hard reset`]);
+      await agent.powerOff(instance.id, { hard: true });
+      await queues.get(instance.id);
+      const starting = (await setStatus(instance.id, 'PROVISIONING', 'reset')) ?? instance;
+      await record(caller, instance, 'reset');
       await powerOn(starting);
       return starting;
     },

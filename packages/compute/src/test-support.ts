@@ -3,16 +3,20 @@ import type { BootRequest, ExecResult, HostAgent, InstanceEvents } from './host-
 
 export interface FakeAgent extends HostAgent {
   readonly boots: BootRequest[];
+  /** Every power-off, and whether it was a hard reset's. */
+  readonly powerOffs: { id: string; hard: boolean }[];
   events(instanceId: string): InstanceEvents;
 }
 
 /** Boots at once into RUNNING (runtime `fake`), stops at once, and answers exec with the command it got. */
 export function createFakeAgent(): FakeAgent {
   const boots: BootRequest[] = [];
+  const powerOffs: { id: string; hard: boolean }[] = [];
   const running = new Set<string>();
   const events = new Map<string, InstanceEvents>();
   return {
     boots,
+    powerOffs,
     events: (id) => events.get(id) as InstanceEvents,
     powerOn(request, e) {
       boots.push(request);
@@ -21,8 +25,9 @@ export function createFakeAgent(): FakeAgent {
       e.booted(request.previousBoots + 1, 'fake');
       e.serial(`boot of ${request.name}`);
     },
-    async powerOff(id) {
+    async powerOff(id, options) {
       running.delete(id);
+      powerOffs.push({ id, hard: options?.hard === true });
     },
     async exec(_id, command): Promise<ExecResult> {
       return { exitCode: 0, stdout: `ran ${command.join(' ')}\n`, stderr: '' };

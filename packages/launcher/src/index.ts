@@ -101,3 +101,4 @@ export { createVerifierTokenSource, regionOfZone, toTpmAttestationJson } from '.
 export type { ImageSignature, VerifierClientOptions } from './verifier-client.ts';
 export { COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURES, createSignatureDiscovery } from './signature-discovery.ts';
 export type { SignatureDiscoveryOptions, SignatureRegistry } from './signature-discovery.ts';
+export { HARD_RESET } from './launch.ts';

@@ -43,7 +43,10 @@ export interface LaunchOptions {
   readonly timers: Timers;
   readonly random: () => number;
   readonly backoff?: BackoffOptions;
-  /** Aborted when the host asks the instance to stop: SIGTERM, then SIGKILL after `graceMs`. */
+  /**
+   * Aborted when the host asks the instance to stop: SIGTERM, then SIGKILL after `graceMs`; aborted
+   * with the reason HARD_RESET, SIGKILL at once (`compute instances reset`).
+   */
   readonly stop?: AbortSignal;
   readonly graceMs?: number;
   /** Called as the launch moves on, for the instance status and the serial log. */
@@ -158,10 +161,19 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
   }
 }
 
+/** The abort reason of a hard reset: the workload is killed without SIGTERM, as a VM reset cuts power. */
+export const HARD_RESET: unique symbol = Symbol('sealroom.hard-reset');
+
 async function waitOrStop(container: RunningContainer, options: LaunchOptions): Promise<ContainerExit> {
   const { stop } = options;
   if (!stop) return container.exited;
   const onAbort = (): void => {
+    if (stop.reason === HARD_RESET) {
+      // A hard reset is a power cut: the workload gets no chance to react.
+      options.logger.info({}, 'hard reset: SIGKILL to the workload');
+      void container.signal('SIGKILL');
+      return;
+    }
     options.logger.info({}, 'stop requested: SIGTERM to the workload');
     void stopContainer(container, {
       timers: options.timers,

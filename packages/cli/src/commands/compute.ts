@@ -150,6 +150,15 @@ export const computeCommands: CommandSpec[] = [
     return undefined;
   }),
   instanceCommand(
+    'reset',
+    'Hard-resets a running instance: the workload is killed at once (no SIGTERM), then it boots again.',
+    async (ctx) => {
+      await ctx.api.request('POST', `${instancePath(ctx)}/reset`);
+      ctx.err(`Reset [${ctx.args.NAME as string}].`);
+      return undefined;
+    },
+  ),
+  instanceCommand(
     'get-serial-port-output',
     "Prints the instance's serial console: the launcher's log and redirected workload output.",
     async (ctx) => {
