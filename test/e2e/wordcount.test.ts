@@ -311,6 +311,46 @@ describe('negative runs on real instances', () => {
     }
   });
 
+  test('a hard reset mid-stream (the workload killed without warning) loses no count and double-counts nothing', async () => {
+    const [c1, c2] = t.collaborators;
+    const publish = async (c: Party, role: string, words: string) => {
+      await c.cli.sealroom(['config', 'configurations', 'activate', role], { quiet: true });
+      await c.cli.wordcount([
+        'publish',
+        `--topicProject=${t.operator.project}`,
+        `--user=${words}`,
+        `--kmsKey=${t.kmsKeyOf(c)}`,
+        `--audience=${t.audienceOf(c)}`,
+      ]);
+    };
+    // The sealed state belongs to the image, so this instance starts from what earlier tests counted.
+    await c1.cli.sealroom(['config', 'configurations', 'activate', 'collaborator-1'], { quiet: true });
+    const before = JSON.parse(await c1.cli.wordcount(['results', `--project=${c1.project}`])) as WordcountResult;
+    const already = (p: string) => before.contributions[p] ?? 0;
+    const total = Object.values(before.contributions).reduce((a, b) => a + b, 0);
+    const instance = await t.startInstance('vm-reset');
+    try {
+      await publish(c1, 'collaborator-1', Array.from({ length: 40 }, (_, i) => `w${i % 4}`).join(','));
+      await instance.waitForContributions(total + 1, 120_000);
+      // Killed at once: whatever was received but not yet sealed and acked must come back, and only once.
+      await t.operator.cli.sealroom(['config', 'configurations', 'activate', 'operator'], { quiet: true });
+      await t.operator.cli.sealroom(['compute', 'instances', 'reset', 'vm-reset', '--zone=us-central1-a']);
+      await publish(c2, 'collaborator-2', Array.from({ length: 20 }, (_, i) => `w${i % 4}`).join(','));
+      await instance.waitForContributions(total + 60, 180_000);
+      const output = await instance.serialOutput();
+      assert.match(output, /sealroom: hard reset/);
+      await c1.cli.sealroom(['config', 'configurations', 'activate', 'collaborator-1'], { quiet: true });
+      const result = JSON.parse(await c1.cli.wordcount(['results', `--project=${c1.project}`])) as WordcountResult;
+      assert.deepEqual(result.contributions, {
+        [c1.project]: already(c1.project) + 40,
+        [c2.project]: already(c2.project) + 20,
+      });
+      for (const word of ['w0', 'w1', 'w2', 'w3']) assert.equal(result.counts[word], 15, word);
+    } finally {
+      await instance.stop();
+    }
+  });
+
   test("an image rebuilt with one changed byte is refused by the collaborators' STS, so nothing is counted", async () => {
     const [c1] = t.collaborators;
     await t.builder.cli.sealroom(['config', 'configurations', 'activate', 'builder'], { quiet: true });
