@@ -150,7 +150,7 @@ const P384_ORDER = BigInt(
 /**
  * ECDSA over a given digest (SEC 1 §4.1.3). node:crypto only signs messages it hashes itself, so the
  * nonce point k·G comes from OpenSSL's ECDH (a native scalar multiplication) and the rest is modular
- * arithmetic on the group order.
+ * arithmetic on the group order, blinded (below) because BigInt operations are not constant-time.
  */
 function signEcdsaDigest(key: KeyObject, curve: string, order: bigint, digest: Buffer): Buffer {
   const jwk = key.export({ format: 'jwk' });
@@ -165,7 +165,13 @@ function signEcdsaDigest(key: KeyObject, curve: string, order: bigint, digest: B
     const point = ecdh.getPublicKey();
     const r = toBigInt(point.subarray(1, 1 + orderBytes)) % order;
     if (r === 0n) continue;
-    const s = (modInverse(k, order) * ((z + r * d) % order)) % order;
+    // BigInt arithmetic is not constant-time, so the secret values are blinded by a fresh random b:
+    // s = (k·b)⁻¹ · (b·z + r·(b·d)) = k⁻¹ · (z + r·d) mod n, and the inversion and products only ever
+    // see values that are uniformly random and independent of k and d.
+    const b = (toBigInt(randomBytes(orderBytes + 8)) % (order - 1n)) + 1n;
+    const kb = (k * b) % order;
+    const bd = (b * d) % order;
+    const s = (modInverse(kb, order) * (((b * z) % order) + ((r * bd) % order))) % order;
     if (s === 0n) continue;
     return derSignature(r, s);
   }
