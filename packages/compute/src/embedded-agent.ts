@@ -167,6 +167,8 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
         stop: state.controller.signal,
         ...(options.maxBoots === undefined ? {} : { maxBoots: options.maxBoots }),
         boot: (n) => bootOnce(request, events, state, n),
+        onBackoff: (delayMs, next) =>
+          events.serial(`sealroom: the workload keeps ending at once; boot ${next} in ${Math.round(delayMs / 1000)} s`),
       });
       if (result.action === 'hold' && !state.controller.signal.aborted) {
         state.held = true;

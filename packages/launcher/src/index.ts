@@ -89,7 +89,7 @@ export { createWorkloadOutput } from './workload-logs.ts';
 export type { LineOutput, LogStream, WorkloadLogSink } from './workload-logs.ts';
 export { runLaunch } from './launch.ts';
 export type { LaunchOptions, LaunchPhase, LaunchResult } from './launch.ts';
-export { superviseInstance } from './boots.ts';
+export { DEFAULT_CRASH_LOOP_BACKOFF, superviseInstance } from './boots.ts';
 export type { SuperviseOptions, SuperviseResult } from './boots.ts';
 export { decompressLayer, parseTar } from './oci/tar.ts';
 export type { TarEntry, TarEntryType } from './oci/tar.ts';

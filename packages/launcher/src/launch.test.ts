@@ -17,6 +17,8 @@ import { createFakeTimers } from './timers.ts';
 import { TOKEN_FILE_NAME } from './token-refresher.ts';
 import type { TokenSourceContext } from './token-source.ts';
 
+const NO_BACKOFF = { minUptimeMs: 0, baseDelayMs: 0, maxDelayMs: 0 };
+
 const base = mkdtempSync(join(tmpdir(), 'sr-launch-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 const REF = 'localhost:8080/p/repo/img@sha256:' + 'a'.repeat(64);
@@ -248,6 +250,7 @@ describe('restart policies across boots', () => {
     const codes = [1, 1, 0];
     const boots: number[] = [];
     const result = await superviseInstance({
+      backoff: NO_BACKOFF,
       boot: async (n) => {
         boots.push(n);
         const { options } = setup({
@@ -265,6 +268,7 @@ describe('restart policies across boots', () => {
     const stop = new AbortController();
     const always = await superviseInstance({
       stop: stop.signal,
+      backoff: NO_BACKOFF,
       boot: async (n) => {
         if (n === 4) stop.abort();
         return 3;
@@ -273,6 +277,35 @@ describe('restart policies across boots', () => {
     assert.equal(always.boots, 4);
     const held = await superviseInstance({ boot: async () => 4 });
     assert.deepEqual(held, { exitCode: 4, action: 'hold', boots: 1 });
+  });
+});
+
+describe('crash-loop backoff between reboots', () => {
+  test('quick reboots wait 1 s, 2 s, 4 s …; a boot that ran long resets the delay; stop ends the wait', async () => {
+    const clock = createFakeClock(0);
+    const timers = createFakeTimers(clock);
+    const stop = new AbortController();
+    const waits: number[] = [];
+    const uptimes = [100, 100, 100, 20_000, 100];
+    const done = superviseInstance({
+      stop: stop.signal,
+      now: () => clock.now(),
+      timers,
+      onBackoff: (delayMs) => waits.push(delayMs),
+      boot: async (n) => {
+        clock.advance(uptimes[n - 1] ?? 100);
+        if (n === 6) stop.abort();
+        return 3;
+      },
+    });
+    for (let i = 0; i < 20 && !stop.signal.aborted; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const due = timers.pending()[0];
+      if (due !== undefined) timers.advance(due - clock.now());
+    }
+    const result = await done;
+    assert.equal(result.boots, 6);
+    assert.deepEqual(waits, [1000, 2000, 4000, 1000]);
   });
 });
 
