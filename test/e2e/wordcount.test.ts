@@ -278,19 +278,20 @@ describe('negative runs on real instances', () => {
   after(async () => {
     await t.close();
   });
+  /** A collaborator publishes WORDS with the seed's client, under its own configuration. */
+  const publish = async (c: Party, role: string, words: string) => {
+    await c.cli.sealroom(['config', 'configurations', 'activate', role], { quiet: true });
+    await c.cli.wordcount([
+      'publish',
+      `--topicProject=${t.operator.project}`,
+      `--user=${words}`,
+      `--kmsKey=${t.kmsKeyOf(c)}`,
+      `--audience=${t.audienceOf(c)}`,
+    ]);
+  };
 
   test('stopping and starting the instance (a reboot) loses no count and double-counts nothing', async () => {
     const [c1, c2] = t.collaborators;
-    const publish = async (c: Party, role: string, words: string) => {
-      await c.cli.sealroom(['config', 'configurations', 'activate', role], { quiet: true });
-      await c.cli.wordcount([
-        'publish',
-        `--topicProject=${t.operator.project}`,
-        `--user=${words}`,
-        `--kmsKey=${t.kmsKeyOf(c)}`,
-        `--audience=${t.audienceOf(c)}`,
-      ]);
-    };
     const instance = await t.startInstance('vm-restart');
     try {
       await publish(c1, 'collaborator-1', 'alice,bob,carol,alice,bob,alice');
@@ -313,16 +314,6 @@ describe('negative runs on real instances', () => {
 
   test('a hard reset mid-stream (the workload killed without warning) loses no count and double-counts nothing', async () => {
     const [c1, c2] = t.collaborators;
-    const publish = async (c: Party, role: string, words: string) => {
-      await c.cli.sealroom(['config', 'configurations', 'activate', role], { quiet: true });
-      await c.cli.wordcount([
-        'publish',
-        `--topicProject=${t.operator.project}`,
-        `--user=${words}`,
-        `--kmsKey=${t.kmsKeyOf(c)}`,
-        `--audience=${t.audienceOf(c)}`,
-      ]);
-    };
     // The sealed state belongs to the image, so this instance starts from what earlier tests counted.
     await c1.cli.sealroom(['config', 'configurations', 'activate', 'collaborator-1'], { quiet: true });
     const before = JSON.parse(await c1.cli.wordcount(['results', `--project=${c1.project}`])) as WordcountResult;
