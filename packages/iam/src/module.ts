@@ -1,6 +1,7 @@
 // Builds the iam layer over one database: stores, authenticator, authorizer, log, routes, and the ServiceContext.
 import { createPublicKey } from 'node:crypto';
 import { type Authenticator, type Clock, CoreError, type Logger, type Sealer, type SqlDatabase } from '@sealroom/core';
+import type { OutboundClient } from '@sealroom/outbound';
 import type { DeploymentSettings, ServiceContext, ServiceModule } from '@sealroom/transport';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { AUDIT_MIGRATIONS, createProjectLog } from './audit.ts';
@@ -26,6 +27,8 @@ export interface IamOptions {
   readonly clock: Clock;
   readonly sealer: Sealer;
   readonly settings: DeploymentSettings;
+  /** The deployment's outbound client, handed to every service in its context. */
+  readonly outbound: OutboundClient;
   readonly evaluateCondition?: ConditionEvaluator;
 }
 
@@ -71,6 +74,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
     projects,
     tokens: credentials,
     settings,
+    outbound: options.outbound,
   };
   const deps: IamDeps = {
     db,

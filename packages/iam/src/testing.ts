@@ -9,6 +9,7 @@ import {
   openSqliteDatabase,
   systemClock,
 } from '@sealroom/core';
+import { createOutboundClient, type OutboundPolicy } from '@sealroom/outbound';
 import type { ServiceContext } from '@sealroom/transport';
 import type { IamDeps } from './deps.ts';
 import { createIam, type Iam } from './module.ts';
@@ -28,11 +29,19 @@ export interface IamTestContext {
 }
 
 export async function createIamTestContext(
-  options: { clock?: Clock; dev?: boolean; baseUrl?: string; universeDomain?: string } = {},
+  options: {
+    clock?: Clock;
+    dev?: boolean;
+    baseUrl?: string;
+    universeDomain?: string;
+    /** The outbound policy; by default the server's: loopback reachable in dev mode only. */
+    outbound?: OutboundPolicy;
+  } = {},
 ): Promise<IamTestContext> {
   const db = openSqliteDatabase({ path: ':memory:' });
   const logger = createMemoryLogger();
   const clock = options.clock ?? systemClock;
+  const dev = options.dev ?? true;
   const iam = await createIam({
     db,
     logger,
@@ -42,8 +51,9 @@ export async function createIamTestContext(
       baseUrl: options.baseUrl ?? 'http://127.0.0.1:8080',
       universeDomain: options.universeDomain ?? 'googleapis.com',
       stateDir: '.',
-      dev: options.dev ?? true,
+      dev,
     },
+    outbound: createOutboundClient({ policy: options.outbound ?? { allowLoopback: dev } }),
   });
   const { deps } = iam;
   return {

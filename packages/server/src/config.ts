@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CoreError } from '@sealroom/core';
+import { type OutboundPolicy, resolvePolicy } from '@sealroom/outbound';
 import { z } from 'zod';
 
 export const SERVICE_NAMES = ['iam', 'sts', 'kms', 'secrets', 'pubsub', 'registry', 'verifier', 'compute'] as const;
@@ -25,6 +26,10 @@ export const ServerConfigSchema = z
     /** Root key file; defaults to <stateDir>/keys/root.key. */
     rootKeyFile: z.string().optional(),
     shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+    /** Hosts (`host` or `host:port`) outbound requests may reach over plain http (issuers, registries). */
+    outboundHttpHosts: z.array(z.string()).default([]),
+    /** CIDR ranges of non-public addresses (loopback, private, link-local) outbound requests may reach. */
+    outboundAllowedRanges: z.array(z.string()).default([]),
   })
   .strict();
 
@@ -42,6 +47,8 @@ const ENV: Readonly<Record<string, [keyof ServerConfig, 'string' | 'number' | 'b
   SEALROOM_BASE_URL: ['baseUrl', 'string'],
   SEALROOM_LOG_LEVEL: ['logLevel', 'string'],
   SEALROOM_ROOT_KEY_FILE: ['rootKeyFile', 'string'],
+  SEALROOM_OUTBOUND_HTTP_HOSTS: ['outboundHttpHosts', 'list'],
+  SEALROOM_OUTBOUND_ALLOWED_RANGES: ['outboundAllowedRanges', 'list'],
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, unknown>> {
@@ -103,7 +110,29 @@ export function resolveServerConfig(
       );
     }
   }
+  for (const [key, policy] of [
+    ['outboundHttpHosts', { httpHosts: config.outboundHttpHosts }],
+    ['outboundAllowedRanges', { allowedRanges: config.outboundAllowedRanges }],
+  ] as const) {
+    try {
+      resolvePolicy(policy);
+    } catch (error) {
+      throw new CoreError('ERR_CONFIG', `Invalid configuration at '${key}': ${(error as Error).message}`);
+    }
+  }
   return { ...config, stateDir: resolve(config.stateDir) };
+}
+
+/**
+ * The deployment's outbound policy: https to public addresses only, plain http only to the listed
+ * hosts, non-public addresses only in the listed ranges; dev mode adds loopback (a verifier on this host).
+ */
+export function outboundPolicyOf(config: ServerConfig): OutboundPolicy {
+  return {
+    httpHosts: config.outboundHttpHosts,
+    allowedRanges: config.outboundAllowedRanges,
+    allowLoopback: config.dev,
+  };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

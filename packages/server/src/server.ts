@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, type Logger, systemClock } from '@sealroom/core';
 import { createIam, type Iam } from '@sealroom/iam';
+import { createOutboundClient } from '@sealroom/outbound';
 import {
   buildRestApp,
   type DeploymentTls,
@@ -15,7 +16,7 @@ import {
   type ServiceModule,
   startGrpcServer,
 } from '@sealroom/transport';
-import type { ServerConfig } from './config.ts';
+import { outboundPolicyOf, type ServerConfig } from './config.ts';
 import { createIamConditionEvaluator } from './iam-conditions.ts';
 import { SERVICES, type ServiceEntry } from './services.ts';
 import { openState } from './state.ts';
@@ -56,6 +57,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     clock,
     sealer,
     settings,
+    outbound: createOutboundClient({ policy: outboundPolicyOf(config) }),
     evaluateCondition: createIamConditionEvaluator(),
   });
   if (config.dev) {
@@ -64,6 +66,14 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       'DEV MODE: anyone can sign in as any account with `sealroom auth login EMAIL`, and the soft platform CA is trusted. Never use dev mode for real data.',
     );
   }
+  logger.info(
+    {
+      outboundHttpHosts: config.outboundHttpHosts,
+      outboundAllowedRanges: config.outboundAllowedRanges,
+      outboundLoopback: config.dev,
+    },
+    'outbound requests: https to public addresses, plus these hosts and ranges',
+  );
   await bootstrapAdmin(iam, config.stateDir, logger);
   const tls = await loadOrCreateDeploymentTls(join(config.stateDir, 'tls'), sealer, [config.host]);
   const modules: ServiceModule[] = [iam.module];

@@ -10,6 +10,7 @@ import type {
   Sealer,
   SqlDatabase,
 } from '@sealroom/core';
+import type { OutboundClient } from '@sealroom/outbound';
 import type { ApiRoute } from './api.ts';
 import type { GrpcServiceBinding } from './grpc-types.ts';
 
@@ -35,6 +36,8 @@ export interface ServiceContext {
   readonly projects: ProjectResolver;
   readonly tokens: AccessTokenIssuer;
   readonly settings: DeploymentSettings;
+  /** The deployment's one outbound HTTP(S) client: every request a service makes goes through its policy. */
+  readonly outbound: OutboundClient;
 }
 
 export interface ServiceModule {
