@@ -35,7 +35,14 @@ export const FEDERATION_ERRORS = {
   ERR_FEDERATION_DISCOVERY: {
     status: 'INVALID_ARGUMENT',
     retryable: false,
-    description: 'The issuer serves no usable OpenID discovery document or JWKS.',
+    description:
+      "The issuer serves no usable OpenID discovery document or JWKS, or the outbound policy refuses its address; the STS caller sees a generic text, the pool owner's audit log the reason.",
+  },
+  ERR_FEDERATION_ISSUER_UNAVAILABLE: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      "The issuer's discovery document or JWKS could not be fetched in time (name, connection, timeout, server error); the STS caller sees a generic text, the pool owner's audit log the reason.",
   },
   ERR_FEDERATION_TOKEN_SIGNATURE: {
     status: 'INVALID_ARGUMENT',
@@ -76,9 +83,17 @@ export const FEDERATION_ERRORS = {
 
 export type FederationErrorCode = keyof typeof FEDERATION_ERRORS;
 
+export interface FederationErrorOptions extends SealroomErrorOptions {
+  /** For the pool owner's audit log only, never the caller: e.g. the issuer URL fetched and why it failed. */
+  readonly auditDetail?: Readonly<Record<string, string>>;
+}
+
 export class FederationError extends SealroomError<FederationErrorCode> {
-  constructor(code: FederationErrorCode, message: string, options?: SealroomErrorOptions) {
+  readonly auditDetail: Readonly<Record<string, string>> | undefined;
+
+  constructor(code: FederationErrorCode, message: string, options: FederationErrorOptions = {}) {
     super(FEDERATION_ERRORS, code, message, options);
+    this.auditDetail = options.auditDetail;
   }
 }
 
@@ -93,6 +108,7 @@ export const OAUTH_ERROR_OF: Readonly<Record<FederationErrorCode, OAuthErrorCode
   ERR_FEDERATION_TOKEN_KID: 'invalid_grant',
   ERR_FEDERATION_TOKEN_ISSUER: 'invalid_grant',
   ERR_FEDERATION_DISCOVERY: 'invalid_grant',
+  ERR_FEDERATION_ISSUER_UNAVAILABLE: 'invalid_grant',
   ERR_FEDERATION_TOKEN_SIGNATURE: 'invalid_grant',
   ERR_FEDERATION_TOKEN_TIME: 'invalid_grant',
   ERR_FEDERATION_TOKEN_AUDIENCE: 'invalid_grant',

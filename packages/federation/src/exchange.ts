@@ -186,6 +186,8 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
         ? { subject: identity.subject, principal: principalOf(provider, identity.subject, options.universeDomain) }
         : {}),
       ...(outcome.error ? { reason: outcome.error.message } : {}),
+      // Why the issuer's keys could not be had (URL, reason code): for the pool owner, never the caller.
+      ...(outcome.error?.auditDetail ? { issuerFetch: outcome.error.auditDetail } : {}),
       ...(denial?.clause ? { failingClause: denial.clause.text, failingClauseIndex: denial.clause.index } : {}),
       ...(denial ? { failingExpression: denial.expression } : {}),
     };

@@ -1,23 +1,37 @@
 // Signing keys of token issuers: a provider's inline JWKS, or OIDC discovery + JWKS, cached and refreshed on unknown kid.
 import type { Clock } from '@sealroom/core';
+import { allowsHttp, describeTarget, type OutboundClient, OutboundError } from '@sealroom/outbound';
 import { type CryptoKey, type JWK, importJWK } from 'jose';
 import { FederationError } from './errors.ts';
+import { issuerUriProblem } from './issuer-uri.ts';
 import { normaliseIssuer } from './names.ts';
 
 export const JWKS_CACHE_TTL_MS = 60 * 60 * 1000;
 /** An unknown kid refetches the JWKS at most this often per issuer, so forged kids cannot flood the issuer. */
 export const JWKS_MIN_REFRESH_INTERVAL_MS = 30 * 1000;
-const FETCH_TIMEOUT_MS = 5000;
-const MAX_DOCUMENT_BYTES = 256 * 1024;
+/** Each of discovery and JWKS must arrive whole within this time, or the exchange is refused. */
+export const ISSUER_FETCH_TIMEOUT_MS = 5000;
+/** Larger discovery documents or JWKS are cut off at this size. */
+export const ISSUER_DOCUMENT_MAX_BYTES = 256 * 1024;
+/**
+ * All an STS caller learns when the issuer's keys cannot be had: no URL, status, address or response
+ * text (they would make the server an oracle for whoever registers the issuer). The reason goes to
+ * the pool owner's audit log as `issuerFetch`.
+ */
+export const ISSUER_UNAVAILABLE_MESSAGE =
+  "The token's issuer is unavailable: its discovery document or signing keys could not be retrieved.";
 
 export interface IssuerKeysOptions {
   readonly clock: Clock;
-  /** Injected for tests; the global fetch otherwise. */
-  readonly fetch?: typeof fetch;
+  /** The deployment's outbound client; its policy decides which issuers can be reached. */
+  readonly outbound: OutboundClient;
 }
 
 export interface IssuerKeys {
-  /** The verification key for `kid`; throws ERR_FEDERATION_TOKEN_KID or ERR_FEDERATION_DISCOVERY. */
+  /**
+   * The verification key for `kid`; throws ERR_FEDERATION_TOKEN_KID, or ERR_FEDERATION_DISCOVERY /
+   * ERR_FEDERATION_ISSUER_UNAVAILABLE with the generic message and the reason in `auditDetail`.
+   */
   keyFor(issuerUri: string, kid: string, alg: string, jwksJson?: string): Promise<CryptoKey>;
 }
 
@@ -27,7 +41,6 @@ interface CachedJwks {
 }
 
 export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
-  const doFetch = options.fetch ?? fetch;
   const cache = new Map<string, CachedJwks>();
   const inflight = new Map<string, Promise<CachedJwks>>();
   const imported = new Map<string, Promise<CryptoKey>>();
@@ -35,7 +48,7 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
   const refresh = (issuer: string): Promise<CachedJwks> => {
     let pending = inflight.get(issuer);
     if (!pending) {
-      pending = fetchJwks(doFetch, issuer)
+      pending = fetchJwks(options.outbound, issuer)
         .then((keys) => {
           const entry = { keys, fetchedAt: options.clock.now() };
           cache.set(issuer, entry);
@@ -114,53 +127,69 @@ export function parseJwks(text: string): JWK[] {
   );
 }
 
-async function fetchJwks(doFetch: typeof fetch, issuer: string): Promise<JWK[]> {
-  const discovery = await fetchJson(doFetch, `${issuer}/.well-known/openid-configuration`);
-  const jwksUri = (discovery as { jwks_uri?: unknown } | null)?.jwks_uri;
+/** Discovery, then the JWKS it names, each through the outbound client under the deployment's policy. */
+async function fetchJwks(outbound: OutboundClient, issuer: string): Promise<JWK[]> {
+  // Checked again here: a provider stored before the rules, or under a wider policy, must not be fetched.
+  const problem = issuerUriProblem(issuer, (url) => allowsHttp(url, outbound.policy));
+  if (problem) throw unavailable(issuer, 'ISSUER_URI_INVALID', `oidc.issuerUri ${problem}.`);
+  const discovery = await fetchJson(outbound, `${issuer}/.well-known/openid-configuration`);
+  const jwksUri = (discovery.document as { jwks_uri?: unknown } | null)?.jwks_uri;
   if (typeof jwksUri !== 'string') {
-    throw new FederationError('ERR_FEDERATION_DISCOVERY', 'The issuer discovery document has no jwks_uri.');
+    throw unavailable(discovery.url, 'NO_JWKS_URI', 'The discovery document has no jwks_uri string.');
   }
-  const announced = (discovery as { issuer?: unknown }).issuer;
+  const announced = (discovery.document as { issuer?: unknown }).issuer;
   if (typeof announced === 'string' && normaliseIssuer(announced) !== issuer) {
-    throw new FederationError('ERR_FEDERATION_DISCOVERY', 'The issuer discovery document names another issuer.');
+    throw unavailable(discovery.url, 'ISSUER_MISMATCH', 'The discovery document names another issuer.');
   }
-  return parseJwks(JSON.stringify(await fetchJson(doFetch, jwksUri)));
+  const jwks = await fetchJson(outbound, jwksUri);
+  try {
+    return parseJwks(JSON.stringify(jwks.document));
+  } catch (error) {
+    throw unavailable(jwks.url, 'BAD_JWKS', error instanceof Error ? error.message : 'The JWKS is not usable.');
+  }
 }
 
-async function fetchJson(doFetch: typeof fetch, url: string): Promise<unknown> {
-  let response: Response;
+async function fetchJson(outbound: OutboundClient, url: string): Promise<{ url: string; document: unknown }> {
+  let response: Awaited<ReturnType<OutboundClient['get']>>;
   try {
-    response = await doFetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
-  } catch (error) {
-    throw new FederationError('ERR_FEDERATION_DISCOVERY', `The issuer could not be reached at ${safeUrl(url)}.`, {
-      cause: error,
+    response = await outbound.get(url, {
+      headers: { accept: 'application/json' },
+      timeoutMs: ISSUER_FETCH_TIMEOUT_MS,
+      maxBodyBytes: ISSUER_DOCUMENT_MAX_BYTES,
     });
+  } catch (error) {
+    if (error instanceof OutboundError) throw unavailable(url, error.code, error.message, error.retryable, error);
+    throw unavailable(url, 'FETCH_FAILED', 'The request failed.', true, error);
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new FederationError(
-      'ERR_FEDERATION_DISCOVERY',
-      `The issuer answered ${response.status} for ${safeUrl(url)}.`,
+  if (response.status < 200 || response.status > 299) {
+    throw unavailable(
+      url,
+      `HTTP_${response.status}`,
+      `The issuer answered ${response.status}.`,
+      response.status >= 500,
     );
   }
-  const text = await response.text();
-  if (text.length > MAX_DOCUMENT_BYTES) {
-    throw new FederationError('ERR_FEDERATION_DISCOVERY', `The document at ${safeUrl(url)} is too large.`);
-  }
   try {
-    return JSON.parse(text);
+    return { url, document: JSON.parse(response.body.toString('utf8')) };
   } catch (error) {
-    throw new FederationError('ERR_FEDERATION_DISCOVERY', `The document at ${safeUrl(url)} is not JSON.`, {
-      cause: error,
-    });
+    throw unavailable(url, 'NOT_JSON', 'The document is not JSON.', false, error);
   }
 }
 
-function safeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`.slice(0, 256);
-  } catch {
-    return 'an invalid URL';
-  }
+/** The generic refusal an STS caller sees, carrying the reason for the pool owner's audit log. */
+function unavailable(
+  url: string,
+  reason: string,
+  message: string,
+  retryable = false,
+  cause?: unknown,
+): FederationError {
+  return new FederationError(
+    retryable ? 'ERR_FEDERATION_ISSUER_UNAVAILABLE' : 'ERR_FEDERATION_DISCOVERY',
+    ISSUER_UNAVAILABLE_MESSAGE,
+    {
+      ...(cause === undefined ? {} : { cause }),
+      auditDetail: { url: describeTarget(url), reason, message: message.slice(0, 300) },
+    },
+  );
 }

@@ -27,7 +27,12 @@ const OIDC = () => ({ issuerUri: `${issuer.url}/`, allowedAudiences: ['https://s
 
 before(async () => {
   issuer = await startTestIssuer();
-  h = await startHarness({ clock, dev: false });
+  // Outside dev mode a plain-http issuer on loopback needs the outbound allow-list, as an operator would set it.
+  h = await startHarness({
+    clock,
+    dev: false,
+    outbound: { httpHosts: ['127.0.0.1'], allowedRanges: ['127.0.0.1/32'] },
+  });
   strangerToken = (await h.iam.createUser('stranger@example.com')).accessToken;
   assert.equal((await api('POST', '?workloadIdentityPoolId=pool-a', { displayName: 'A' })).status, 200);
 });

@@ -10,6 +10,7 @@ import {
 } from '@sealroom/core';
 import { FederationError } from './errors.ts';
 import { parseJwks } from './issuer-keys.ts';
+import { issuerUriProblem } from './issuer-uri.ts';
 import { formatPoolName, formatProviderName, RESOURCE_ID } from './names.ts';
 import type { FederationStore, OidcConfig, PoolRecord, ProviderRecord } from './store.ts';
 
@@ -41,7 +42,7 @@ export interface PoolAdminOptions {
   readonly authorizer: Authorizer;
   readonly projects: ProjectResolver;
   readonly clock: Clock;
-  /** Lets `http://` issuers through (loopback hosts always; any host in dev mode). */
+  /** Lets `http://` issuers through: hosts on the outbound http allow-list, loopback in dev mode. */
   readonly allowHttpIssuer: (url: URL) => boolean;
 }
 
@@ -352,15 +353,8 @@ function checkProviderConfig(
 ): { attributeMapping: Readonly<Record<string, string>>; attributeCondition: string; oidc: OidcConfig } {
   const oidc = input.oidc;
   if (!oidc?.issuerUri) throw new FederationError('ERR_FEDERATION_PROVIDER_CONFIG', 'oidc.issuerUri is required.');
-  let url: URL;
-  try {
-    url = new URL(oidc.issuerUri);
-  } catch {
-    throw new FederationError('ERR_FEDERATION_PROVIDER_CONFIG', 'oidc.issuerUri is not a URL.');
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowHttpIssuer(url))) {
-    throw new FederationError('ERR_FEDERATION_PROVIDER_CONFIG', 'oidc.issuerUri must use https.');
-  }
+  const problem = issuerUriProblem(oidc.issuerUri, allowHttpIssuer);
+  if (problem) throw new FederationError('ERR_FEDERATION_PROVIDER_CONFIG', `oidc.issuerUri ${problem}.`);
   const allowedAudiences = [...(oidc.allowedAudiences ?? [])];
   if (
     allowedAudiences.length > MAX_AUDIENCES ||

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, resolveSharedDir } from '@sealroom/core';
 import { createIamTestContext, type IamTestContext } from '@sealroom/iam';
+import type { OutboundPolicy } from '@sealroom/outbound';
 import { type ApiRoute, buildRestApp } from '@sealroom/transport';
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createFederationService } from './service.ts';
@@ -98,11 +99,12 @@ export interface FederationHarness {
 }
 
 export async function startHarness(
-  options: { clock?: Clock; dev?: boolean; extraRoutes?: readonly ApiRoute[] } = {},
+  options: { clock?: Clock; dev?: boolean; outbound?: OutboundPolicy; extraRoutes?: readonly ApiRoute[] } = {},
 ): Promise<FederationHarness> {
   const iam = await createIamTestContext({
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dev !== undefined ? { dev: options.dev } : {}),
+    ...(options.outbound ? { outbound: options.outbound } : {}),
   });
   const owner = await iam.createUser('owner@example.com');
   const project = await iam.createProject('collab-1', 'owner@example.com');
