@@ -1,6 +1,7 @@
 // A TokenSource over the verifier's Confidential Computing REST API: challenge, evidence, :verifyConfidentialSpace (launcher.md §5).
 import type { Platform, TpmEvidence } from '@sealroom/attest';
 import { fromBase64, toBase64 } from '@sealroom/core';
+import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
 import { LauncherError } from './errors.ts';
 import type { CustomTokenRequest, TokenSource } from './token-source.ts';
 
@@ -25,7 +26,8 @@ export interface VerifierClientOptions {
   readonly imageSignatures?: () => Promise<readonly ImageSignature[]>;
   /** The default token's audience, `https://sts.<universe>`. */
   readonly defaultAudience: string;
-  readonly fetch?: typeof fetch;
+  /** The outbound client's fetch (the host's); by default one that trusts `baseUrl` and nothing else. */
+  readonly fetch?: OutboundFetch;
   /** Per call (Google's client uses 1 s; a soft platform on a busy host needs more). */
   readonly timeoutMs?: number;
 }
@@ -57,7 +59,7 @@ export function toTpmAttestationJson(evidence: TpmEvidence): Record<string, unkn
 }
 
 export function createVerifierTokenSource(options: VerifierClientOptions): TokenSource {
-  const doFetch = options.fetch ?? fetch;
+  const doFetch = options.fetch ?? createOutboundClient({ policy: { trustedOrigins: [options.baseUrl] } }).fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
 
   const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
@@ -68,6 +70,7 @@ export function createVerifierTokenSource(options: VerifierClientOptions): Token
         headers: { authorization: `Bearer ${await options.accessToken()}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
     } catch (cause) {
       throw new LauncherError(

@@ -1,5 +1,6 @@
 // An OCI distribution client: push and pull blobs and manifests, resolve tags, list referrers (with the
 // `sha256-<hex>` tag fallback for registries without the referrers API), Basic and Docker bearer auth.
+import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
 import { assertDigest, computeDigest, parseDigest, toDigestTag } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import { MANIFEST_MEDIA_TYPES, OCI_INDEX } from './media-types.ts';
@@ -13,7 +14,12 @@ export interface RegistryClientOptions {
   readonly password?: string;
   /** Chunk size for uploads larger than this (PATCH with Content-Range); monolithic below. */
   readonly chunkBytes?: number;
-  readonly fetch?: typeof fetch;
+  /**
+   * The outbound client's fetch to use (a server passes its deployment's). By default one whose
+   * policy trusts `baseUrl`, the registry the caller chose, and holds everything else (a redirect to
+   * blob storage, a token realm) to the strict rules: https, public addresses.
+   */
+  readonly fetch?: OutboundFetch;
 }
 
 export interface FetchedManifest {
@@ -23,17 +29,25 @@ export interface FetchedManifest {
 }
 
 const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
+/** A pull or push of one blob may take this long before it is abandoned. */
+export const REGISTRY_TIMEOUT_MS = 10 * 60 * 1000;
+/** The largest manifest or blob the client reads (it holds one in memory). */
+export const REGISTRY_MAX_BODY_BYTES = 2 * 1024 * 1024 * 1024;
 
 export class RegistryClient {
   readonly #base: string;
   readonly #options: RegistryClientOptions;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: OutboundFetch;
   #authorization: string | undefined;
 
   constructor(options: RegistryClientOptions) {
     this.#base = options.baseUrl.replace(/\/+$/, '');
     this.#options = options;
-    this.#fetch = options.fetch ?? fetch;
+    this.#fetch =
+      options.fetch ??
+      createOutboundClient({
+        policy: { trustedOrigins: [this.#base], timeoutMs: REGISTRY_TIMEOUT_MS, maxBodyBytes: REGISTRY_MAX_BODY_BYTES },
+      }).fetch;
   }
 
   /** Sends a request; on a 401 challenge it authenticates once (Basic, or the bearer token dance) and retries. */

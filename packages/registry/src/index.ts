@@ -38,7 +38,7 @@ export {
 export type { ImageReference } from './reference.ts';
 export { openOciLayout } from './layout.ts';
 export type { OciLayout } from './layout.ts';
-export { RegistryClient } from './client.ts';
+export { REGISTRY_MAX_BODY_BYTES, REGISTRY_TIMEOUT_MS, RegistryClient } from './client.ts';
 export type { FetchedManifest, RegistryClientOptions } from './client.ts';
 export { pullToLayout, pushFromLayout } from './copy.ts';
 export { createRegistryService } from './module.ts';
