@@ -4,6 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type PlatformCa, bootSoftPlatform } from '@sealroom/attest';
 import type { Clock, Logger } from '@sealroom/core';
+import type { OutboundClient } from '@sealroom/outbound';
 import {
   type ContainerConfig,
   type ContainerRuntime,
@@ -34,6 +35,8 @@ export interface EmbeddedAgentOptions {
   readonly dir: string;
   readonly baseUrl: string;
   readonly universeDomain: string;
+  /** The deployment's outbound client: image pulls, signature discovery and the verifier go through it. */
+  readonly outbound: OutboundClient;
   /** The platform CA the verifier trusts (in dev mode, the one in the state directory). */
   readonly platformCa: () => PlatformCa;
   /** Measured at boot as the launcher build: the image database's key. */
@@ -64,6 +67,9 @@ interface Running {
 
 export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgent {
   const running = new Map<string, Running>();
+  // The launcher's own control plane (verifier, registry) is reached whatever its address; an
+  // operator-chosen registry is held to the deployment's policy.
+  const outbound = options.outbound.with({ trustedOrigins: [options.baseUrl] });
   let detection: Promise<{ runtime: ContainerRuntime | undefined; report: readonly string[] }> | undefined;
   const detect = () => {
     detection ??= detectContainerRuntime(options.runtimes ? { candidates: options.runtimes } : {});
@@ -101,6 +107,7 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
     const images = {
       baseUrl: options.baseUrl,
       accessToken: () => options.credentials.accessToken(email),
+      outbound,
     };
     const watched: ContainerRuntime = {
       kind: runtime.kind,
@@ -127,6 +134,7 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       tokenSource: ({ spec, image }) =>
         createVerifierTokenSource({
           baseUrl: options.baseUrl,
+          fetch: outbound.fetch,
           projectId: request.projectId,
           region: regionOfZone(request.zone),
           accessToken: images.accessToken,

@@ -103,6 +103,7 @@ export async function createComputeModule(
       dir: join(settings.stateDir, 'compute'),
       baseUrl: settings.baseUrl,
       universeDomain: settings.universeDomain,
+      outbound: context.outbound,
       platformCa: () => {
         ca ??= loadOrCreatePlatformCa({ dir: settings.stateDir, sealer: context.sealer, nowMs: clock.now() });
         return ca;

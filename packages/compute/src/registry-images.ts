@@ -7,7 +7,16 @@ import {
   type PulledImage,
   createOciLayoutImageSource,
 } from '@sealroom/launcher';
-import { RegistryClient, openOciLayout, parseImageReference, pullToLayout, toDigestTag } from '@sealroom/registry';
+import { type OutboundClient, allowsHttp } from '@sealroom/outbound';
+import {
+  REGISTRY_MAX_BODY_BYTES,
+  REGISTRY_TIMEOUT_MS,
+  RegistryClient,
+  openOciLayout,
+  parseImageReference,
+  pullToLayout,
+  toDigestTag,
+} from '@sealroom/registry';
 
 const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
@@ -15,6 +24,11 @@ export interface RegistryImageOptions {
   /** The deployment's base URL: a reference naming this host is pulled from there (same scheme). */
   readonly baseUrl: string;
   readonly accessToken: () => Promise<string>;
+  /**
+   * The deployment's outbound client, its own base URL trusted: any other registry an instance names
+   * is reached under the deployment's policy (https, public addresses, unless allow-listed).
+   */
+  readonly outbound: OutboundClient;
 }
 
 export interface RegistryImageSourceOptions extends RegistryImageOptions {
@@ -34,22 +48,26 @@ interface UnpackedRecord {
   readonly config: PulledImage['config'];
 }
 
-/** `http://` for the deployment's own host when it serves plain HTTP and for loopback; `https://` otherwise. */
-export function registryBaseUrl(registry: string, baseUrl: string): string {
+/**
+ * The deployment's own registry with its own scheme; another registry over `http://` when the outbound
+ * policy allows plain http to it (its allow-list, loopback in dev mode), over `https://` otherwise.
+ */
+export function registryBaseUrl(registry: string, baseUrl: string, outbound: OutboundClient): string {
   const own = new URL(baseUrl);
   if (own.host === registry) return `${own.protocol}//${registry}`;
-  const host = registry.replace(/:\d+$/, '');
-  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]'
-    ? `http://${registry}`
-    : `https://${registry}`;
+  return allowsHttp(new URL(`http://${registry}`), outbound.policy) ? `http://${registry}` : `https://${registry}`;
 }
 
+/**
+ * A client for `registry`. Only the deployment's own registry gets the instance service account's
+ * token: it means nothing elsewhere, and an operator-chosen registry must not collect it.
+ */
 function clientFor(registry: string, options: RegistryImageOptions, password: string): RegistryClient {
-  return new RegistryClient({
-    baseUrl: registryBaseUrl(registry, options.baseUrl),
-    username: 'oauth2accesstoken',
-    password,
-  });
+  const baseUrl = registryBaseUrl(registry, options.baseUrl, options.outbound);
+  const own = new URL(options.baseUrl).host === registry;
+  const fetch = (input: string | URL, init?: Parameters<OutboundClient['fetch']>[1]) =>
+    options.outbound.fetch(input, { timeoutMs: REGISTRY_TIMEOUT_MS, maxBodyBytes: REGISTRY_MAX_BODY_BYTES, ...init });
+  return new RegistryClient({ baseUrl, fetch, ...(own ? { username: 'oauth2accesstoken', password } : {}) });
 }
 
 /** Unpacks of the same digest in flight on this host, so two boots never unpack into one tree at once. */
