@@ -1,4 +1,5 @@
 // The CLI's HTTP client: finds the server, authenticates as the configured account, maps errors.
+import { createOutboundClient } from '@sealroom/outbound';
 import { UsageError } from './command.ts';
 import { type CliConfig, DEFAULT_API } from './config-store.ts';
 
@@ -11,6 +12,11 @@ export class ApiError extends Error {
     this.reason = reason;
   }
 }
+
+/** A CLI call may wait on the server this long (instance boots, long lists) before it gives up. */
+export const API_TIMEOUT_MS = 5 * 60 * 1000;
+/** The largest answer the CLI reads (serial output, logs, listings). */
+export const API_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 export interface RequestOptions {
   readonly body?: unknown;
@@ -35,6 +41,16 @@ export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv, 
 }
 
 export function createApiClient(baseUrl: string, config: CliConfig, accountOverride: string | undefined): ApiClient {
+  // The server the user pointed the CLI at is trusted whatever it resolves to; a redirect anywhere else
+  // is held to the strict outbound rules, and the bearer token never follows it to another origin.
+  const outbound = createOutboundClient({
+    policy: { trustedOrigins: [baseUrl], timeoutMs: API_TIMEOUT_MS, maxBodyBytes: API_MAX_BODY_BYTES },
+  });
+  const unreachable = (error: unknown) =>
+    new ApiError(
+      0,
+      `Cannot reach the Sealroom server at ${baseUrl}: ${String((error as Error).message).replace(/\.?$/, '.')} Is \`sealroom serve\` running? (Set --api, SEALROOM_API or \`sealroom config set api URL\`.)`,
+    );
   const account = () => {
     const name = accountOverride ?? config.current.core?.account;
     if (!name)
@@ -55,15 +71,13 @@ export function createApiClient(baseUrl: string, config: CliConfig, accountOverr
       headers['content-type'] = 'application/json';
     }
     let response: Response;
+    let text: string;
     try {
-      response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+      response = await outbound.fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+      text = await response.text();
     } catch (error) {
-      throw new ApiError(
-        0,
-        `Cannot reach the Sealroom server at ${baseUrl}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`sealroom serve\` running? (Set --api, SEALROOM_API or \`sealroom config set api URL\`.)`,
-      );
+      throw unreachable(error);
     }
-    const text = await response.text();
     let json: unknown;
     try {
       json = text === '' ? {} : JSON.parse(text);
