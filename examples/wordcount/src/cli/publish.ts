@@ -31,7 +31,7 @@ export async function publishCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv)
       messages.push({ data: wire.data.toString('base64'), attributes: wire.attributes });
     }
     const topic = `projects/${topicProject}/topics/${flags.values.get('topic') ?? DEFAULT_TOPIC}`;
-    const response = await fetch(`${session.api}/v1/${topic}:publish`, {
+    const response = await session.fetch(`${session.api}/v1/${topic}:publish`, {
       method: 'POST',
       headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ messages }),

@@ -18,7 +18,7 @@ export async function resultsCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv)
   const secret = `projects/${project}/secrets/${flags.values.get('secret') ?? DEFAULT_RESULT_SECRET}`;
   const session = await openUserSession(flags.values.get('api'), env);
   const latest = async () => {
-    const response = await fetch(`${session.api}/v1/${secret}/versions/latest:access`, {
+    const response = await session.fetch(`${session.api}/v1/${secret}/versions/latest:access`, {
       headers: { authorization: `Bearer ${session.accessToken}` },
     });
     const text = await response.text();
@@ -35,7 +35,7 @@ export async function resultsCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv)
       data: '',
       attributes: { [ATTR_COMMAND]: PUBLISH_RESULTS_COMMAND, [ATTR_COLLABORATOR]: collaborator },
     };
-    const published = await fetch(`${session.api}/v1/${topic}:publish`, {
+    const published = await session.fetch(`${session.api}/v1/${topic}:publish`, {
       method: 'POST',
       headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [message] }),

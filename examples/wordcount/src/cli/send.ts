@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { createOutboundClient, type OutboundClient } from '@sealroom/outbound';
 import { type KeyWrapper, tlsBindingNonce } from '@sealroom/workload';
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
 import { createContributionSealer } from '../contribution.ts';
 import { WordcountError } from '../errors.ts';
 import { type ParsedFlags, checkKnownFlags, requireFlag } from './flags.ts';
@@ -23,7 +24,11 @@ export const SEND_FLAGS = [
   'collaborator',
   'api',
   'allow_debug',
+  'issuer',
 ];
+
+/** Discovery documents and JWKS larger than this are refused. */
+const ISSUER_DOCUMENT_MAX_BYTES = 256 * 1024;
 
 interface Exchange {
   readonly status: number;
@@ -85,17 +90,48 @@ function exchange(
   });
 }
 
-/** Verifies the token against its issuer's keys and checks nonce, platform and (if given) image digest. */
+export interface ConnectTokenExpectations {
+  readonly nonce: string;
+  readonly audience: string;
+  /** The verifier this collaborator trusts; a token from any other issuer is refused before any fetch. */
+  readonly issuer: string;
+  readonly imageDigest?: string;
+  readonly allowDebug?: boolean;
+  /** The client for the issuer's discovery and JWKS; by default one that trusts the issuer's origin only. */
+  readonly outbound?: OutboundClient;
+}
+
+/**
+ * Verifies the token against the expected issuer's keys and checks nonce, platform and (if given) image
+ * digest. The token's own `iss` is only compared, never fetched: the peer chose it.
+ */
 export async function verifyConnectToken(
   token: string,
-  expected: { nonce: string; audience: string; imageDigest?: string; allowDebug?: boolean },
+  expected: ConnectTokenExpectations,
 ): Promise<Record<string, unknown>> {
   const fail = (reason: string) => new WordcountError('ERR_WORDCOUNT_CLIENT', `attestation check failed: ${reason}`);
-  const issuer = String(decodeJwt(token).iss ?? '');
-  const discovery = (await (await fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)).json()) as {
-    jwks_uri: string;
+  const trusted = expected.issuer.replace(/\/+$/, '');
+  let issuer: string;
+  try {
+    issuer = String(decodeJwt(token).iss ?? '');
+  } catch {
+    throw fail('the token is not a JWT');
+  }
+  if (issuer.replace(/\/+$/, '') !== trusted) throw fail('the token was not issued by the verifier this client trusts');
+  const outbound = expected.outbound ?? createOutboundClient({ policy: { trustedOrigins: [new URL(trusted).origin] } });
+  const readJson = async (url: string): Promise<Record<string, unknown>> => {
+    const response = await outbound.get(url, { maxBodyBytes: ISSUER_DOCUMENT_MAX_BYTES });
+    if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+    return JSON.parse(response.body.toString('utf8')) as Record<string, unknown>;
   };
-  const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(discovery.jwks_uri)), {
+  let keys: JSONWebKeySet;
+  try {
+    const discovery = await readJson(`${trusted}/.well-known/openid-configuration`);
+    keys = (await readJson(String(discovery.jwks_uri))) as unknown as JSONWebKeySet;
+  } catch (cause) {
+    throw new WordcountError('ERR_WORDCOUNT_CLIENT', 'the verifier’s signing keys could not be fetched', { cause });
+  }
+  const { payload } = await jwtVerify(token, createLocalJWKSet(keys), {
     issuer,
     audience: expected.audience,
   }).catch((cause: unknown) => {
@@ -125,6 +161,8 @@ export interface SendContributionOptions {
   readonly word: string;
   readonly imageDigest?: string;
   readonly allowDebug?: boolean;
+  /** The verifier whose tokens this collaborator accepts (its provider's issuer). */
+  readonly issuer: string;
 }
 
 /** `/connect`, verify the token bound to this TLS session, then `/increment` over the same session. */
@@ -144,6 +182,7 @@ export async function sendContribution(options: SendContributionOptions): Promis
     const claims = await verifyConnectToken(String(connect.body.token), {
       nonce,
       audience: `https://${options.serverName}`,
+      issuer: options.issuer,
       ...(options.imageDigest ? { imageDigest: options.imageDigest } : {}),
       allowDebug: options.allowDebug === true,
     });
@@ -186,6 +225,8 @@ export async function sendCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv): P
       word: requireFlag(flags, 'user'),
       ...(imageDigest ? { imageDigest } : {}),
       allowDebug: flags.values.get('allow_debug') === 'true',
+      // The deployment's own verifier unless the collaborator trusts another one.
+      issuer: flags.values.get('issuer') ?? session.api,
     });
   } finally {
     await kms.close();

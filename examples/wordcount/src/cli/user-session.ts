@@ -1,10 +1,13 @@
 // The collaborator's own session: the Sealroom API URL and an access token of the active `sealroom` account.
 import { runCli } from '@sealroom/cli';
+import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
 import { DEFAULT_API_URL } from './defaults.ts';
 
 export interface UserSession {
   readonly api: string;
   readonly accessToken: string;
+  /** Fetch under the outbound policy: the API the user chose is trusted, anywhere else held to the strict rules. */
+  readonly fetch: OutboundFetch;
 }
 
 async function capture(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -26,5 +29,5 @@ export async function openUserSession(apiFlag: string | undefined, env: NodeJS.P
   const accessToken =
     env.SEALROOM_ACCESS_TOKEN || (await capture(['auth', 'print-access-token', '--api', api], env)) || '';
   if (!accessToken) throw new Error('no access token: run `sealroom auth login EMAIL` first');
-  return { api, accessToken };
+  return { api, accessToken, fetch: createOutboundClient({ policy: { trustedOrigins: [api] } }).fetch };
 }

@@ -1,5 +1,6 @@
 // One collaborator as the workload reaches it: a federated identity at its STS, its KMS key, its result secret.
 import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { createOutboundClient } from '@sealroom/outbound';
 import {
   type KeyWrapper,
   buildExternalAccountCredentials,
@@ -37,9 +38,11 @@ export function openCollaboratorAccess(config: CollaboratorConfig, tokenFile?: s
     kmsClientOptions({ endpoint: { restUrl: config.api }, authClient }) as never,
   );
   const base = config.api.replace(/\/+$/, '');
+  // The collaborator's API comes from the measured launch configuration: trusted, and nothing else is.
+  const outbound = createOutboundClient({ policy: { trustedOrigins: [base] } });
   const call = async (method: string, path: string, body?: unknown) => {
     const { token } = await authClient.getAccessToken();
-    const response = await fetch(`${base}/v1/${path}`, {
+    const response = await outbound.fetch(`${base}/v1/${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

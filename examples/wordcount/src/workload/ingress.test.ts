@@ -92,6 +92,8 @@ describe('mTLS ingress', () => {
   let ingress: Ingress;
   let tally: Tally;
   let nonceOverride: string | undefined;
+  /** Another issuer that signs the ingress's tokens instead of the one the collaborators trust. */
+  let rogueIssuer: DevAttestation | undefined;
 
   before(async () => {
     attestation = await startDevAttestation();
@@ -130,8 +132,8 @@ describe('mTLS ingress', () => {
       host: '127.0.0.1',
       // Stands in for the teeserver: a custom token with the connection's audience and nonce.
       requestToken: (audience, nonce) =>
-        attestation.sign({
-          ...instanceClaims(attestation.issuerUri, {
+        (rogueIssuer ?? attestation).sign({
+          ...instanceClaims((rogueIssuer ?? attestation).issuerUri, {
             operatorProject: 'operator',
             operatorProjectNumber: '1',
             serviceAccount: 'sa@operator.iam.gserviceaccount.com',
@@ -161,6 +163,7 @@ describe('mTLS ingress', () => {
       wrapper: kms.wrapperFor(who === 'c1' ? 'k1' : 'k2'),
       word: 'alice',
       imageDigest: DIGEST,
+      issuer: attestation.issuerUri,
       ...overrides,
     });
 
@@ -185,6 +188,18 @@ describe('mTLS ingress', () => {
     } finally {
       nonceOverride = undefined;
     }
+  });
+
+  it('refuses before sending, and before fetching its keys, a token from an issuer the collaborator does not trust', async () => {
+    rogueIssuer = await startDevAttestation();
+    const before = tally.snapshot().seen.length;
+    try {
+      await assert.rejects(send('c1'), /not issued by the verifier this client trusts/);
+    } finally {
+      await rogueIssuer.close();
+      rogueIssuer = undefined;
+    }
+    assert.equal(tally.snapshot().seen.length, before);
   });
 
   it('rejects a client certificate from another collaborator’s CA for that server name', async () => {
