@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@sealroom/cli';
+import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
 import { runWordcount } from '../cli/main.ts';
 
 export interface CliSession {
@@ -49,7 +50,7 @@ export function openCliSession(baseUrl: string, print: (line: string) => void, c
     accessToken: () => session.sealroom(['auth', 'print-access-token'], { quiet: true }),
     async rest(method, path, body) {
       print(`$ # ${method} ${path}${body === undefined ? '' : ` ${JSON.stringify(body)}`}`);
-      const response = await fetch(`${baseUrl}${path}`, {
+      const response = await serverFetch(baseUrl)(`${baseUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${await session.accessToken()}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -60,4 +61,9 @@ export function openCliSession(baseUrl: string, print: (line: string) => void, c
     },
   };
   return session;
+}
+
+/** Requests to the scenario's server, which is trusted (the scenario was pointed at it); nothing else is. */
+export function serverFetch(baseUrl: string): OutboundFetch {
+  return createOutboundClient({ policy: { trustedOrigins: [baseUrl] } }).fetch;
 }

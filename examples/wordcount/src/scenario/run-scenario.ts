@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, resolveRepoRoot } from '@sealroom/core';
 import type { WordcountResult } from '../tally.ts';
+import { serverFetch } from './cli-session.ts';
 import { type Party, type Tutorial, type TutorialOptions, setUpTutorial } from './tutorial.ts';
 
 const REQUIRED_SERVICES = ['sts', 'kms', 'secrets', 'pubsub'];
@@ -28,7 +29,7 @@ export async function runScenario(
   options: ScenarioOptions = {},
 ): Promise<ScenarioOutcome | undefined> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const ready = (await (await fetch(`${baseUrl}/readyz`)).json()) as { services?: string[] };
+  const ready = (await (await serverFetch(baseUrl)(`${baseUrl}/readyz`)).json()) as { services?: string[] };
   const missing = REQUIRED_SERVICES.filter((s) => !(ready.services ?? []).includes(s));
   const grpc = options.grpc ?? readGrpcEndpoint(baseUrl, options.stateDir);
   if (missing.length > 0 || !grpc) {

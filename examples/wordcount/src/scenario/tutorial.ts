@@ -7,7 +7,7 @@ import type { Logger } from '@sealroom/core';
 import { resolveRepoRoot, silentLogger } from '@sealroom/core';
 import type { WordcountConfig } from '../config.ts';
 import { type RunningWorkload, runWorkload } from '../workload/run.ts';
-import { type CliSession, openCliSession } from './cli-session.ts';
+import { type CliSession, openCliSession, serverFetch } from './cli-session.ts';
 import { type DevAttestation, type DevInstanceClaims, startDevAttestation } from './dev-attestation.ts';
 import {
   type InstanceVariant,
@@ -393,6 +393,6 @@ async function createPool(
 }
 
 async function hasService(baseUrl: string, service: string): Promise<boolean> {
-  const ready = (await (await fetch(`${baseUrl}/readyz`)).json()) as { services?: string[] };
+  const ready = (await (await serverFetch(baseUrl)(`${baseUrl}/readyz`)).json()) as { services?: string[] };
   return (ready.services ?? []).includes(service);
 }
