@@ -32,7 +32,14 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startServerProcess(
-  options: { extraArgs?: readonly string[]; stateDir?: string } = {},
+  options: {
+    extraArgs?: readonly string[];
+    stateDir?: string;
+    /** `--dev` (the default); false runs the server as a production deployment would. */
+    dev?: boolean;
+    /** Extra environment of the server process (e.g. SEALROOM_OUTBOUND_*). */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<ServerProcess> {
   const root = mkdtempSync(join(tmpdir(), 'sealroom-e2e-'));
   const stateDir = options.stateDir ?? join(root, 'state');
@@ -45,7 +52,7 @@ export async function startServerProcess(
     [
       SEALROOM_BIN,
       'serve',
-      '--dev',
+      ...(options.dev === false ? [] : ['--dev']),
       '--port',
       String(port),
       '--grpc-port',
@@ -56,7 +63,7 @@ export async function startServerProcess(
       'info',
       ...(options.extraArgs ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: configDir } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env, XDG_CONFIG_HOME: configDir } },
   );
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
