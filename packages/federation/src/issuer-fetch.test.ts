@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { type Clock, createFakeClock } from '@sealroom/core';
 import type { OutboundPolicy } from '@sealroom/outbound';
-import { ISSUER_UNAVAILABLE_MESSAGE } from './issuer-keys.ts';
+import { ISSUER_FAILURE_BACKOFF_MS, ISSUER_UNAVAILABLE_MESSAGE } from './issuer-keys.ts';
 import { createSqlFederationStore } from './store.ts';
 import { exampleClaims, type FederationHarness, startHarness, startTestIssuer, type TestIssuer } from './testing.ts';
 
@@ -58,7 +59,11 @@ async function startTarget(
   return target;
 }
 
-async function harness(options: { dev: boolean; outbound?: OutboundPolicy }): Promise<FederationHarness> {
+async function harness(options: {
+  dev: boolean;
+  outbound?: OutboundPolicy;
+  clock?: Clock;
+}): Promise<FederationHarness> {
   const h = await startHarness(options);
   harnesses.push(h);
   const pool = await call(h, 'POST', '?workloadIdentityPoolId=pool-1', {});
@@ -266,6 +271,22 @@ describe('issuer fetches', () => {
     assert.equal((await auditedFetch(h, 'endless'))?.reason, 'ERR_OUTBOUND_TOO_LARGE');
     for (let i = 0; i < 100 && !closed; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(closed, true, 'the server saw the connection cut');
+  });
+
+  it('fetches a failing issuer at most once per backoff window, however many exchanges name it', async () => {
+    const failing = await startTarget((_req, res) => {
+      res.writeHead(500);
+      res.end();
+    });
+    const clock = createFakeClock(Date.now());
+    const h = await harness({ dev: true, clock });
+    assert.equal((await createProvider(h, 'failing', failing.url)).status, 200);
+    for (let i = 0; i < 5; i++) assertGenericRefusal(await exchange(h, 'failing', failing.url), [failing.url]);
+    assert.deepEqual(failing.seen, ['/.well-known/openid-configuration']);
+    assert.equal((await auditedFetch(h, 'failing'))?.reason, 'HTTP_500');
+    clock.advance(ISSUER_FAILURE_BACKOFF_MS);
+    assertGenericRefusal(await exchange(h, 'failing', failing.url), [failing.url]);
+    assert.equal(failing.seen.length, 2);
   });
 
   it('fetches discovery and keys once for concurrent exchanges against a new issuer', async () => {

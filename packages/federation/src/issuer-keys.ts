@@ -11,6 +11,12 @@ export const JWKS_CACHE_TTL_MS = 60 * 60 * 1000;
 export const JWKS_MIN_REFRESH_INTERVAL_MS = 30 * 1000;
 /** Each of discovery and JWKS must arrive whole within this time, or the exchange is refused. */
 export const ISSUER_FETCH_TIMEOUT_MS = 5000;
+/**
+ * After a failed fetch, exchanges naming the issuer are refused with the same error for this long
+ * without fetching again: the STS is unauthenticated, so without it every request could make the
+ * server fetch an issuer that is down, slow or someone else's target.
+ */
+export const ISSUER_FAILURE_BACKOFF_MS = 10 * 1000;
 /** Larger discovery documents or JWKS are cut off at this size. */
 export const ISSUER_DOCUMENT_MAX_BYTES = 256 * 1024;
 /**
@@ -43,17 +49,27 @@ interface CachedJwks {
 export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
   const cache = new Map<string, CachedJwks>();
   const inflight = new Map<string, Promise<CachedJwks>>();
+  const failures = new Map<string, { readonly error: unknown; readonly at: number }>();
   const imported = new Map<string, Promise<CryptoKey>>();
 
   const refresh = (issuer: string): Promise<CachedJwks> => {
+    const failed = failures.get(issuer);
+    if (failed && options.clock.now() - failed.at < ISSUER_FAILURE_BACKOFF_MS) return Promise.reject(failed.error);
     let pending = inflight.get(issuer);
     if (!pending) {
       pending = fetchJwks(options.outbound, issuer)
-        .then((keys) => {
-          const entry = { keys, fetchedAt: options.clock.now() };
-          cache.set(issuer, entry);
-          return entry;
-        })
+        .then(
+          (keys) => {
+            const entry = { keys, fetchedAt: options.clock.now() };
+            cache.set(issuer, entry);
+            failures.delete(issuer);
+            return entry;
+          },
+          (error: unknown) => {
+            failures.set(issuer, { error, at: options.clock.now() });
+            throw error;
+          },
+        )
         .finally(() => inflight.delete(issuer));
       inflight.set(issuer, pending);
     }
