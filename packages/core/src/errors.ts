@@ -166,6 +166,18 @@ export const CORE_ERRORS = {
     retryable: true,
     description: 'The service is starting, shutting down or a dependency is unreachable.',
   },
+  ERR_STORAGE_FULL: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'The server’s storage is full; nothing of the request was written. Retry once the operator has freed space (/readyz says when).',
+  },
+  ERR_STORAGE_UNWRITABLE: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'The server’s storage cannot be written (read-only or failing with I/O errors); nothing of the request was written. Retry once the operator has repaired it (/readyz says when).',
+  },
   ERR_INTERNAL: {
     status: 'INTERNAL',
     retryable: true,

@@ -21,7 +21,9 @@ export type { ResourceTemplate } from './resource-name.ts';
 export { REDACTED, createMemoryLogger, redact, silentLogger } from './logger.ts';
 export type { LogFields, Logger, MemoryLogger } from './logger.ts';
 export type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './sql.ts';
-export { openSqliteDatabase } from './sqlite.ts';
+export { DEFAULT_MIN_FREE_BYTES, openSqliteDatabase } from './sqlite.ts';
+export { storageFaultKindOf, storageFaultOf, toStorageFault } from './storage-fault.ts';
+export type { StorageFaultKind, StorageHealth } from './storage-fault.ts';
 export type { SqliteOptions } from './sqlite.ts';
 export { createSealer, loadOrCreateRootKey } from './sealer.ts';
 export type { Sealer } from './sealer.ts';
@@ -41,3 +43,5 @@ export type {
   ProjectResolver,
 } from './caller.ts';
 export { resolveRepoRoot, resolveSharedDir } from './shared-dir.ts';
+export { mountSmallFilesystem } from './small-filesystem.ts';
+export type { SmallFilesystem } from './small-filesystem.ts';

@@ -1,4 +1,5 @@
 // The storage seam: a small async SQL interface that SQLite implements now and PostgreSQL can later.
+import type { StorageHealth } from './storage-fault.ts';
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
 export type SqlRow = Record<string, SqlValue>;
@@ -23,5 +24,10 @@ export interface SqlDatabase extends SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Applies the not-yet-applied migrations of `namespace`, in order, each in its own transaction. */
   migrate(namespace: string, migrations: readonly string[]): Promise<void>;
+  /**
+   * Probes whether the storage takes writes: one small committed write, and (for files) enough free space
+   * on the file system. A storage fault is reported, not thrown; other errors are thrown.
+   */
+  checkStorage(): Promise<StorageHealth>;
   close(): Promise<void>;
 }

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isSealroomError } from './errors.ts';
+import { mountSmallFilesystem } from './small-filesystem.ts';
 import { openSqliteDatabase } from './sqlite.ts';
 
 test('migrations apply once, in order, and survive reopening', async () => {
@@ -69,4 +71,59 @@ test('many concurrent transactions run one after another without nesting', async
   );
   assert.equal((await db.get<{ n: number }>('SELECT n FROM counter'))?.n, 25);
   await db.close();
+});
+
+const storageError = (code: string) => (error: unknown) =>
+  isSealroomError(error) && error.code === code && error.httpStatus === 503 && error.status === 'UNAVAILABLE';
+
+test('on a full disk a multi-row write fails as ERR_STORAGE_FULL, leaves none of its rows, and works again once space is freed', async (t) => {
+  const fs = mountSmallFilesystem(4 * 1024 * 1024);
+  if (typeof fs === 'string') return t.skip(fs);
+  const db = openSqliteDatabase({ path: join(fs.dir, 'db.sqlite') });
+  try {
+    await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
+    await db.run('INSERT INTO t (b) VALUES (?)', [Buffer.alloc(100)]);
+    assert.deepEqual(await db.checkStorage(), { ok: true });
+    fs.fill();
+    // Two megabytes in one transaction: more than any page the WAL could reuse.
+    const bigWrite = () =>
+      db.transaction(async (tx) => {
+        for (let i = 0; i < 512; i++) await tx.run('INSERT INTO t (b) VALUES (?)', [Buffer.alloc(4096, i)]);
+      });
+    await assert.rejects(bigWrite(), storageError('ERR_STORAGE_FULL'));
+    await assert.rejects(bigWrite(), /storage is full/);
+    assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n, 1, 'no partial rows');
+    const health = await db.checkStorage();
+    assert.equal(health.ok, false);
+    assert.equal(health.ok === false && health.fault, 'full');
+    fs.release();
+    assert.deepEqual(await db.checkStorage(), { ok: true });
+    await bigWrite();
+    assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n, 513);
+  } finally {
+    await db.close();
+    fs.unmount();
+  }
+});
+
+test('a database that cannot be written fails writes as ERR_STORAGE_UNWRITABLE and its probe says so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-sql-'));
+  try {
+    const path = join(dir, 'db.sqlite');
+    const writable = openSqliteDatabase({ path });
+    await writable.run('CREATE TABLE t (id TEXT PRIMARY KEY)');
+    await writable.close();
+    const db = openSqliteDatabase({ path, readOnly: true });
+    await assert.rejects(db.run('INSERT INTO t VALUES (?)', ['a']), storageError('ERR_STORAGE_UNWRITABLE'));
+    await assert.rejects(
+      db.transaction((tx) => tx.run('INSERT INTO t VALUES (?)', ['a'])),
+      /storage cannot be written/,
+    );
+    const health = await db.checkStorage();
+    assert.equal(health.ok === false && health.fault, 'unwritable');
+    assert.deepEqual(await db.all('SELECT id FROM t'), [], 'reads still work');
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

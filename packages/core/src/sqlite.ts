@@ -1,14 +1,27 @@
 // SQLite behind SqlDatabase, on node:sqlite (no native addon), in WAL mode.
+import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CoreError } from './errors.ts';
 import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './sql.ts';
+import { type StorageHealth, storageFaultKindOf, storageFaultOf, toStorageFault } from './storage-fault.ts';
 
 export interface SqliteOptions {
   /** A file path, or ':memory:' for tests. */
   readonly path: string;
   /** Milliseconds a statement waits on a lock held by another process. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Below this much free space on the database's file system, checkStorage() reports the storage full
+   * even while small writes still fit in the write-ahead log's reused pages.
+   */
+  readonly minFreeBytes?: number;
+  /** Opens the file read-only (every write then fails as ERR_STORAGE_UNWRITABLE). */
+  readonly readOnly?: boolean;
 }
+
+/** The default reserve: a megabyte is a few hundred pages of WAL growth, less than one large request. */
+export const DEFAULT_MIN_FREE_BYTES = 1024 * 1024;
 
 const STATEMENT_CACHE_LIMIT = 500;
 
@@ -18,12 +31,18 @@ const STATEMENT_CACHE_LIMIT = 500;
  * last transactions, as SQLite documents.
  */
 export function openSqliteDatabase(options: SqliteOptions): SqlDatabase {
-  const db = new DatabaseSync(options.path);
-  db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-  if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = NORMAL');
-  db.exec('PRAGMA foreign_keys = ON');
-  return new SqliteDatabase(db);
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(options.path, { readOnly: options.readOnly === true });
+    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    if (options.path !== ':memory:' && options.readOnly !== true) db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec('PRAGMA foreign_keys = ON');
+  } catch (error) {
+    if (db?.isOpen) db.close();
+    throw storageFaultOf(error) ?? error;
+  }
+  return new SqliteDatabase(db, options);
 }
 
 class SqliteDatabase implements SqlDatabase {
@@ -37,9 +56,25 @@ class SqliteDatabase implements SqlDatabase {
    */
   #lock: Promise<void> | undefined;
   #closed = false;
+  readonly #directory: string | undefined;
+  readonly #minFreeBytes: number;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, options: SqliteOptions) {
     this.#db = db;
+    this.#directory = options.path === ':memory:' ? undefined : dirname(options.path);
+    this.#minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+  }
+
+  /**
+   * Runs one synchronous SQLite call, turning a storage fault (SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY,
+   * SQLITE_CANTOPEN) into ERR_STORAGE_FULL / ERR_STORAGE_UNWRITABLE, which answer 503 and say so.
+   */
+  #call<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw storageFaultOf(error) ?? error;
+    }
   }
 
   #prepare(sql: string): StatementSync {
@@ -55,15 +90,15 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   #allSync<R extends SqlRow>(sql: string, params: readonly SqlValue[]): R[] {
-    return this.#prepare(sql).all(...params) as R[];
+    return this.#call(() => this.#prepare(sql).all(...params) as R[]);
   }
 
   #getSync<R extends SqlRow>(sql: string, params: readonly SqlValue[]): R | undefined {
-    return this.#prepare(sql).get(...params) as R | undefined;
+    return this.#call(() => this.#prepare(sql).get(...params) as R | undefined);
   }
 
   #runSync(sql: string, params: readonly SqlValue[]): { changes: number } {
-    const result = this.#prepare(sql).run(...params);
+    const result = this.#call(() => this.#prepare(sql).run(...params));
     return { changes: Number(result.changes) };
   }
 
@@ -98,19 +133,59 @@ class SqliteDatabase implements SqlDatabase {
       run: async (sql, params = []) => this.#runSync(sql, params),
     };
     try {
-      this.#db.exec('BEGIN IMMEDIATE');
+      this.#call(() => this.#db.exec('BEGIN IMMEDIATE'));
       try {
         const result = await fn(tx);
-        this.#db.exec('COMMIT');
+        this.#call(() => this.#db.exec('COMMIT'));
         return result;
       } catch (error) {
-        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        // SQLite may already have rolled back on SQLITE_FULL or SQLITE_IOERR (sqlite.org/lang_transaction.html).
+        if (this.#db.isTransaction) this.#rollbackAfter();
         throw error;
       }
     } finally {
       this.#lock = undefined;
       release();
     }
+  }
+
+  /**
+   * A ROLLBACK that fails too (the disk went away) must not hide the error that caused it; SQLite then
+   * rolls the transaction back itself when the connection next reads (hot journal / WAL recovery).
+   */
+  #rollbackAfter(): void {
+    try {
+      this.#db.exec('ROLLBACK');
+    } catch {
+      // The caller gets the first error, which says what went wrong.
+    }
+  }
+
+  async checkStorage(): Promise<StorageHealth> {
+    try {
+      await this.transaction(async (tx) => {
+        await tx.run('CREATE TABLE IF NOT EXISTS sealroom_storage_probe (id INTEGER PRIMARY KEY, probe_time INTEGER)');
+        await tx.run(
+          'INSERT INTO sealroom_storage_probe (id, probe_time) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET probe_time = excluded.probe_time',
+          [Date.now()],
+        );
+      });
+    } catch (error) {
+      const kind = storageFaultKindOf(error);
+      if (!kind) throw error;
+      return { ok: false, fault: kind, message: toStorageFault(kind).message };
+    }
+    if (this.#directory === undefined) return { ok: true };
+    const stats = await statfs(this.#directory);
+    const freeBytes = stats.bavail * stats.bsize;
+    if (freeBytes < this.#minFreeBytes) {
+      return {
+        ok: false,
+        fault: 'full',
+        message: `The server’s storage is full: ${Math.floor(freeBytes / 1024)} KiB free, at least ${Math.ceil(this.#minFreeBytes / 1024)} KiB needed.`,
+      };
+    }
+    return { ok: true };
   }
 
   async migrate(namespace: string, migrations: readonly string[]): Promise<void> {

@@ -1,5 +1,5 @@
 // One mapping from errors to Google-shaped wire bodies, failing closed: unknown errors become a generic 500.
-import { HTTP_STATUS_OF, isSealroomError } from '@sealroom/core';
+import { HTTP_STATUS_OF, isSealroomError, storageFaultOf } from '@sealroom/core';
 
 export interface GoogleErrorBody {
   readonly error: {
@@ -12,8 +12,12 @@ export interface GoogleErrorBody {
 
 export const ERROR_DOMAIN = 'sealroom.dev';
 
-/** The HTTP status and body for `error`; never echoes the internals of an unexpected error. */
-export function toGoogleError(error: unknown): { status: number; body: GoogleErrorBody } {
+/**
+ * The HTTP status and body for `error`; never echoes the internals of an unexpected error. A file-system
+ * error that means the disk is full or read-only is a 503 that says so, wherever it was raised.
+ */
+export function toGoogleError(thrown: unknown): { status: number; body: GoogleErrorBody } {
+  const error = isSealroomError(thrown) ? thrown : (storageFaultOf(thrown) ?? thrown);
   if (isSealroomError(error)) {
     return {
       status: error.httpStatus,

@@ -2,7 +2,16 @@
 // bearer tokens from `authorization` metadata, TLS with the deployment's certificate, SealroomError → status.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { type Authenticator, type Caller, CoreError, GRPC_CODE_OF, isSealroomError, type Logger } from '@sealroom/core';
+import {
+  type Authenticator,
+  type Caller,
+  CoreError,
+  GRPC_CODE_OF,
+  isSealroomError,
+  type Logger,
+  storageFaultKindOf,
+  storageFaultOf,
+} from '@sealroom/core';
 import type { GrpcBidiStream, GrpcCallContext, GrpcServiceBinding } from '../grpc-types.ts';
 
 export interface GrpcServerOptions {
@@ -188,13 +197,16 @@ async function contextOf(
 }
 
 /** One mapping from errors to gRPC statuses, failing closed like the REST one. */
-export function toGrpcStatus(error: unknown): { code: number; details: string } {
+export function toGrpcStatus(thrown: unknown): { code: number; details: string } {
+  const error = isSealroomError(thrown) ? thrown : (storageFaultOf(thrown) ?? thrown);
   if (isSealroomError(error)) return { code: GRPC_CODE_OF[error.status], details: error.message };
   return { code: grpc.status.INTERNAL, details: 'Internal error encountered.' };
 }
 
 function toServiceError(error: unknown, logger: Logger, method: string): Partial<grpc.StatusObject> {
   const status = toGrpcStatus(error);
-  if (status.code === grpc.status.INTERNAL) logger.error({ method, error }, 'gRPC call failed');
+  if (status.code === grpc.status.INTERNAL || storageFaultKindOf(error)) {
+    logger.error({ method, error }, 'gRPC call failed');
+  }
   return { ...status, metadata: new grpc.Metadata() };
 }
