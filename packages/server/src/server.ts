@@ -18,6 +18,7 @@ import {
 } from '@sealroom/transport';
 import { outboundPolicyOf, type ServerConfig } from './config.ts';
 import { createIamConditionEvaluator } from './iam-conditions.ts';
+import { createStorageReadiness } from './readiness.ts';
 import { SERVICES, type ServiceEntry } from './services.ts';
 import { openState } from './state.ts';
 
@@ -87,9 +88,12 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     logger: logger.child({ component: 'http' }),
   });
   let ready = false;
+  const storage = createStorageReadiness(db, clock, logger.child({ component: 'storage' }));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     if (!ready) return reply.code(503).send({ status: 'not ready' });
+    const health = await storage.check();
+    if (!health.ok) return reply.code(503).send({ status: 'not ready', storage: health.fault, reason: health.message });
     return { status: 'ready', services: modules.map((m) => m.name) };
   });
   for (const module of modules) await module.start?.();
