@@ -90,3 +90,38 @@ it('maps a SealroomError to its status and hides unexpected errors as INTERNAL',
 it('answers UNIMPLEMENTED for a method without a handler', async () => {
   assert.equal((await call('listLocations', { name: 'projects/p' }, 'good')).error?.code, grpc.status.UNIMPLEMENTED);
 });
+
+/** A unary call whose body is RAW bytes, not a serialised message, as a fuzzer or a broken client sends. */
+const rawCall = (method: string, raw: Buffer, token?: string) =>
+  new Promise<grpc.ServiceError | null>((resolve) => {
+    const metadata = new grpc.Metadata();
+    if (token) metadata.add('authorization', `Bearer ${token}`);
+    client.makeUnaryRequest(
+      `/google.cloud.location.Locations/${method}`,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+      raw,
+      metadata,
+      (error) => resolve(error),
+    );
+  });
+
+it('answers INVALID_ARGUMENT, not INTERNAL, to a body that is not the request message, and never calls the handler', async () => {
+  const calls = seen.length;
+  const bodies = [
+    Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]), // a truncated varint tag
+    Buffer.from([0x0a, 0x7f, 0x61]), // field 1 (name) claims 127 bytes, carries 1
+    Buffer.from([0x08, 0x96]), // field 1 sent as a varint, cut short
+    Buffer.from('{"name":"projects/p"}'), // JSON where protobuf is expected
+    Buffer.from([0x08, 0x01]), // field 1 (a string) sent as a varint: the wrong type
+    Buffer.from([0x0a, 0x02, 0xc3, 0x28]), // field 1 is not UTF-8
+  ];
+  for (const body of bodies) {
+    const error = await rawCall('GetLocation', body, 'good');
+    assert.equal(error?.code, grpc.status.INVALID_ARGUMENT, `${body.toString('hex')}: ${error?.details}`);
+    assert.match(error?.details ?? '', /not a valid protocol buffer/);
+  }
+  assert.equal(seen.length, calls, 'the handler never saw a malformed request');
+  const anonymous = await rawCall('GetLocation', Buffer.from([0xff, 0xff]));
+  assert.equal(anonymous?.code, grpc.status.UNAUTHENTICATED, 'authentication is still checked first');
+});

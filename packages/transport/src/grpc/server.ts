@@ -13,6 +13,7 @@ import {
   storageFaultOf,
 } from '@sealroom/core';
 import type { GrpcBidiStream, GrpcCallContext, GrpcServiceBinding } from '../grpc-types.ts';
+import { createWireChecker, requestTypeNameOf } from './wire-check.ts';
 
 export interface GrpcServerOptions {
   readonly bindings: readonly GrpcServiceBinding[];
@@ -52,7 +53,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  const cache = new Map<string, grpc.GrpcObject>();
+  const cache = new Map<string, LoadedProtos>();
   for (const binding of options.bindings) addBinding(server, binding, options, cache);
   // Client certificates are not requested; the roots argument is given anyway because with null grpc-js
   // reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, which a process sets for its *clients* (reference/gcp-compat.md §5).
@@ -84,18 +85,24 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   };
 }
 
-function loadRoot(binding: GrpcServiceBinding, cache: Map<string, grpc.GrpcObject>): grpc.GrpcObject {
+interface LoadedProtos {
+  readonly root: grpc.GrpcObject;
+  readonly definition: protoLoader.PackageDefinition;
+  readonly checkWire: (typeName: string, bytes: Uint8Array) => void;
+}
+
+function loadProtos(binding: GrpcServiceBinding, cache: Map<string, LoadedProtos>): LoadedProtos {
   const key = JSON.stringify([binding.protoFiles, binding.includeDirs]);
-  let root = cache.get(key);
-  if (!root) {
+  let loaded = cache.get(key);
+  if (!loaded) {
     const definition = protoLoader.loadSync([...binding.protoFiles], {
       ...GRPC_LOADER_OPTIONS,
       includeDirs: [...binding.includeDirs],
     });
-    root = grpc.loadPackageDefinition(definition);
-    cache.set(key, root);
+    loaded = { root: grpc.loadPackageDefinition(definition), definition, checkWire: createWireChecker(definition) };
+    cache.set(key, loaded);
   }
-  return root;
+  return loaded;
 }
 
 function findService(root: grpc.GrpcObject, name: string): grpc.ServiceDefinition {
@@ -110,9 +117,10 @@ function addBinding(
   server: grpc.Server,
   binding: GrpcServiceBinding,
   options: GrpcServerOptions,
-  cache: Map<string, grpc.GrpcObject>,
+  cache: Map<string, LoadedProtos>,
 ): void {
-  const definition = findService(loadRoot(binding, cache), binding.service);
+  const protos = loadProtos(binding, cache);
+  const definition = withTolerantDecoding(findService(protos.root, binding.service), protos);
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const [method, spec] of Object.entries(definition)) {
     const label = `${binding.service}/${method}`;
@@ -126,7 +134,8 @@ function addBinding(
         call.once('cancelled', () => controller.abort());
         (async () => {
           if (!unary) throw new CoreError('ERR_UNIMPLEMENTED', `Method ${label} is not implemented.`);
-          return unary(call.request, await contextOf(call.metadata, binding, options, controller.signal));
+          const context = await contextOf(call.metadata, binding, options, controller.signal);
+          return unary(decodedOrThrow(call.request, spec), context);
         })().then(
           (response) => callback(null, response),
           (error: unknown) => callback(toServiceError(error, options.logger, label)),
@@ -142,7 +151,7 @@ function addBinding(
           if (!bidi) throw new CoreError('ERR_UNIMPLEMENTED', `Method ${label} is not implemented.`);
           const context = await contextOf(call.metadata, binding, options, controller.signal);
           const stream: GrpcBidiStream = {
-            incoming: call as AsyncIterable<Record<string, unknown>>,
+            incoming: decodedMessages(call as AsyncIterable<unknown>, spec),
             write: (message) =>
               new Promise<void>((resolve) => {
                 if (call.write(message)) resolve();
@@ -171,6 +180,68 @@ function addBinding(
     }
   }
   server.addService(definition, implementation);
+}
+
+/** What the tolerant deserializer hands on for bytes that are not the method's request message. */
+class UndecodableMessage {
+  readonly cause: unknown;
+  constructor(cause: unknown) {
+    this.cause = cause;
+  }
+}
+
+/**
+ * The same service with request deserializers that never throw. grpc-js answers a deserializer that
+ * throws with INTERNAL, which official clients retry as a server fault; garbage from a caller is the
+ * caller's error, so the handler answers INVALID_ARGUMENT instead (after authentication, as for any
+ * other bad request).
+ */
+function withTolerantDecoding(definition: grpc.ServiceDefinition, protos: LoadedProtos): grpc.ServiceDefinition {
+  const tolerant: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [method, spec] of Object.entries(definition)) {
+    const requestType = requestTypeNameOf(protos.definition, spec);
+    tolerant[method] = {
+      ...spec,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          if (requestType) protos.checkWire(requestType, bytes);
+          const message = spec.requestDeserialize(bytes);
+          if (message === null || typeof message !== 'object') throw new TypeError('not a message');
+          return message;
+        } catch (error) {
+          return new UndecodableMessage(error);
+        }
+      },
+    };
+  }
+  return tolerant as grpc.ServiceDefinition;
+}
+
+function decodedOrThrow(message: unknown, spec: grpc.MethodDefinition<unknown, unknown>): Record<string, unknown> {
+  if (message instanceof UndecodableMessage) {
+    throw new CoreError(
+      'ERR_BAD_REQUEST_BODY',
+      `Invalid request: the message sent to ${spec.path.slice(1)} is not a valid protocol buffer of its request type.`,
+      { cause: message.cause },
+    );
+  }
+  return message as Record<string, unknown>;
+}
+
+/**
+ * The stream's messages, failing at the first malformed one. Iterated by hand: a `for await` would
+ * destroy the call's stream on the throw, and the status (INVALID_ARGUMENT) could then never be sent.
+ */
+async function* decodedMessages(
+  incoming: AsyncIterable<unknown>,
+  spec: grpc.MethodDefinition<unknown, unknown>,
+): AsyncIterable<Record<string, unknown>> {
+  const iterator = incoming[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return;
+    yield decodedOrThrow(next.value, spec);
+  }
 }
 
 async function contextOf(
