@@ -53,12 +53,19 @@ export {
   DEFAULT_BACKOFF,
   TOKEN_FILE_NAME,
   backoffDelayMs,
+  retryDelayMs,
   createTokenRefresher,
   readTokenExpiryMs,
   refreshDelayMs,
   writeTokenFile,
 } from './token-refresher.ts';
-export type { BackoffOptions, TokenRefresher, TokenRefresherOptions, TokenRefresherStatus } from './token-refresher.ts';
+export type {
+  BackoffOptions,
+  TokenRefresher,
+  TokenRefresherOptions,
+  TokenRefresherStatus,
+  TokenValidity,
+} from './token-refresher.ts';
 export { CONTAINER_LAUNCHER_DIR, DEFAULT_DEV_SHM_SIZE_KB } from './runtime/types.ts';
 export type {
   ContainerConfig,

@@ -8,11 +8,13 @@ import { createFakeClock, createMemoryLogger, toBase64Url } from '@sealroom/core
 import { LauncherError } from './errors.ts';
 import { createFakeTimers } from './timers.ts';
 import {
+  DEFAULT_BACKOFF,
   TOKEN_FILE_NAME,
   backoffDelayMs,
   createTokenRefresher,
   readTokenExpiryMs,
   refreshDelayMs,
+  retryDelayMs,
 } from './token-refresher.ts';
 
 const dirs: string[] = [];
@@ -101,8 +103,9 @@ test('with the verifier down it backs off exponentially, never gives up, and rec
     timers.advance(delay);
     await refresher.settled();
   }
-  // random = 0.5 means no jitter: 60 s, 120 s, … capped at 1 h.
-  assert.deepEqual(delays, [60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000]);
+  // random = 0.5 means no jitter. Refreshed at 80 % of the hour, the token has 12 min left: 60 s, 120 s,
+  // 240 s, then 240 s instead of 480 s (one minute before expiry), then a minute apart once expired.
+  assert.deepEqual(delays, [60_000, 120_000, 240_000, 240_000, 60_000, 60_000, 60_000, 60_000]);
   assert.equal(refresher.status().consecutiveFailures, 9);
   assert.equal(read(), first, 'the last good token stays in place');
   setDown(false);
@@ -149,4 +152,63 @@ test('backoff jitter stays within ±50 % and refresh within 70–90 %', () => {
     const f = refreshDelayMs(1000, r);
     assert.ok(f >= 700 && f <= 900, String(f));
   }
+});
+
+test('with the verifier down for hours, a retry comes before the token expires, then at most 90 s apart, and the first answer refreshes it', async () => {
+  const randoms = [0.999, 0, 0.5, 0.75, 0.25];
+  let draw = 0;
+  const { refresher, timers, clock, read, setDown, source, logger, lifetimeMs } = setup(
+    () => randoms[draw++ % randoms.length] as number,
+  );
+  await refresher.start();
+  const expiresAt = readTokenExpiryMs(read());
+  setDown(true);
+  const attempts: number[] = [];
+  // Bounded: three hours of outage at one attempt a minute or more is under 200 attempts.
+  for (let i = 0; i < 400 && clock.now() < expiresAt + 3 * 3_600_000; i++) {
+    timers.advance(timers.pending()[0]! - clock.now());
+    await refresher.settled();
+    attempts.push(clock.now());
+  }
+  assert.equal(source.calls, attempts.length + 1);
+  const margin = Math.min(DEFAULT_BACKOFF.expiryMarginMs ?? 0, lifetimeMs / 10);
+  assert.ok(
+    attempts.some((at) => at >= expiresAt - margin && at < expiresAt),
+    'one attempt in the minute before expiry',
+  );
+  const after = attempts.filter((at) => at >= expiresAt);
+  assert.ok(after.length > 100, `${after.length} attempts after expiry`);
+  for (let i = 1; i < after.length; i++) {
+    const gap = (after[i] as number) - (after[i - 1] as number);
+    assert.ok(gap >= 30_000 && gap <= 90_000, `gap of ${gap} ms after expiry`);
+  }
+  assert.equal(logger.entries.filter((e) => /has expired/.test(e.message)).length, 1, 'said once');
+  setDown(false);
+  timers.advance(timers.pending()[0]! - clock.now());
+  await refresher.settled();
+  assert.ok(readTokenExpiryMs(read()) > clock.now(), 'a valid token again within a minute and a half');
+  assert.equal(refresher.status().consecutiveFailures, 0);
+  refresher.stop();
+});
+
+test('the retry delay is the backoff, pulled forward to the margin before expiry, and capped once expired', () => {
+  const hour = 3_600_000;
+  const at = (nowMs: number) => ({ nowMs, expiresAtMs: hour, lifetimeMs: hour });
+  const cases: [string, number, number, number][] = [
+    // [what, failures, now, expected delay] with random 0.5 (no jitter)
+    ['far from expiry: the plain backoff', 1, 0, 60_000],
+    ['far from expiry, later failures', 6, 0, 1_920_000],
+    ['backoff past the margin: pulled forward', 4, hour - 300_000, 240_000],
+    ['inside the margin: the expired cap', 4, hour - 30_000, 60_000],
+    ['expired: the cap, not the hour of the backoff', 12, hour + 600_000, 60_000],
+    ['expired, first failures: the backoff when shorter', 1, hour + 1, 60_000],
+  ];
+  for (const [what, failures, now, expected] of cases) {
+    assert.equal(retryDelayMs(failures, 0.5, at(now)), expected, what);
+  }
+  const shortLived = { nowMs: 0, expiresAtMs: 100_000, lifetimeMs: 100_000 };
+  assert.equal(retryDelayMs(1, 0.5, shortLived), 60_000, 'a tenth of a short lifetime is the margin');
+  assert.equal(retryDelayMs(2, 0.5, shortLived), 90_000);
+  const { expiryMarginMs: _margin, expiredMaxMs: _cap, ...noBound } = DEFAULT_BACKOFF;
+  assert.equal(retryDelayMs(7, 0.5, at(hour * 2), noBound), hour, 'without the bounds: the plain backoff');
 });

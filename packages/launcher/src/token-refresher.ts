@@ -16,10 +16,28 @@ export interface BackoffOptions {
   readonly maxMs: number;
   /** ± fraction of the interval (0.5 = ±50 %). */
   readonly jitter: number;
+  /**
+   * While the token is valid, a retry the backoff would put past `expiry − margin` comes at that time
+   * instead; the margin is this, or a tenth of the token's lifetime when that is shorter.
+   */
+  readonly expiryMarginMs?: number;
+  /** Once the token has expired (or is inside the margin), retries come at most this far apart (± jitter). */
+  readonly expiredMaxMs?: number;
 }
 
-/** Google's launcher: 60 s initial, ×2, ±50 % jitter, at most 1 h between attempts (launcher.md §5). */
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 60_000, multiplier: 2, maxMs: 3_600_000, jitter: 0.5 };
+/**
+ * Google's launcher: 60 s initial, ×2, ±50 % jitter, at most 1 h between attempts (launcher.md §5), and
+ * bounded by the token's expiry: one more attempt a minute before it expires, then every minute (± jitter)
+ * until the verifier answers, so a token refreshed at 80 % of its hour is not left expired for an hour.
+ */
+export const DEFAULT_BACKOFF: BackoffOptions = {
+  initialMs: 60_000,
+  multiplier: 2,
+  maxMs: 3_600_000,
+  jitter: 0.5,
+  expiryMarginMs: 60_000,
+  expiredMaxMs: 60_000,
+};
 
 export interface TokenRefresherOptions {
   readonly tokenSource: Pick<TokenSource, 'fetchDefaultToken'>;
@@ -69,7 +87,38 @@ export function refreshDelayMs(remainingMs: number, random: number): number {
 /** Delay after the n-th consecutive failure (n ≥ 1): capped exponential, then ± jitter. */
 export function backoffDelayMs(failures: number, random: number, backoff: BackoffOptions = DEFAULT_BACKOFF): number {
   const interval = Math.min(backoff.initialMs * backoff.multiplier ** (failures - 1), backoff.maxMs);
-  return Math.max(0, interval * (1 + backoff.jitter * (2 * random - 1)));
+  return withJitter(interval, random, backoff.jitter);
+}
+
+export interface TokenValidity {
+  readonly nowMs: number;
+  /** Expiry of the token in the file. */
+  readonly expiresAtMs: number;
+  /** Its lifetime (expiry − when it was fetched). */
+  readonly lifetimeMs: number;
+}
+
+/**
+ * Delay after the n-th consecutive failure, bounded by the token in the file: while it is valid the
+ * next attempt comes no later than `margin` before it expires, and once it has expired (or is inside the
+ * margin) attempts come at most `expiredMaxMs` (± jitter) apart, for as long as the workload runs.
+ */
+export function retryDelayMs(
+  failures: number,
+  random: number,
+  token: TokenValidity,
+  backoff: BackoffOptions = DEFAULT_BACKOFF,
+): number {
+  const delay = backoffDelayMs(failures, random, backoff);
+  const margin = Math.min(backoff.expiryMarginMs ?? 0, token.lifetimeMs / 10);
+  const latestBeforeExpiry = token.expiresAtMs - margin - token.nowMs;
+  if (latestBeforeExpiry > 0) return Math.min(delay, latestBeforeExpiry);
+  const cap = backoff.expiredMaxMs === undefined ? delay : withJitter(backoff.expiredMaxMs, random, backoff.jitter);
+  return Math.min(delay, cap);
+}
+
+function withJitter(intervalMs: number, random: number, jitter: number): number {
+  return Math.max(0, intervalMs * (1 + jitter * (2 * random - 1)));
 }
 
 /** Writes the token next to its final name, then renames: the workload never reads a partial file. */
@@ -87,6 +136,8 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   let refreshes = 0;
   let failures = 0;
   let expiresAtMs: number | undefined;
+  let lifetimeMs = 0;
+  let expiryLogged = false;
   let nextAttemptAtMs: number | undefined;
   let handle: ReturnType<Timers['setTimeout']> | undefined;
   let inFlight: Promise<void> = Promise.resolve();
@@ -99,7 +150,9 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       throw new LauncherError('ERR_LAUNCHER_TOKEN_INVALID', 'the token source returned an expired token');
     }
     await writeTokenFile(options.directory, token);
+    lifetimeMs = expiry - clock.now();
     expiresAtMs = expiry;
+    expiryLogged = false;
   };
 
   const schedule = (delayMs: number): void => {
@@ -120,8 +173,18 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       schedule(refreshDelayMs((expiresAtMs ?? clock.now()) - clock.now(), options.random()));
     } catch (error) {
       failures += 1;
-      const delay = backoffDelayMs(failures, options.random(), backoff);
+      const now = clock.now();
+      const delay = retryDelayMs(
+        failures,
+        options.random(),
+        { nowMs: now, expiresAtMs: expiresAtMs ?? now, lifetimeMs },
+        backoff,
+      );
       logger.warn({ error, failures, retryInMs: Math.round(delay) }, 'attestation token refresh failed; backing off');
+      if (expiresAtMs !== undefined && expiresAtMs <= now && !expiryLogged) {
+        expiryLogged = true;
+        logger.error({ expiresAtMs, failures }, 'the attestation token in the file has expired; still retrying');
+      }
       schedule(delay);
     }
   };
