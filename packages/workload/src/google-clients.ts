@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type AuthClient, IdentityPoolClient } from 'google-auth-library';
 import type { ExternalAccountCredentials } from './credentials.ts';
 import { WorkloadError } from './errors.ts';
+import { isTransientFailure } from './failure.ts';
 
 /** Where a deployment's APIs listen: REST at `restUrl`, gRPC (TLS with the deployment CA) at `grpcHost:grpcPort`. */
 export interface SealroomEndpoint {
@@ -96,9 +97,20 @@ export function bearerCallCredentials(authClient: AuthClient): grpc.CallCredenti
         if (token) metadata.add('authorization', `Bearer ${token}`);
         callback(null, metadata);
       },
-      (error: Error) => callback(error),
+      (error: Error) => callback(toCallCredentialsError(error)),
     );
   });
+}
+
+/**
+ * The error grpc-js ends the call with when the token could not be had. Without a numeric `code`
+ * grpc-js reports UNKNOWN, which clients neither retry (an STS outage would end a StreamingPull for
+ * good) nor classify: a transient failure becomes UNAVAILABLE, a permanent one PERMISSION_DENIED.
+ */
+export function toCallCredentialsError(error: unknown): Error & { code: number } {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = isTransientFailure(error) ? grpc.status.UNAVAILABLE : grpc.status.PERMISSION_DENIED;
+  return Object.assign(new Error(message, { cause: error }), { code });
 }
 
 function grpcTarget(endpoint: SealroomEndpoint): { host: string; port: number } {

@@ -20,8 +20,13 @@ export {
   tokenUrlFor,
 } from './credentials.ts';
 export type { ExternalAccountCredentials, ExternalAccountOptions } from './credentials.ts';
+export { classifyFailure, isTransientFailure } from './failure.ts';
+export type { FailureClass, FailureKind, FailureReason } from './failure.ts';
+export { DEFAULT_RETRY_GATE, createRetryGate, retryGateDelayMs } from './retry-gate.ts';
+export type { RetryGate, RetryGateOptions, RetryGateState } from './retry-gate.ts';
 export {
   bearerCallCredentials,
+  toCallCredentialsError,
   createExternalAccountClient,
   kmsClientOptions,
   pubsubClientOptions,
