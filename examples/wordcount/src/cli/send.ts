@@ -195,6 +195,12 @@ export async function sendContribution(options: SendContributionOptions): Promis
     const body = JSON.stringify({ attributes: wire.attributes, data: wire.data.toString('base64') });
     // Data goes only over the session the token was bound to.
     const sent = await exchange(agent, target, 'POST', '/increment', { text: body, bindTo: nonce });
+    if (sent.status === 503) {
+      throw new WordcountError(
+        'ERR_WORDCOUNT_CLIENT',
+        '/increment answered 503: the workload cannot reach a collaborator’s key service right now; nothing was counted, send it again',
+      );
+    }
     if (sent.status !== 200) throw new WordcountError('ERR_WORDCOUNT_CLIENT', `/increment answered ${sent.status}`);
     const container = (claims.submods as { container?: { image_digest?: string } } | undefined)?.container;
     return { status: 'counted', imageDigest: container?.image_digest, contributionId: wire.attributes.contribution_id };

@@ -48,7 +48,12 @@ export function openCollaboratorAccess(config: CollaboratorConfig, tokenFile?: s
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+    if (!response.ok) {
+      // The status travels with the error, so the workload can tell an outage (5xx) from a refusal.
+      throw Object.assign(new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`), {
+        status: response.status,
+      });
+    }
     return JSON.parse(text) as Record<string, unknown>;
   };
   const wrapperFor = (keyName: string) => createKmsKeyWrapper(kms as never, keyName);

@@ -11,7 +11,7 @@ import { createContributionProcessor } from '../processor.ts';
 import { type DevAttestation, instanceClaims, startDevAttestation } from '../scenario/dev-attestation.ts';
 import { createMemoryStateStore } from '../sealed-state.ts';
 import { type Tally, createTally } from '../tally.ts';
-import { createFakeKms, keysFor } from '../test-support.ts';
+import { type CollaboratorKeys, createFakeKms, keysFor } from '../test-support.ts';
 import { type Ingress, type IngressTenant, startIngress } from './ingress.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wordcount-ingress-'));
@@ -94,6 +94,8 @@ describe('mTLS ingress', () => {
   let nonceOverride: string | undefined;
   /** Another issuer that signs the ingress's tokens instead of the one the collaborators trust. */
   let rogueIssuer: DevAttestation | undefined;
+  /** Takes collaborator c2's KMS "offline": its unwraps fail as an unreachable server's would. */
+  let c2Down = false;
 
   before(async () => {
     attestation = await startDevAttestation();
@@ -101,7 +103,7 @@ describe('mTLS ingress', () => {
     const processor = createContributionProcessor({
       collaborators: new Map([
         ['c1', keysFor('c1', kms.wrapperFor('k1'))],
-        ['c2', keysFor('c2', kms.wrapperFor('k2'))],
+        ['c2', offlineWhen(() => c2Down, keysFor('c2', kms.wrapperFor('k2')))],
       ]),
       tally,
       store: createMemoryStateStore(),
@@ -209,4 +211,31 @@ describe('mTLS ingress', () => {
   it('refuses a contribution labelled as another collaborator on this collaborator’s connection', async () => {
     await assert.rejects(send('c1', { collaborator: 'c2', wrapper: kms.wrapperFor('k2') }), /answered 403/);
   });
+
+  it('answers 503 (send it again) while the collaborator’s KMS is unreachable, and counts the word sent again after', async () => {
+    const before = tally.snapshot().seen.length;
+    c2Down = true;
+    try {
+      await assert.rejects(send('c2', { word: 'carol' }), /answered 503.*send it again/);
+    } finally {
+      c2Down = false;
+    }
+    assert.equal(tally.snapshot().seen.length, before, 'nothing counted');
+    assert.equal((await send('c2', { word: 'carol' })).status, 'counted');
+    assert.equal(tally.result(1).counts.carol, 1);
+  });
 });
+
+function offlineWhen(down: () => boolean, keys: CollaboratorKeys): CollaboratorKeys {
+  const unreachable = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  return {
+    unwrapDataKey: async (wrapped) => {
+      if (down()) throw unreachable();
+      return keys.unwrapDataKey(wrapped);
+    },
+    decrypt: async (ciphertext, aad) => {
+      if (down()) throw unreachable();
+      return keys.decrypt(ciphertext, aad);
+    },
+  };
+}

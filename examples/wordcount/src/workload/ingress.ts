@@ -9,6 +9,8 @@ import type { ContributionProcessor } from '../processor.ts';
 
 export const CONNECT_AUDIENCE_PREFIX = 'https://';
 const MAX_BODY_BYTES = 16 * 1024;
+/** What a sender is told to wait before sending a contribution again, when a collaborator is unreachable. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** One collaborator's TLS material, fetched at start from its own Secret Manager (never baked into the image). */
 export interface IngressTenant {
@@ -99,17 +101,22 @@ async function handle(
       send(res, 403, { error: `this connection speaks for ${tenant.collaborator}` });
       return;
     }
-    const outcome = await new Promise<'acked' | 'nacked'>((resolve) => {
+    const outcome = await new Promise<'acked' | 'nacked' | 'retry'>((resolve) => {
       void options.processor.handle({
         id: `https-${attributes.contribution_id ?? ''}`,
         attributes,
         data: Buffer.from(String(body?.data ?? ''), 'base64'),
         ack: () => resolve('acked'),
         nack: () => resolve('nacked'),
+        retryLater: () => resolve('retry'),
       });
     });
     if (outcome === 'acked') send(res, 200, { status: 'counted' });
-    else send(res, 400, { error: 'contribution rejected' });
+    else if (outcome === 'retry') {
+      // The collaborator's STS or KMS is unreachable for now: the sender keeps the word and sends it again.
+      res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+      send(res, 503, { error: 'temporarily unable to open the contribution; send it again' });
+    } else send(res, 400, { error: 'contribution rejected' });
     return;
   }
   send(res, 404, { error: 'not found' });

@@ -1,8 +1,9 @@
 // The word-count workload: subscribe, count across the configured collaborators, seal state, publish sealed results.
-import { type Message, PubSub } from '@google-cloud/pubsub';
+import { Duration, type Message, PubSub } from '@google-cloud/pubsub';
 import type { Logger } from '@sealroom/core';
 import {
   buildExternalAccountCredentials,
+  classifyFailure,
   createExternalAccountClient,
   impersonationUrlFor,
   pubsubClientOptions,
@@ -12,7 +13,12 @@ import {
 import { keysFor } from '../collaborator-keys.ts';
 import { ATTR_COMMAND, PUBLISH_RESULTS_COMMAND } from '../contribution.ts';
 import type { WordcountConfig } from '../config.ts';
-import { type CollaboratorKeys, type ContributionProcessor, createContributionProcessor } from '../processor.ts';
+import {
+  type CollaboratorKeys,
+  type ContributionProcessor,
+  type ProcessorOptions,
+  createContributionProcessor,
+} from '../processor.ts';
 import { sealResult } from '../results.ts';
 import { createSealedBlobStateStore, createSealedFileStateStore } from '../sealed-state.ts';
 import { type Tally, createTally } from '../tally.ts';
@@ -21,6 +27,13 @@ import { type Ingress, type IngressTenant, startIngress } from './ingress.ts';
 
 /** State is sealed, and counted messages acked, per this many messages (or after 200 ms). */
 const FLUSH_EVERY_MESSAGES = 1000;
+/**
+ * How long the client keeps extending the lease of a message held through an outage (its default is an
+ * hour). Past it the message is redelivered, which spends one delivery attempt toward the dead-letter limit.
+ */
+const MAX_HOLD = Duration.from({ hours: 24 });
+/** On stop, how long the last seal may wait for the state's key; what is not sealed by then is redelivered. */
+const STOP_FLUSH_TIMEOUT_MS = 30_000;
 
 export interface RunWorkloadOptions {
   readonly config: WordcountConfig;
@@ -29,6 +42,8 @@ export interface RunWorkloadOptions {
   readonly tokenFile?: string;
   /** Defaults to the launcher's teeserver socket. */
   readonly socketPath?: string;
+  /** Backoff of the retries through a collaborator's outage (tests shorten it). */
+  readonly retry?: ProcessorOptions['retry'];
 }
 
 export interface RunningWorkload {
@@ -98,6 +113,7 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     store,
     logger,
     flushEveryMessages: FLUSH_EVERY_MESSAGES,
+    ...(options.retry ? { retry: options.retry } : {}),
     onFlushed: () => {
       resultsDirty = true;
       resultsTimer ??= setTimeout(() => {
@@ -132,8 +148,11 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     }) as never,
   );
   // Enough messages in flight to cover one seal-then-ack batch of the processor, and a second one filling.
+  // Messages held through a collaborator's outage stay leased (up to MAX_HOLD) and count here, so a long
+  // outage stops the intake instead of piling up deliveries.
   const subscription = pubsub.subscription(config.subscription, {
     flowControl: { maxMessages: 2 * FLUSH_EVERY_MESSAGES, allowExcessMessages: false },
+    maxExtensionTime: MAX_HOLD,
   });
   subscription.on('message', (message: Message) => {
     if (message.attributes[ATTR_COMMAND] === PUBLISH_RESULTS_COMMAND) {
@@ -162,7 +181,9 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     async stop() {
       await ingress?.close();
       await subscription.close();
-      await processor.flush();
+      await processor.flush(AbortSignal.timeout(STOP_FLUSH_TIMEOUT_MS));
+      // Contributions still held through an outage end unanswered: the closed subscription gave them back.
+      processor.abandon();
       if (resultsTimer) clearTimeout(resultsTimer);
       await publishResults();
       await pubsub.close();
@@ -225,7 +246,11 @@ async function checkKeyRelease(access: ReadonlyMap<string, CollaboratorAccess>, 
         logger.info({ collaborator: a.name }, 'federated access granted');
       } catch (error) {
         logger.warn(
-          { collaborator: a.name, reason: error instanceof Error ? error.message : String(error) },
+          {
+            collaborator: a.name,
+            failure: classifyFailure(error).reason,
+            reason: error instanceof Error ? error.message : String(error),
+          },
           'federated access refused',
         );
       }
