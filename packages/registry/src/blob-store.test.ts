@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { isSealroomError, mountSmallFilesystem } from '@sealroom/core';
 import { openDiskBlobStore } from './blob-store.ts';
 import { computeDigest } from './digest.ts';
 import { RegistryError } from './errors.ts';
@@ -52,5 +53,32 @@ describe('disk blob store', () => {
     await assert.rejects(store.appendUpload(randomUUID(), Readable.from([Buffer.alloc(20)]), 10), /size limit/);
     await assert.rejects(store.appendUpload('../../escape', Readable.from([Buffer.alloc(1)]), 10), RegistryError);
     assert.ok(readdirSync(root).every((name) => ['blobs', 'uploads'].includes(name)));
+  });
+
+  it('on a full disk a chunk fails as ERR_STORAGE_FULL and is cut off again, so the upload resumes where it was', async (t) => {
+    const fs = mountSmallFilesystem(2 * 1024 * 1024);
+    if (typeof fs === 'string') return t.skip(fs);
+    try {
+      const store = await openDiskBlobStore(fs.dir);
+      const id = randomUUID();
+      const first = Buffer.alloc(10_000, 1);
+      await store.appendUpload(id, Readable.from([first]), 10_000_000);
+      fs.fill();
+      const full = (e: unknown) => isSealroomError(e) && e.code === 'ERR_STORAGE_FULL' && e.httpStatus === 503;
+      const chunk = Buffer.alloc(256 * 1024, 2);
+      await assert.rejects(store.appendUpload(id, Readable.from([chunk]), 10_000_000), full);
+      assert.equal(await store.uploadSize(id), first.length, 'no half chunk left behind');
+      const manifest = Buffer.alloc(64 * 1024, 3);
+      await assert.rejects(store.putBytes(manifest, computeDigest(manifest)), full);
+      assert.deepEqual(readdirSync(join(fs.dir, 'uploads')), [id], 'no temporary file left behind');
+      fs.release();
+      await store.appendUpload(id, Readable.from([chunk]), 10_000_000);
+      const digest = computeDigest(Buffer.concat([first, chunk]));
+      assert.equal(await store.commitUpload(id, digest), first.length + chunk.length);
+      await store.putBytes(manifest, computeDigest(manifest));
+      assert.deepEqual(await store.readBytes(computeDigest(manifest)), manifest);
+    } finally {
+      fs.unmount();
+    }
   });
 });

@@ -1,11 +1,13 @@
 // Blob bytes on disk under `<stateDir>/registry/`: content-addressed blobs and in-progress uploads.
-// A blob file appears only by rename after its digest was checked, so a reader never sees partial data.
+// A blob file appears only by rename after its digest was checked, so a reader never sees partial data;
+// a chunk that fails (disk full, over the limit) is cut off again, so an upload never holds half a chunk.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { storageFaultOf } from '@sealroom/core';
 import { parseDigest } from './digest.ts';
 import { RegistryError } from './errors.ts';
 
@@ -54,19 +56,26 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
       const hash = before === 0 ? createHash('sha256') : state?.size === before ? state.hash : undefined;
       running.delete(id);
       const out = createWriteStream(path, { flags: 'a' });
-      await pipeline(
-        body,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            written += chunk.length;
-            if (written > limit)
-              throw new RegistryError('ERR_REGISTRY_SIZE_INVALID', 'The upload exceeds the size limit.');
-            hash?.update(chunk);
-            yield chunk;
-          }
-        },
-        out,
-      );
+      try {
+        await pipeline(
+          body,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              written += chunk.length;
+              if (written > limit)
+                throw new RegistryError('ERR_REGISTRY_SIZE_INVALID', 'The upload exceeds the size limit.');
+              hash?.update(chunk);
+              yield chunk;
+            }
+          },
+          out,
+        );
+      } catch (error) {
+        // The upload stays where it was (the offset the client was told), ready for the chunk again.
+        if (before === 0) await rm(path, { force: true }).catch(() => {});
+        else await truncate(path, before).catch(() => {});
+        throw storageFaultOf(error) ?? error;
+      }
       if (hash) running.set(id, { hash, size: written });
       return written;
     },
@@ -112,10 +121,18 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
       const path = blobPath(digest);
       if ((await fileSize(path)) === bytes.length) return;
       const tmp = join(uploadsDir, `put-${parseDigest(digest).hex}-${process.pid}`);
-      const handle = await open(tmp, 'w');
-      await handle.writeFile(bytes);
-      await handle.close();
-      await rename(tmp, path);
+      try {
+        const handle = await open(tmp, 'w');
+        try {
+          await handle.writeFile(bytes);
+        } finally {
+          await handle.close();
+        }
+        await rename(tmp, path);
+      } catch (error) {
+        await rm(tmp, { force: true }).catch(() => {});
+        throw storageFaultOf(error) ?? error;
+      }
     },
     size: (digest) => fileSize(blobPath(digest)),
     read: (digest) => createReadStream(blobPath(digest)),
