@@ -34,7 +34,11 @@ const ANSWERS: Record<string, [number, unknown]> = {
   signature: [400, { error: 'invalid_grant', error_description: "The subject token's signature does not verify." }],
   issuer: [
     400,
-    { error: 'invalid_grant', error_description: 'The issuer could not be reached at http://127.0.0.1:1.' },
+    {
+      error: 'invalid_grant',
+      error_description:
+        "The token's issuer is unavailable: its discovery document or signing keys could not be retrieved.",
+    },
   ],
   sts500: [500, { error: 'server_error', error_description: 'Internal error.' }],
   ok: [

@@ -78,7 +78,8 @@ const GRPC_CLASS: Readonly<Record<number, FailureClass>> = {
 /** RFC 6749 / RFC 8693 error codes, as an STS answers them. */
 const OAUTH_ERROR = /^Error code ([a-z_]+)(?::\s*(.*))?/s;
 const EXPIRED = /\bexpired\b/i;
-const ISSUER_UNREACHABLE = /could not be reached|unreachable|timed? ?out|temporarily/i;
+// The STS's fixed sentence for an issuer it cannot fetch (federation's ISSUER_UNAVAILABLE_MESSAGE), and older wordings.
+const ISSUER_UNREACHABLE = /issuer is unavailable|could not be reached|unreachable|timed? ?out|temporarily/i;
 
 /**
  * Classifies an error from an STS exchange, a KMS or Secret Manager call (REST or gRPC, through the
