@@ -50,6 +50,12 @@ export const ATTEST_ERRORS = {
     retryable: false,
     description: 'Replaying an event log does not give the quoted PCR value.',
   },
+  ERR_ATTEST_EVENT_LOG_UNBOUND: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The TCG event log shares no quoted PCR bank stronger than SHA-1 with the quotes, so nothing read from it can be trusted.',
+  },
   ERR_ATTEST_MALFORMED_DER: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

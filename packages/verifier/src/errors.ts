@@ -49,6 +49,12 @@ export const VERIFIER_ERRORS = {
     retryable: false,
     description: 'Replaying the TCG event log or the canonical event log does not give the quoted PCRs.',
   },
+  ERR_VERIFIER_EVENT_LOG_UNBOUND: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The TCG event log shares no quoted PCR bank stronger than SHA-1 with the quotes; nothing in it (boot state, kernel command line) can be believed.',
+  },
   ERR_VERIFIER_CEL_REJECTED: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CEL_TYPE, createPlatformCa, decodeCel, encodeCel, softBootCmdline } from '@sealroom/attest';
+import {
+  CEL_TYPE,
+  TPM_ALG,
+  createPlatformCa,
+  decodeCel,
+  encodeCel,
+  encodeTcgEventLog,
+  kernelCmdlineEvent,
+  softBootCmdline,
+} from '@sealroom/attest';
 import type { TpmEvidence } from '@sealroom/attest';
 import { VerifierError } from './errors.ts';
 import { createImageDatabase, softImageEntries } from './image-db.ts';
@@ -99,6 +108,22 @@ describe('verifier refusals', () => {
     const { challenge, evidence } = await fresh();
     const tampered = withCel(evidence, (r) => r.map((rec) => ({ ...rec, indexType: CEL_TYPE.PCR, index: 14 })));
     await expectRefusal(challenge, await f.body(tampered, challenge), 'ERR_VERIFIER_CEL_REJECTED');
+  });
+
+  it('a debug boot sending a forged TCG log in a bank it did not quote → ERR_VERIFIER_EVENT_LOG_UNBOUND', async () => {
+    const platform = await f.boot('confidential-space-debug');
+    const challenge = await f.createChallenge();
+    const evidence = (await platform.attest(Buffer.from(challenge.tpmNonce, 'base64'))).tpm;
+    // Claims the hardened image in a SHA-512 bank the quotes never cover.
+    const forged = encodeTcgEventLog(
+      [TPM_ALG.SHA512],
+      [kernelCmdlineEvent(softBootCmdline(LAUNCHER_BUILD, 'confidential-space'), [TPM_ALG.SHA512])],
+    );
+    await expectRefusal(
+      challenge.name,
+      await f.body({ ...evidence, tcgEventLog: forged }, challenge.name),
+      'ERR_VERIFIER_EVENT_LOG_UNBOUND',
+    );
   });
 
   it('no canonical event log → ERR_VERIFIER_MISSING_LAUNCH_EVENTS', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { vectorPath } from '../test-vectors.ts';
 import { loadGceVector } from '../test-vectors.ts';
-import { TPM_ALG } from '../tpm/constants.ts';
+import { TPM_ALG, digest } from '../tpm/constants.ts';
 import {
   EV,
   encodeTcgEventLog,
@@ -12,6 +12,7 @@ import {
   parseTcgEventLog,
   replayTcgEventLog,
 } from './tcg.ts';
+import type { TcgEventInput } from './tcg.ts';
 
 const bytes = readFileSync(vectorPath('eventlog', 'cos-85-amd-sev.bin'));
 const expected = JSON.parse(readFileSync(vectorPath('eventlog', 'expected.json'), 'utf8')).logs['cos-85-amd-sev.bin'];
@@ -97,4 +98,56 @@ describe('TCG event log production', () => {
     const quoted = vector.quotes.find((q) => q.hashAlgo === TPM_ALG.SHA256)!.pcrValues;
     for (let pcr = 0; pcr <= 9; pcr++) assert.deepEqual(replayed.get(pcr), quoted.get(pcr));
   });
+});
+
+describe('TCG event log: what the parser and replay refuse', () => {
+  const algs = [TPM_ALG.SHA256];
+  const locality = (n: number): TcgEventInput => ({
+    pcrIndex: 0,
+    eventType: EV.NO_ACTION,
+    data: Buffer.concat([Buffer.from('StartupLocality\0', 'latin1'), Buffer.of(n)]),
+    digests: new Map([[TPM_ALG.SHA256, Buffer.alloc(32)]]),
+  });
+  const crtm: TcgEventInput = { pcrIndex: 0, eventType: EV.S_CRTM_VERSION, data: Buffer.from('fw') };
+
+  it('starts PCR 0 at the locality of a StartupLocality event that comes first', () => {
+    const replayed = replayTcgEventLog(parseTcgEventLog(encodeTcgEventLog(algs, [locality(3), crtm])), TPM_ALG.SHA256);
+    const start = Buffer.alloc(32);
+    start[31] = 3;
+    assert.deepEqual(replayed.get(0), digest(TPM_ALG.SHA256, start, digest(TPM_ALG.SHA256, Buffer.from('fw'))));
+  });
+
+  it('refuses a StartupLocality event after PCR 0 was extended (it would erase earlier events)', () => {
+    const log = parseTcgEventLog(encodeTcgEventLog(algs, [crtm, locality(0), crtm]));
+    assert.throws(() => replayTcgEventLog(log, TPM_ALG.SHA256), { code: 'ERR_ATTEST_MALFORMED_EVENT_LOG' });
+  });
+
+  const header = encodeTcgEventLog(algs, []);
+  const oneEvent = (type: number, digests: Array<[number, Uint8Array]>): Buffer => {
+    const w = Buffer.alloc(12);
+    w.writeUInt32LE(0, 0);
+    w.writeUInt32LE(type, 4);
+    w.writeUInt32LE(digests.length, 8);
+    const parts = digests.map(([alg, d]) => Buffer.concat([Buffer.from([alg & 0xff, alg >> 8]), d]));
+    return Buffer.concat([header, w, ...parts, Buffer.from('00000000', 'hex')]);
+  };
+  const d32 = Buffer.alloc(32, 1);
+  const refused: ReadonlyArray<[string, Buffer]> = [
+    ['an event type outside the PFP ranges', oneEvent(0x13, [[TPM_ALG.SHA256, d32]])],
+    ['an event that misses a bank of the header', oneEvent(EV.IPL, [])],
+    [
+      'an event that repeats a bank',
+      oneEvent(EV.IPL, [
+        [TPM_ALG.SHA256, d32],
+        [TPM_ALG.SHA256, d32],
+      ]),
+    ],
+    ['a Spec ID event for another PCR', Buffer.concat([Buffer.of(1), header.subarray(1)])],
+    ['a Spec ID event with a digest', Buffer.concat([header.subarray(0, 8), Buffer.of(1), header.subarray(9)])],
+  ];
+  for (const [name, bytes2] of refused) {
+    it(`refuses ${name}`, () => {
+      assert.throws(() => parseTcgEventLog(bytes2), { code: 'ERR_ATTEST_MALFORMED_EVENT_LOG' });
+    });
+  }
 });

@@ -1,7 +1,7 @@
 // TCG PC Client crypto-agile event log (TCG PC Client PFP §10): parse, produce and replay into PCR banks.
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../tpm/bytes.ts';
-import { digest, findHash } from '../tpm/constants.ts';
+import { TPM_ALG, digest, findHash, hashInfo } from '../tpm/constants.ts';
 
 /** Event types used here (TCG PC Client PFP §10.4.1). */
 export const EV = {
@@ -9,20 +9,29 @@ export const EV = {
   SEPARATOR: 0x04,
   S_CRTM_VERSION: 0x08,
   IPL: 0x0d,
+  NONHOST_INFO: 0x11,
   EFI_VARIABLE_DRIVER_CONFIG: 0x80000001,
+  EFI_VARIABLE_BOOT: 0x80000002,
   EFI_BOOT_SERVICES_APPLICATION: 0x80000003,
+  EFI_BOOT_SERVICES_DRIVER: 0x80000004,
+  EFI_GPT_EVENT: 0x80000006,
+  EFI_ACTION: 0x80000007,
+  EFI_VARIABLE_AUTHORITY: 0x800000e0,
 } as const;
 
 export interface TcgEvent {
+  /** Position in the log, counting from 1 after the Spec ID header (for messages). */
+  readonly number: number;
   readonly pcrIndex: number;
+  /** Not measured: a verifier trusts it only where digests or context confirm it. */
   readonly eventType: number;
-  /** TPM_ALG_ID → digest. */
+  /** TPM_ALG_ID → digest, one for every bank of the header. */
   readonly digests: ReadonlyMap<number, Uint8Array>;
   readonly data: Uint8Array;
 }
 
 export interface TcgEventLog {
-  /** TPM_ALG_ID → digest size, from the Spec ID Event03 header. */
+  /** TPM_ALG_ID → digest size, from the Spec ID Event03 header; every bank is one Sealroom knows. */
   readonly algorithms: ReadonlyMap<number, number>;
   readonly events: readonly TcgEvent[];
 }
@@ -33,29 +42,54 @@ const MAX_ALGORITHMS = 16;
 /** No real firmware event is this large; the bound keeps a forged size from allocating gigabytes. */
 const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
+/** TCG PC Client PFP §10.4.1: event types are 0x00–0x12, or 0x80000000–0x800000FF for UEFI events. */
+function isEventType(type: number): boolean {
+  return type <= 0x12 || (type >= 0x80000000 && type <= 0x800000ff);
+}
+
+/** TCG_EfiSpecIdEvent (PFP §10.4.5.1): spec version 2.0, and only banks Sealroom can replay. */
 function readSpecId(data: Uint8Array): Map<number, number> {
   const reader = new ByteReader(data, 'ERR_ATTEST_MALFORMED_EVENT_LOG', 'Spec ID event');
   if (!Buffer.from(reader.take(16)).equals(SPEC_ID_SIGNATURE)) reader.fail('not a crypto-agile log (Spec ID Event03)');
-  reader.take(4 + 4); // platformClass, specVersionMinor/Major, specErrata, uintnSize
+  if (reader.u32le() > 1) reader.fail('platformClass is neither client nor server');
+  const minor = reader.u8();
+  const major = reader.u8();
+  if (major !== 2 || minor !== 0) reader.fail(`spec version ${major}.${minor} is not 2.0`);
+  reader.u8(); // specErrata
+  const uintnSize = reader.u8();
+  if (uintnSize !== 1 && uintnSize !== 2) reader.fail(`uintnSize ${uintnSize}`);
   const count = reader.u32le();
   if (count === 0 || count > MAX_ALGORITHMS) reader.fail(`numberOfAlgorithms ${count}`);
   const algorithms = new Map<number, number>();
   for (let i = 0; i < count; i++) {
     const alg = reader.u16le();
     const size = reader.u16le();
-    if (size === 0 || size > 64) reader.fail(`digest size ${size}`);
+    const hash = findHash(alg);
+    if (hash === undefined) {
+      throw new AttestError(
+        'ERR_ATTEST_UNSUPPORTED_ALGORITHM',
+        `The TCG event log has a bank of digest algorithm 0x${alg.toString(16)}, which Sealroom does not know.`,
+      );
+    }
+    if (algorithms.has(alg)) reader.fail(`bank 0x${alg.toString(16)} listed twice`);
+    if (size !== hash.size) reader.fail(`digest size ${size} for ${hash.name}`);
     algorithms.set(alg, size);
   }
   reader.take(reader.u8()); // vendorInfo
+  reader.end();
   return algorithms;
 }
 
+/**
+ * Parses a crypto-agile log. Every event must carry exactly one digest per bank of the header, and a
+ * type in the ranges the PFP allows; a bank Sealroom does not know refuses the whole log.
+ */
 export function parseTcgEventLog(bytes: Uint8Array): TcgEventLog {
   const reader = new ByteReader(bytes, 'ERR_ATTEST_MALFORMED_EVENT_LOG', 'TCG event log');
-  // The first event is in the SHA-1 (TCG_PCClientPCREvent) format and holds the Spec ID header.
-  reader.u32le();
+  // The first event is in the SHA-1 (TCG_PCClientPCREvent) format: PCR 0, EV_NO_ACTION, a zero digest.
+  if (reader.u32le() !== 0) reader.fail('the Spec ID event is not for PCR 0');
   if (reader.u32le() !== EV.NO_ACTION) reader.fail('first event is not EV_NO_ACTION');
-  reader.take(20);
+  if (reader.take(20).some((b) => b !== 0)) reader.fail('the Spec ID event digest is not zero');
   const headerSize = reader.u32le();
   if (headerSize > MAX_EVENT_BYTES) reader.fail('header too large');
   const algorithms = readSpecId(reader.take(headerSize));
@@ -63,18 +97,20 @@ export function parseTcgEventLog(bytes: Uint8Array): TcgEventLog {
   while (reader.remaining > 0) {
     const pcrIndex = reader.u32le();
     const eventType = reader.u32le();
+    if (!isEventType(eventType)) reader.fail(`event type 0x${eventType.toString(16)} is outside the PFP ranges`);
     const count = reader.u32le();
-    if (count > MAX_ALGORITHMS) reader.fail(`digest count ${count}`);
+    if (count !== algorithms.size) reader.fail(`digest count ${count}, the header lists ${algorithms.size} banks`);
     const digests = new Map<number, Uint8Array>();
     for (let i = 0; i < count; i++) {
       const alg = reader.u16le();
       const size =
         algorithms.get(alg) ?? reader.fail(`digest algorithm 0x${alg.toString(16)} not in the Spec ID header`);
+      if (digests.has(alg)) reader.fail(`digest algorithm 0x${alg.toString(16)} twice in one event`);
       digests.set(alg, reader.take(size));
     }
     const size = reader.u32le();
     if (size > MAX_EVENT_BYTES) reader.fail(`event size ${size}`);
-    events.push({ pcrIndex, eventType, digests, data: reader.take(size) });
+    events.push({ number: events.length + 1, pcrIndex, eventType, digests, data: reader.take(size) });
   }
   return { algorithms, events };
 }
@@ -97,7 +133,8 @@ export function encodeTcgEventLog(algs: readonly number[], events: readonly TcgE
     .u8(0) // specErrata
     .u8(2) // uintnSize: 64-bit
     .u32le(algs.length);
-  for (const alg of algs) spec.u16le(alg).u16le(findHash(alg)?.size ?? 0);
+  // A bank Sealroom does not know takes its size from the first event's digest (to craft test logs).
+  for (const alg of algs) spec.u16le(alg).u16le(findHash(alg)?.size ?? events[0]?.digests?.get(alg)?.length ?? 0);
   spec.u8(0);
   const header = spec.finish();
   const writer = new ByteWriter()
@@ -116,32 +153,67 @@ export function encodeTcgEventLog(algs: readonly number[], events: readonly TcgE
 
 /**
  * Replays the log into one bank: every PCR starts at zero (PCR 0 at the locality of a StartupLocality
- * event), EV_NO_ACTION events are skipped, PCR = H(PCR || digest). Returns only the PCRs the log touches.
+ * event, which must come before any PCR 0 measurement), EV_NO_ACTION events are skipped,
+ * PCR = H(PCR || digest). Returns only the PCRs the log touches.
  */
 export function replayTcgEventLog(log: TcgEventLog, alg: number): Map<number, Buffer> {
   const size = log.algorithms.get(alg);
-  const hash = findHash(alg);
-  if (size === undefined || hash === undefined || hash.size !== size) {
-    throw new AttestError('ERR_ATTEST_MALFORMED_EVENT_LOG', `The event log has no usable bank 0x${alg.toString(16)}.`);
+  if (size === undefined) {
+    throw new AttestError('ERR_ATTEST_MALFORMED_EVENT_LOG', `The event log has no bank 0x${alg.toString(16)}.`);
   }
   const pcrs = new Map<number, Buffer>();
   for (const event of log.events) {
     if (event.eventType === EV.NO_ACTION) {
       const data = Buffer.from(event.data);
       if (event.pcrIndex === 0 && data.length >= 17 && data.subarray(0, 16).equals(STARTUP_LOCALITY)) {
+        // PFP §10.4.5.3: the locality is the PCR 0 start value, so it cannot follow a PCR 0 measurement.
+        if (pcrs.has(0)) {
+          throw new AttestError(
+            'ERR_ATTEST_MALFORMED_EVENT_LOG',
+            `Event ${event.number}: a StartupLocality event after PCR 0 was extended.`,
+          );
+        }
         const start = Buffer.alloc(size);
         start[size - 1] = data[16]!;
         pcrs.set(0, start);
       }
       continue;
     }
-    const eventDigest = event.digests.get(alg);
-    if (eventDigest === undefined) {
-      throw new AttestError('ERR_ATTEST_MALFORMED_EVENT_LOG', `An event has no digest for bank 0x${alg.toString(16)}.`);
-    }
-    pcrs.set(event.pcrIndex, digest(alg, pcrs.get(event.pcrIndex) ?? Buffer.alloc(size), eventDigest));
+    pcrs.set(event.pcrIndex, digest(alg, pcrs.get(event.pcrIndex) ?? Buffer.alloc(size), event.digests.get(alg)!));
   }
   return pcrs;
+}
+
+/**
+ * Binds a log to the PCR values its quotes vouch for (TPM_ALG_ID → PCR → value): the log is replayed
+ * in every quoted bank it carries and each PCR it touches must equal the quoted value. At least one of
+ * those banks must be stronger than SHA-1, or nothing read from the log could be trusted. Returns the
+ * banks it was verified in: the only digests a reader of the log may rely on.
+ */
+export function bindTcgEventLog(
+  log: TcgEventLog,
+  quoted: ReadonlyMap<number, ReadonlyMap<number, Uint8Array>>,
+): number[] {
+  const banks = [...quoted.keys()].filter((alg) => log.algorithms.has(alg));
+  if (!banks.some((alg) => alg !== TPM_ALG.SHA1)) {
+    throw new AttestError(
+      'ERR_ATTEST_EVENT_LOG_UNBOUND',
+      'The TCG event log shares no quoted bank stronger than SHA-1 with the quotes.',
+    );
+  }
+  for (const alg of banks) {
+    const values = quoted.get(alg)!;
+    for (const [pcr, value] of replayTcgEventLog(log, alg)) {
+      const want = values.get(pcr);
+      if (want === undefined || !Buffer.from(want).equals(value)) {
+        throw new AttestError(
+          'ERR_ATTEST_REPLAY_MISMATCH',
+          `Replaying the TCG event log in the ${hashInfo(alg).name} bank does not give the quoted PCR ${pcr}.`,
+        );
+      }
+    }
+  }
+  return banks;
 }
 
 const CMDLINE_PREFIX = 'kernel_cmdline: ';

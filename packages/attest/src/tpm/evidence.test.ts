@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodeTcgEventLog, kernelCmdlineEvent, parseTcgEventLog } from '../eventlog/tcg.ts';
 import { loadGceVector } from '../test-vectors.ts';
 import { TPM_ALG } from './constants.ts';
 import { verifyTpmEvidence } from './evidence.ts';
@@ -55,6 +56,66 @@ describe('GCE COS 85 attestation as a whole (shared vector)', () => {
   it('refuses the wrong nonce', () => {
     assert.throws(() => verifyTpmEvidence(evidence, { ...options, nonce: Buffer.from('9008', 'hex') }), {
       code: 'ERR_ATTEST_NONCE_MISMATCH',
+    });
+  });
+});
+
+describe('event log bound to the quotes it accompanies', () => {
+  const sha1Quote = vector.quotes.find((q) => q.hashAlgo === TPM_ALG.SHA1)!;
+  const realLog = parseTcgEventLog(vector.eventLog);
+  /** The real log re-encoded with only the given banks (each event keeps its real digests). */
+  const reencoded = (algs: number[], extraAlg?: number): Buffer =>
+    encodeTcgEventLog(
+      extraAlg === undefined ? algs : [...algs, extraAlg],
+      realLog.events.map((e) => ({
+        pcrIndex: e.pcrIndex,
+        eventType: e.eventType,
+        data: e.data,
+        digests: new Map([
+          ...algs.map((alg): [number, Uint8Array] => [alg, e.digests.get(alg)!]),
+          ...(extraAlg === undefined ? [] : [[extraAlg, Buffer.alloc(32)] as [number, Uint8Array]]),
+        ]),
+      })),
+    );
+
+  it('accepts the real log re-encoded with its SHA-256 bank only', () => {
+    const verified = verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA256]) }, options);
+    assert.ok(verified.kernelCmdline?.startsWith('/syslinux/vmlinuz.A'));
+  });
+
+  it('refuses a log that shares no bank with the quotes, whatever command line it carries', () => {
+    const forged = encodeTcgEventLog(
+      [TPM_ALG.SHA512],
+      [kernelCmdlineEvent('confidential-space.hardened=true forged', [TPM_ALG.SHA512])],
+    );
+    assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog: forged }, options), {
+      code: 'ERR_ATTEST_EVENT_LOG_UNBOUND',
+    });
+  });
+
+  it('refuses a log whose only bank shared with the quotes is SHA-1', () => {
+    assert.ok(sha1Quote);
+    assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA1]) }, options), {
+      code: 'ERR_ATTEST_EVENT_LOG_UNBOUND',
+    });
+  });
+
+  it('refuses a log that lists a digest algorithm Sealroom does not know', () => {
+    const SM3_256 = 0x0012;
+    assert.throws(
+      () => verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA256], SM3_256) }, options),
+      { code: 'ERR_ATTEST_UNSUPPORTED_ALGORITHM' },
+    );
+  });
+
+  it('replays every quoted bank the log carries: a wrong SHA-1 digest is refused even with SHA-256 intact', () => {
+    const log = Buffer.from(vector.eventLog);
+    // The first PCR 4 EFI application digest of the SHA-1 bank.
+    const at = log.indexOf(Buffer.from('bfeec15d9359fe0aa8b5fb6451d1f73e', 'hex'));
+    assert.ok(at > 0);
+    log[at]! ^= 1;
+    assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog: log }, options), {
+      code: 'ERR_ATTEST_REPLAY_MISMATCH',
     });
   });
 });
