@@ -45,6 +45,12 @@ export const ATTEST_ERRORS = {
     description:
       'The canonical event log breaks a verifier parsing rule: unknown type, duplicate event, event after the separator, bad env name, wrong digest.',
   },
+  ERR_ATTEST_CEL_INDEX_TYPE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A canonical event log record names another register than the launch register of its evidence: PCR 13 for TPM evidence, RTMR 3 (CC MR 4) for TDX.',
+  },
   ERR_ATTEST_REPLAY_MISMATCH: {
     status: 'INVALID_ARGUMENT',
     retryable: false,
@@ -54,7 +60,7 @@ export const ATTEST_ERRORS = {
     status: 'INVALID_ARGUMENT',
     retryable: false,
     description:
-      'The TCG event log shares no quoted PCR bank stronger than SHA-1 with the quotes, so nothing read from it can be trusted.',
+      'The TCG event log or the canonical event log shares no quoted PCR bank stronger than SHA-1 with the quotes, so nothing read from it can be trusted.',
   },
   ERR_ATTEST_MALFORMED_DER: {
     status: 'INVALID_ARGUMENT',

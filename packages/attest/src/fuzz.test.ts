@@ -62,7 +62,7 @@ describe('binary parsers never crash or hang on hostile input', () => {
     ['TPMT_PUBLIC (and its key)', vector.akPub, (b) => toPublicKey(parseTpmPublic(b))],
     ['TPML_PCR_SELECTION', Buffer.from('000000010004030000ff', 'hex'), parsePcrSelectionList],
     ['TCG event log (and replay)', tcgSeed, (b) => replayTcgEventLog(parseTcgEventLog(b), TPM_ALG.SHA256)],
-    ['canonical event log (and COS rules)', celSeed, (b) => parseCosState(decodeCel(b))],
+    ['canonical event log (and COS rules)', celSeed, (b) => parseCosState(decodeCel(b), 'tpm')],
     ['DER', vector.akCert.subarray(0, 300), (b) => readChildren(parseDer(b))],
     ['certificate extensions', vector.akCert, readExtensions],
     ['instance info', Buffer.from('3003020101', 'hex'), decodeInstanceInfo],

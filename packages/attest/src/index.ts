@@ -22,6 +22,7 @@ export { verifyQuote } from './tpm/quote.ts';
 export type { TpmQuote, VerifyQuoteOptions } from './tpm/quote.ts';
 export {
   EV,
+  bindTcgEventLog,
   encodeTcgEventLog,
   findKernelCmdline,
   kernelCmdlineEvent,
@@ -34,14 +35,15 @@ export type { CelIndexType, CelRecord, CelRecordInput } from './eventlog/cel.ts'
 export {
   COS_CCMR,
   COS_PCR,
+  COS_REGISTERS,
   COS_TYPE,
   ENV_NAME_PATTERN,
   RESTART_POLICIES,
+  bindCosLog,
   encodeCosContent,
   parseCosState,
-  verifyCosReplay,
 } from './eventlog/cos.ts';
-export type { AttestedCosState, GpuCcMode, RestartPolicy } from './eventlog/cos.ts';
+export type { AttestedCosState, CosEvidenceKind, GpuCcMode, RestartPolicy } from './eventlog/cos.ts';
 export { verifyTpmEvidence } from './tpm/evidence.ts';
 export type { TpmEvidence, VerifiedTpmEvidence, VerifyTpmEvidenceOptions } from './tpm/evidence.ts';
 export { TAG as DER_TAG, parseDer, readChildren, readDer } from './x509/der.ts';

@@ -89,7 +89,7 @@ test('the measured events parse back, with the verifier rules, into the launch t
   const contents: Uint8Array[] = [];
   await measureLaunch({ measureEvent: async (c) => void contents.push(c) }, cosEventsFor(identity, s, p));
   const records = contents.map((c, i) => celRecordFor(BigInt(i), CEL_TYPE.PCR, COS_PCR, c, [0x0b]));
-  const state = parseCosState(decodeCel(encodeCel(records)));
+  const state = parseCosState(decodeCel(encodeCel(records)), 'tpm');
   assert.equal(state.container.imageReference, REF);
   assert.equal(state.container.imageDigest, identity.digest);
   assert.equal(state.container.imageId, identity.configDigest);

@@ -61,6 +61,12 @@ export const VERIFIER_ERRORS = {
     description:
       'The canonical event log breaks a parsing rule (unknown type, duplicate, event after the separator, bad env name).',
   },
+  ERR_VERIFIER_CEL_INDEX_TYPE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A canonical event log record names another register than the launch register of the evidence: PCR 13 for TPM evidence, RTMR 3 (CC MR 4) for TDX.',
+  },
   ERR_VERIFIER_MISSING_LAUNCH_EVENTS: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

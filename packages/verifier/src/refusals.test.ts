@@ -45,7 +45,9 @@ describe('verifier refusals', () => {
     evidence: TpmEvidence,
     edit: (records: ReturnType<typeof decodeCel>) => ReturnType<typeof decodeCel>,
   ) {
-    return { ...evidence, canonicalEventLog: encodeCel(edit(decodeCel(evidence.canonicalEventLog!))) };
+    // Renumbered as an attacker would, so only the replay can tell.
+    const records = edit(decodeCel(evidence.canonicalEventLog!)).map((r, i) => ({ ...r, recnum: BigInt(i) }));
+    return { ...evidence, canonicalEventLog: encodeCel(records) };
   }
 
   it('a flipped quote byte → ERR_VERIFIER_QUOTE_SIGNATURE', async () => {
@@ -104,10 +106,17 @@ describe('verifier refusals', () => {
     });
   }
 
-  it('a CEL record moved to another register → ERR_VERIFIER_CEL_REJECTED', async () => {
+  it('a CEL record moved to another register → ERR_VERIFIER_CEL_INDEX_TYPE', async () => {
     const { challenge, evidence } = await fresh();
     const tampered = withCel(evidence, (r) => r.map((rec) => ({ ...rec, indexType: CEL_TYPE.PCR, index: 14 })));
-    await expectRefusal(challenge, await f.body(tampered, challenge), 'ERR_VERIFIER_CEL_REJECTED');
+    await expectRefusal(challenge, await f.body(tampered, challenge), 'ERR_VERIFIER_CEL_INDEX_TYPE');
+  });
+
+  it('TPM evidence whose CEL names RTMR 3 (CC MR 4) → ERR_VERIFIER_CEL_INDEX_TYPE, naming PCR 13', async () => {
+    const { challenge, evidence } = await fresh();
+    const tampered = withCel(evidence, (r) => r.map((rec) => ({ ...rec, indexType: CEL_TYPE.CCMR, index: 4 })));
+    const message = await expectRefusal(challenge, await f.body(tampered, challenge), 'ERR_VERIFIER_CEL_INDEX_TYPE');
+    assert.match(message, /PCR 13/);
   });
 
   it('a debug boot sending a forged TCG log in a bank it did not quote → ERR_VERIFIER_EVENT_LOG_UNBOUND', async () => {

@@ -52,6 +52,7 @@ export function decodeCel(bytes: Uint8Array): CelRecord[] {
     expectType(reader, recnumTlv.type, CEL_TYPE.RECNUM, 'recnum');
     if (recnumTlv.value.length !== 8) reader.fail('recnum is not 8 bytes');
     const recnum = Buffer.from(recnumTlv.value).readBigUInt64BE();
+    if (recnum !== BigInt(records.length)) reader.fail(`record number ${recnum}, expected ${records.length}`);
     const indexTlv = readTlv(reader);
     if (indexTlv.type !== CEL_TYPE.PCR && indexTlv.type !== CEL_TYPE.CCMR)
       reader.fail('index TLV is neither PCR nor CCMR');

@@ -3,14 +3,18 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { TPM_ALG } from '../tpm/constants.ts';
 import { CEL_TYPE, celRecordFor, decodeCel, encodeCel, replayCel } from './cel.ts';
-import type { CelRecordInput } from './cel.ts';
-import { COS_TYPE, encodeCosContent, parseCosState, verifyCosReplay } from './cos.ts';
+import type { CelIndexType, CelRecordInput } from './cel.ts';
+import { COS_TYPE, bindCosLog, encodeCosContent, parseCosState } from './cos.ts';
 
-const ALGS = [TPM_ALG.SHA256, TPM_ALG.SHA384];
+const ALGS: number[] = [TPM_ALG.SHA256, TPM_ALG.SHA384];
 
-function logOf(events: ReadonlyArray<readonly [number, string | Uint8Array]>, algs = ALGS): Buffer {
+function logOf(
+  events: ReadonlyArray<readonly [number, string | Uint8Array]>,
+  algs = ALGS,
+  register: readonly [CelIndexType, number] = [CEL_TYPE.PCR, 13],
+): Buffer {
   const records: CelRecordInput[] = events.map(([type, value], i) =>
-    celRecordFor(BigInt(i), CEL_TYPE.PCR, 13, encodeCosContent(type, value), algs),
+    celRecordFor(BigInt(i), register[0], register[1], encodeCosContent(type, value), algs),
   );
   return encodeCel(records);
 }
@@ -61,7 +65,7 @@ describe('canonical event log', () => {
   });
 
   it('reads the container state the verifier expects, splitting env at the first =', () => {
-    const state = parseCosState(decodeCel(logOf(GOOD)));
+    const state = parseCosState(decodeCel(logOf(GOOD)), 'tpm');
     assert.deepEqual(state.container, {
       imageReference: 'registry/p/r/img@sha256:' + 'a'.repeat(64),
       imageDigest: 'sha256:' + 'a'.repeat(64),
@@ -77,7 +81,7 @@ describe('canonical event log', () => {
   });
 
   it('accepts a log without a separator', () => {
-    assert.equal(parseCosState(decodeCel(logOf(GOOD.slice(0, -1)))).separatorSeen, false);
+    assert.equal(parseCosState(decodeCel(logOf(GOOD.slice(0, -1))), 'tpm').separatorSeen, false);
   });
 
   const refusals: ReadonlyArray<{ name: string; events: ReadonlyArray<readonly [number, string | Uint8Array]> }> = [
@@ -118,7 +122,7 @@ describe('canonical event log', () => {
   ];
   for (const { name, events } of refusals) {
     it(`refuses ${name}`, () => {
-      assert.throws(() => parseCosState(decodeCel(logOf(events))), { code: 'ERR_ATTEST_CEL_REJECTED' });
+      assert.throws(() => parseCosState(decodeCel(logOf(events)), 'tpm'), { code: 'ERR_ATTEST_CEL_REJECTED' });
     });
   }
 
@@ -126,28 +130,74 @@ describe('canonical event log', () => {
     const records = decodeCel(logOf(GOOD)).map((r, i) =>
       i === 4 ? { ...r, content: encodeCosContent(COS_TYPE.ARG, '/bin/evil') } : r,
     );
-    assert.throws(() => parseCosState(decodeCel(encodeCel(records))), { code: 'ERR_ATTEST_CEL_REJECTED' });
+    assert.throws(() => parseCosState(decodeCel(encodeCel(records)), 'tpm'), { code: 'ERR_ATTEST_CEL_REJECTED' });
   });
 
-  it('refuses a record for another PCR', () => {
+  it('refuses a record for another PCR, naming the launch register', () => {
     const records = decodeCel(logOf(GOOD)).map((r) => ({ ...r, index: 14 }));
-    assert.throws(() => parseCosState(records), { code: 'ERR_ATTEST_CEL_REJECTED' });
+    assert.throws(() => parseCosState(records, 'tpm'), { code: 'ERR_ATTEST_CEL_INDEX_TYPE', message: /PCR 13/ });
   });
 
-  describe('replay against the quoted PCR 13', () => {
+  describe('the index type fits the evidence: PCR 13 for TPM, RTMR 3 (CC MR 4) for TDX', () => {
+    const tdxLog = decodeCel(logOf(GOOD, [TPM_ALG.SHA384], [CEL_TYPE.CCMR, 4]));
+    it('reads a TDX log (CC MR 4) as TDX evidence', () => {
+      assert.equal(parseCosState(tdxLog, 'tdx').container.restartPolicy, 'Never');
+    });
+    it('refuses CC MR records in TPM evidence, naming PCR 13', () => {
+      assert.throws(() => parseCosState(tdxLog, 'tpm'), {
+        code: 'ERR_ATTEST_CEL_INDEX_TYPE',
+        message: /is for CC MR 4, but TPM evidence measures the launch into PCR 13/,
+      });
+    });
+    it('refuses PCR records in TDX evidence, naming RTMR 3', () => {
+      assert.throws(() => parseCosState(decodeCel(logOf(GOOD)), 'tdx'), {
+        code: 'ERR_ATTEST_CEL_INDEX_TYPE',
+        message: /is for PCR 13, but TDX evidence measures the launch into RTMR 3/,
+      });
+    });
+    it('refuses a log that mixes both', () => {
+      const mixed = [...decodeCel(logOf(GOOD.slice(0, 2))), ...tdxLog.slice(2)];
+      assert.throws(() => parseCosState(mixed, 'tpm'), { code: 'ERR_ATTEST_CEL_INDEX_TYPE' });
+    });
+  });
+
+  it('refuses record numbers that do not count up from 0', () => {
+    const records = decodeCel(logOf(GOOD)).map((r, i) => (i === 3 ? { ...r, recnum: 7n } : r));
+    assert.throws(() => decodeCel(encodeCel(records)), { code: 'ERR_ATTEST_MALFORMED_CEL' });
+  });
+
+  describe('binding to the quoted PCR 13', () => {
     const records = decodeCel(logOf(GOOD));
-    const quoted = replayCel(records, TPM_ALG.SHA256, CEL_TYPE.PCR, 13);
+    const quoted = new Map(ALGS.map((alg) => [alg, replayCel(records, alg, CEL_TYPE.PCR, 13)]));
     const variants: ReadonlyArray<[string, typeof records]> = [
       ['an inserted event', [...records.slice(0, 5), records[5]!, ...records.slice(5)]],
       ['a removed event', [...records.slice(0, 5), ...records.slice(6)]],
       ['reordered events', [records[1]!, records[0]!, ...records.slice(2)]],
     ];
-    it('accepts the log as measured', () => verifyCosReplay(records, TPM_ALG.SHA256, quoted));
+    it('accepts the log as measured, in every quoted bank', () => {
+      assert.deepEqual(bindCosLog(records, quoted, 'tpm'), ALGS);
+    });
     for (const [name, tampered] of variants) {
       it(`refuses ${name}`, () => {
-        assert.throws(() => verifyCosReplay(tampered, TPM_ALG.SHA256, quoted), { code: 'ERR_ATTEST_REPLAY_MISMATCH' });
+        assert.throws(() => bindCosLog(tampered, quoted, 'tpm'), { code: 'ERR_ATTEST_REPLAY_MISMATCH' });
       });
     }
+    it('replays every quoted bank: a wrong SHA-384 value is refused even when SHA-256 matches', () => {
+      const wrong = new Map(quoted).set(TPM_ALG.SHA384, Buffer.alloc(48));
+      assert.throws(() => bindCosLog(records, wrong, 'tpm'), { code: 'ERR_ATTEST_REPLAY_MISMATCH' });
+    });
+    it('refuses a log that shares no quoted bank stronger than SHA-1', () => {
+      const sha1Log = decodeCel(logOf(GOOD, [TPM_ALG.SHA1]));
+      const sha1Quoted = new Map([
+        [TPM_ALG.SHA1, replayCel(sha1Log, TPM_ALG.SHA1, CEL_TYPE.PCR, 13)],
+        [TPM_ALG.SHA256, quoted.get(TPM_ALG.SHA256)!],
+      ]);
+      assert.throws(() => bindCosLog(sha1Log, sha1Quoted, 'tpm'), { code: 'ERR_ATTEST_EVENT_LOG_UNBOUND' });
+    });
+    it('refuses records that carry different banks', () => {
+      const mixed = [...records.slice(0, 3), ...decodeCel(logOf(GOOD, [TPM_ALG.SHA256])).slice(3)];
+      assert.throws(() => bindCosLog(mixed, quoted, 'tpm'), { code: 'ERR_ATTEST_CEL_REJECTED' });
+    });
   });
 
   it('refuses a truncated log with a typed error', () => {

@@ -2,9 +2,9 @@
 // of reference/launcher.md §4 (GoogleCloudPlatform/confidential-space `server/extract/cos_state.go`).
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../tpm/bytes.ts';
-import { digest, findHash } from '../tpm/constants.ts';
+import { TPM_ALG, digest, findHash, hashInfo } from '../tpm/constants.ts';
 import { CEL_TYPE, replayCel } from './cel.ts';
-import type { CelIndexType, CelRecord } from './cel.ts';
+import type { CelRecord } from './cel.ts';
 
 /** COS content types (go-tpm-tools `cel/cos_tlv.go`). */
 export const COS_TYPE = {
@@ -25,6 +25,17 @@ export const COS_TYPE = {
 /** The register COS events go to: PCR 13 on a TPM, CC MR 4 (RTMR3) on TDX. */
 export const COS_PCR = 13;
 export const COS_CCMR = 4;
+
+/** The launch register of each evidence kind, as its CEL records must name it (launcher.md §4). */
+export const COS_REGISTERS = {
+  tpm: { indexType: CEL_TYPE.PCR, index: COS_PCR, name: 'PCR 13' },
+  tdx: { indexType: CEL_TYPE.CCMR, index: COS_CCMR, name: 'RTMR 3 (CC MR 4)' },
+} as const;
+export type CosEvidenceKind = keyof typeof COS_REGISTERS;
+
+function registerOf(record: CelRecord): string {
+  return record.indexType === CEL_TYPE.PCR ? `PCR ${record.index}` : `CC MR ${record.index}`;
+}
 
 export const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
@@ -79,9 +90,12 @@ function splitEnv(value: string, what: string): [string, string] {
   return [name, value.slice(at + 1)];
 }
 
-/** Checks each record's shape and digests, then reads the COS events (launcher.md §4, "Verifier parsing"). */
-export function parseCosState(records: readonly CelRecord[]): AttestedCosState {
-  const first = records[0];
+/**
+ * Checks each record's register, shape and digests, then reads the COS events (launcher.md §4, "Verifier
+ * parsing"). Every record must name the launch register of `kind`: PCR 13 for TPM evidence, RTMR 3 for TDX.
+ */
+export function parseCosState(records: readonly CelRecord[], kind: CosEvidenceKind): AttestedCosState {
+  const register = COS_REGISTERS[kind];
   const state = {
     imageReference: '',
     imageDigest: '',
@@ -97,9 +111,12 @@ export function parseCosState(records: readonly CelRecord[]): AttestedCosState {
   let gpuCcMode: GpuCcMode | undefined;
   let separatorSeen = false;
   for (const record of records) {
-    if (record.indexType !== first!.indexType) reject('CEL records mix PCR and CCMR indexes.');
-    const wantIndex = record.indexType === CEL_TYPE.PCR ? COS_PCR : COS_CCMR;
-    if (record.index !== wantIndex) reject(`CEL record ${record.recnum} is not for the COS register.`);
+    if (record.indexType !== register.indexType || record.index !== register.index) {
+      throw new AttestError(
+        'ERR_ATTEST_CEL_INDEX_TYPE',
+        `CEL record ${record.recnum} is for ${registerOf(record)}, but ${kind.toUpperCase()} evidence measures the launch into ${register.name}.`,
+      );
+    }
     if (record.contentType !== CEL_TYPE.COS_CONTENT) reject(`CEL record ${record.recnum} is not a COS event.`);
     if (record.digests.size === 0) reject(`CEL record ${record.recnum} has no digest.`);
     for (const [alg, value] of record.digests) {
@@ -178,14 +195,44 @@ export function parseCosState(records: readonly CelRecord[]): AttestedCosState {
   };
 }
 
-/** Replays the COS records into the register of one bank and compares with the quoted value. */
-export function verifyCosReplay(records: readonly CelRecord[], alg: number, quoted: Uint8Array): void {
-  const indexType: CelIndexType = records[0]?.indexType ?? CEL_TYPE.PCR;
-  const replayed = replayCel(records, alg, indexType, indexType === CEL_TYPE.PCR ? COS_PCR : COS_CCMR);
-  if (!replayed.equals(quoted)) {
+/**
+ * Binds COS records to the launch register their evidence quotes (TPM_ALG_ID → quoted register value):
+ * every record carries the same banks, the records are replayed in every quoted bank they carry, and at
+ * least one of those is stronger than SHA-1. Returns the banks they were verified in.
+ */
+export function bindCosLog(
+  records: readonly CelRecord[],
+  quoted: ReadonlyMap<number, Uint8Array | undefined>,
+  kind: CosEvidenceKind,
+): number[] {
+  const register = COS_REGISTERS[kind];
+  const carried = [...(records[0]?.digests.keys() ?? [])];
+  for (const record of records) {
+    if (record.digests.size !== carried.length || carried.some((alg) => !record.digests.has(alg))) {
+      reject(`CEL record ${record.recnum} carries other banks than record 0.`);
+    }
+  }
+  const banks = [...quoted.keys()].filter((alg) => carried.includes(alg));
+  if (!banks.some((alg) => alg !== TPM_ALG.SHA1)) {
     throw new AttestError(
-      'ERR_ATTEST_REPLAY_MISMATCH',
-      `Replaying the canonical event log does not give the quoted PCR 13.`,
+      'ERR_ATTEST_EVENT_LOG_UNBOUND',
+      'The canonical event log shares no quoted bank stronger than SHA-1 with the quotes.',
     );
   }
+  for (const alg of banks) {
+    const value = quoted.get(alg);
+    if (value === undefined) {
+      throw new AttestError(
+        'ERR_ATTEST_REPLAY_MISMATCH',
+        `The ${hashInfo(alg).name} quote does not cover ${register.name}.`,
+      );
+    }
+    if (!replayCel(records, alg, register.indexType, register.index).equals(value)) {
+      throw new AttestError(
+        'ERR_ATTEST_REPLAY_MISMATCH',
+        `Replaying the canonical event log in the ${hashInfo(alg).name} bank does not give the quoted ${register.name}.`,
+      );
+    }
+  }
+  return banks;
 }

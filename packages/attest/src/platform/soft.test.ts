@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CEL_TYPE, decodeCel, encodeCel } from '../eventlog/cel.ts';
 import { COS_TYPE, encodeCosContent } from '../eventlog/cos.ts';
 import { TPM_ALG } from '../tpm/constants.ts';
 import { verifyTpmEvidence } from '../tpm/evidence.ts';
@@ -84,6 +85,19 @@ describe('soft platform', () => {
     const tampered = { ...evidence.tpm, canonicalEventLog: cel.subarray(0, lastRecord) };
     assert.throws(() => verifyTpmEvidence(tampered, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }), {
       code: 'ERR_ATTEST_REPLAY_MISMATCH',
+    });
+  });
+
+  it('is refused when its CEL records name RTMR 3 (CC MR 4) instead of PCR 13', async () => {
+    const evidence = await (await launched()).attest(nonce);
+    const records = decodeCel(evidence.tpm.canonicalEventLog!).map((r) => ({
+      ...r,
+      indexType: CEL_TYPE.CCMR,
+      index: 4,
+    }));
+    const tampered = { ...evidence.tpm, canonicalEventLog: encodeCel(records) };
+    assert.throws(() => verifyTpmEvidence(tampered, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }), {
+      code: 'ERR_ATTEST_CEL_INDEX_TYPE',
     });
   });
 

@@ -2,7 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import { AttestError } from '../errors.ts';
 import { decodeCel } from '../eventlog/cel.ts';
-import { COS_PCR, parseCosState, verifyCosReplay } from '../eventlog/cos.ts';
+import { COS_PCR, bindCosLog, parseCosState } from '../eventlog/cos.ts';
 import type { AttestedCosState } from '../eventlog/cos.ts';
 import { bindTcgEventLog, findKernelCmdline, parseTcgEventLog } from '../eventlog/tcg.ts';
 import type { TcgEventLog } from '../eventlog/tcg.ts';
@@ -86,14 +86,8 @@ export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvide
   let cosState: AttestedCosState | undefined;
   if (evidence.canonicalEventLog !== undefined && evidence.canonicalEventLog.length > 0) {
     const records = decodeCel(evidence.canonicalEventLog);
-    cosState = parseCosState(records);
-    for (const [alg, values] of pcrs) {
-      const quoted = values.get(COS_PCR);
-      if (quoted === undefined) {
-        throw new AttestError('ERR_ATTEST_REPLAY_MISMATCH', 'The quotes do not cover PCR 13, the COS register.');
-      }
-      if (alg !== TPM_ALG.SHA1 || records.every((r) => r.digests.has(alg))) verifyCosReplay(records, alg, quoted);
-    }
+    cosState = parseCosState(records, 'tpm');
+    bindCosLog(records, new Map([...pcrs].map(([alg, values]) => [alg, values.get(COS_PCR)])), 'tpm');
   }
   const instanceInfo = readInstanceInfo(evidence.akCert);
   return {
