@@ -62,6 +62,12 @@ export const ATTEST_ERRORS = {
     description:
       'The TCG event log or the canonical event log shares no quoted PCR bank stronger than SHA-1 with the quotes, so nothing read from it can be trusted.',
   },
+  ERR_ATTEST_BOOT_STATE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The bound TCG event log breaks a boot-state rule: a separator, Secure Boot variable or authority, EFI application event or GRUB command is misplaced, duplicated, of the wrong type or not bound by its digest.',
+  },
   ERR_ATTEST_MALFORMED_DER: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

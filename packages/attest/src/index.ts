@@ -24,12 +24,23 @@ export {
   EV,
   bindTcgEventLog,
   encodeTcgEventLog,
-  findKernelCmdline,
   kernelCmdlineEvent,
   parseTcgEventLog,
   replayTcgEventLog,
 } from './eventlog/tcg.ts';
 export type { TcgEvent, TcgEventInput, TcgEventLog } from './eventlog/tcg.ts';
+export { extractBootState, normalizeCmdline } from './eventlog/boot-state.ts';
+export type { BootState } from './eventlog/boot-state.ts';
+export type { SecureBootState } from './eventlog/secure-boot.ts';
+export {
+  EFI_GUID,
+  efiGuid,
+  encodeSignatureList,
+  encodeUefiVariable,
+  parseSignatureLists,
+  parseUefiVariable,
+} from './eventlog/uefi.ts';
+export type { SignatureDatabase, UefiVariable } from './eventlog/uefi.ts';
 export { CEL_TYPE, celRecordFor, decodeCel, encodeCel, encodeCelRecord, replayCel } from './eventlog/cel.ts';
 export type { CelIndexType, CelRecord, CelRecordInput } from './eventlog/cel.ts';
 export {

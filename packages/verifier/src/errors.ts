@@ -55,6 +55,12 @@ export const VERIFIER_ERRORS = {
     description:
       'The TCG event log shares no quoted PCR bank stronger than SHA-1 with the quotes; nothing in it (boot state, kernel command line) can be believed.',
   },
+  ERR_VERIFIER_BOOT_STATE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The TCG event log breaks a boot-state rule (separators, Secure Boot variables and authorities, EFI boot applications, GRUB commands), so what booted cannot be told.',
+  },
   ERR_VERIFIER_CEL_REJECTED: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

@@ -218,30 +218,6 @@ export function bindTcgEventLog(
 
 const CMDLINE_PREFIX = 'kernel_cmdline: ';
 
-/**
- * The kernel command line GRUB measured into PCR 8: an EV_IPL event "kernel_cmdline: <cmdline>\0" whose
- * digest in every bank is H(<cmdline>) without the NUL (GRUB's TPM module). The text is returned as logged,
- * NUL included; an event whose digests do not bind its text is refused.
- */
-export function findKernelCmdline(log: TcgEventLog): string | undefined {
-  for (const event of log.events) {
-    if (event.pcrIndex !== 8 || event.eventType !== EV.IPL) continue;
-    const data = Buffer.from(event.data);
-    if (!data.subarray(0, CMDLINE_PREFIX.length).equals(Buffer.from(CMDLINE_PREFIX, 'latin1'))) continue;
-    const measured = data.subarray(CMDLINE_PREFIX.length, data.at(-1) === 0 ? -1 : data.length);
-    for (const [alg, value] of event.digests) {
-      if (findHash(alg) !== undefined && !digest(alg, measured).equals(value)) {
-        throw new AttestError(
-          'ERR_ATTEST_MALFORMED_EVENT_LOG',
-          'The kernel command line event does not match its digest.',
-        );
-      }
-    }
-    return data.subarray(CMDLINE_PREFIX.length).toString('utf8');
-  }
-  return undefined;
-}
-
 /** The EV_IPL event the soft platform and GRUB log for a kernel command line. */
 export function kernelCmdlineEvent(cmdline: string, algs: readonly number[]): TcgEventInput {
   const measured = Buffer.from(cmdline, 'utf8');

@@ -60,6 +60,14 @@ export class ByteReader {
     return ((b[3]! << 24) >>> 0) + ((b[2]! << 16) | (b[1]! << 8) | b[0]!);
   }
 
+  /** A little-endian UINT64 that must fit a safe integer (UEFI lengths, never near 2^53 in real logs). */
+  u64le(): number {
+    const low = this.u32le();
+    const high = this.u32le();
+    if (high >= 0x200000) this.fail('64-bit value too large');
+    return high * 0x1_0000_0000 + low;
+  }
+
   /** A TPM2B_*: a u16 size then that many bytes, at most `max`. */
   sized(max = 0xffff): Uint8Array {
     const size = this.u16();
@@ -108,6 +116,12 @@ export class ByteWriter {
   u32le(value: number): this {
     const b = Buffer.alloc(4);
     b.writeUInt32LE(value >>> 0);
+    return this.bytes(b);
+  }
+
+  u64le(value: number): this {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(value));
     return this.bytes(b);
   }
 

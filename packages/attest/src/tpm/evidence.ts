@@ -4,7 +4,9 @@ import { AttestError } from '../errors.ts';
 import { decodeCel } from '../eventlog/cel.ts';
 import { COS_PCR, bindCosLog, parseCosState } from '../eventlog/cos.ts';
 import type { AttestedCosState } from '../eventlog/cos.ts';
-import { bindTcgEventLog, findKernelCmdline, parseTcgEventLog } from '../eventlog/tcg.ts';
+import { extractBootState, normalizeCmdline } from '../eventlog/boot-state.ts';
+import type { BootState } from '../eventlog/boot-state.ts';
+import { bindTcgEventLog, parseTcgEventLog } from '../eventlog/tcg.ts';
 import type { TcgEventLog } from '../eventlog/tcg.ts';
 import { verifyCertificateChain } from '../x509/certificate.ts';
 import { readInstanceInfo } from '../x509/instance-info.ts';
@@ -42,7 +44,9 @@ export interface VerifiedTpmEvidence {
   readonly pcrs: ReadonlyMap<number, ReadonlyMap<number, Uint8Array>>;
   readonly quotes: readonly QuoteInfo[];
   readonly eventLog?: TcgEventLog;
-  /** The kernel command line measured at boot, trimmed of whitespace and NULs: the image identity. */
+  /** What the bound TCG log says booted: Secure Boot, boot applications, GRUB, kernel command line. */
+  readonly bootState?: BootState;
+  /** The kernel command line measured at boot, trimmed of whitespace and NULs (the image database key). */
   readonly kernelCmdline?: string;
   readonly cosState?: AttestedCosState;
 }
@@ -77,11 +81,12 @@ export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvide
     pcrs.set(quote.hashAlgo, quote.pcrValues);
   }
   let eventLog: TcgEventLog | undefined;
+  let bootState: BootState | undefined;
   let kernelCmdline: string | undefined;
   if (evidence.tcgEventLog !== undefined && evidence.tcgEventLog.length > 0) {
     eventLog = parseTcgEventLog(evidence.tcgEventLog);
-    bindTcgEventLog(eventLog, pcrs);
-    kernelCmdline = findKernelCmdline(eventLog)?.replace(/^[\s\0]+|[\s\0]+$/g, '');
+    bootState = extractBootState(eventLog, bindTcgEventLog(eventLog, pcrs));
+    if (bootState.kernelCmdline !== undefined) kernelCmdline = normalizeCmdline(bootState.kernelCmdline);
   }
   let cosState: AttestedCosState | undefined;
   if (evidence.canonicalEventLog !== undefined && evidence.canonicalEventLog.length > 0) {
@@ -97,6 +102,7 @@ export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvide
     pcrs,
     quotes,
     ...(eventLog === undefined ? {} : { eventLog }),
+    ...(bootState === undefined ? {} : { bootState }),
     ...(kernelCmdline === undefined ? {} : { kernelCmdline }),
     ...(cosState === undefined ? {} : { cosState }),
   };
