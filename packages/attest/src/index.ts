@@ -78,6 +78,8 @@ export {
 export type { PlatformCa } from './platform/platform-ca.ts';
 export { PCR_COUNT, SOFT_TPM_BANKS, SoftTpm } from './platform/soft-tpm.ts';
 export type { AkAlgorithm, SoftTpmOptions } from './platform/soft-tpm.ts';
-export { SOFT_CRTM_VERSION, SoftPlatform, bootSoftPlatform, softBootCmdline } from './platform/soft.ts';
+export { SoftPlatform, bootSoftPlatform, softBootCmdline } from './platform/soft.ts';
+export { SOFT_CRTM_VERSION, softBootEvents, softBootImages, softSecureBootKeys } from './platform/soft-firmware.ts';
+export type { SoftFirmwareOptions, SoftSecureBootKeys } from './platform/soft-firmware.ts';
 export type { ImageFamily, SoftBootOptions } from './platform/soft.ts';
 export { loadOrCreatePlatformCa } from './platform/platform-ca-file.ts';

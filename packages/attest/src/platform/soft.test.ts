@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
+import { X509Certificate, createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CEL_TYPE, decodeCel, encodeCel } from '../eventlog/cel.ts';
 import { COS_TYPE, encodeCosContent } from '../eventlog/cos.ts';
-import { TPM_ALG } from '../tpm/constants.ts';
+import { TPM_ALG, digest } from '../tpm/constants.ts';
 import { verifyTpmEvidence } from '../tpm/evidence.ts';
 import { createPlatformCa, loadPlatformCa } from './platform-ca.ts';
+import { softBootImages, softSecureBootKeys } from './soft-firmware.ts';
 import { bootSoftPlatform, softBootCmdline } from './soft.ts';
 import type { SoftBootOptions } from './soft.ts';
 
 const NOW = Date.UTC(2026, 5, 1);
+/** SHA-256 of the soft platform's db certificate: verifiers on other hosts pin it in their image database. */
+const SOFT_DB_KEY = '90760ecf638db3b76e9bc3cd40a8804176250a7edb44540fe12ab89860f7555e';
+const fingerprint = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
 const ca = createPlatformCa(NOW);
 const instance = {
   zone: 'us-central1-a',
@@ -47,6 +52,38 @@ describe('soft platform', () => {
     assert.equal(verified.kernelCmdline, softBootCmdline(boot.launcherBuild, 'confidential-space'));
     assert.equal(verified.cosState?.container.restartPolicy, 'Never');
     assert.equal(verified.cosState?.separatorSeen, true);
+  });
+
+  it('measures a boot the verifier reads like GCE: Secure Boot with its db key, boot applications, command line', async () => {
+    const evidence = await (await launched()).attest(nonce);
+    const boot = verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) })
+      .bootState!;
+    assert.equal(boot.secureBoot.enabled, true);
+    assert.deepEqual(boot.secureBoot.db.certificates.map(fingerprint), [SOFT_DB_KEY]);
+    assert.deepEqual(boot.secureBoot.authority.map(fingerprint), [SOFT_DB_KEY]);
+    assert.deepEqual(
+      boot.bootApplications?.get(TPM_ALG.SHA384),
+      softBootImages(boot.kernelCmdline!.match(/sha256:[0-9a-f]{64}/)![0]).map((i) => digest(TPM_ALG.SHA384, i)),
+    );
+    assert.equal(Buffer.from(boot.scrtmVersion!).toString('utf16le'), 'Sealroom soft platform 1\0');
+  });
+
+  it('has the same Secure Boot keys on every host: fixed certificates', () => {
+    const keys = softSecureBootKeys();
+    assert.equal(fingerprint(keys.db), SOFT_DB_KEY);
+    assert.ok(new X509Certificate(keys.db).verify(new X509Certificate(keys.kek).publicKey));
+    assert.ok(new X509Certificate(keys.kek).verify(new X509Certificate(keys.pk).publicKey));
+  });
+
+  it('boots without Secure Boot, or other images, when its firmware is told to', async () => {
+    const off = await (await launched({ ...boot, firmware: { secureBoot: false } })).attest(nonce);
+    const offBoot = verifyTpmEvidence(off.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+    assert.equal(offBoot.bootState?.secureBoot.enabled, false);
+    const other = await (await launched({ ...boot, firmware: { bootImages: [Buffer.from('evil')] } })).attest(nonce);
+    const otherBoot = verifyTpmEvidence(other.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+    assert.deepEqual(otherBoot.bootState?.bootApplications?.get(TPM_ALG.SHA256), [
+      digest(TPM_ALG.SHA256, Buffer.from('evil')),
+    ]);
   });
 
   it('signs with an RSA AK too', async () => {

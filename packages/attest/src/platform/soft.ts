@@ -1,19 +1,18 @@
-// The soft platform: an in-process TPM booted with a measured launcher build and image family, whose AK
-// certificate (from the platform CA) carries the instance identity. Its hwmodel is SOFTWARE.
+// The soft platform: an in-process TPM whose firmware (soft-firmware.ts) measures the launcher build and the
+// image family, and whose AK certificate (from the platform CA) carries the instance identity. hwmodel SOFTWARE.
 import { digest } from '../tpm/constants.ts';
 import { CEL_TYPE, celRecordFor, encodeCelRecord } from '../eventlog/cel.ts';
 import { COS_PCR } from '../eventlog/cos.ts';
-import { EV, encodeTcgEventLog, kernelCmdlineEvent } from '../eventlog/tcg.ts';
-import type { TcgEventInput } from '../eventlog/tcg.ts';
+import { encodeTcgEventLog } from '../eventlog/tcg.ts';
 import type { InstanceInfo } from '../x509/instance-info.ts';
 import type { PlatformCa } from './platform-ca.ts';
+import { softBootEvents } from './soft-firmware.ts';
+import type { SoftFirmwareOptions } from './soft-firmware.ts';
 import type { Platform, PlatformEvidence } from './platform.ts';
 import { SOFT_TPM_BANKS, SoftTpm } from './soft-tpm.ts';
 import type { AkAlgorithm } from './soft-tpm.ts';
 
 export type ImageFamily = 'confidential-space' | 'confidential-space-debug';
-
-export const SOFT_CRTM_VERSION = 'Sealroom soft platform 1';
 
 export interface SoftBootOptions {
   readonly ca: PlatformCa;
@@ -23,6 +22,8 @@ export interface SoftBootOptions {
   readonly imageFamily: ImageFamily;
   readonly nowMs: number;
   readonly akAlgorithm?: AkAlgorithm;
+  /** What the firmware boots (Secure Boot, boot images); the soft platform's own boot by default. */
+  readonly firmware?: SoftFirmwareOptions;
 }
 
 /**
@@ -32,20 +33,6 @@ export interface SoftBootOptions {
 export function softBootCmdline(launcherBuild: string, imageFamily: ImageFamily): string {
   const hardened = imageFamily === 'confidential-space';
   return `sealroom.image_family=${imageFamily} sealroom.launcher=${launcherBuild} confidential-space.hardened=${hardened}`;
-}
-
-function bootEvents(options: SoftBootOptions): TcgEventInput[] {
-  const algs = [...SOFT_TPM_BANKS];
-  const separator = (pcrIndex: number): TcgEventInput => ({
-    pcrIndex,
-    eventType: EV.SEPARATOR,
-    data: new Uint8Array(4),
-  });
-  return [
-    { pcrIndex: 0, eventType: EV.S_CRTM_VERSION, data: Buffer.from(`${SOFT_CRTM_VERSION}\0`, 'utf16le') },
-    ...[0, 1, 2, 3, 4, 5, 6, 7].map(separator),
-    kernelCmdlineEvent(softBootCmdline(options.launcherBuild, options.imageFamily), algs),
-  ];
 }
 
 export class SoftPlatform implements Platform {
@@ -58,8 +45,9 @@ export class SoftPlatform implements Platform {
 
   constructor(options: SoftBootOptions) {
     this.tpm = new SoftTpm(options.akAlgorithm === undefined ? {} : { akAlgorithm: options.akAlgorithm });
-    const events = bootEvents(options);
     const algs = [...SOFT_TPM_BANKS];
+    const cmdline = softBootCmdline(options.launcherBuild, options.imageFamily);
+    const events = softBootEvents(options.launcherBuild, cmdline, algs, options.firmware);
     for (const event of events) {
       for (const alg of algs) this.tpm.extend(event.pcrIndex, alg, event.digests?.get(alg) ?? digest(alg, event.data));
     }

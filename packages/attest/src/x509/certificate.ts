@@ -56,6 +56,7 @@ const OID = {
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
   ecdsaWithSha384: '1.2.840.10045.4.3.3',
   sha256WithRsa: '1.2.840.113549.1.1.11',
+  ed25519: '1.3.101.112',
   /** TCG EKU for attestation identity keys (TCG EK Credential Profile §3.2.14). */
   tcgKpAikCertificate: '2.23.133.8.3',
 } as const;
@@ -82,8 +83,10 @@ export interface IssueCertificateOptions {
   readonly extraExtensions?: ReadonlyArray<{ oid: string; critical: boolean; value: Uint8Array }>;
 }
 
-function signatureAlgorithm(key: KeyObject): { oid: string; hash: 'sha256' | 'sha384'; params: Buffer[] } {
+function signatureAlgorithm(key: KeyObject): { oid: string; hash: 'sha256' | 'sha384' | null; params: Buffer[] } {
   if (key.asymmetricKeyType === 'rsa') return { oid: OID.sha256WithRsa, hash: 'sha256', params: [Buffer.of(0x05, 0)] };
+  // RFC 8410 §3: Ed25519 signs the message itself, and its AlgorithmIdentifier has no parameters.
+  if (key.asymmetricKeyType === 'ed25519') return { oid: OID.ed25519, hash: null, params: [] };
   const curve = key.asymmetricKeyDetails?.namedCurve;
   return curve === 'secp384r1'
     ? { oid: OID.ecdsaWithSha384, hash: 'sha384', params: [] }
