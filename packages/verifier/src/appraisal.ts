@@ -2,6 +2,8 @@
 // mapped to the verifier's own code.
 import { AttestError, verifyTpmEvidence } from '@sealroom/attest';
 import type { AttestErrorCode, AttestedCosState, HwModel, InstanceInfo, TpmEvidence } from '@sealroom/attest';
+import { appraiseBoot } from './boot-appraisal.ts';
+import type { BootSummary } from './boot-appraisal.ts';
 import { VerifierError } from './errors.ts';
 import type { VerifierErrorCode } from './errors.ts';
 import type { ImageDatabase, ImageEntry } from './image-db.ts';
@@ -26,6 +28,8 @@ export interface Appraisal {
   readonly hwmodel: HwModel;
   readonly instance: InstanceInfo;
   readonly image: ImageEntry;
+  /** What booted: the command line, Secure Boot's db, the boot applications (appraised against `image`). */
+  readonly boot: BootSummary;
   readonly cosState?: AttestedCosState;
 }
 
@@ -54,46 +58,6 @@ export function toVerifierError(error: unknown): unknown {
   return error;
 }
 
-const SOFT_CMDLINE =
-  /^sealroom\.image_family=(confidential-space(?:-debug)?) sealroom\.launcher=sha256:[0-9a-f]{64} confidential-space\.hardened=(true|false)$/;
-
-function hardenedFlag(cmdline: string): boolean | undefined {
-  const match = /(?:^|\s)confidential-space\.hardened=(true|false)(?:\s|$)/.exec(cmdline);
-  return match === null ? undefined : match[1] === 'true';
-}
-
-function findImage(cmdline: string | undefined, root: TrustedRoot, options: AppraisalOptions): ImageEntry {
-  if (cmdline === undefined) {
-    throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The event log has no measured kernel command line.');
-  }
-  let entry = options.images.lookup(cmdline);
-  const soft = SOFT_CMDLINE.exec(cmdline);
-  if (entry === undefined && root.dev === true && soft !== null) {
-    const hardened = soft[2] === 'true';
-    entry = {
-      cmdline,
-      imageReleaseName: `sealroom-soft-dev-${options.devSwversion}`,
-      isHardened: hardened,
-      swversion: options.devSwversion,
-      supportAttributes: hardened ? ['LATEST', 'STABLE', 'USABLE'] : [],
-    };
-  }
-  if (entry === undefined) {
-    throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The boot measurement is not in the image database.');
-  }
-  const measuredHardened = hardenedFlag(cmdline);
-  if (measuredHardened === false && entry.isHardened && entry.supportAttributes.length > 0) {
-    throw new VerifierError(
-      'ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES',
-      `A debug boot cannot get the support attributes of hardened image ${entry.imageReleaseName}.`,
-    );
-  }
-  if (measuredHardened !== undefined && measuredHardened !== entry.isHardened) {
-    throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The measured hardened flag contradicts the image database.');
-  }
-  return entry;
-}
-
 export function appraiseTpmEvidence(evidence: TpmEvidence, nonce: Uint8Array, options: AppraisalOptions): Appraisal {
   let verified: ReturnType<typeof verifyTpmEvidence>;
   try {
@@ -114,7 +78,11 @@ export function appraiseTpmEvidence(evidence: TpmEvidence, nonce: Uint8Array, op
       'The AK certificate carries no production instance identity.',
     );
   }
-  const image = findImage(verified.kernelCmdline, root, options);
+  const { image, summary } = appraiseBoot(verified.bootState, {
+    images: options.images,
+    dev: root.dev === true,
+    devSwversion: options.devSwversion,
+  });
   const container = verified.cosState?.container;
   if (
     container === undefined ||
@@ -131,6 +99,7 @@ export function appraiseTpmEvidence(evidence: TpmEvidence, nonce: Uint8Array, op
     hwmodel: root.hwmodel,
     instance,
     image,
+    boot: summary,
     ...(verified.cosState === undefined ? {} : { cosState: verified.cosState }),
   };
 }

@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { CoreError } from '@sealroom/core';
 import { z } from 'zod';
 import { SUPPORT_ATTRIBUTES } from './image-db.ts';
+import type { ImageEntry } from './image-db.ts';
 
 const HWMODELS = [
   'SOFTWARE',
@@ -15,6 +16,12 @@ const HWMODELS = [
   'INTEL_TDX',
 ] as const;
 
+const hexDigests = (size: number) =>
+  z
+    .array(z.string().regex(new RegExp(`^[0-9a-f]{${size * 2}}$`)))
+    .min(1)
+    .optional();
+
 export const verifierConfigSchema = z.strictObject({
   /** The `iss` of the tokens; the server's base URL when absent. */
   issuer: z.url().optional(),
@@ -22,7 +29,7 @@ export const verifierConfigSchema = z.strictObject({
   trustedRoots: z.array(z.strictObject({ certificatePem: z.string(), hwmodel: z.enum(HWMODELS) })).default([]),
   /** Intermediate certificates (PEM) the verifier supplies when evidence lacks them. */
   intermediates: z.array(z.string()).default([]),
-  /** Golden boot measurements: kernel command line → image. */
+  /** Golden boot measurements: kernel command line → image, with its Secure Boot db and boot applications. */
   images: z
     .array(
       z.strictObject({
@@ -31,6 +38,19 @@ export const verifierConfigSchema = z.strictObject({
         isHardened: z.boolean(),
         swversion: z.string().regex(/^[0-9]+$/),
         supportAttributes: z.array(z.enum(SUPPORT_ATTRIBUTES)).default([]),
+        /** SHA-256 (hex) of each certificate Secure Boot's db must hold, and nothing else. */
+        secureBootDb: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1),
+        /** EFI boot application digests (hex) in boot order, per bank; at least one bank. */
+        bootApplications: z
+          .strictObject({
+            sha1: hexDigests(20),
+            sha256: hexDigests(32),
+            sha384: hexDigests(48),
+            sha512: hexDigests(64),
+          })
+          .refine((banks) => Object.values(banks).some((d) => d !== undefined && d.length > 0), {
+            message: 'list the boot applications in at least one bank',
+          }),
       }),
     )
     .default([]),
@@ -73,6 +93,14 @@ export function loadVerifierConfig(env: NodeJS.ProcessEnv = process.env): Verifi
     throw new CoreError('ERR_CONFIG', 'SEALROOM_VERIFIER_CONFIG does not name a readable JSON file.', { cause });
   }
   return parseVerifierConfig(json);
+}
+
+/** A configured image as the image database holds it (banks left out are absent, not undefined). */
+export function toImageEntry(image: VerifierConfig['images'][number]): ImageEntry {
+  const bootApplications = Object.fromEntries(
+    Object.entries(image.bootApplications).filter(([, digests]) => digests !== undefined),
+  ) as ImageEntry['bootApplications'];
+  return { ...image, bootApplications };
 }
 
 /** PEM (one certificate) → DER, refusing anything that is not a certificate. */

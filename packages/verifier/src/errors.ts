@@ -96,7 +96,20 @@ export const VERIFIER_ERRORS = {
   ERR_VERIFIER_UNKNOWN_IMAGE: {
     status: 'INVALID_ARGUMENT',
     retryable: false,
-    description: "The boot measurement (kernel command line) is not in the verifier's image database.",
+    description:
+      "The measured kernel command line is not in the verifier's image database, or contradicts its hardened flag.",
+  },
+  ERR_VERIFIER_SECURE_BOOT: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'Secure Boot was off at boot, or its db (certificates and hashes) is not the one the image database entry for the measured kernel command line expects.',
+  },
+  ERR_VERIFIER_BOOT_APPLICATIONS: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The measured EFI boot applications (PCR 4, in boot order) are not the ones the image database entry expects, or ExitBootServices was not measured.',
   },
   ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES: {
     status: 'INVALID_ARGUMENT',

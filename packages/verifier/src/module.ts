@@ -3,7 +3,7 @@ import { loadOrCreatePlatformCa } from '@sealroom/attest';
 import type { ServiceContext, ServiceFactory, ServiceModule } from '@sealroom/transport';
 import type { JWTVerifyGetKey } from 'jose';
 import type { TrustedRoot } from './appraisal.ts';
-import { loadVerifierConfig, pemToDer } from './config.ts';
+import { loadVerifierConfig, pemToDer, toImageEntry } from './config.ts';
 import type { VerifierConfig } from './config.ts';
 import { verifierRoutes } from './http.ts';
 import { createImageDatabase } from './image-db.ts';
@@ -54,7 +54,7 @@ export async function createVerifierModule(
     issuer,
     roots,
     intermediates: config.intermediates.map(pemToDer),
-    images: createImageDatabase(config.images),
+    images: createImageDatabase(config.images.map(toImageEntry)),
     verifyServiceAccountTokens: createServiceAccountTokenVerifier({
       issuer: `${settings.baseUrl}/accounts`,
       now: () => clock.now(),

@@ -12,7 +12,7 @@ import {
 } from '@sealroom/attest';
 import type { TpmEvidence } from '@sealroom/attest';
 import { VerifierError } from './errors.ts';
-import { createImageDatabase, softImageEntries } from './image-db.ts';
+import { createImageDatabase, softImageEntries, softImageEntry } from './image-db.ts';
 import { LAUNCHER_BUILD, createFixture } from './test-fixture.ts';
 import type { Fixture } from './test-fixture.ts';
 
@@ -135,6 +135,21 @@ describe('verifier refusals', () => {
     );
   });
 
+  it('a boot without Secure Boot, measuring the hardened command line → ERR_VERIFIER_SECURE_BOOT', async () => {
+    const platform = await f.boot('confidential-space', f.ca, { secureBoot: false });
+    const challenge = await f.createChallenge();
+    const evidence = (await platform.attest(Buffer.from(challenge.tpmNonce, 'base64'))).tpm;
+    await expectRefusal(challenge.name, await f.body(evidence, challenge.name), 'ERR_VERIFIER_SECURE_BOOT');
+  });
+
+  it('a boot of another launcher under the hardened command line → ERR_VERIFIER_BOOT_APPLICATIONS', async () => {
+    const images = [Buffer.from('Sealroom soft boot loader 1'), Buffer.from('a launcher that leaks')];
+    const platform = await f.boot('confidential-space', f.ca, { bootImages: images });
+    const challenge = await f.createChallenge();
+    const evidence = (await platform.attest(Buffer.from(challenge.tpmNonce, 'base64'))).tpm;
+    await expectRefusal(challenge.name, await f.body(evidence, challenge.name), 'ERR_VERIFIER_BOOT_APPLICATIONS');
+  });
+
   it('no canonical event log → ERR_VERIFIER_MISSING_LAUNCH_EVENTS', async () => {
     const { challenge, evidence } = await fresh();
     const tampered = { ...evidence, canonicalEventLog: new Uint8Array(0) };
@@ -191,14 +206,15 @@ describe('verifier refusals', () => {
   });
 
   it('a debug boot whose image entry claims STABLE → ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES', async () => {
+    const debugEntry = softImageEntry(LAUNCHER_BUILD, 'confidential-space-debug', '261100', 'mislabelled-debug');
     const g = await createFixture({
       images: [
         {
-          cmdline: softBootCmdline(LAUNCHER_BUILD, 'confidential-space-debug'),
-          imageReleaseName: 'mislabelled-debug',
+          ...debugEntry,
           isHardened: true,
-          swversion: '261100',
           supportAttributes: ['STABLE'],
+          secureBootDb: [...debugEntry.secureBootDb],
+          bootApplications: { sha256: [...debugEntry.bootApplications.sha256!] },
         },
       ],
     });

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COS_TYPE, bootSoftPlatform, createPlatformCa, encodeCosContent } from '@sealroom/attest';
-import type { ImageFamily, PlatformCa, SoftPlatform, TpmEvidence } from '@sealroom/attest';
+import type { ImageFamily, PlatformCa, SoftFirmwareOptions, SoftPlatform, TpmEvidence } from '@sealroom/attest';
 import { createFakeClock, resolveSharedDir, toBase64 } from '@sealroom/core';
 import type { FakeClock } from '@sealroom/core';
 import { createIamTestContext } from '@sealroom/iam';
@@ -31,7 +31,7 @@ export interface Fixture {
   readonly strangerToken: string;
   readonly projectNumber: string;
   signSaToken(audience: string, email?: string): Promise<string>;
-  boot(imageFamily?: ImageFamily, ca?: PlatformCa): Promise<SoftPlatform>;
+  boot(imageFamily?: ImageFamily, ca?: PlatformCa, firmware?: SoftFirmwareOptions): Promise<SoftPlatform>;
   createChallenge(token?: string): Promise<{ name: string; tpmNonce: string }>;
   verify(challenge: string, body: Record<string, unknown>, token?: string): Promise<{ status: number; json: Json }>;
   body(evidence: TpmEvidence, challenge: string, extra?: Record<string, unknown>): Promise<Record<string, unknown>>;
@@ -79,7 +79,7 @@ export async function createFixture(config: Partial<VerifierConfig> = {}): Promi
         .setExpirationTime(now + 3600)
         .sign(saKeys.privateKey);
     },
-    async boot(imageFamily = 'confidential-space', bootCa = ca) {
+    async boot(imageFamily = 'confidential-space', bootCa = ca, firmware = {}) {
       const platform = bootSoftPlatform({
         ca: bootCa,
         instance: {
@@ -92,6 +92,7 @@ export async function createFixture(config: Partial<VerifierConfig> = {}): Promi
         launcherBuild: LAUNCHER_BUILD,
         imageFamily,
         nowMs: clock.now(),
+        firmware,
       });
       const events: Array<[number, string | Uint8Array]> = [
         [COS_TYPE.IMAGE_REF, `127.0.0.1:8080/builder-project/repo1/tee@${IMAGE_DIGEST}`],
