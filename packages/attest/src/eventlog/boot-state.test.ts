@@ -117,7 +117,7 @@ describe('boot-state rules (each breaks one rule of Google verifier on the real 
     [
       'a forged S-CRTM version',
       (e) => e.map((x, i) => (i === 0 ? { ...x, data: Buffer.from('forged') } : x)),
-      'invalid S-CRTM version',
+      'the event data does not match its digest',
     ],
     [
       'a Secure Boot variable after the separator',
@@ -132,7 +132,7 @@ describe('boot-state rules (each breaks one rule of Google verifier on the real 
     [
       'a variable whose digest does not bind it',
       (e) => e.map((x, i) => (i === dbVar(e) ? { ...x, data: flip(x.data, 100) } : x)),
-      'variable digest does not match its data',
+      'the event data does not match its digest',
     ],
     [
       'db under another vendor GUID',
@@ -143,6 +143,26 @@ describe('boot-state rules (each breaks one rule of Google verifier on the real 
       'SecureBoot = 2',
       (e) => e.map((x, i) => (i === sbVar(e) ? withVariable(x, () => ({ data: Uint8Array.of(2) })) : x)),
       'SecureBoot is not 0 or 1',
+    ],
+    [
+      'a GPT event whose data was edited',
+      (e) => e.map((x) => (x.eventType === EV.EFI_GPT_EVENT ? { ...x, data: flip(x.data, 10) } : x)),
+      'the event data does not match its digest',
+    ],
+    [
+      'a boot variable under another vendor GUID',
+      (e) =>
+        e.map((x) =>
+          x.eventType === EV.EFI_VARIABLE_BOOT
+            ? { ...x, data: Buffer.concat([EFI_GUID.IMAGE_SECURITY_DATABASE, x.data.subarray(16)]) }
+            : x,
+        ),
+      'not a boot variable',
+    ],
+    [
+      'a boot variable whose value was edited',
+      (e) => e.map((x) => (x.eventType === EV.EFI_VARIABLE_BOOT ? { ...x, data: flip(x.data, x.data.length - 1) } : x)),
+      'the boot variable does not match its digest',
     ],
     [
       'a UEFI debugger',
@@ -201,7 +221,7 @@ describe('boot-state rules (each breaks one rule of Google verifier on the real 
     ],
     [
       'a PCR 8 event that is not EV_IPL',
-      (e) => e.map((x) => (x.pcrIndex === 8 ? { ...x, eventType: EV.EFI_ACTION } : x)),
+      (e) => e.map((x) => (x.pcrIndex === 8 ? { ...x, eventType: EV.EFI_BOOT_SERVICES_DRIVER } : x)),
       'is not EV_IPL',
     ],
     [

@@ -6,6 +6,7 @@ import { extractSecureBoot } from './secure-boot.ts';
 import type { SecureBootState } from './secure-boot.ts';
 import { EV } from './tcg.ts';
 import type { TcgEvent, TcgEventLog } from './tcg.ts';
+import { EFI_GUID, parseUefiVariable } from './uefi.ts';
 
 export interface BootState {
   /** The banks the log was verified in; every digest below is from one of them. */
@@ -56,15 +57,50 @@ function checkSeparators(events: readonly TcgEvent[], digests: BankDigests): voi
   }
 }
 
-/** The S-CRTM version, trusted only before PCR 0's separator and only when its digest binds it. */
-function extractScrtmVersion(events: readonly TcgEvent[], digests: BankDigests): Uint8Array | undefined {
+/**
+ * PFP §10.4.1: these events are digests of their own data, so their data must be what was measured.
+ * (Separators and Secure Boot's authorities have their own rules.)
+ */
+const DATA_DIGESTED: ReadonlySet<number> = new Set([
+  EV.ACTION,
+  EV.S_CRTM_VERSION,
+  EV.NONHOST_INFO,
+  EV.OMIT_BOOT_DEVICE_EVENTS,
+  EV.EFI_VARIABLE_DRIVER_CONFIG,
+  EV.EFI_GPT_EVENT,
+  EV.EFI_ACTION,
+  EV.EFI_VARIABLE_BOOT2,
+]);
+/** UEFI 2.10 §3.1.1: the boot manager's load options and their order, all under the global-variable GUID. */
+const BOOT_VARIABLE = /^(?:(?:Boot|Driver|SysPrep|PlatformRecovery)(?:[0-9A-F]{4}|Order)|BootNext)$/;
+
+/** Every data-digested event is bound; EV_EFI_VARIABLE_BOOT is a boot variable whose value is digested. */
+function checkEventData(events: readonly TcgEvent[], digests: BankDigests): void {
+  for (const event of events) {
+    const at = `PCR ${event.pcrIndex} event ${event.number}`;
+    if (DATA_DIGESTED.has(event.eventType) && !digests.verifies(event, event.data)) {
+      refuseBoot(`${at}: the event data does not match its digest.`);
+    }
+    if (event.eventType === EV.EFI_VARIABLE_BOOT) {
+      const variable = parseUefiVariable(event.data);
+      if (!variable.vendor.equals(EFI_GUID.GLOBAL_VARIABLE) || !BOOT_VARIABLE.test(variable.name)) {
+        refuseBoot(`${at}: not a boot variable.`);
+      }
+      // EDK II digests the variable's value only; the PFP's later wording digests the whole structure.
+      if (!digests.verifies(event, variable.data) && !digests.verifies(event, event.data)) {
+        refuseBoot(`${at}: the boot variable does not match its digest.`);
+      }
+    }
+  }
+}
+
+/** The S-CRTM version, trusted only before PCR 0's separator (its digest binds it: checkEventData). */
+function extractScrtmVersion(events: readonly TcgEvent[]): Uint8Array | undefined {
   let version: Uint8Array | undefined;
   for (const event of events) {
     if (event.pcrIndex !== 0) continue;
     if (event.eventType === EV.SEPARATOR) break;
-    if (event.eventType !== EV.S_CRTM_VERSION) continue;
-    if (!digests.verifies(event, event.data)) refuseBoot(`PCR 0 event ${event.number}: invalid S-CRTM version.`);
-    version = event.data;
+    if (event.eventType === EV.S_CRTM_VERSION) version = event.data;
   }
   return version;
 }
@@ -137,7 +173,8 @@ function extractGrub(events: readonly TcgEvent[], digests: BankDigests): { comma
 export function extractBootState(log: TcgEventLog, banks: readonly number[]): BootState {
   const digests = new BankDigests(banks);
   checkSeparators(log.events, digests);
-  const scrtmVersion = extractScrtmVersion(log.events, digests);
+  checkEventData(log.events, digests);
+  const scrtmVersion = extractScrtmVersion(log.events);
   const secureBoot = extractSecureBoot(log.events, digests);
   const bootApplications = extractBootApplications(log.events, digests);
   const grub = extractGrub(log.events, digests);

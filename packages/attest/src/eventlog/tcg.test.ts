@@ -119,6 +119,7 @@ describe('TCG event log: what the parser and replay refuse', () => {
   const d32 = Buffer.alloc(32, 1);
   const refused: ReadonlyArray<[string, Buffer]> = [
     ['an event type outside the PFP ranges', oneEvent(0x13, [[TPM_ALG.SHA256, d32]])],
+    ['an event type the PFP does not define', oneEvent(0x800000fd, [[TPM_ALG.SHA256, d32]])],
     ['an event that misses a bank of the header', oneEvent(EV.IPL, [])],
     [
       'an event that repeats a bank',

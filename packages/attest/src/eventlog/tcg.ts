@@ -7,15 +7,18 @@ import { TPM_ALG, digest, findHash, hashInfo } from '../tpm/constants.ts';
 export const EV = {
   NO_ACTION: 0x03,
   SEPARATOR: 0x04,
+  ACTION: 0x05,
   S_CRTM_VERSION: 0x08,
   IPL: 0x0d,
   NONHOST_INFO: 0x11,
+  OMIT_BOOT_DEVICE_EVENTS: 0x12,
   EFI_VARIABLE_DRIVER_CONFIG: 0x80000001,
   EFI_VARIABLE_BOOT: 0x80000002,
   EFI_BOOT_SERVICES_APPLICATION: 0x80000003,
   EFI_BOOT_SERVICES_DRIVER: 0x80000004,
   EFI_GPT_EVENT: 0x80000006,
   EFI_ACTION: 0x80000007,
+  EFI_VARIABLE_BOOT2: 0x8000000c,
   EFI_VARIABLE_AUTHORITY: 0x800000e0,
 } as const;
 
@@ -42,10 +45,20 @@ const MAX_ALGORITHMS = 16;
 /** No real firmware event is this large; the bound keeps a forged size from allocating gigabytes. */
 const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
-/** TCG PC Client PFP §10.4.1: event types are 0x00–0x12, or 0x80000000–0x800000FF for UEFI events. */
-function isEventType(type: number): boolean {
-  return type <= 0x12 || (type >= 0x80000000 && type <= 0x800000ff);
-}
+/**
+ * The event types the TCG PC Client PFP defines (§10.4.1, Table 9): 0x00–0x12 and the UEFI ones. A type
+ * outside them is not firmware's: the type is not measured, so an unknown one can only be a forgery.
+ */
+const EVENT_TYPES: ReadonlySet<number> = new Set([
+  ...Array.from({ length: 0x13 }, (_, i) => i),
+  ...Array.from({ length: 0x0d }, (_, i) => 0x80000000 + i), // EV_EFI_EVENT_BASE … EV_EFI_VARIABLE_BOOT2
+  0x80000010, // EV_EFI_HCRTM_EVENT
+  0x800000e0, // EV_EFI_VARIABLE_AUTHORITY
+  0x800000e1, // EV_EFI_SPDM_FIRMWARE_BLOB
+  0x800000e2, // EV_EFI_SPDM_FIRMWARE_CONFIG
+  0x800000e3, // EV_EFI_SPDM_DEVICE_POLICY
+  0x800000e4, // EV_EFI_SPDM_DEVICE_AUTHORITY
+]);
 
 /** TCG_EfiSpecIdEvent (PFP §10.4.5.1): spec version 2.0, and only banks Sealroom can replay. */
 function readSpecId(data: Uint8Array): Map<number, number> {
@@ -97,7 +110,7 @@ export function parseTcgEventLog(bytes: Uint8Array): TcgEventLog {
   while (reader.remaining > 0) {
     const pcrIndex = reader.u32le();
     const eventType = reader.u32le();
-    if (!isEventType(eventType)) reader.fail(`event type 0x${eventType.toString(16)} is outside the PFP ranges`);
+    if (!EVENT_TYPES.has(eventType)) reader.fail(`event type 0x${eventType.toString(16)} is not a PFP event type`);
     const count = reader.u32le();
     if (count !== algorithms.size) reader.fail(`digest count ${count}, the header lists ${algorithms.size} banks`);
     const digests = new Map<number, Uint8Array>();
