@@ -83,6 +83,12 @@ export const ATTEST_ERRORS = {
     retryable: false,
     description: "The attestation key's public area differs from the key in its certificate.",
   },
+  ERR_ATTEST_AK_ATTRIBUTES: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The AK public area sent with the evidence does not describe an attestation key: a restricted signing key fixed to its TPM, with no symmetric part and a scheme the verifier checks.',
+  },
   ERR_ATTEST_PLATFORM: {
     status: 'FAILED_PRECONDITION',
     retryable: false,

@@ -10,6 +10,7 @@ export type { ClockInfo, QuoteInfo } from './tpm/attest.ts';
 export { encodeTpmSignature, parseTpmSignature, signTpm, verifyTpmSignature } from './tpm/signature.ts';
 export type { TpmSignature } from './tpm/signature.ts';
 export {
+  checkAttestationKeyTemplate,
   encodeTpmPublic,
   fromPublicKey,
   matchesPublicKey,

@@ -88,6 +88,12 @@ export const VERIFIER_ERRORS = {
     retryable: false,
     description: 'The attestation key public area differs from the key in its certificate.',
   },
+  ERR_VERIFIER_AK_ATTRIBUTES: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The attestation key public area does not describe a restricted signing key fixed to its TPM (attributes, symmetric part, scheme, key size).',
+  },
   ERR_VERIFIER_NO_INSTANCE_IDENTITY: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeTcgEventLog, kernelCmdlineEvent, parseTcgEventLog } from '../eventlog/tcg.ts';
 import { loadGceVector } from '../test-vectors.ts';
+import { encodeTpmPublic, parseTpmPublic } from './public.ts';
+import type { TpmPublic } from './public.ts';
 import { TPM_ALG } from './constants.ts';
 import { verifyTpmEvidence } from './evidence.ts';
 import type { TpmEvidence } from './evidence.ts';
@@ -52,6 +54,27 @@ describe('GCE COS 85 attestation as a whole (shared vector)', () => {
       code: 'ERR_ATTEST_REPLAY_MISMATCH',
     });
   });
+
+  const akPubWith = (edit: (pub: ReturnType<typeof parseTpmPublic>) => object): Buffer =>
+    encodeTpmPublic({ ...parseTpmPublic(vector.akPub), ...edit(parseTpmPublic(vector.akPub)) } as TpmPublic);
+  const notAnAk: ReadonlyArray<[string, Buffer]> = [
+    [
+      'an unrestricted key (it could sign forged quotes)',
+      akPubWith((p) => ({ objectAttributes: p.objectAttributes & ~(1 << 16) })),
+    ],
+    ['a decryption key', akPubWith((p) => ({ objectAttributes: p.objectAttributes | (1 << 17) }))],
+    ['a key that may leave its TPM', akPubWith((p) => ({ objectAttributes: p.objectAttributes & ~(1 << 1) }))],
+    ['reserved attribute bits', akPubWith((p) => ({ objectAttributes: p.objectAttributes | (1 << 31) }))],
+    ['a symmetric algorithm', akPubWith(() => ({ symmetric: { alg: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB } }))],
+    ['an ECDAA scheme', akPubWith(() => ({ scheme: { scheme: TPM_ALG.ECDAA, hashAlg: TPM_ALG.SHA256, count: 0 } }))],
+    ['an unknown nameAlg', akPubWith(() => ({ nameAlg: 0x0012 }))],
+    ['a keyBits that is not its modulus size', akPubWith(() => ({ keyBits: 1024 }))],
+  ];
+  for (const [name, akPub] of notAnAk) {
+    it(`refuses an AK public area with ${name}, although its key is the certificate's`, () => {
+      assert.throws(() => verifyTpmEvidence({ ...evidence, akPub }, options), { code: 'ERR_ATTEST_AK_ATTRIBUTES' });
+    });
+  }
 
   it('refuses the wrong nonce', () => {
     assert.throws(() => verifyTpmEvidence(evidence, { ...options, nonce: Buffer.from('9008', 'hex') }), {

@@ -13,7 +13,7 @@ import { readInstanceInfo } from '../x509/instance-info.ts';
 import type { InstanceInfo } from '../x509/instance-info.ts';
 import type { QuoteInfo } from './attest.ts';
 import { TPM_ALG } from './constants.ts';
-import { matchesPublicKey, parseTpmPublic } from './public.ts';
+import { checkAttestationKeyTemplate, matchesPublicKey, parseTpmPublic } from './public.ts';
 import { verifyQuote } from './quote.ts';
 import type { TpmQuote } from './quote.ts';
 
@@ -63,7 +63,9 @@ export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvide
   });
   const akPublicKey = chain.leaf.publicKey;
   if (evidence.akPub !== undefined && evidence.akPub.length > 0) {
-    if (!matchesPublicKey(parseTpmPublic(evidence.akPub), akPublicKey)) {
+    const akPub = parseTpmPublic(evidence.akPub);
+    checkAttestationKeyTemplate(akPub);
+    if (!matchesPublicKey(akPub, akPublicKey)) {
       throw new AttestError('ERR_ATTEST_AK_MISMATCH', 'The AK public area is not the key of the AK certificate.');
     }
   }

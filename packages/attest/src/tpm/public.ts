@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
-import { TPM_ALG, TPM_ECC_CURVE, digest } from './constants.ts';
+import { TPM_ALG, TPM_ECC_CURVE, digest, findHash } from './constants.ts';
 
 /** TPMT_SYM_DEF_OBJECT: NULL, or an algorithm with key bits and mode. */
 export interface SymDef {
@@ -195,6 +195,40 @@ export function matchesPublicKey(pub: TpmPublic, key: KeyObject): boolean {
 
 /** The default attributes of an attestation key: fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign. */
 export const AK_OBJECT_ATTRIBUTES = 0x00050072;
+
+/** TPMA_OBJECT (Part 2 §8.3): what an attestation key must have, and what it may have besides. */
+const AK_REQUIRED = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 16) | (1 << 18); // fixedTPM fixedParent sensitiveDataOrigin restricted sign
+const AK_OPTIONAL = (1 << 2) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 11); // stClear userWithAuth adminWithPolicy noDA encryptedDuplication
+
+/**
+ * Checks that a TPMT_PUBLIC describes an attestation key: a restricted signing key that never leaves its
+ * TPM (so it signs only structures the TPM made, such as quotes), no symmetric part, and a scheme the
+ * verifier checks. Throws ERR_ATTEST_AK_ATTRIBUTES.
+ */
+export function checkAttestationKeyTemplate(pub: TpmPublic): void {
+  const refuse = (why: string): never => {
+    throw new AttestError('ERR_ATTEST_AK_ATTRIBUTES', `The AK public area ${why}.`);
+  };
+  if (findHash(pub.nameAlg) === undefined) refuse('has an unknown nameAlg');
+  if (
+    (pub.objectAttributes & AK_REQUIRED) >>> 0 !== AK_REQUIRED ||
+    (pub.objectAttributes & ~(AK_REQUIRED | AK_OPTIONAL)) !== 0
+  ) {
+    refuse('is not a restricted signing key fixed to its TPM');
+  }
+  if (pub.symmetric.alg !== TPM_ALG.NULL) refuse('has a symmetric algorithm');
+  const schemes: readonly number[] = pub.type === TPM_ALG.RSA ? [TPM_ALG.RSASSA, TPM_ALG.RSAPSS] : [TPM_ALG.ECDSA];
+  const { scheme, hashAlg } = pub.scheme;
+  if (
+    scheme !== TPM_ALG.NULL &&
+    (!schemes.includes(scheme) || hashAlg === undefined || findHash(hashAlg) === undefined)
+  ) {
+    refuse('has a signing scheme the verifier does not check');
+  }
+  if (pub.type === TPM_ALG.RSA && pub.keyBits !== pub.modulus.length * 8)
+    refuse('has a keyBits that is not its modulus size');
+  if (pub.type === TPM_ALG.ECC && pub.kdf.scheme !== TPM_ALG.NULL) refuse('has a key derivation scheme');
+}
 
 /** The TPMT_PUBLIC of an attestation key whose public half is `key` (ECC P-256/P-384 or RSA). */
 export function fromPublicKey(key: KeyObject, signHashAlg: number = TPM_ALG.SHA256): TpmPublic {
