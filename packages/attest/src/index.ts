@@ -56,8 +56,8 @@ export {
   parseCosState,
 } from './eventlog/cos.ts';
 export type { AttestedCosState, CosEvidenceKind, GpuCcMode, RestartPolicy } from './eventlog/cos.ts';
-export { verifyTpmEvidence } from './tpm/evidence.ts';
-export type { TpmEvidence, VerifiedTpmEvidence, VerifyTpmEvidenceOptions } from './tpm/evidence.ts';
+export { verifyBootLog, verifyLaunchLog, verifyTpmEvidence } from './tpm/evidence.ts';
+export type { QuotedPcrs, TpmEvidence, VerifiedTpmEvidence, VerifyTpmEvidenceOptions } from './tpm/evidence.ts';
 export { TAG as DER_TAG, parseDer, readChildren, readDer } from './x509/der.ts';
 export type { DerNode } from './x509/der.ts';
 export { encodeName, issueCertificate, readExtensions, verifyCertificateChain } from './x509/certificate.ts';

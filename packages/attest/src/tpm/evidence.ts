@@ -51,6 +51,34 @@ export interface VerifiedTpmEvidence {
   readonly cosState?: AttestedCosState;
 }
 
+/** Quoted PCR values: TPM_ALG_ID → PCR index → value. */
+export type QuotedPcrs = ReadonlyMap<number, ReadonlyMap<number, Uint8Array>>;
+
+/**
+ * The TCG event log, bound to PCR values its quotes were verified to vouch for, and the boot state read
+ * from it. Step of `verifyTpmEvidence`, exported so each step can be exercised alone.
+ */
+export function verifyBootLog(
+  bytes: Uint8Array,
+  pcrs: QuotedPcrs,
+): { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string } {
+  const eventLog = parseTcgEventLog(bytes);
+  const bootState = extractBootState(eventLog, bindTcgEventLog(eventLog, pcrs));
+  return {
+    eventLog,
+    bootState,
+    ...(bootState.kernelCmdline === undefined ? {} : { kernelCmdline: normalizeCmdline(bootState.kernelCmdline) }),
+  };
+}
+
+/** The canonical event log of TPM evidence: COS rules, then bound to the quoted PCR 13 of every bank. */
+export function verifyLaunchLog(bytes: Uint8Array, pcrs: QuotedPcrs): AttestedCosState {
+  const records = decodeCel(bytes);
+  const cosState = parseCosState(records, 'tpm');
+  bindCosLog(records, new Map([...pcrs].map(([alg, values]) => [alg, values.get(COS_PCR)])), 'tpm');
+  return cosState;
+}
+
 /**
  * Verifies TPM evidence. When an AK certificate is present its key, not akPub, verifies the quotes
  * (go-tpm-tools `TestVerifyIgnoreAKPubWithAKCert`); a differing akPub is refused. SHA-1 alone is refused.
@@ -82,20 +110,14 @@ export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvide
     quotes.push(verifyQuote(quote, { akPublicKey, nonce: options.nonce }));
     pcrs.set(quote.hashAlgo, quote.pcrValues);
   }
-  let eventLog: TcgEventLog | undefined;
-  let bootState: BootState | undefined;
-  let kernelCmdline: string | undefined;
-  if (evidence.tcgEventLog !== undefined && evidence.tcgEventLog.length > 0) {
-    eventLog = parseTcgEventLog(evidence.tcgEventLog);
-    bootState = extractBootState(eventLog, bindTcgEventLog(eventLog, pcrs));
-    if (bootState.kernelCmdline !== undefined) kernelCmdline = normalizeCmdline(bootState.kernelCmdline);
-  }
-  let cosState: AttestedCosState | undefined;
-  if (evidence.canonicalEventLog !== undefined && evidence.canonicalEventLog.length > 0) {
-    const records = decodeCel(evidence.canonicalEventLog);
-    cosState = parseCosState(records, 'tpm');
-    bindCosLog(records, new Map([...pcrs].map(([alg, values]) => [alg, values.get(COS_PCR)])), 'tpm');
-  }
+  const boot =
+    evidence.tcgEventLog !== undefined && evidence.tcgEventLog.length > 0
+      ? verifyBootLog(evidence.tcgEventLog, pcrs)
+      : undefined;
+  const cosState =
+    evidence.canonicalEventLog !== undefined && evidence.canonicalEventLog.length > 0
+      ? verifyLaunchLog(evidence.canonicalEventLog, pcrs)
+      : undefined;
   const instanceInfo = readInstanceInfo(evidence.akCert);
   return {
     root: chain.root,
@@ -103,9 +125,7 @@ export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvide
     ...(instanceInfo === undefined ? {} : { instanceInfo }),
     pcrs,
     quotes,
-    ...(eventLog === undefined ? {} : { eventLog }),
-    ...(bootState === undefined ? {} : { bootState }),
-    ...(kernelCmdline === undefined ? {} : { kernelCmdline }),
+    ...boot,
     ...(cosState === undefined ? {} : { cosState }),
   };
 }
