@@ -12,12 +12,16 @@ export class BankDigests {
     this.banks = banks;
   }
 
-  /** H(data) in each bank, memoised for the fixed strings the rules look for. */
+  /** Digests of an event's own data, which several rules check: computed once per bank. */
+  readonly #ofData = new WeakMap<Uint8Array, Map<number, Buffer>>();
+
+  /** H(data) in each bank, memoised for the fixed strings the rules look for and for each event's data. */
   of(data: Uint8Array, key?: string): Map<number, Buffer> {
-    const cached = key === undefined ? undefined : this.#known.get(key);
+    const cached = key === undefined ? this.#ofData.get(data) : this.#known.get(key);
     if (cached !== undefined) return cached;
     const out = new Map(this.banks.map((alg) => [alg, digest(alg, data)]));
-    if (key !== undefined) this.#known.set(key, out);
+    if (key === undefined) this.#ofData.set(data, out);
+    else this.#known.set(key, out);
     return out;
   }
 

@@ -1,5 +1,5 @@
 // TPM 2.0 constants (TPM 2.0 Part 2 §6) and the hash algorithms Sealroom accepts.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AttestError } from '../errors.ts';
 
 /** TPM_ALG_ID values used in evidence (Part 2 §6.3). */
@@ -55,8 +55,8 @@ export function hashInfo(alg: number): HashInfo {
   return found;
 }
 
+/** H(parts concatenated) with a bank's hash; one-shot `crypto.hash` (a replay computes thousands of small ones). */
 export function digest(alg: number, ...parts: Uint8Array[]): Buffer {
-  const h = createHash(hashInfo(alg).name);
-  for (const part of parts) h.update(part);
-  return h.digest();
+  const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return hash(hashInfo(alg).name, data, 'buffer');
 }
