@@ -2,9 +2,14 @@
 // for its boot (Google's COS db key v10 and its three boot applications).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { verifyBootLog, verifyTpmEvidence } from '@sealroom/attest';
 import type { TpmEvidence, TpmQuote } from '@sealroom/attest';
 import { resolveSharedDir } from '@sealroom/core';
+import { toVerifierError } from './appraisal.ts';
+import { appraiseBoot } from './boot-appraisal.ts';
 import { createImageDatabase } from './image-db.ts';
+import { Tally, attempt, flipEveryByte } from './tamper-kit.ts';
+import { tcgLogRegions } from './tamper-layouts.ts';
 
 const dir = join(resolveSharedDir(), 'vectors', 'tpm', 'gce-cos-85-nonce9009');
 const json = JSON.parse(readFileSync(join(dir, 'attestation.json'), 'utf8'));
@@ -49,3 +54,30 @@ export const appraisalOptions = {
 };
 /** The vector is a plain COS VM without container events: a full appraisal ends there when nothing else fails. */
 export const BASELINE = 'ERR_VERIFIER_MISSING_LAUNCH_EVENTS';
+
+/**
+ * Flips the log's bytes in [from, to): the quotes are verified once, then each flipped log goes through
+ * verifyBootLog, as verifyTpmEvidence runs it, and the boot appraisal. Unmeasured bytes must leave the
+ * appraised boot unchanged.
+ */
+export function tamperLog(from: number, to: number): Tally {
+  const verified = verifyTpmEvidence(evidence, { nonce: NONCE, trustedRoots: [root], at: AT });
+  const bootOf = (log: Uint8Array) => {
+    let boot: ReturnType<typeof verifyBootLog>;
+    try {
+      boot = verifyBootLog(log, verified.pcrs);
+    } catch (error) {
+      throw toVerifierError(error);
+    }
+    const { image, summary } = appraiseBoot(boot.bootState, { images, dev: false, devSwversion: '1' });
+    return { image: image.imageReleaseName, summary, grub: boot.bootState.grubCommands };
+  };
+  const tally = new Tally();
+  const log = evidence.tcgEventLog!;
+  const run = (m: Buffer) => attempt(() => bootOf(m));
+  flipEveryByte(tally, 'TCG log', log, tcgLogRegions(log), run, bootOf(log), [from, to]);
+  return tally;
+}
+
+/** Where the two files that share the log split it. */
+export const LOG_HALF = Math.floor(evidence.tcgEventLog!.length / 2);

@@ -100,7 +100,10 @@ function expectationAt(region: Region, mutated: Buffer, offset: number): string 
   return typeof region.expect === 'string' ? region.expect : region.expect(mutated, offset);
 }
 
-/** Complements every byte of `sample` in turn (XOR 0xFF) and records what `run` makes of it. */
+/**
+ * Complements every byte of `sample` in turn (XOR 0xFF) and records what `run` makes of it; `range` limits
+ * the run to the offsets [from, to) so that a large part can be shared between test files run in parallel.
+ */
 export function flipEveryByte(
   tally: Tally,
   part: string,
@@ -108,10 +111,11 @@ export function flipEveryByte(
   regions: readonly Region[],
   run: (mutated: Buffer) => Outcome,
   baseline?: unknown,
+  range: readonly [number, number] = [0, sample.length],
 ): void {
   checkTiling(part, sample.length, regions);
   for (const region of regions) {
-    for (let offset = region.start; offset < region.end; offset++) {
+    for (let offset = Math.max(region.start, range[0]); offset < Math.min(region.end, range[1]); offset++) {
       const mutated = Buffer.from(sample);
       mutated[offset]! ^= 0xff;
       tally.record(`${part} ${region.name} @${offset}`, expectationAt(region, mutated, offset), run(mutated), baseline);
