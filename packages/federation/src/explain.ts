@@ -1,4 +1,5 @@
 // Policy explain: runs a provider's checks, mapping and condition on a token and says, clause by clause, what held.
+import { compileProviderPolicy, type ProviderPolicy } from '@sealroom/cel';
 import type { Authorizer, Caller } from '@sealroom/core';
 import { isSealroomError } from '@sealroom/core';
 import type { TokenExchange } from './exchange.ts';
@@ -7,7 +8,12 @@ import type { ProviderRecord } from './store.ts';
 import { decodeSubjectToken } from './subject-token.ts';
 
 export interface ExplainRequest {
-  readonly subjectToken: string;
+  /** The token to verify and explain; or `claims`, which are explained without any verification. */
+  readonly subjectToken?: string | undefined;
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
+  /** A draft mapping or condition to try instead of the saved one (the console's policy playground). */
+  readonly attributeMapping?: Readonly<Record<string, string>> | undefined;
+  readonly attributeCondition?: string | undefined;
   /** Optional resource and permissions to test the resulting principal against. */
   readonly resource?: string | undefined;
   readonly permissions?: readonly string[] | undefined;
@@ -24,7 +30,12 @@ export interface ClauseReport {
 
 export interface PolicyExplanation {
   readonly provider: string;
+  /** Whether STS would grant a token now: verification and policy both pass. */
   readonly granted: boolean;
+  /** Whether the mapping and condition alone pass (what a draft is judged by). */
+  readonly policyGranted: boolean;
+  /** The mapping and condition explained are a draft from the request, not the saved ones. */
+  readonly draft: boolean;
   readonly verification: { readonly ok: boolean; readonly code?: string; readonly message?: string };
   readonly mapping: {
     readonly ok: boolean;
@@ -54,25 +65,43 @@ export async function explainPolicy(
   request: ExplainRequest,
   universeDomain: string,
 ): Promise<PolicyExplanation> {
-  const token = request.subjectToken.trim();
-  const warnings = warningsFor(provider);
+  const draft = request.attributeMapping !== undefined || request.attributeCondition !== undefined;
+  const attributeCondition = request.attributeCondition ?? provider.attributeCondition;
+  // A draft compiles under the same limits as a saved provider; a bad draft is a 400 that says where.
+  const policy: ProviderPolicy = draft
+    ? compileProviderPolicy({
+        attributeMapping: request.attributeMapping ?? provider.attributeMapping,
+        attributeCondition,
+      })
+    : exchange.policyOf(provider);
+  const warnings = warningsFor(attributeCondition);
   let verification: PolicyExplanation['verification'] = { ok: true };
   let claims: Record<string, unknown>;
-  try {
-    claims = (await exchange.verify(token, provider)).claims;
-  } catch (error) {
-    verification = isSealroomError(error) ? { ok: false, code: error.code, message: error.message } : { ok: false };
-    // Explaining a refused token still helps: evaluate the policy on its unverified claims.
-    claims = decodeSubjectToken(token).claims;
-    warnings.push('The token did not verify; the policy below ran on its unverified claims.');
+  if (request.subjectToken === undefined) {
+    claims = { ...request.claims };
+    verification = {
+      ok: false,
+      code: 'NOT_VERIFIED',
+      message: 'Claims were given instead of a token: signature, issuer, audience and lifetime were not checked.',
+    };
+  } else {
+    const token = request.subjectToken.trim();
+    try {
+      claims = (await exchange.verify(token, provider)).claims;
+    } catch (error) {
+      verification = isSealroomError(error) ? { ok: false, code: error.code, message: error.message } : { ok: false };
+      // Explaining a refused token still helps: evaluate the policy on its unverified claims.
+      claims = decodeSubjectToken(token).claims;
+      warnings.push('The token did not verify; the policy below ran on its unverified claims.');
+    }
   }
-  const decision = exchange.policyOf(provider).decide(claims, { explain: true });
+  const decision = policy.decide(claims, { explain: true });
   const identity = decision.identity;
   const denial = decision.granted ? undefined : decision.denial;
   const explanation = decision.explanation;
   const mappingFailed = denial?.stage === 'mapping';
   const condition: PolicyExplanation['condition'] = {
-    present: provider.attributeCondition.trim() !== '',
+    present: attributeCondition.trim() !== '',
     result: explanation
       ? explanation.result.ok
         ? explanation.result.value === true
@@ -98,7 +127,16 @@ export async function explainPolicy(
     ? { ok: true, subject: identity.subject, groups: identity.groups, attributes: identity.attributes }
     : { ok: false, ...(denial ? { failedExpression: denial.expression, message: denial.reason } : {}) };
   const granted = verification.ok && decision.granted;
-  const base = { provider: provider.name, granted, verification, mapping, condition, warnings };
+  const base = {
+    provider: provider.name,
+    granted,
+    policyGranted: decision.granted,
+    draft,
+    verification,
+    mapping,
+    condition,
+    warnings,
+  };
   if (!identity) return { ...base, members: [], access: [] };
   const principal = principalOf(provider, identity.subject, universeDomain);
   const poolMember = `principalSet://iam.${universeDomain}/${formatPoolName(provider)}`;
@@ -129,14 +167,14 @@ export async function explainPolicy(
   return { ...base, principal, members, access };
 }
 
-function warningsFor(provider: ProviderRecord): string[] {
+function warningsFor(condition: string): string[] {
   const warnings: string[] = [];
-  if (/dbgstat\s*==\s*(['"])enable\1|(['"])enable\2\s*==\s*assertion\.dbgstat/.test(provider.attributeCondition)) {
+  if (/dbgstat\s*==\s*(['"])enable\1|(['"])enable\2\s*==\s*assertion\.dbgstat/.test(condition)) {
     warnings.push(
       'The condition compares dbgstat with "enable"; tokens carry "enabled" (debug) or "disabled-since-boot".',
     );
   }
-  if (/size\(assertion\.submods\.container\.(cmd|env)_override\)/.test(provider.attributeCondition)) {
+  if (/size\(assertion\.submods\.container\.(cmd|env)_override\)/.test(condition)) {
     warnings.push('size() of a null override is an error (deny); compare with null first if tokens may carry null.');
   }
   return warnings;

@@ -47,11 +47,18 @@ const providerBody = poolBody
   .strict();
 const explainBody = z
   .object({
-    subjectToken: z.string().min(1),
+    subjectToken: z.string().min(1).max(64 * 1024).optional(),
+    claims: z.record(z.string(), z.unknown()).optional(),
+    attributeMapping: z.record(z.string(), z.string()).optional(),
+    attributeCondition: z.string().optional(),
     resource: z.string().optional(),
     permissions: z.array(z.string()).max(100).optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => (body.subjectToken === undefined) !== (body.claims === undefined), {
+    message: 'give exactly one of subjectToken and claims',
+    path: ['subjectToken'],
+  });
 
 /** RFC 6749 §5.2 bodies for STS routes; anything unexpected is a generic 500 (details stay in the log). */
 export function toOAuthError(error: unknown): ApiResponse {

@@ -216,6 +216,62 @@ describe('policy explain', () => {
     ]);
   });
 
+  it('explains a draft condition without saving it: the failing clause passes once edited', async () => {
+    const token = await issuer.sign(exampleClaims(issuer.url, clock.now()));
+    const draft = "assertion.swname == 'CONFIDENTIAL_SPACE' &&\n  assertion.dbgstat == 'disabled-since-boot'";
+    const result = await api('POST', '/pool-a/providers/explained:explain', {
+      subjectToken: token,
+      attributeCondition: draft,
+    });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.body.draft, true);
+    assert.equal(result.body.granted, true);
+    assert.equal(result.body.policyGranted, true);
+    assert.deepEqual(
+      result.body.condition.clauses.map((c: { outcome: string }) => c.outcome),
+      ['true', 'true'],
+    );
+    assert.deepEqual(result.body.warnings, []);
+    const saved = await api('GET', '/pool-a/providers/explained');
+    assert.match(saved.body.attributeCondition, /dbgstat == 'enable'/, 'the saved condition is unchanged');
+    const mapped = await api('POST', '/pool-a/providers/explained:explain', {
+      subjectToken: token,
+      attributeMapping: { 'google.subject': 'assertion.sub', 'attribute.zone': 'assertion.submods.gce.zone' },
+    });
+    assert.deepEqual(Object.keys(mapped.body.mapping.attributes), ['zone']);
+    assert.equal(mapped.body.policyGranted, false, 'the saved condition still fails');
+  });
+
+  it('explains bare claims without verifying anything, and says so', async () => {
+    const result = await api('POST', '/pool-a/providers/explained:explain', {
+      claims: exampleClaims(issuer.url, clock.now()),
+      attributeCondition: "assertion.swname == 'CONFIDENTIAL_SPACE'",
+    });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.body.verification.ok, false);
+    assert.equal(result.body.verification.code, 'NOT_VERIFIED');
+    assert.equal(result.body.policyGranted, true);
+    assert.equal(result.body.granted, false, 'unverified claims never count as a grant');
+  });
+
+  it('refuses a draft that does not compile, and a request with both or neither of token and claims', async () => {
+    const token = await issuer.sign(exampleClaims(issuer.url, clock.now()));
+    const broken = await api('POST', '/pool-a/providers/explained:explain', {
+      subjectToken: token,
+      attributeCondition: 'assertion.swname ==',
+    });
+    assert.equal(broken.status, 400, JSON.stringify(broken.body));
+    const noSubject = await api('POST', '/pool-a/providers/explained:explain', {
+      subjectToken: token,
+      attributeMapping: { 'attribute.x': 'assertion.sub' },
+    });
+    assert.equal(noSubject.status, 400);
+    assert.match(noSubject.body.error.message, /google\.subject/);
+    const both = await api('POST', '/pool-a/providers/explained:explain', { subjectToken: token, claims: {} });
+    assert.equal(both.status, 400);
+    assert.equal((await api('POST', '/pool-a/providers/explained:explain', {})).status, 400);
+  });
+
   it('explains a token that fails verification on its unverified claims', async () => {
     const token = await issuer.sign({ ...exampleClaims(issuer.url, clock.now()), aud: 'https://elsewhere' });
     const result = await api('POST', '/pool-a/providers/explained:explain', { subjectToken: token });
