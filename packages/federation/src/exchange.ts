@@ -14,7 +14,7 @@ import { FederationError, OAUTH_ERROR_OF } from './errors.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import { formatPoolName, formatProviderName, parseAudience, principalOf, providerAudiences } from './names.ts';
 import type { FederationStore, ProviderRecord } from './store.ts';
-import { type VerifiedToken, verifySubjectToken } from './subject-token.ts';
+import { type VerifiedToken, decodeSubjectToken, verifySubjectToken } from './subject-token.ts';
 
 export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -25,6 +25,8 @@ export const SUBJECT_TOKEN_TYPES: readonly string[] = [
 export const FEDERATED_TOKEN_MAX_LIFETIME_MS = 60 * 60 * 1000;
 export const EXCHANGE_METHOD = 'google.identity.sts.v1.SecurityTokenService.ExchangeToken';
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+/** Claims larger than this (as JSON) are left out of the audit entry, which then says so. */
+export const MAX_AUDITED_CLAIMS_BYTES = 16 * 1024;
 
 export interface ExchangeRequest {
   readonly grantType: string;
@@ -182,6 +184,7 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
     const details: Record<string, unknown> = {
       subjectTokenDigest: digest(request.subjectToken),
       ...(outcome.verified ? { issuer: outcome.verified.issuer, kid: outcome.verified.kid } : {}),
+      ...auditedClaims(request.subjectToken, outcome.verified),
       ...(identity
         ? { subject: identity.subject, principal: principalOf(provider, identity.subject, options.universeDomain) }
         : {}),
@@ -273,6 +276,22 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
       }
     },
   };
+}
+
+/**
+ * The token's claims for the audit entry, so that its owner can see what was presented and why it was
+ * refused; never the token itself (without its signature the claims grant nothing). Unverified claims say so.
+ */
+function auditedClaims(token: string, verified: VerifiedToken | undefined): Record<string, unknown> {
+  let claims: Record<string, unknown>;
+  try {
+    claims = verified?.claims ?? decodeSubjectToken(token).claims;
+  } catch {
+    return {};
+  }
+  if (Buffer.byteLength(JSON.stringify(claims)) > MAX_AUDITED_CLAIMS_BYTES)
+    return { claimsOmitted: `larger than ${MAX_AUDITED_CLAIMS_BYTES} bytes` };
+  return { claims, claimsVerified: verified !== undefined };
 }
 
 /** A short digest that identifies a credential in logs and audit entries without revealing it. */

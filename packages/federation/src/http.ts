@@ -47,7 +47,11 @@ const providerBody = poolBody
   .strict();
 const explainBody = z
   .object({
-    subjectToken: z.string().min(1).max(64 * 1024).optional(),
+    subjectToken: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional(),
     claims: z.record(z.string(), z.unknown()).optional(),
     attributeMapping: z.record(z.string(), z.string()).optional(),
     attributeCondition: z.string().optional(),

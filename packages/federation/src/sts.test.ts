@@ -376,6 +376,26 @@ describe('audit', () => {
     assert.match(String((granted.authenticationInfo as Record<string, unknown>).principalSubject), /^principal:\/\//);
     assert.ok(!JSON.stringify(bodies).includes('eyJ'), 'no JWT in the audit log');
   });
+
+  it('keeps the claims of each exchange in its audit entry, saying whether they verified, never the token', async () => {
+    const refusedClaims = claims();
+    refusedClaims.swname = 'GCE';
+    const forged = await issuer.sign(claims());
+    const tampered = `${forged.split('.')[0]}.${Buffer.from(JSON.stringify({ ...claims(), sub: 'forged' })).toString('base64url')}.${forged.split('.')[2]}`;
+    await exchange(await issuer.sign(refusedClaims), 'seed-004-digest');
+    await exchange(tampered, 'seed-004-digest');
+    const entries = await h.iam.deps.audit.list(h.projectNumber, { pageSize: 1000, newestFirst: true });
+    const metadata = entries
+      .map((e) => (e.body as { protoPayload: { methodName: string; metadata: Record<string, unknown> } }).protoPayload)
+      .filter((p) => p.methodName.endsWith('.ExchangeToken'))
+      .map((p) => p.metadata);
+    const [unsigned, refused] = metadata;
+    assert.equal(unsigned?.claimsVerified, false);
+    assert.equal((unsigned?.claims as Record<string, unknown> | undefined)?.sub, 'forged');
+    assert.equal(refused?.claimsVerified, true);
+    assert.equal((refused?.claims as Record<string, unknown> | undefined)?.swname, 'GCE');
+    assert.ok(!JSON.stringify(metadata).includes('eyJ'), 'no JWT in the audit log');
+  });
 });
 
 describe('introspect', () => {
