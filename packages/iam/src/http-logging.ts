@@ -2,8 +2,9 @@
 import { type Caller, CoreError, permissionDenied } from '@sealroom/core';
 import { type ApiRoute, parseWith } from '@sealroom/transport';
 import { z } from 'zod';
-import { AUDIT_LOG_ID, DATA_ACCESS_LOG_ID, type Severity, toLogEntryJson } from './audit.ts';
+import { AUDIT_LOG_ID, DATA_ACCESS_LOG_ID, type Severity, type StoredLogEntry, toLogEntryJson } from './audit.ts';
 import type { IamDeps } from './deps.ts';
+import { type LogFilterEntry, matchesLogFilter, parseLogFilter } from './log-filter.ts';
 
 const SEVERITIES = ['DEFAULT', 'DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 const LOG_NAME = /^projects\/([^/]+)\/logs\/([A-Za-z0-9_.%/-]{1,512})$/;
@@ -41,21 +42,9 @@ const ListSchema = z
   })
   .strict();
 
-/** Supports the filters `logName="projects/P/logs/ID"` joined by OR; anything else is refused plainly. */
-function parseFilter(filter: string | undefined): string[] | undefined {
-  if (!filter || filter.trim() === '') return undefined;
-  const names: string[] = [];
-  for (const clause of filter.split(/\s+OR\s+/)) {
-    const match = /^\s*logName\s*=\s*"([^"]+)"\s*$/.exec(clause);
-    if (!match)
-      throw new CoreError(
-        'ERR_UNIMPLEMENTED',
-        'Only filters of the form logName="projects/P/logs/LOG_ID" (joined by OR) are supported.',
-      );
-    names.push(match[1] as string);
-  }
-  return names;
-}
+/** Filtered lists scan at most this many entries per page; the page then ends early, with a page token. */
+const MAX_SCANNED_PER_PAGE = 20_000;
+const SCAN_BATCH = 1000;
 
 export function loggingRoutes(deps: IamDeps): ApiRoute[] {
   const resolveProject = async (caller: Caller | undefined, permission: string, idOrNumber: string) => {
@@ -112,7 +101,8 @@ export function loggingRoutes(deps: IamDeps): ApiRoute[] {
         if (!match)
           throw new CoreError('ERR_INVALID_ARGUMENT', "Invalid value at 'resource_names': expected projects/PROJECT.");
         const project = await resolveProject(req.caller, 'logging.logEntries.list', match[1] as string);
-        const names = parseFilter(body.filter)?.map((n) =>
+        const filter = parseLogFilter(body.filter);
+        const names = filter.logNames?.map((n) =>
           n.replace(/^projects\/[^/]+\//, `projects/${project.projectNumber}/`),
         );
         const wantsAudit = !names || names.some((n) => n.endsWith(AUDIT_LOG_ID) || n.endsWith(DATA_ACCESS_LOG_ID));
@@ -128,20 +118,31 @@ export function loggingRoutes(deps: IamDeps): ApiRoute[] {
         if (afterSeq !== undefined && !Number.isInteger(afterSeq))
           throw new CoreError('ERR_INVALID_ARGUMENT', 'Invalid page token.');
         const newestFirst = body.orderBy === 'timestamp desc';
-        const rows = await deps.audit.list(project.projectNumber, {
-          ...(names ? { logNames: names } : {}),
-          newestFirst,
-          pageSize: pageSize + 1,
-          ...(afterSeq === undefined ? {} : { afterSeq }),
-        });
-        const visible = rows.filter((r) => canReadAudit || !r.logName.includes('cloudaudit.googleapis.com'));
-        const page = visible.slice(0, pageSize);
-        const last = page[page.length - 1];
+        const visible = (r: StoredLogEntry) => canReadAudit || !r.logName.includes('cloudaudit.googleapis.com');
+        const logNames = names ? { logNames: names } : {};
+        let page: StoredLogEntry[];
+        let next: number | undefined;
+        if (filter.groups.length === 0) {
+          const rows = await deps.audit.list(project.projectNumber, {
+            ...logNames,
+            newestFirst,
+            pageSize: pageSize + 1,
+            ...(afterSeq === undefined ? {} : { afterSeq }),
+          });
+          page = rows.filter(visible).slice(0, pageSize);
+          next = rows.length > pageSize ? page[page.length - 1]?.seq : undefined;
+        } else {
+          ({ page, next } = await scanFiltered(deps, project.projectNumber, {
+            ...logNames,
+            newestFirst,
+            pageSize,
+            afterSeq,
+            keep: (r) => visible(r) && matchesLogFilter(filter, { ...r.body, logName: r.logName } as LogFilterEntry),
+          }));
+        }
         return {
           entries: page.map(toLogEntryJson),
-          ...(rows.length > pageSize && last
-            ? { nextPageToken: Buffer.from(String(last.seq)).toString('base64url') }
-            : {}),
+          ...(next === undefined ? {} : { nextPageToken: Buffer.from(String(next)).toString('base64url') }),
         };
       },
     },
@@ -158,4 +159,37 @@ export function loggingRoutes(deps: IamDeps): ApiRoute[] {
       },
     },
   ];
+}
+
+/** Reads entries in batches until a page of matches is full, the log ends, or the scan limit is reached. */
+async function scanFiltered(
+  deps: IamDeps,
+  projectNumber: string,
+  options: {
+    logNames?: readonly string[];
+    newestFirst: boolean;
+    pageSize: number;
+    afterSeq: number | undefined;
+    keep: (entry: StoredLogEntry) => boolean;
+  },
+): Promise<{ page: StoredLogEntry[]; next: number | undefined }> {
+  const page: StoredLogEntry[] = [];
+  let cursor = options.afterSeq;
+  let scanned = 0;
+  while (scanned < MAX_SCANNED_PER_PAGE) {
+    const rows = await deps.audit.list(projectNumber, {
+      ...(options.logNames ? { logNames: options.logNames } : {}),
+      newestFirst: options.newestFirst,
+      pageSize: SCAN_BATCH,
+      ...(cursor === undefined ? {} : { afterSeq: cursor }),
+    });
+    for (const row of rows) {
+      scanned += 1;
+      cursor = row.seq;
+      if (options.keep(row)) page.push(row);
+      if (page.length === options.pageSize) return { page, next: cursor };
+    }
+    if (rows.length < SCAN_BATCH) return { page, next: undefined };
+  }
+  return { page, next: cursor };
 }

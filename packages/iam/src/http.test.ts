@@ -230,6 +230,64 @@ test('audit entries are chained: editing or removing one is detected', async () 
   await t.close();
 });
 
+test('entries:list filters by resource and method, scanning past other entries, and pages through the matches', async () => {
+  const { t, app, alice, as } = await setup();
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'filter-proj' },
+  });
+  const number = created.json().response.projectNumber as string;
+  const key = 'projects/filter-proj/locations/global/keyRings/kr/cryptoKeys/key1';
+  const use = (resource: string, method: string) =>
+    t.deps.audit.record({
+      project: number,
+      method: `google.cloud.kms.v1.KeyManagementService.${method}`,
+      resource,
+      caller: undefined,
+      outcome: 'ALLOWED',
+    });
+  for (let i = 0; i < 3; i++) {
+    await use(key, 'Decrypt');
+    await use(`${key}-other`, 'Decrypt');
+    await use(key, 'Encrypt');
+  }
+  const list = (pageToken?: string) =>
+    app
+      .inject({
+        method: 'POST',
+        url: '/v2/entries:list',
+        headers: as(alice.accessToken),
+        payload: {
+          resourceNames: ['projects/filter-proj'],
+          filter: `protoPayload.resourceName="${key}" AND protoPayload.methodName:"Decrypt"`,
+          orderBy: 'timestamp desc',
+          pageSize: 2,
+          ...(pageToken ? { pageToken } : {}),
+        },
+      })
+      .then((r) => r.json());
+  const first = await list();
+  assert.equal(first.entries.length, 2);
+  assert.ok(first.nextPageToken);
+  const second = await list(first.nextPageToken);
+  assert.equal(second.entries.length, 1);
+  assert.equal(second.nextPageToken, undefined);
+  for (const e of [...first.entries, ...second.entries]) {
+    assert.equal(e.protoPayload.resourceName, key);
+    assert.equal(e.protoPayload.methodName, 'google.cloud.kms.v1.KeyManagementService.Decrypt');
+  }
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/v2/entries:list',
+    headers: as(alice.accessToken),
+    payload: { resourceNames: ['projects/filter-proj'], filter: 'jsonPayload.x="1"' },
+  });
+  assert.equal(bad.statusCode, 501);
+  await t.close();
+});
+
 test('ID tokens are signed by the deployment issuer and verify against its published JWKS', async () => {
   const { t, app, alice, as } = await setup();
   const { createLocalJWKSet, jwtVerify } = await import('jose');
