@@ -1,6 +1,6 @@
 // The host agent embedded in `sealroom serve`: each boot is a fresh soft platform, then the launcher.
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type PlatformCa, bootSoftPlatform } from '@sealroom/attest';
 import type { Clock, Logger } from '@sealroom/core';
@@ -17,9 +17,10 @@ import {
   runLaunch,
   superviseInstance,
   systemTimers,
+  TOKEN_FILE_NAME,
 } from '@sealroom/launcher';
 import { ComputeError } from './errors.ts';
-import type { BootRequest, ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
+import type { BootRequest, DecodedToken, ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
 import { createRegistryImageSource, discoverSignatures } from './registry-images.ts';
 import { createSerialLogger } from './serial-logger.ts';
 
@@ -227,6 +228,17 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       await rm(join(options.dir, instanceId), { recursive: true, force: true });
     },
 
+    async tokenClaims(instanceId) {
+      if (!running.has(instanceId)) return undefined;
+      let token: string;
+      try {
+        token = await readFile(join(options.dir, instanceId, 'launcher', TOKEN_FILE_NAME), 'utf8');
+      } catch {
+        return undefined;
+      }
+      return decodeToken(token);
+    },
+
     isRunning(instanceId) {
       return running.has(instanceId);
     },
@@ -235,6 +247,19 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       await Promise.all([...running.keys()].map((id) => this.powerOff(id)));
     },
   };
+}
+
+/** Header and payload of a compact JWT; the signature is dropped, so what leaves here grants nothing. */
+function decodeToken(token: string): DecodedToken | undefined {
+  const [header, payload] = token.trim().split('.');
+  try {
+    return {
+      header: JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
+      claims: JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `command` in a new container on the instance's image and launcher directory (the debug shell). */

@@ -40,6 +40,12 @@ export const COMPUTE_ERRORS = {
     retryable: true,
     description: 'The debug instance has no running container to exec into (not started yet, ended, or not runc).',
   },
+  ERR_COMPUTE_NO_TOKEN: {
+    status: 'FAILED_PRECONDITION',
+    retryable: true,
+    description:
+      'The instance holds no attestation token now: it has not attested yet, the verifier refused it, or it is stopped.',
+  },
   ERR_COMPUTE_BAD_REQUEST: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

@@ -30,6 +30,11 @@ export interface InstanceEvents {
   exited(exitCode: number): void;
 }
 
+export interface DecodedToken {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
 export interface ExecResult {
   readonly exitCode: number;
   readonly stdout: string;
@@ -48,6 +53,11 @@ export interface HostAgent {
   exec(instanceId: string, command: readonly string[]): Promise<ExecResult>;
   /** Removes what the host kept for a deleted instance (its disk, in a VM's terms). */
   discard(instanceId: string): Promise<void>;
+  /**
+   * The header and claims of the attestation token the instance holds now, decoded (never the token: it is a
+   * bearer credential); undefined when it has none. Optional: a host that cannot tell leaves it out.
+   */
+  tokenClaims?(instanceId: string): Promise<DecodedToken | undefined>;
   /** Whether the host still runs the instance (a held debug instance counts). */
   isRunning(instanceId: string): boolean;
   close(): Promise<void>;

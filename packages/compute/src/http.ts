@@ -1,10 +1,11 @@
 // Compute Engine v1 REST routes for instances: parse and validate, call the domain, answer GCE's shapes.
 import type { ImageFamily } from '@sealroom/attest';
 import type { Caller } from '@sealroom/core';
-import { type ApiRoute, parseWith } from '@sealroom/transport';
+import { type ApiRoute, parseWith, reply } from '@sealroom/transport';
 import { z } from 'zod';
 import { ComputeError } from './errors.ts';
 import { instanceUrl, toInstanceJson, toOperationJson } from './json.ts';
+import type { SerialStreams } from './serial-stream.ts';
 import type { InstanceService } from './service.ts';
 
 const ZONE = '/compute/v1/projects/{project}/zones/{zone}';
@@ -109,7 +110,10 @@ function userOf(caller: Caller | undefined): string {
   return caller?.principal.replace(/^[a-zA-Z]+:/, '') ?? '';
 }
 
-export function computeRoutes(compute: InstanceService, options: { now: () => number }): ApiRoute[] {
+export function computeRoutes(
+  compute: InstanceService,
+  options: { now: () => number; streams: SerialStreams },
+): ApiRoute[] {
   const p = (params: Readonly<Record<string, string>>) =>
     [params.project as string, params.zone as string, params.instance as string] as const;
   const lifecycle =
@@ -179,6 +183,62 @@ export function computeRoutes(compute: InstanceService, options: { now: () => nu
           next: String(all.length),
           selfLink: `${instanceUrl(req.baseUrl, { projectId: project, zone, name })}/serialPort`,
         };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/compute/v1/projects/{project}/aggregated/instances',
+      handler: async (req) => {
+        const project = req.params.project as string;
+        const zones: Record<string, { instances: Record<string, unknown>[] }> = {};
+        for (const instance of await compute.listAggregated(req.caller, project)) {
+          (zones[`zones/${instance.zone}`] ??= { instances: [] }).instances.push(toInstanceJson(req.baseUrl, instance));
+        }
+        return {
+          kind: 'compute#instanceAggregatedList',
+          id: `projects/${project}/aggregated/instances`,
+          items: zones,
+          selfLink: `${req.baseUrl}/compute/v1/projects/${project}/aggregated/instances`,
+        };
+      },
+    },
+    {
+      // Sealroom extension: the serial console as server-sent events (`event: serial`, `instance`, `end`);
+      // `Last-Event-ID` or `?after=` resumes after a line already seen.
+      method: 'GET',
+      path: `${INSTANCE}/serialPort:stream`,
+      body: 'none',
+      handler: async (req) => {
+        const [project, zone, name] = p(req.params);
+        const resume = req.headers['last-event-id'] ?? req.query.after ?? '0';
+        const afterSeq = /^\d{1,15}$/.test(String(resume)) ? Number(resume) : 0;
+        // Checked before the stream starts, so a refusal is an ordinary error response.
+        await compute.serialSince(req.caller, project, zone, name, afterSeq, 0);
+        const stream = options.streams.open({
+          poll: (after, limit) => compute.serialSince(req.caller, project, zone, name, after, limit),
+          afterSeq,
+          endAtMs: req.caller?.expiresAt ?? options.now(),
+          now: options.now,
+        });
+        return reply(stream, 200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          'x-accel-buffering': 'no',
+        });
+      },
+    },
+    {
+      // Sealroom extension: what the instance's current attestation token claims, decoded; never the token.
+      method: 'GET',
+      path: `${INSTANCE}/attestationClaims`,
+      handler: async (req) => {
+        const decoded = await compute.tokenClaims(req.caller, ...p(req.params));
+        if (!decoded)
+          throw new ComputeError(
+            'ERR_COMPUTE_NO_TOKEN',
+            'The instance holds no attestation token now (not booted yet, refused, or stopped).',
+          );
+        return { header: decoded.header, claims: decoded.claims };
       },
     },
     {

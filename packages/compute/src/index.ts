@@ -2,7 +2,9 @@
 export { COMPUTE_ERRORS, ComputeError } from './errors.ts';
 export type { ComputeErrorCode } from './errors.ts';
 export type { Instance, InstanceServiceAccount, InstanceStatus, MetadataItem } from './instance.types.ts';
-export type { BootRequest, ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
+export type { BootRequest, DecodedToken, ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
+export { createSerialStreams, SERIAL_POLL_MS, SERIAL_STREAM_MAX_MS } from './serial-stream.ts';
+export type { SerialBatch, SerialStreams, SerialStreamOptions } from './serial-stream.ts';
 export { createEmbeddedHostAgent } from './embedded-agent.ts';
 export type { EmbeddedAgentOptions, InstanceCredentials } from './embedded-agent.ts';
 export { createRegistryImageSource, discoverSignatures, registryBaseUrl } from './registry-images.ts';

@@ -11,6 +11,7 @@ import { type InstanceCredentials, createEmbeddedHostAgent } from './embedded-ag
 import { ComputeError } from './errors.ts';
 import type { HostAgent } from './host-agent.ts';
 import { computeRoutes } from './http.ts';
+import { createSerialStreams } from './serial-stream.ts';
 import { type InstanceService, type ServiceAccountLookup, createInstanceService } from './service.ts';
 import { openSqlInstanceStore } from './store.ts';
 
@@ -141,14 +142,18 @@ export async function createComputeModule(
         }
       : {}),
   });
+  const streams = createSerialStreams();
   if (!settings.dev && !options.agent && !options.platformCa)
     logger.warn({}, 'compute: instances boot on the soft platform; only a --dev verifier trusts its CA');
   return {
     name: 'compute',
-    routes: computeRoutes(instances, { now: () => clock.now() }),
+    routes: computeRoutes(instances, { now: () => clock.now(), streams }),
     instances,
     start: () => instances.recover(),
-    stop: () => instances.close(),
+    stop: async () => {
+      streams.closeAll();
+      await instances.close();
+    },
   };
 }
 

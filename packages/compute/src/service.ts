@@ -3,7 +3,7 @@ import type { ImageFamily } from '@sealroom/attest';
 import { type Caller, newInstanceId, permissionDenied, toRfc3339 } from '@sealroom/core';
 import type { ServiceContext } from '@sealroom/transport';
 import { ComputeError } from './errors.ts';
-import type { ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
+import type { DecodedToken, ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
 import {
   type Instance,
   type InstanceServiceAccount,
@@ -50,12 +50,30 @@ export interface InstanceService {
   create(caller: Caller | undefined, project: string, zone: string, input: CreateInstanceInput): Promise<Instance>;
   get(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   list(caller: Caller | undefined, project: string, zone: string): Promise<Instance[]>;
+  /** Every zone's instances of the project (Compute Engine's aggregated list). */
+  listAggregated(caller: Caller | undefined, project: string): Promise<Instance[]>;
   delete(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   stop(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   start(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   /** A hard reset: the workload is killed at once (no SIGTERM), then the instance boots again. */
   reset(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   serialOutput(caller: Caller | undefined, project: string, zone: string, name: string): Promise<string>;
+  /** Serial lines after `afterSeq` with their order numbers, and the instance as it is now (for live views). */
+  serialSince(
+    caller: Caller | undefined,
+    project: string,
+    zone: string,
+    name: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ instance: Instance; lines: { seq: number; line: string }[] }>;
+  /** The decoded header and claims of the instance's current attestation token, if it holds one. */
+  tokenClaims(
+    caller: Caller | undefined,
+    project: string,
+    zone: string,
+    name: string,
+  ): Promise<DecodedToken | undefined>;
   exec(
     caller: Caller | undefined,
     project: string,
@@ -211,6 +229,12 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
       return ref ? store.list(ref.projectNumber, zone) : [];
     },
 
+    async listAggregated(caller, project) {
+      await authorizer.authorize(caller, `${METHOD}.list`, `projects/${project}`);
+      const ref = await projects.resolve(project);
+      return ref ? store.listProject(ref.projectNumber) : [];
+    },
+
     async delete(caller, project, zone, name) {
       const instance = await find(caller, `${METHOD}.delete`, project, zone, name);
       await setStatus(instance.id, 'STOPPING', 'deleting');
@@ -265,6 +289,17 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
       await queues.get(instance.id);
       const lines = await store.serial(instance.id);
       return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+    },
+
+    async serialSince(caller, project, zone, name, afterSeq, limit) {
+      const instance = await find(caller, `${METHOD}.getSerialPortOutput`, project, zone, name);
+      await queues.get(instance.id);
+      return { instance, lines: await store.serialSince(instance.id, afterSeq, limit) };
+    },
+
+    async tokenClaims(caller, project, zone, name) {
+      const instance = await find(caller, `${METHOD}.get`, project, zone, name);
+      return agent.tokenClaims?.(instance.id);
     },
 
     async exec(caller, project, zone, name, command) {

@@ -28,6 +28,8 @@ export interface InstanceStore {
   get(projectNumber: string, zone: string, name: string): Promise<Instance | undefined>;
   getById(id: string): Promise<Instance | undefined>;
   list(projectNumber: string, zone: string): Promise<Instance[]>;
+  /** Every zone's instances of a project (the aggregated list). */
+  listProject(projectNumber: string): Promise<Instance[]>;
   /** All instances of every project (the host agent's view at start-up). */
   listAll(): Promise<Instance[]>;
   /** Applies `change` to the current row; returns the new instance, or undefined when it is gone. */
@@ -35,6 +37,8 @@ export interface InstanceStore {
   delete(id: string): Promise<void>;
   appendSerial(id: string, lines: readonly string[]): Promise<void>;
   serial(id: string): Promise<string[]>;
+  /** Lines after `afterSeq` (0 for all), oldest first, at most `limit`; `seq` orders them across reads. */
+  serialSince(id: string, afterSeq: number, limit: number): Promise<{ seq: number; line: string }[]>;
 }
 
 interface Row {
@@ -77,6 +81,13 @@ export async function openSqlInstanceStore(db: SqlDatabase): Promise<InstanceSto
       );
       return rows.map((r) => parse(r) as Instance);
     },
+    async listProject(projectNumber) {
+      const rows = await db.all<Row>(
+        'SELECT body FROM compute_instances WHERE project_number = ? ORDER BY zone, name',
+        [projectNumber],
+      );
+      return rows.map((r) => parse(r) as Instance);
+    },
     async listAll() {
       const rows = await db.all<Row>('SELECT body FROM compute_instances ORDER BY id');
       return rows.map((r) => parse(r) as Instance);
@@ -115,6 +126,13 @@ export async function openSqlInstanceStore(db: SqlDatabase): Promise<InstanceSto
         [id],
       );
       return rows.map((r) => r.line);
+    },
+    async serialSince(id, afterSeq, limit) {
+      const rows = await db.all<{ seq: number; line: string }>(
+        'SELECT seq, line FROM compute_serial WHERE instance_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+        [id, afterSeq, limit],
+      );
+      return rows.map((r) => ({ seq: Number(r.seq), line: r.line }));
     },
   };
 }
