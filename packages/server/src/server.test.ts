@@ -44,6 +44,51 @@ test('the server serves health, readiness and the selected services, then shuts 
   }
 });
 
+test('the server serves the landing page and the console, and a dev server mints one-time sign-in links', async () => {
+  const dir = tempDir();
+  try {
+    const config = resolveServerConfig({ port: 0, grpcPort: -1, stateDir: dir, dev: true, only: [] }, {});
+    const server = await startServer(config, { logger: createMemoryLogger(), services: [] });
+    try {
+      const landing = await fetch(`${server.url}/`);
+      assert.equal(landing.status, 200);
+      assert.match(await landing.text(), /href="\/console\/"/);
+      const index = await fetch(`${server.url}/console/`);
+      assert.equal(index.status, 200, 'npm ci builds the console (packages/console prepare)');
+      assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+      const link = await server.signInLink('carol@example.com');
+      const code = new URL(link).hash.replace('#sign-in=', '');
+      assert.equal(new URL(link).search, '', 'the code never travels in the query');
+      const redeemed = await fetch(`${server.url}/v1/console:redeemSignInCode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      });
+      const credential = (await redeemed.json()) as { account: string; refreshToken: string };
+      assert.equal(credential.account, 'carol@example.com');
+      const token = await fetch(`${server.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(credential.refreshToken)}`,
+      });
+      assert.equal(token.status, 200);
+    } finally {
+      await server.close();
+    }
+    const production = await startServer(resolveServerConfig({ port: 0, grpcPort: -1, stateDir: dir }, {}), {
+      logger: createMemoryLogger(),
+      services: [],
+    });
+    try {
+      await assert.rejects(production.signInLink('carol@example.com'), /--dev/);
+    } finally {
+      await production.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('state survives a restart, and another root key makes the server refuse to start', async () => {
   const dir = tempDir();
   try {

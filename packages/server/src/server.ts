@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { createConsoleModule } from '@sealroom/console';
 import { type Clock, type Logger, systemClock } from '@sealroom/core';
 import { createIam, type Iam } from '@sealroom/iam';
 import { createOutboundClient } from '@sealroom/outbound';
@@ -32,6 +33,8 @@ export interface RunningServer {
   readonly modules: readonly ServiceModule[];
   /** Port of the gRPC TLS listener (KMS, Pub/Sub, …), when one runs. */
   readonly grpcPort: number | undefined;
+  /** A one-time console sign-in link for `email` (dev mode only; the code rides in the URL fragment). */
+  signInLink(email: string): Promise<string>;
   /** Stops accepting work, lets requests in flight finish, stops services, closes storage. */
   close(): Promise<void>;
 }
@@ -82,8 +85,24 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   for (const entry of selected) {
     modules.push(await entry.factory({ ...iam.context, logger: logger.child({ component: entry.name }) }));
   }
+  // The console is always served: it calls only the public APIs above, so it shows what IAM allows and no more.
+  const consoleModule = await createConsoleModule({
+    db,
+    clock,
+    logger: logger.child({ component: 'console' }),
+    dev: config.dev,
+    universeDomain: config.universeDomain,
+    issueUserCredential: async (email) => {
+      await iam.deps.credentials.ensureUser(email, 'dev');
+      return {
+        account: email.toLowerCase(),
+        refreshToken: await iam.deps.credentials.issueRefreshToken(email),
+        type: 'authorized_user',
+      };
+    },
+  });
   const app = await buildRestApp({
-    routes: modules.flatMap((m) => m.routes),
+    routes: [...modules.flatMap((m) => m.routes), ...consoleModule.routes],
     authenticator: iam.context.authenticator,
     logger: logger.child({ component: 'http' }),
   });
@@ -133,6 +152,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     tls,
     modules,
     grpcPort: grpc?.port,
+    signInLink: (email) => consoleModule.signInLink(baseUrl, email),
     close() {
       closing ??= (async () => {
         ready = false;
