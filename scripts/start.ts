@@ -10,13 +10,26 @@ const root = resolveRepoRoot();
 const config = resolveServerConfig({ dev: true, stateDir: join(root, '.sealroom'), logLevel: 'warn' });
 const server = await startServer(config, { logger: createPinoLogger(config.logLevel) });
 const scenario = join(root, 'examples', 'wordcount', 'scenario.ts');
+let accounts: Readonly<Record<string, string>> = {};
 if (existsSync(scenario)) {
-  const { runScenario } = (await import(pathToFileURL(scenario).href)) as { runScenario(url: string): Promise<void> };
-  await runScenario(server.url);
+  const module = (await import(pathToFileURL(scenario).href)) as {
+    runScenario(url: string): Promise<unknown>;
+    SCENARIO_ACCOUNTS: Readonly<Record<string, string>>;
+  };
+  await module.runScenario(server.url);
+  accounts = module.SCENARIO_ACCOUNTS;
 }
+// One-time links (single use, ten minutes): the code rides in the fragment, which no request carries.
+const links: string[] = [];
+for (const [role, email] of Object.entries(accounts))
+  links.push(`  ${role.padEnd(15)} ${email.padEnd(28)} ${await server.signInLink(email)}`);
 process.stdout.write(
   `\nSealroom is serving at ${server.url} (dev mode; state in ${config.stateDir}).\n` +
-    `Try: npx sealroom auth login you@example.com --api ${server.url}\n` +
+    `The console: ${server.url}/console/\n` +
+    (links.length > 0
+      ? `Sign in to it as one of the scenario's parties (each link works once, within ten minutes):\n${links.join('\n')}\n`
+      : '') +
+    `Or from the command line: npx sealroom auth login you@example.com --api ${server.url}\n` +
     'Press Ctrl-C to stop.\n',
 );
 const stop = () => {

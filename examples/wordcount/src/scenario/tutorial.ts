@@ -18,6 +18,14 @@ import {
 import { buildLaunchConfig } from './launch-config.ts';
 import { type TlsMaterial, createTlsMaterial } from './tls-material.ts';
 
+/** The accounts the seed's parties sign in as (dev login), by role. */
+export const SCENARIO_ACCOUNTS = {
+  builder: 'builder@builder.example',
+  operator: 'admin@operator.example',
+  'collaborator-1': 'alice@collaborator1.example',
+  'collaborator-2': 'bob@collaborator2.example',
+} as const;
+
 export interface TutorialOptions {
   readonly baseUrl: string;
   /** The server's gRPC listener and deployment CA (Pub/Sub subscribers need StreamingPull). */
@@ -90,10 +98,10 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     p.cli.sealroom(['config', 'configurations', 'activate', role], { quiet: true });
 
   step('Configure the builder, the operator and the two collaborators (one configuration each)');
-  const builder = await party('builder', `builder@builder.example`, `builder-${suffix}`);
-  const operator = await party('operator', `admin@operator.example`, `operator-${suffix}`);
-  const c1 = await party('collaborator-1', `alice@collaborator1.example`, `collaborator-1-${suffix}`);
-  const c2 = await party('collaborator-2', `bob@collaborator2.example`, `collaborator-2-${suffix}`);
+  const builder = await party('builder', SCENARIO_ACCOUNTS.builder, `builder-${suffix}`);
+  const operator = await party('operator', SCENARIO_ACCOUNTS.operator, `operator-${suffix}`);
+  const c1 = await party('collaborator-1', SCENARIO_ACCOUNTS['collaborator-1'], `collaborator-1-${suffix}`);
+  const c2 = await party('collaborator-2', SCENARIO_ACCOUNTS['collaborator-2'], `collaborator-2-${suffix}`);
   const roles = new Map<Party, string>([
     [builder, 'builder'],
     [operator, 'operator'],
