@@ -228,7 +228,12 @@ describe('the console in a browser', { skip, timeout: 180_000 }, () => {
   test('a collaborator sees its own key releases and exchanges, and nothing of the other collaborator', async () => {
     const { page, requests } = await openAs(PARTIES.c1.email);
     await page.getByTestId('key-use').first().waitFor();
-    const uses = await page.getByTestId('key-use').allInnerTexts();
+    // Each row names the federated principal in full in its title, and compactly in its text.
+    const uses = await page
+      .getByTestId('key-use')
+      .evaluateAll((rows) =>
+        rows.map((r) => `${r.textContent} ${r.querySelector('td[title]')?.getAttribute('title')}`),
+      );
     const mine = `projects/${numbers[PARTIES.c1.project]}/locations/global/workloadIdentityPools/pool/subject/`;
     assert.ok(
       uses.some((u) => u.includes('Decrypt') && u.includes(mine) && u.includes(DIGEST)),

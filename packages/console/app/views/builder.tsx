@@ -131,7 +131,7 @@ function ImageDetail({ image, project }: { image: DockerImage; project: Project 
             </span>,
           ],
           ['Tags', (image.tags ?? []).join(', ') || '—'],
-          ['Size', `${image.imageSizeBytes} bytes (manifest and layers)`],
+          ['Manifest size', `${image.imageSizeBytes} bytes`],
           ['Uploaded', <Time iso={image.uploadTime} />],
         ]}
       />

@@ -7,8 +7,7 @@ import { useLoad } from '../lib/hooks.ts';
 import { formatTime } from '../lib/jwt.ts';
 import { followEvents } from '../lib/sse.ts';
 import { Badge, ErrorNote, Json, KeyValues, Loading, Section } from '../ui.tsx';
-import type { Project } from './app.tsx';
-import { digestOf, type InstanceJson, metadataValue, statusTone, zoneOf } from './operator.tsx';
+import { type InstanceJson, metadataValue, statusTone, zoneOf } from './operator.tsx';
 
 const MAX_SERIAL_LINES = 2000;
 /** Which `tee.launch_policy.*` label governs each operator metadata key (reference: the launcher's checks). */
@@ -25,15 +24,7 @@ function instancePath(instance: InstanceJson): string {
   return new URL(instance.selfLink).pathname;
 }
 
-export function InstanceDetail({
-  instance,
-  project,
-  onChange,
-}: {
-  instance: InstanceJson;
-  project: Project;
-  onChange: () => void;
-}) {
+export function InstanceDetail({ instance, onChange }: { instance: InstanceJson; onChange: () => void }) {
   const [live, setLive] = useState<{ status: string; bootCount: number; statusMessage?: string }>({
     status: instance.status,
     bootCount: instance.confidentialSpace.bootCount,
@@ -90,9 +81,6 @@ export function InstanceDetail({
       <SerialConsole path={path} onStatus={setLive} />
       <LaunchPolicy instance={instance} />
       <TokenClaims path={path} bootCount={live.bootCount} />
-      <p class="muted">
-        Project {project.projectId}; digest {digestOf(instance) || 'not pinned by the metadata'}.
-      </p>
     </>
   );
 }
@@ -159,6 +147,12 @@ function LaunchPolicy({ instance }: { instance: InstanceJson }) {
         <div>
           <h3>The image's launch policy (labels)</h3>
           <ErrorNote error={labels.error} />
+          {labels.error instanceof ApiError && labels.error.status === 403 ? (
+            <p class="muted">
+              Reading the image needs <code>roles/artifactregistry.reader</code> on its repository, which the builder
+              grants; the instance's service account may have it while you do not.
+            </p>
+          ) : null}
           {labels.value && policy.length === 0 ? (
             <p class="muted">No launch policy labels: every override is refused.</p>
           ) : null}

@@ -40,6 +40,12 @@ function isAbout(entry: LogEntry, name: string): boolean {
   return resource.endsWith(tail) || resource.includes(`${tail}/`);
 }
 
+/** `principal://…/workloadIdentityPools/POOL/subject/S` → `POOL: S`; anything else as it is. */
+function compactPrincipal(principal: string): string {
+  const match = /\/workloadIdentityPools\/([^/]+)\/subject\/(.+)$/.exec(principal);
+  return match ? `pool ${match[1]}: ${match[2]}` : principal;
+}
+
 function KeyUses({ name, purpose, project }: { name: string; purpose: string; project: Project }) {
   const tail = name.slice(name.indexOf('/locations/'));
   const uses = useLoad(
@@ -103,9 +109,13 @@ function KeyUses({ name, purpose, project }: { name: string; purpose: string; pr
                     {shortMethod(e.protoPayload?.methodName ?? '')}{' '}
                     {isRefused(e) ? <Badge tone="bad">refused</Badge> : <Badge tone="ok">allowed</Badge>}
                   </td>
-                  <td class="mono">{whoOf(e)}</td>
+                  <td class="mono" title={whoOf(e)}>
+                    {compactPrincipal(whoOf(e))}
+                  </td>
                   <td class="mono">{image}</td>
-                  <td class="mono">{federation?.subject ?? ''}</td>
+                  <td class="mono">
+                    {federation?.subject?.replace(/^https:\/\/www\.googleapis\.com\/compute\/v1\//, '') ?? ''}
+                  </td>
                 </tr>
               );
             })}

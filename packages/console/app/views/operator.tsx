@@ -97,9 +97,7 @@ export function OperatorView({ project }: { project: Project }) {
           Refresh
         </button>
       </Section>
-      {instance ? (
-        <InstanceDetail key={instance.selfLink} instance={instance} project={project} onChange={instances.reload} />
-      ) : null}
+      {instance ? <InstanceDetail key={instance.selfLink} instance={instance} onChange={instances.reload} /> : null}
       <CreateInstance project={project} onCreated={instances.reload} />
     </>
   );
