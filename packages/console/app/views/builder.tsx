@@ -16,6 +16,8 @@ interface DockerImage {
   readonly uploadTime: string;
 }
 
+const ATTACHMENT_TAG = /^sha256-[0-9a-f]{64}\.(sig|att|sbom)$/;
+
 function hex(bytes: ArrayBuffer): string {
   return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -55,7 +57,11 @@ export function BuilderView({ project }: { project: Project }) {
     return Promise.all(
       repos.map(async (r) => ({
         repository: r.name,
-        images: (await get<{ dockerImages?: DockerImage[] }>(`/v1/${pathOf(r.name)}/dockerImages`)).dockerImages ?? [],
+        // cosign keeps signatures and attestations as tagged manifests (sha256-<hex>.sig/.att); they belong to
+        // their image, shown with it, not listed as images of their own.
+        images: (
+          (await get<{ dockerImages?: DockerImage[] }>(`/v1/${pathOf(r.name)}/dockerImages`)).dockerImages ?? []
+        ).filter((i) => !(i.tags ?? []).some((t) => ATTACHMENT_TAG.test(t))),
       })),
     );
   }, [project.projectId, location]);
@@ -258,9 +264,11 @@ function PredicateSummary({ type, predicate }: { type: string; predicate: unknow
     const components = (p.components ?? []) as { name?: string; version?: string; purl?: string }[];
     return (
       <>
-        <p>{components.length} components.</p>
+        <p>
+          {components.length} components{components.length > 20 ? ' (the first 20)' : ''}.
+        </p>
         <ul class="components">
-          {components.slice(0, 50).map((c) => (
+          {components.slice(0, 20).map((c) => (
             <li key={c.purl ?? c.name} class="mono">
               {c.purl ?? `${c.name}@${c.version}`}
             </li>

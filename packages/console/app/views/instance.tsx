@@ -95,6 +95,8 @@ function SerialConsole({
   const [lines, setLines] = useState<string[]>([]);
   const [state, setState] = useState<{ connected: boolean; ended?: string; error?: unknown }>({ connected: false });
   const box = useRef<HTMLPreElement>(null);
+  // Follows the newest line until the person scrolls up to read; scrolling back down follows again.
+  const follow = useRef(true);
   useEffect(() => {
     const controller = new AbortController();
     setLines([]);
@@ -113,8 +115,12 @@ function SerialConsole({
   }, [path, onStatus]);
   useEffect(() => {
     const el = box.current;
-    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
+    if (el && follow.current && lines.length > 0) el.scrollTop = el.scrollHeight;
   }, [lines]);
+  const onScroll = () => {
+    const el = box.current;
+    if (el) follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  };
   return (
     <Section title="Serial console (live)" id="serial">
       <p class="muted" role="status">
@@ -125,7 +131,14 @@ function SerialConsole({
             : 'Connecting…'}
       </p>
       <ErrorNote error={state.error} />
-      <pre class="serial" ref={box} role="log" aria-label="Serial console output" data-testid="serial">
+      <pre
+        class="serial"
+        ref={box}
+        role="log"
+        aria-label="Serial console output"
+        data-testid="serial"
+        onScroll={onScroll}
+      >
         {lines.join('\n')}
       </pre>
     </Section>
