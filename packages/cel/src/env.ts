@@ -8,12 +8,16 @@ import {
   celMap,
   celMethod,
   celUint,
+  isCelUint,
+  listType,
   objectType,
 } from '@bufbuild/cel';
 import { create } from '@bufbuild/protobuf';
 import { type Timestamp, TimestampSchema } from '@bufbuild/protobuf/wkt';
+import { appendLists } from './append-list.ts';
 
 const { INT, UINT, DOUBLE, STRING } = CelScalar;
+const LIST = listType(CelScalar.DYN);
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -22,11 +26,38 @@ const TIMESTAMP_MIN_SECONDS = -62135596800n;
 const TIMESTAMP_MAX_SECONDS = 253402300799n;
 
 // @bufbuild/cel 0.6.1 answers `has(m.k)` and `'k' in m` with false when m.k is null (a loose `!=` in
-// its native map). cel-go says present. Patched once on the shared prototype; a regression test
-// fails if an upgrade changes the class shape.
+// its native map). cel-go says present. And a lookup by an int key that is not there scans every
+// key for a uint twin, so `m[i]` on a map of n string keys costs O(n), uncharged by the cost meter.
+// Both patched once on the shared prototype; regression tests fail if an upgrade changes the class.
 const nativeMapPrototype = Object.getPrototypeOf(celMap(new Map())) as {
+  _map: Map<unknown, unknown>;
   get(key: unknown): unknown;
   has(key: unknown): boolean;
+};
+const nativeGet = nativeMapPrototype.get;
+const uintKeyed = new WeakMap<Map<unknown, unknown>, boolean>();
+/** Whether any key is a uint, computed once per map (maps are never changed after creation). */
+function hasUintKeys(map: Map<unknown, unknown>): boolean {
+  let known = uintKeyed.get(map);
+  if (known === undefined) {
+    known = false;
+    for (const key of map.keys()) {
+      if (isCelUint(key)) {
+        known = true;
+        break;
+      }
+    }
+    uintKeyed.set(map, known);
+  }
+  return known;
+}
+nativeMapPrototype.get = function get(this: typeof nativeMapPrototype, key: unknown): unknown {
+  const int = isCelUint(key) ? key.value : key;
+  if (typeof int === 'bigint' || (typeof int === 'number' && Number.isInteger(int))) {
+    // The scan only ever finds a uint key equal to the int; without uint keys, a miss is final.
+    if (!this._map.has(BigInt(int)) && !hasUintKeys(this._map)) return undefined;
+  }
+  return nativeGet.call(this, key);
 };
 nativeMapPrototype.has = function has(this: typeof nativeMapPrototype, key: unknown): boolean {
   return this.get(key) !== undefined;
@@ -100,6 +131,7 @@ export function formatDoubleLikeGo(value: number): string {
 }
 
 const FIXES = [
+  celFunc('_+_', [LIST, LIST], LIST, appendLists),
   celFunc('int', [STRING], INT, parseStrictInt),
   celFunc('uint', [STRING], UINT, parseStrictUint),
   celFunc('double', [STRING], DOUBLE, parseStrictDouble),

@@ -1,7 +1,7 @@
 // Behaviour of compile/evaluate/explain and of the cel-go fixes (reference/cel.md §2, §6).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCelError } from '@bufbuild/cel';
+import { celMap, isCelError } from '@bufbuild/cel';
 import { isSealroomError } from '@sealroom/core';
 import { toCelInput } from './input.ts';
 import { compileCel } from './program.ts';
@@ -142,5 +142,35 @@ describe('explain', () => {
     const explanation = compileCel("true || 'x'").explain({});
     assert.equal(explanation.operator, '||');
     assert.equal(explanation.clauses[1]?.outcome, 'not-bool');
+  });
+});
+
+describe('map lookups by number', () => {
+  it('scan the keys for a uint twin at most once per map', () => {
+    let scans = 0;
+    class CountingMap<K, V> extends Map<K, V> {
+      override keys(): MapIterator<K> {
+        scans++;
+        return super.keys();
+      }
+    }
+    const map = celMap(new CountingMap<string, number>([['k1', 1]]));
+    for (let i = 0; i < 100; i++) assert.equal(map.get(BigInt(i)), undefined);
+    assert.ok(scans <= 1, `${scans} scans`);
+  });
+
+  it('miss without scanning the keys when the map has no uint keys, and still find uint keys', () => {
+    const table: [string, unknown][] = [
+      ['1 in m', false],
+      ["{1u: 'a'}[1] == 'a'", true],
+      ["{1: 'a'}[1u] == 'a'", true],
+      ["{1: 'a'}[1.0] == 'a'", true],
+      ["m['k1'] == 1.0", true],
+    ];
+    const m = toCelInput({ k1: 1, k2: 2 });
+    for (const [source, expected] of table) {
+      const result = compileCel(source).evaluate({ m });
+      assert.deepEqual(result.ok ? result.value : result.message, expected, source);
+    }
   });
 });
