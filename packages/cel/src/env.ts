@@ -144,7 +144,10 @@ const FIXES = [
 
 let shared: CelEnv | undefined;
 
-/** The one environment every Sealroom expression is planned in (functions only; variables are dynamic). */
+/**
+ * Sealroom's functions on @bufbuild/cel (variables are dynamic). Expressions are planned in the
+ * metered wrapper of this environment (meter.ts), never in it directly.
+ */
 export function sealroomCelEnv(): CelEnv {
   shared ??= celEnv({ funcs: FIXES });
   return shared;

@@ -1,4 +1,4 @@
-// Error catalogue of @sealroom/cel: expressions refused at configuration time.
+// Error catalogue of @sealroom/cel: expressions refused at configuration time, evaluations cut off at the cost limit.
 import { type ErrorCatalog, SealroomError, type SealroomErrorOptions } from '@sealroom/core';
 
 export const CEL_ERRORS = {
@@ -16,6 +16,18 @@ export const CEL_ERRORS = {
     status: 'INVALID_ARGUMENT',
     retryable: false,
     description: 'An integer literal does not fit in int64 (or uint64 for a `u` literal).',
+  },
+  ERR_CEL_COST_ESTIMATE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      "A CEL expression (or all of a provider's mapping and condition, or all the conditions of an IAM policy) has an estimated worst-case cost above the limit; the message names the estimate and the limit.",
+  },
+  ERR_CEL_COST_LIMIT: {
+    status: 'PERMISSION_DENIED',
+    retryable: false,
+    description:
+      'An evaluation was aborted at the runtime cost limit and counts as a denial: an IAM condition grants nothing and logs this code; a token exchange is refused with ERR_FEDERATION_COST_LIMIT.',
   },
   ERR_CEL_MAPPING_KEY: {
     status: 'INVALID_ARGUMENT',

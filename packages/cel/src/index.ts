@@ -1,4 +1,4 @@
-// Public surface of @sealroom/cel: CEL compile/evaluate/explain and the WIF rules around it.
+// Public surface of @sealroom/cel: CEL compile/evaluate/explain within cost limits, and the WIF rules around it.
 export { CEL_ERRORS, CelPolicyError } from './errors.ts';
 export type { CelErrorCode } from './errors.ts';
 export {
@@ -7,10 +7,15 @@ export {
   parseStrictDouble,
   parseStrictInt,
   parseStrictUint,
-  sealroomCelEnv,
 } from './env.ts';
 export { toCelInput } from './input.ts';
+export { CEL_COSTS } from './cost-model.ts';
+export type { CostEstimate } from './estimate.ts';
+export { CEL_COST_LIMITS } from './limits.ts';
+export { CostMeter } from './meter.ts';
 export { compileCel } from './program.ts';
+export { jsonShape, listShape, mapShape, SCALAR, stringShape, UNBOUNDED } from './shape.ts';
+export type { Shape } from './shape.ts';
 export type {
   CelBindings,
   CelEvaluation,
@@ -19,6 +24,7 @@ export type {
   ClauseExplanation,
   ClauseOutcome,
   CompileCelOptions,
+  EvaluateOptions,
 } from './program.ts';
 export { findTopLevelOperators, spanOf } from './source.ts';
 export type { SourceSpan } from './source.ts';

@@ -1,8 +1,13 @@
-// Compile a CEL expression once and evaluate it many times; explain it clause by clause.
+// Compile a CEL expression once and evaluate it many times, within a cost limit; explain it clause by clause.
 import { type CelInput, type CelValue, isCelError, parse, plan } from '@bufbuild/cel';
 import type { Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
-import { sealroomCelEnv } from './env.ts';
 import { CelPolicyError } from './errors.ts';
+import { type CostEstimate, estimateCost } from './estimate.ts';
+import { fixedCost, instrumentComprehensions } from './instrument.ts';
+import { CEL_COST_LIMITS } from './limits.ts';
+import { CostMeter, type MeteredRun, meteredCelEnv, withMeter } from './meter.ts';
+import { precompilePatterns } from './patterns.ts';
+import type { Shape } from './shape.ts';
 import { findTopLevelOperators, type SourceSpan, spanOf, trimRange } from './source.ts';
 
 const INT64_MIN = -(2n ** 63n);
@@ -13,7 +18,13 @@ export type CelBindings = Readonly<Record<string, CelInput>>;
 
 export type CelEvaluation =
   | { readonly ok: true; readonly value: CelValue }
-  | { readonly ok: false; readonly message: string; readonly at?: SourceSpan };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      readonly at?: SourceSpan;
+      /** Set when the evaluation was aborted at its cost limit (the result is then a denial). */
+      readonly code?: 'ERR_CEL_COST_LIMIT';
+    };
 
 export type ClauseOutcome = 'true' | 'false' | 'error' | 'not-bool';
 
@@ -33,10 +44,21 @@ export interface CelExplanation {
   readonly clauses: readonly ClauseExplanation[];
 }
 
+export interface EvaluateOptions {
+  /**
+   * Charges the evaluation to this meter (e.g. one shared by every expression of a decision).
+   * The evaluation is also bounded by the program's own runtime limit.
+   */
+  readonly meter?: CostMeter;
+}
+
 export interface CelProgram {
   readonly source: string;
-  evaluate(bindings: CelBindings): CelEvaluation;
-  explain(bindings: CelBindings): CelExplanation;
+  /** Upper bound on the cost of one evaluation, and on the size of its result (cost-model.ts). */
+  readonly estimate: CostEstimate;
+  evaluate(bindings: CelBindings, options?: EvaluateOptions): CelEvaluation;
+  /** Evaluates the whole and then each clause on its own, all charged to one meter. */
+  explain(bindings: CelBindings, options?: EvaluateOptions): CelExplanation;
 }
 
 export interface CompileCelOptions {
@@ -44,6 +66,15 @@ export interface CompileCelOptions {
   readonly maxLength?: number;
   /** Names the expression in error messages (e.g. `attributeCondition`). */
   readonly label?: string;
+  /** Size bounds of the variables the expression reads; any other identifier is unbounded. */
+  readonly variables?: Readonly<Record<string, Shape>>;
+  /**
+   * Refuses the expression (ERR_CEL_COST_ESTIMATE) when its estimated worst-case cost is above
+   * this. Unset, the estimate is only computed; policies pass CEL_COST_LIMITS.estimated.
+   */
+  readonly estimatedCostLimit?: number;
+  /** Aborts any evaluation past this cost; CEL_COST_LIMITS.runtime when unset. */
+  readonly runtimeCostLimit?: number;
 }
 
 type Evaluator = (bindings: CelBindings) => unknown;
@@ -52,6 +83,8 @@ interface Clause {
   readonly text: string;
   readonly span: SourceSpan;
   readonly run: Evaluator;
+  /** What one evaluation charges up front (comprehension steps charge as they run). */
+  readonly fixed: number;
 }
 
 /** Parses and plans `source`; throws CelPolicyError with a position when it cannot. */
@@ -73,40 +106,100 @@ export function compileCel(source: string, options: CompileCelOptions = {}): Cel
   }
   const positions = parsed.sourceInfo?.positions ?? {};
   checkLiterals(parsed.expr, label);
-  const env = sealroomCelEnv();
-  const whole = plan(env, parsed) as Evaluator;
+  const root = parsed.expr;
+  // Compiling a pattern is bounded by the default limit even for stored policies (Infinity).
+  const regexes = precompilePatterns(
+    root,
+    Math.min(options.estimatedCostLimit ?? CEL_COST_LIMITS.estimated, CEL_COST_LIMITS.estimated),
+  );
+  const estimate = root
+    ? estimateCost(root, { variables: options.variables ?? {}, precompiled: (p) => regexes.has(p) })
+    : { cost: 0, shape: { len: 0, items: 0, deep: 1, elem: undefined } };
+  if (options.estimatedCostLimit !== undefined && !(estimate.cost <= options.estimatedCostLimit)) {
+    throw new CelPolicyError('ERR_CEL_COST_ESTIMATE', costMessage(label, estimate.cost, options.estimatedCostLimit));
+  }
+  if (root) instrumentComprehensions(root);
+  const runtimeLimit = options.runtimeCostLimit ?? CEL_COST_LIMITS.runtime;
+  const env = meteredCelEnv();
+  const whole: Clause = {
+    text: source,
+    span: spanOf(source, 0, source.length),
+    run: plan(env, parsed) as Evaluator,
+    fixed: root ? fixedCost(root) : 0,
+  };
   const positionOf = (exprId: bigint | undefined): SourceSpan | undefined => {
     if (exprId === undefined) return undefined;
     const offset = positions[String(exprId)];
     return offset === undefined ? undefined : spanOf(source, offset, offset);
   };
-  const toEvaluation = (value: unknown): CelEvaluation => {
+  const toEvaluation = (value: unknown, meter: CostMeter): CelEvaluation => {
+    if (meter.exceeded) {
+      return { ok: false, code: 'ERR_CEL_COST_LIMIT', message: costLimitMessage(meter) };
+    }
     if (isCelError(value)) {
       const at = positionOf(value.exprId);
       return at ? { ok: false, message: value.message, at } : { ok: false, message: value.message };
     }
     return { ok: true, value: value as CelValue };
   };
+  /** Runs one clause on a meter of its own, under `parent` when given. */
+  const run = (clause: Clause, bindings: CelBindings, parent: CostMeter | undefined): [unknown, CostMeter] => {
+    const meter = new CostMeter(runtimeLimit, parent);
+    const metered: MeteredRun = { meter, regexes };
+    const value = withMeter(metered, () => {
+      try {
+        meter.charge(clause.fixed);
+        return clause.run(bindings);
+      } catch (error) {
+        // @bufbuild/cel turns a throw inside the evaluation into an error value; only the meter's
+        // own throw can get here, and the meter says it ran out.
+        if (meter.exceeded) return undefined;
+        throw error;
+      }
+    });
+    return [value, meter];
+  };
   const split = splitClauses(source, parsed.expr);
   const clauses: Clause[] = split.parts.map((part) => ({
     text: part.text,
     span: part.span,
     run: plan(env, part.expr) as Evaluator,
+    fixed: fixedCost(part.expr),
   }));
   return {
     source,
-    evaluate: (bindings) => toEvaluation(whole(bindings)),
-    explain: (bindings) => ({
-      result: toEvaluation(whole(bindings)),
-      operator: split.operator,
-      clauses: clauses.map((clause, index) => explainClause(clause, index, bindings)),
-    }),
+    estimate,
+    evaluate: (bindings, evaluateOptions = {}) => {
+      const [value, meter] = run(whole, bindings, evaluateOptions.meter);
+      return toEvaluation(value, meter);
+    },
+    explain: (bindings, evaluateOptions = {}) => {
+      // The whole and its clauses share one budget: explaining costs at most one more evaluation.
+      const shared = evaluateOptions.meter ?? new CostMeter(2 * runtimeLimit);
+      const [value, meter] = run(whole, bindings, shared);
+      return {
+        result: toEvaluation(value, meter),
+        operator: split.operator,
+        clauses: clauses.map((clause, index) => explainClause(clause, index, run(clause, bindings, shared))),
+      };
+    },
   };
 }
 
-function explainClause(clause: Clause, index: number, bindings: CelBindings): ClauseExplanation {
-  const value = clause.run(bindings);
+function costLimitMessage(meter: CostMeter): string {
+  return `evaluation exceeded its cost limit of ${meter.exceededLimit ?? meter.limit}`;
+}
+
+function costMessage(label: string, cost: number, limit: number): string {
+  if (!Number.isFinite(cost)) {
+    return `${label} has no bounded cost estimate (it reads a value of unknown size); the limit is ${limit}`;
+  }
+  return `${label} has an estimated worst-case cost of ${Math.ceil(cost)}, above the limit of ${limit}`;
+}
+
+function explainClause(clause: Clause, index: number, [value, meter]: [unknown, CostMeter]): ClauseExplanation {
   const base = { index, text: clause.text, span: clause.span };
+  if (meter.exceeded) return { ...base, outcome: 'error', message: costLimitMessage(meter) };
   if (isCelError(value)) return { ...base, outcome: 'error', message: value.message };
   if (value === true) return { ...base, outcome: 'true' };
   if (value === false) return { ...base, outcome: 'false' };

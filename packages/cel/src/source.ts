@@ -13,11 +13,9 @@ export interface SourceSpan {
 export function spanOf(source: string, start: number, end: number): SourceSpan {
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < start && i < source.length; i++) {
-    if (source[i] === '\n') {
-      line++;
-      lineStart = i + 1;
-    }
+  for (let i = source.indexOf('\n'); i >= 0 && i < start; i = source.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
   }
   return { start, end, line, column: start - lineStart + 1 };
 }
