@@ -30,6 +30,7 @@ export { findTopLevelOperators, spanOf } from './source.ts';
 export type { SourceSpan } from './source.ts';
 export { WIF_LIMITS, compileProviderPolicy } from './wif.ts';
 export type {
+  CompileProviderPolicyOptions,
   MappedIdentity,
   PolicyDecision,
   PolicyDenial,

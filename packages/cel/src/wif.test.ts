@@ -1,7 +1,8 @@
 // WIF rules around CEL: mapping outputs and limits, condition error → deny, the failing clause.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileProviderPolicy } from './wif.ts';
+import { CEL_COST_LIMITS } from './limits.ts';
+import { compileProviderPolicy, WIF_LIMITS } from './wif.ts';
 
 const CONDITION =
   "assertion.swname == 'CONFIDENTIAL_SPACE' && 'STABLE' in assertion.submods.confidential_space.support_attributes";
@@ -137,5 +138,96 @@ describe('compileProviderPolicy', () => {
     const attributeMapping: Record<string, string> = { 'google.subject': 'assertion.sub' };
     for (let i = 0; i < 51; i++) attributeMapping[`attribute.a${i}`] = 'assertion.sub';
     assert.throws(() => compileProviderPolicy({ attributeMapping }), { code: 'ERR_CEL_MAPPING_LIMIT' });
+  });
+});
+
+const DIGITS = '[0,1,2,3,4,5,6,7,8,9]';
+/** The issue's denial of service: six nested comprehensions over ten items (188 characters). */
+const NESTED_COMPREHENSION = `${DIGITS}.all(a,${DIGITS}.all(b,${DIGITS}.all(c,${DIGITS}.all(d,${DIGITS}.all(e,${DIGITS}.all(f,a+b+c+d+e+f>=0))))))`;
+
+describe('provider policy cost limits', () => {
+  const SUBJECT = { 'google.subject': 'assertion.sub' };
+  /** Google's documented image-signature condition (reference/cel.md §3, P4). */
+  const SIGNATURES =
+    "['ECDSA_P256_SHA256:abc'].exists(f, f in assertion.submods.container.image_signatures.map(sig, sig.signature_algorithm + ':' + sig.key_id))";
+
+  it("refuses the issue's nested comprehension as a condition, naming the estimate and the limit", () => {
+    assert.throws(
+      () => compileProviderPolicy({ attributeMapping: SUBJECT, attributeCondition: NESTED_COMPREHENSION }),
+      (error: Error & { code?: string }) =>
+        error.code === 'ERR_CEL_COST_ESTIMATE' &&
+        /^attributeCondition has an estimated worst-case cost of \d+, above the limit of 1000000$/.test(error.message),
+    );
+  });
+
+  it('refuses an expensive mapping expression, naming it', () => {
+    assert.throws(
+      () => compileProviderPolicy({ attributeMapping: { 'google.subject': `string(${NESTED_COMPREHENSION})` } }),
+      /: mapping google\.subject has an estimated worst-case cost of \d+, above the limit of 1000000$/,
+    );
+  });
+
+  it('refuses a mapping and condition that are each admitted but too costly together', () => {
+    const pairs = 'assertion.google_service_accounts.exists(a, assertion.google_service_accounts.exists(b, a == b))';
+    const policy = { attributeMapping: { ...SUBJECT, 'attribute.x': `string(${pairs})` }, attributeCondition: pairs };
+    const measured = compileProviderPolicy(policy, { estimatedCostLimit: Number.POSITIVE_INFINITY });
+    const costs = [...measured.mapping.values(), measured.condition].map((p) => p?.estimate.cost ?? 0);
+    const limit = Math.ceil(Math.max(...costs)) + 1;
+    assert.ok(measured.estimatedCost > limit);
+    assert.throws(
+      () => compileProviderPolicy(policy, { estimatedCostLimit: limit }),
+      /: attributeMapping and attributeCondition together have an estimated worst-case cost of \d+, above the limit of \d+$/,
+    );
+  });
+
+  it('admits the image-signature condition and the seed policy, whatever the claims hold', () => {
+    const seed = compileProviderPolicy({ attributeMapping: MAPPING, attributeCondition: CONDITION });
+    const signatures = compileProviderPolicy({ attributeMapping: MAPPING, attributeCondition: SIGNATURES });
+    assert.ok(seed.estimatedCost < 100_000, String(seed.estimatedCost));
+    assert.ok(signatures.estimatedCost < CEL_COST_LIMITS.estimated, String(signatures.estimatedCost));
+    const claims = token();
+    (claims.submods as { container: Record<string, unknown> }).container.image_signatures = [
+      { signature_algorithm: 'ECDSA_P256_SHA256', key_id: 'abc' },
+    ];
+    assert.equal(signatures.decide(claims).granted, true);
+  });
+
+  it('denies, with the cost-limit code, a stored policy that runs out of budget, and does not explain it', () => {
+    const policy = compileProviderPolicy(
+      { attributeMapping: SUBJECT, attributeCondition: NESTED_COMPREHENSION },
+      { estimatedCostLimit: Number.POSITIVE_INFINITY },
+    );
+    const decision = policy.decide(token(), { explain: true });
+    assert.equal(decision.granted, false);
+    if (!decision.granted) {
+      assert.deepEqual(decision.denial, {
+        stage: 'condition',
+        expression: 'attributeCondition',
+        reason: 'the attribute condition exceeded the evaluation cost limit',
+        code: 'ERR_CEL_COST_LIMIT',
+      });
+      assert.deepEqual(decision.explanation?.clauses, []);
+    }
+  });
+
+  it('denies with the cost-limit code when a mapping runs out of budget', () => {
+    const policy = compileProviderPolicy(
+      { attributeMapping: { 'google.subject': `string(${NESTED_COMPREHENSION})` } },
+      { estimatedCostLimit: Number.POSITIVE_INFINITY },
+    );
+    const decision = policy.decide(token());
+    assert.equal(decision.granted ? 'granted' : decision.denial.code, 'ERR_CEL_COST_LIMIT');
+  });
+
+  it('denies claims larger than the size the estimate assumes before evaluating anything', () => {
+    const policy = compileProviderPolicy({ attributeMapping: SUBJECT });
+    const big = { ...token(), padding: 'x'.repeat(WIF_LIMITS.assertionMaxChars) };
+    const decision = policy.decide(big);
+    assert.equal(decision.granted, false);
+    if (!decision.granted) {
+      assert.equal(decision.denial.expression, 'assertion');
+      assert.match(decision.denial.reason, /the limit is 16384$/);
+    }
+    assert.equal(policy.decide(token()).granted, true);
   });
 });

@@ -1,8 +1,11 @@
-// Workload identity federation rules around CEL: mapping and condition limits, output types, error → deny.
+// Workload identity federation rules around CEL: mapping and condition limits, output types, error → deny, cost.
 import { type CelInput, type CelValue, isCelList } from '@bufbuild/cel';
 import { CelPolicyError } from './errors.ts';
 import { toCelInput } from './input.ts';
-import { type CelExplanation, type CelProgram, compileCel } from './program.ts';
+import { CEL_COST_LIMITS } from './limits.ts';
+import { CostMeter } from './meter.ts';
+import { type CelEvaluation, type CelExplanation, type CelProgram, compileCel } from './program.ts';
+import { joinShapes, jsonShape, listShape, mapShape, type Shape, stringShape } from './shape.ts';
 import type { SourceSpan } from './source.ts';
 
 /** Limits of reference/gcp-compat.md §7. */
@@ -13,6 +16,8 @@ export const WIF_LIMITS = {
   customAttributesMax: 50,
   attributeNameMaxChars: 100,
   mappedAttributesMaxBytes: 8192,
+  /** Largest claims JSON (characters) a decision reads; the cost estimate relies on it. */
+  assertionMaxChars: 16384,
 } as const;
 
 const CUSTOM_KEY = /^attribute\.([a-z0-9_]{1,100})$/;
@@ -33,10 +38,12 @@ export interface MappedIdentity {
 /** Why a token was refused: which step, which expression, and the clause that failed if known. */
 export interface PolicyDenial {
   readonly stage: 'mapping' | 'condition';
-  /** The mapping key (e.g. `google.subject`) or `attributeCondition`. */
+  /** The mapping key (e.g. `google.subject`), `attributeCondition`, or `assertion` for oversized claims. */
   readonly expression: string;
   readonly reason: string;
   readonly clause?: { readonly index: number; readonly text: string; readonly span: SourceSpan };
+  /** Set when the decision was aborted at its runtime cost limit. */
+  readonly code?: 'ERR_CEL_COST_LIMIT';
 }
 
 export type PolicyDecision =
@@ -51,12 +58,43 @@ export type PolicyDecision =
 export interface ProviderPolicy {
   readonly mapping: ReadonlyMap<string, CelProgram>;
   readonly condition: CelProgram | undefined;
-  /** Maps and checks `assertion` (decoded JWT claims). Never throws for bad claims: it denies. */
+  /** Upper bound on the cost of one decision (all mapping expressions and the condition). */
+  readonly estimatedCost: number;
+  /**
+   * Maps and checks `assertion` (decoded JWT claims). Never throws for bad claims: it denies. The
+   * whole decision, explanation included, runs on one meter of CEL_COST_LIMITS.runtime units.
+   */
   decide(assertion: unknown, options?: { readonly explain?: boolean }): PolicyDecision;
 }
 
+export interface CompileProviderPolicyOptions {
+  /**
+   * Refuse a policy whose estimated cost is above this (ERR_CEL_COST_ESTIMATE); default
+   * CEL_COST_LIMITS.estimated. A policy already stored is compiled with Infinity: a tighter
+   * limit must not lock out an existing provider, and the runtime limit still bounds it.
+   */
+  readonly estimatedCostLimit?: number;
+}
+
+/** What the mapping expressions read: the claims, at most WIF_LIMITS.assertionMaxChars of JSON. */
+const MAPPING_VARIABLES: Readonly<Record<string, Shape>> = { assertion: jsonShape(WIF_LIMITS.assertionMaxChars) };
+
+/** What the condition reads besides the claims: the mapped identity, within the WIF limits. */
+function conditionVariables(groups: number): Readonly<Record<string, Shape>> {
+  const value = stringShape(WIF_LIMITS.mappedAttributesMaxBytes);
+  return {
+    ...MAPPING_VARIABLES,
+    google: mapShape(2, joinShapes(stringShape(WIF_LIMITS.subjectMaxBytes), listShape(groups, value)) ?? value),
+    attribute: mapShape(WIF_LIMITS.customAttributesMax, value),
+  };
+}
+
 /** Validates and compiles a provider's mapping and condition; throws CelPolicyError at config time. */
-export function compileProviderPolicy(source: ProviderPolicySource): ProviderPolicy {
+export function compileProviderPolicy(
+  source: ProviderPolicySource,
+  options: CompileProviderPolicyOptions = {},
+): ProviderPolicy {
+  const limit = options.estimatedCostLimit ?? CEL_COST_LIMITS.estimated;
   const mapping = new Map<string, CelProgram>();
   let custom = 0;
   for (const [key, expression] of Object.entries(source.attributeMapping)) {
@@ -66,7 +104,15 @@ export function compileProviderPolicy(source: ProviderPolicySource): ProviderPol
       }
       custom++;
     }
-    mapping.set(key, compileCel(expression, { maxLength: WIF_LIMITS.mappingMaxChars, label: `mapping ${key}` }));
+    mapping.set(
+      key,
+      compileCel(expression, {
+        maxLength: WIF_LIMITS.mappingMaxChars,
+        label: `mapping ${key}`,
+        variables: MAPPING_VARIABLES,
+        estimatedCostLimit: limit,
+      }),
+    );
   }
   if (!mapping.has('google.subject')) {
     throw new CelPolicyError('ERR_CEL_MAPPING_LIMIT', 'attribute mapping must define google.subject');
@@ -78,11 +124,37 @@ export function compileProviderPolicy(source: ProviderPolicySource): ProviderPol
     );
   }
   const conditionText = source.attributeCondition?.trim() ?? '';
+  const groups = mapping.get('google.groups')?.estimate.shape.items ?? 0;
   const condition =
     conditionText === ''
       ? undefined
-      : compileCel(conditionText, { maxLength: WIF_LIMITS.conditionMaxChars, label: 'attributeCondition' });
-  return { mapping, condition, decide: (assertion, options) => decide(mapping, condition, assertion, options) };
+      : compileCel(conditionText, {
+          maxLength: WIF_LIMITS.conditionMaxChars,
+          label: 'attributeCondition',
+          variables: conditionVariables(groups),
+          estimatedCostLimit: limit,
+        });
+  let estimatedCost = condition?.estimate.cost ?? 0;
+  for (const program of mapping.values()) estimatedCost += program.estimate.cost;
+  if (!(estimatedCost <= limit)) {
+    const shown = Number.isFinite(estimatedCost) ? String(Math.ceil(estimatedCost)) : 'unbounded';
+    throw new CelPolicyError(
+      'ERR_CEL_COST_ESTIMATE',
+      `attributeMapping and attributeCondition together have an estimated worst-case cost of ${shown}, above the limit of ${limit}`,
+    );
+  }
+  return {
+    mapping,
+    condition,
+    estimatedCost,
+    decide: (assertion, decideOptions) => decide(mapping, condition, assertion, decideOptions),
+  };
+}
+
+function costDenial(stage: PolicyDenial['stage'], expression: string, result: CelEvaluation): PolicyDenial | undefined {
+  if (result.ok || result.code !== 'ERR_CEL_COST_LIMIT') return undefined;
+  const what = stage === 'mapping' ? `mapping ${expression}` : 'the attribute condition';
+  return { stage, expression, reason: `${what} exceeded the evaluation cost limit`, code: 'ERR_CEL_COST_LIMIT' };
 }
 
 function decide(
@@ -91,8 +163,21 @@ function decide(
   assertion: unknown,
   options: { readonly explain?: boolean } = {},
 ): PolicyDecision {
+  // The cost estimate assumes claims of bounded size; larger ones are refused before any CEL runs.
+  const chars = JSON.stringify(assertion ?? null).length;
+  if (chars > WIF_LIMITS.assertionMaxChars) {
+    return {
+      granted: false,
+      denial: {
+        stage: 'mapping',
+        expression: 'assertion',
+        reason: `the token's claims take ${chars} characters of JSON; the limit is ${WIF_LIMITS.assertionMaxChars}`,
+      },
+    };
+  }
+  const meter = new CostMeter(CEL_COST_LIMITS.runtime);
   const input = toCelInput(assertion);
-  const mapped = mapAttributes(mapping, input);
+  const mapped = mapAttributes(mapping, input, meter);
   if ('denial' in mapped) return { granted: false, denial: mapped.denial };
   const identity = mapped.identity;
   if (condition === undefined) return { granted: true, identity };
@@ -103,13 +188,18 @@ function decide(
   ]);
   const bindings = { assertion: input, google, attribute };
   // An explanation evaluates each clause again; only pay for it on refusal or when asked.
-  const result = condition.evaluate(bindings);
+  const result = condition.evaluate(bindings, { meter });
   if (result.ok && result.value === true) {
     return options.explain
-      ? { granted: true, identity, explanation: condition.explain(bindings) }
+      ? { granted: true, identity, explanation: condition.explain(bindings, { meter }) }
       : { granted: true, identity };
   }
-  const explanation = condition.explain(bindings);
+  const overBudget = costDenial('condition', 'attributeCondition', result);
+  // An aborted decision has no budget left to explain it clause by clause.
+  if (overBudget) {
+    return { granted: false, denial: overBudget, identity, explanation: { result, operator: undefined, clauses: [] } };
+  }
+  const explanation = condition.explain(bindings, { meter });
   const failing =
     explanation.operator === '||' ? undefined : explanation.clauses.find((clause) => clause.outcome !== 'true');
   const reason = result.ok
@@ -131,6 +221,7 @@ function decide(
 function mapAttributes(
   mapping: ReadonlyMap<string, CelProgram>,
   assertion: CelInput,
+  meter: CostMeter,
 ): { identity: MappedIdentity } | { denial: PolicyDenial } {
   const deny = (expression: string, reason: string) => ({
     denial: { stage: 'mapping' as const, expression, reason },
@@ -140,7 +231,9 @@ function mapAttributes(
   const attributes: Record<string, string> = {};
   let bytes = 0;
   for (const [key, program] of mapping) {
-    const result = program.evaluate({ assertion });
+    const result = program.evaluate({ assertion }, { meter });
+    const overBudget = costDenial('mapping', key, result);
+    if (overBudget) return { denial: overBudget };
     if (!result.ok) return deny(key, `mapping ${key} failed to evaluate: ${result.message}`);
     const value: CelValue = result.value;
     if (key === 'google.groups') {
