@@ -1,4 +1,4 @@
-// Public surface of @sealroom/cel: CEL compile/evaluate/explain within cost limits, and the WIF rules around it.
+// Public surface of @sealroom/cel: CEL compile/evaluate/explain within cost limits, and the WIF and IAM rules around it.
 export { CEL_ERRORS, CelPolicyError } from './errors.ts';
 export type { CelErrorCode } from './errors.ts';
 export {
@@ -8,6 +8,8 @@ export {
   parseStrictInt,
   parseStrictUint,
 } from './env.ts';
+export { checkIamConditions, compileIamCondition, IAM_CONDITION_LIMITS } from './iam-condition.ts';
+export type { CompileIamConditionOptions } from './iam-condition.ts';
 export { toCelInput } from './input.ts';
 export { CEL_COSTS } from './cost-model.ts';
 export type { CostEstimate } from './estimate.ts';
