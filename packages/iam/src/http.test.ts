@@ -350,3 +350,50 @@ test('dev login issues a refresh token that the token endpoint exchanges; a forg
   assert.equal(JSON.stringify(t.logger.entries).includes(login.json().refreshToken), false);
   await t.close();
 });
+
+test('conditions are compiled when a policy is set: bad or too costly ones are refused, after authorization', async () => {
+  const { t, app, alice, bob, as } = await setup();
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'cond-proj' },
+  });
+  const digits = '[0,1,2,3,4,5,6,7,8,9]';
+  const nested = `${digits}.all(a,${digits}.all(b,${digits}.all(c,${digits}.all(d,${digits}.all(e,${digits}.all(f,a+b+c+d+e+f>=0))))))`;
+  const policyWith = (expression: string) => ({
+    policy: {
+      version: 3,
+      bindings: [
+        { role: 'roles/owner', members: ['user:alice@example.com'] },
+        { role: 'roles/viewer', members: ['user:bob@example.com'], condition: { title: 't', expression } },
+      ],
+    },
+  });
+  const set = (token: string, expression: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/projects/cond-proj:setIamPolicy',
+      headers: as(token),
+      payload: policyWith(expression),
+    });
+  const refusedForBob = await set(bob.accessToken, nested);
+  assert.equal(refusedForBob.statusCode, 403, refusedForBob.body);
+  const costly = await set(alice.accessToken, nested);
+  assert.equal(costly.statusCode, 400, costly.body);
+  assert.equal(costly.json().error.status, 'INVALID_ARGUMENT');
+  assert.match(
+    costly.json().error.message,
+    /^condition has an estimated worst-case cost of \d+, above the limit of 1000000$/,
+  );
+  const broken = await set(alice.accessToken, 'request.time <');
+  assert.equal(broken.statusCode, 400, broken.body);
+  assert.match(broken.json().error.message, /^condition does not parse at line 1, column \d+$/);
+  const stored = (
+    await app.inject({ method: 'GET', url: '/v1/projects/cond-proj:getIamPolicy', headers: as(alice.accessToken) })
+  ).json();
+  assert.equal(stored.bindings.length, 1, 'nothing of a refused policy is stored');
+  const fine = await set(alice.accessToken, 'request.time < timestamp("2100-01-01T00:00:00Z")');
+  assert.equal(fine.statusCode, 200, fine.body);
+  await t.close();
+});

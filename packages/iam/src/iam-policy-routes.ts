@@ -3,7 +3,7 @@ import type { Caller } from '@sealroom/core';
 import { CoreError, type ServiceContextLike, notFound } from './iam-policy-deps.ts';
 import { type ApiRoute, parseWith } from '@sealroom/transport';
 import { z } from 'zod';
-import { type Policy, parsePolicyInput } from './policy.ts';
+import { checkPolicyConditions, type Policy, parsePolicyInput } from './policy.ts';
 import { createSqlPolicyStore } from './policy-store.ts';
 import { canonicalResource } from './resource-canonical.ts';
 
@@ -102,6 +102,7 @@ export function iamPolicyRoutes(ctx: ServiceContextLike, options: IamPolicyRoute
           );
         }
         const canonical = await load(name, 'SetIamPolicy', req.caller);
+        checkPolicyConditions(input);
         const stored = await store.set(
           canonical,
           { version: input.version, bindings: input.bindings },

@@ -5,7 +5,7 @@ export { memberMatches, parseMember, principalOf } from './members.ts';
 export type { Member } from './members.ts';
 export { DATA_PLANE_PERMISSIONS, describeRole, isKnownRole, listRoles, roleGrants } from './roles/index.ts';
 export type { RoleDefinition } from './roles/index.ts';
-export { addBinding, EMPTY_POLICY_ETAG, parsePolicyInput, removeBinding } from './policy.ts';
+export { addBinding, checkPolicyConditions, EMPTY_POLICY_ETAG, parsePolicyInput, removeBinding } from './policy.ts';
 export type { Binding, Policy } from './policy.ts';
 export { createSqlPolicyStore } from './policy-store.ts';
 export type { PolicyStore } from './policy-store.ts';

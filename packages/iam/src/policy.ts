@@ -1,4 +1,5 @@
 // IAM policies: parsing and validating `{version, bindings, etag}` exactly as Google's IAM API takes them.
+import { checkIamConditions } from '@sealroom/cel';
 import { fromBase64 } from '@sealroom/core';
 import { z } from 'zod';
 import { IamError } from './errors.ts';
@@ -94,6 +95,15 @@ export function parsePolicyInput(input: unknown, universe: string): ParsedPolicy
     throw new IamError('ERR_IAM_INVALID_POLICY', `A policy may hold at most ${MAX_MEMBERS_PER_POLICY} members.`);
   }
   return { version: version === 0 ? 1 : version, bindings, etag: raw.etag };
+}
+
+/**
+ * Compiles every condition of a parsed policy and checks it against the CEL cost estimate, alone
+ * and all together, since one authorization may evaluate all of them (ERR_CEL_SYNTAX,
+ * ERR_CEL_TOO_LONG, ERR_CEL_COST_ESTIMATE). Costly enough to run only for an authorized caller.
+ */
+export function checkPolicyConditions(policy: Pick<ParsedPolicyInput, 'bindings'>): void {
+  checkIamConditions(policy.bindings.flatMap((b) => (b.condition ? [b.condition.expression] : [])));
 }
 
 /** Adds `member` to the binding of `role` (creating it), as `add-iam-policy-binding` does. */
