@@ -1,9 +1,9 @@
 // Evaluates IAM condition expressions (policy version 3) with CEL: `request.time` and `resource.name|type|service`.
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { type CelProgram, compileCel } from '@sealroom/cel';
+import { type CelProgram, compileIamCondition, IAM_CONDITION_LIMITS } from '@sealroom/cel';
+import type { Logger } from '@sealroom/core';
 import type { ConditionEvaluator } from '@sealroom/iam';
 
-const MAX_CONDITION_CHARS = 12_800;
 const CACHE_LIMIT = 5_000;
 
 /** Resource type of a canonical name, from its last collection (`cryptoKeys` → `cloudkms.googleapis.com/CryptoKey`). */
@@ -19,24 +19,31 @@ const TYPES: Readonly<Record<string, [service: string, type: string]>> = {
   projects: ['cloudresourcemanager.googleapis.com', 'cloudresourcemanager.googleapis.com/Project'],
 };
 
+export interface IamConditionEvaluatorOptions {
+  /** Told (with the resource name, never the expression's inputs) when a condition hits the cost limit. */
+  readonly logger?: Logger;
+}
+
 /**
- * A condition that does not compile, errors, or yields anything but `true` grants nothing (fail
- * closed). `resource.name` is the canonical name, with the project as its number.
+ * A condition that does not compile, errors, hits the runtime cost limit, or yields anything but
+ * `true` grants nothing (fail closed). `resource.name` is the canonical name, with the project as
+ * its number. Conditions were checked against the cost estimate when their policy was set; one
+ * stored before that is compiled without it and bounded by the runtime limit alone.
  */
-export function createIamConditionEvaluator(): ConditionEvaluator {
+export function createIamConditionEvaluator(options: IamConditionEvaluatorOptions = {}): ConditionEvaluator {
   const programs = new Map<string, CelProgram | null>();
   return (expression, facts) => {
     let program = programs.get(expression);
     if (program === undefined) {
       try {
-        program = compileCel(expression, { maxLength: MAX_CONDITION_CHARS, label: 'condition' });
+        program = compileIamCondition(expression, { estimatedCostLimit: Number.POSITIVE_INFINITY });
       } catch {
         program = null;
       }
       if (programs.size >= CACHE_LIMIT) programs.clear();
       programs.set(expression, program);
     }
-    if (!program) return false;
+    if (!program || facts.resource.length > IAM_CONDITION_LIMITS.resourceNameMaxChars) return false;
     const segments = facts.resource.split('/');
     const collection = segments.length >= 2 ? (segments[segments.length - 2] as string) : '';
     const [service, type] = TYPES[collection] ?? ['', ''];
@@ -48,6 +55,12 @@ export function createIamConditionEvaluator(): ConditionEvaluator {
         ['service', service],
       ]),
     });
+    if (!result.ok && result.code === 'ERR_CEL_COST_LIMIT') {
+      options.logger?.warn(
+        { code: 'ERR_CEL_COST_LIMIT', resource: facts.resource },
+        'an IAM condition was aborted at the CEL cost limit; its binding grants nothing',
+      );
+    }
     return result.ok && result.value === true;
   };
 }

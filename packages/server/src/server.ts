@@ -62,7 +62,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     sealer,
     settings,
     outbound: createOutboundClient({ policy: outboundPolicyOf(config) }),
-    evaluateCondition: createIamConditionEvaluator(),
+    evaluateCondition: createIamConditionEvaluator({ logger: logger.child({ component: 'iam' }) }),
   });
   if (config.dev) {
     logger.warn(
