@@ -74,6 +74,12 @@ export const FEDERATION_ERRORS = {
     retryable: false,
     description: 'The attribute condition is false or failed to evaluate on the token.',
   },
+  ERR_FEDERATION_COST_LIMIT: {
+    status: 'PERMISSION_DENIED',
+    retryable: false,
+    description:
+      "The provider's attribute mapping or condition was aborted at the CEL runtime cost limit on this token; the exchange is denied.",
+  },
   ERR_FEDERATION_PROVIDER_CONFIG: {
     status: 'INVALID_ARGUMENT',
     retryable: false,
@@ -115,5 +121,6 @@ export const OAUTH_ERROR_OF: Readonly<Record<FederationErrorCode, OAuthErrorCode
   ERR_FEDERATION_TOKEN_CLAIMS: 'invalid_grant',
   ERR_FEDERATION_MAPPING: 'invalid_grant',
   ERR_FEDERATION_CONDITION: 'unauthorized_client',
+  ERR_FEDERATION_COST_LIMIT: 'unauthorized_client',
   ERR_FEDERATION_PROVIDER_CONFIG: 'invalid_request',
 };

@@ -118,10 +118,11 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
   const policyOf = (provider: ProviderRecord): ProviderPolicy => {
     const cached = policies.get(provider.name);
     if (cached && cached.updateTime === provider.updateTime) return cached.policy;
-    const policy = compileProviderPolicy({
-      attributeMapping: provider.attributeMapping,
-      attributeCondition: provider.attributeCondition,
-    });
+    // Stored policies passed the cost estimate when saved; the runtime limit bounds them here.
+    const policy = compileProviderPolicy(
+      { attributeMapping: provider.attributeMapping, attributeCondition: provider.attributeCondition },
+      { estimatedCostLimit: Number.POSITIVE_INFINITY },
+    );
     policies.set(provider.name, { updateTime: provider.updateTime, policy });
     return policy;
   };
@@ -188,7 +189,7 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
       ...(identity
         ? { subject: identity.subject, principal: principalOf(provider, identity.subject, options.universeDomain) }
         : {}),
-      ...(outcome.error ? { reason: outcome.error.message } : {}),
+      ...(outcome.error ? { reason: outcome.error.message, errorCode: outcome.error.code } : {}),
       // Why the issuer's keys could not be had (URL, reason code): for the pool owner, never the caller.
       ...(outcome.error?.auditDetail ? { issuerFetch: outcome.error.auditDetail } : {}),
       ...(denial?.clause ? { failingClause: denial.clause.text, failingClauseIndex: denial.clause.index } : {}),
@@ -224,6 +225,12 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
         decision = resolved.policy.decide(verified.claims);
         if (!decision.granted) {
           const { denial } = decision;
+          if (denial.code === 'ERR_CEL_COST_LIMIT') {
+            throw new FederationError(
+              'ERR_FEDERATION_COST_LIMIT',
+              `The ${denial.stage === 'condition' ? 'attribute condition' : 'attribute mapping'} exceeded its evaluation cost limit.`,
+            );
+          }
           throw denial.stage === 'condition'
             ? new FederationError(
                 'ERR_FEDERATION_CONDITION',

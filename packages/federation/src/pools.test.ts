@@ -280,3 +280,59 @@ describe('policy explain', () => {
     assert.equal(result.body.mapping.ok, true);
   });
 });
+
+const DIGITS = '[0,1,2,3,4,5,6,7,8,9]';
+/** The issue's denial of service: six nested comprehensions over ten items (188 characters). */
+const NESTED = `${DIGITS}.all(a,${DIGITS}.all(b,${DIGITS}.all(c,${DIGITS}.all(d,${DIGITS}.all(e,${DIGITS}.all(f,a+b+c+d+e+f>=0))))))`;
+
+describe('provider cost limits', () => {
+  it('refuses a condition or mapping over the CEL cost estimate, naming the limit, and stores nothing', async () => {
+    for (const [id, fields, label] of [
+      ['costly-condition', { attributeCondition: NESTED }, 'attributeCondition'],
+      ['costly-mapping', { attributeMapping: { 'google.subject': `string(${NESTED})` } }, 'mapping google.subject'],
+    ] as const) {
+      const refused = await api('POST', `/pool-a/providers?workloadIdentityPoolProviderId=${id}`, {
+        oidc: OIDC(),
+        ...fields,
+      });
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.status, 'INVALID_ARGUMENT');
+      assert.match(
+        refused.body.error.message,
+        new RegExp(`^${label} has an estimated worst-case cost of \\d+, above the limit of 1000000$`),
+      );
+      assert.equal((await api('GET', `/pool-a/providers/${id}`)).status, 404);
+    }
+  });
+
+  it('refuses a patch that makes a condition too costly, and keeps the stored one', async () => {
+    const cheap = "assertion.swname == 'CONFIDENTIAL_SPACE'";
+    await api('POST', '/pool-a/providers?workloadIdentityPoolProviderId=patched', {
+      oidc: OIDC(),
+      attributeCondition: cheap,
+    });
+    const refused = await api('PATCH', '/pool-a/providers/patched?updateMask=attributeCondition', {
+      attributeCondition: NESTED,
+    });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error.message, /above the limit of 1000000$/);
+    assert.equal((await api('GET', '/pool-a/providers/patched')).body.attributeCondition, cheap);
+  });
+
+  it('lets a provider saved before the estimate existed be disabled without touching its policy', async () => {
+    await api('POST', '/pool-a/providers?workloadIdentityPoolProviderId=legacy', { oidc: OIDC() });
+    const name = `projects/${h.projectNumber}/locations/global/workloadIdentityPools/pool-a/providers/legacy`;
+    const row = await h.iam.context.db.get<{ data: string }>('SELECT data FROM federation_providers WHERE name = ?', [
+      name,
+    ]);
+    const data = { ...JSON.parse(row?.data ?? '{}'), attributeCondition: NESTED };
+    const updated = await h.iam.context.db.run('UPDATE federation_providers SET data = ? WHERE name = ?', [
+      JSON.stringify(data),
+      name,
+    ]);
+    assert.equal(updated.changes, 1);
+    const disabled = await api('PATCH', '/pool-a/providers/legacy?updateMask=disabled', { disabled: true });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    assert.equal(disabled.body.response.disabled, true);
+  });
+});

@@ -250,6 +250,8 @@ export function createPoolAdmin(options: PoolAdminOptions): PoolAdmin {
       requireState(provider, 'ACTIVE');
       const changes = masked(fields, mask);
       const oidc = changes.oidc === undefined ? undefined : { ...provider.oidc, ...dropUndefined(changes.oidc) };
+      // A policy left unchanged is not held to a cost estimate it was not saved under.
+      const policyChanged = changes.attributeMapping !== undefined || changes.attributeCondition !== undefined;
       const config = checkProviderConfig(
         {
           attributeMapping: changes.attributeMapping ?? provider.attributeMapping,
@@ -257,6 +259,7 @@ export function createPoolAdmin(options: PoolAdminOptions): PoolAdmin {
           oidc: oidc ?? provider.oidc,
         },
         options.allowHttpIssuer,
+        policyChanged ? undefined : Number.POSITIVE_INFINITY,
       );
       const next: ProviderRecord = {
         ...provider,
@@ -350,6 +353,7 @@ function checkProviderConfig(
     oidc: ProviderFields['oidc'] | OidcConfig;
   },
   allowHttpIssuer: (url: URL) => boolean,
+  estimatedCostLimit?: number,
 ): { attributeMapping: Readonly<Record<string, string>>; attributeCondition: string; oidc: OidcConfig } {
   const oidc = input.oidc;
   if (!oidc?.issuerUri) throw new FederationError('ERR_FEDERATION_PROVIDER_CONFIG', 'oidc.issuerUri is required.');
@@ -379,8 +383,11 @@ function checkProviderConfig(
       );
     }
   }
-  // Compiling checks every WIF rule on the expressions; the result is cached by the exchange.
-  compileProviderPolicy({ attributeMapping: input.attributeMapping, attributeCondition: input.attributeCondition });
+  // Compiling checks every WIF rule and the cost estimate on the expressions; the exchange caches its own.
+  compileProviderPolicy(
+    { attributeMapping: input.attributeMapping, attributeCondition: input.attributeCondition },
+    estimatedCostLimit === undefined ? {} : { estimatedCostLimit },
+  );
   return {
     attributeMapping: { ...input.attributeMapping },
     attributeCondition: input.attributeCondition,

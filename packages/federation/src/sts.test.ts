@@ -422,3 +422,36 @@ describe('introspect', () => {
     assert.deepEqual(inactive.json(), { active: false });
   });
 });
+
+describe('cost limit', () => {
+  it('denies with unauthorized_client a stored policy cut off at the runtime limit, and audits the code', async () => {
+    const digits = '[0,1,2,3,4,5,6,7,8,9]';
+    const nested = `${digits}.all(a,${digits}.all(b,${digits}.all(c,${digits}.all(d,${digits}.all(e,${digits}.all(f,a+b+c+d+e+f>=0))))))`;
+    // A provider saved before the estimate existed: its condition is written straight to the store.
+    await createProvider('legacy-costly', { attributeMapping: { 'google.subject': 'assertion.sub' } });
+    const name = `projects/${h.projectNumber}/locations/global/workloadIdentityPools/pool-1/providers/legacy-costly`;
+    const row = await h.iam.context.db.get<{ data: string }>('SELECT data FROM federation_providers WHERE name = ?', [
+      name,
+    ]);
+    const data = { ...JSON.parse(row?.data ?? '{}'), attributeCondition: nested, updateTime: clock.now() + 1 };
+    const updated = await h.iam.context.db.run('UPDATE federation_providers SET data = ? WHERE name = ?', [
+      JSON.stringify(data),
+      name,
+    ]);
+    assert.equal(updated.changes, 1);
+    const result = await exchange(await issuer.sign(claims()), 'legacy-costly');
+    assert.equal(result.status, 400);
+    assert.deepEqual(result.body, {
+      error: 'unauthorized_client',
+      error_description: 'The attribute condition exceeded its evaluation cost limit.',
+    });
+    const entries = await h.iam.deps.audit.list(h.projectNumber, { pageSize: 1000, newestFirst: true });
+    const refused = entries
+      .map(
+        (e) => (e.body as { protoPayload: { resourceName: string; metadata: Record<string, unknown> } }).protoPayload,
+      )
+      .find((p) => p.resourceName === name);
+    assert.equal(refused?.metadata.errorCode, 'ERR_FEDERATION_COST_LIMIT');
+    assert.equal(refused?.metadata.failingExpression, 'attributeCondition');
+  });
+});
