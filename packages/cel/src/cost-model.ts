@@ -2,7 +2,7 @@
 import { type CelValue, isCelList, isCelMap } from '@bufbuild/cel';
 import { appendCopies } from './append-list.ts';
 import { MAX_INSTRUCTIONS_PER_CHARACTER, regexProgramSize } from './regex-size.ts';
-import { mul, type Shape } from './shape.ts';
+import { mul, type Shape, traversalBound } from './shape.ts';
 
 /**
  * Unit costs, in the spirit of cel-go's (checker/cost.go, interpreter/runtimecost.go): reading a
@@ -10,14 +10,14 @@ import { mul, type Shape } from './shape.ts';
  * string or list 0.1 per character or item. Measured on @bufbuild/cel 0.6.1 (bench/cel-cost.ts),
  * two things cost more than in cel-go, and are charged so that a unit stays near the same CPU
  * time whatever the expression does: dispatching a call (5), and creating an evaluation error
- * (an Error object, about as costly as six variable reads), which every node that can fail on its
+ * (an Error object, about as costly as eight variable reads), which every node that can fail on its
  * own is charged for: a field or index access, a variable that is not a comprehension's, `&&`,
  * `||`, `?:`, a comprehension, and a call.
  */
 export const CEL_COSTS = {
   identOrSelect: 1,
   /** What a node that can fail by itself adds, for the error it may create. */
-  fallible: 6,
+  fallible: 8,
   call: 5,
   listCreate: 10,
   mapCreate: 30,
@@ -26,9 +26,9 @@ export const CEL_COSTS = {
   /** Per item of a comprehension's range, which @bufbuild/cel copies before the first step. */
   rangeItem: 1,
   /** Parsing a string into a number, timestamp or duration (conversions), on top of the call. */
-  parse: 10,
+  parse: 30,
   /** A timestamp getter with a time zone argument builds an Intl formatter (about 200 µs). */
-  timeZone: 1500,
+  timeZone: 3000,
   /** Compiling a regular expression, per instruction of its program (regex-size.ts). */
   regexCompile: 10,
   /** Matching, per character of the input, plus 0.1 per character and instruction of the program. */
@@ -126,17 +126,16 @@ function estimateSuccessfulCall(
   const [first, second] = shapes;
   const len = (shape: Shape | undefined) => shape?.len ?? 0;
   const items = (shape: Shape | undefined) => shape?.items ?? 0;
-  const deep = (shape: Shape | undefined) => shape?.deep ?? 1;
+  const walk = (shape: Shape | undefined) => (shape ? traversalBound(shape) : 1);
   switch (name) {
     case '_+_':
       if (options.appendsToAccumulator) return CEL_COSTS.call + T * items(second);
       return CEL_COSTS.call + T * (Math.max(len(first), items(first)) + Math.max(len(second), items(second)));
-    // 1 + a value's deep size bounds its traversal (traversalOf).
     case '_==_':
     case '_!=_':
-      return CEL_COSTS.call + 1 + Math.min(deep(first), deep(second));
+      return CEL_COSTS.call + Math.min(walk(first), walk(second));
     case '@in':
-      return CEL_COSTS.call + 1 + Math.max(deep(second), T * len(first));
+      return CEL_COSTS.call + Math.max(walk(second), T * len(first));
     case 'contains':
       return CEL_COSTS.call + mul(T * len(first), 1 + T * len(second));
     case 'startsWith':
@@ -173,8 +172,8 @@ const traversals = new WeakMap<object, number>();
 /**
  * What walking a value costs, as equality and `in` do: 1 per value (the value itself, every list
  * item, map key and map value) and 0.1 per character of a string or byte of bytes; counted only
- * up to `cap`, since equality stops at the smaller side. It is at most 1 + the value's deep size
- * (shape.ts), which the estimate relies on. Complete counts are cached (values never change).
+ * up to `cap`, since equality stops at the smaller side. shape.ts's traversalBound bounds it,
+ * which the estimate relies on. Complete counts are cached (values never change).
  */
 export function traversalOf(value: CelValue | undefined, cap: number): number {
   if (typeof value === 'string' || value instanceof Uint8Array) return 1 + T * value.length;

@@ -53,7 +53,7 @@ describe('the static cost estimate', () => {
     const claims = jsonShape(16_384);
     const once = compileCel("a.l.exists(x, x == 'k')", { variables: { a: claims } }).estimate.cost;
     const twice = compileCel('a.l.exists(x, a.l.exists(y, x == y))', { variables: { a: claims } }).estimate.cost;
-    assert.ok(once < 300_000, String(once));
+    assert.ok(once < 400_000, String(once));
     assert.ok(twice > 100 * once, String(twice));
   });
 

@@ -91,3 +91,15 @@ export function capShape(shape: Shape, size: number): Shape {
   const elem = shape.elem === undefined ? undefined : capShape(shape.elem, size);
   return { len, items, deep: Math.max(1, size), elem };
 }
+
+/**
+ * A bound on traversalOf (cost-model.ts) for any value of the shape: 1 per value, 0.1 per
+ * character. 1 + deep always bounds it; a list or map of known elements is walked item by item.
+ */
+export function traversalBound(shape: Shape): number {
+  const byDeep = 1 + shape.deep;
+  if (shape.elem === shape) return byDeep;
+  const asText = 1 + 0.1 * shape.len;
+  const asContainer = shape.elem === undefined ? 1 : 1 + mul(2 * shape.items, traversalBound(shape.elem));
+  return Math.min(byDeep, Math.max(asText, asContainer));
+}
