@@ -30,3 +30,42 @@ test('concurrent appends are group-committed and still form one unbroken chain p
   assert.equal(new Set(lines).size, 100);
   await db.close();
 });
+
+test('administrator actions go to the deployment log: its own chain, apart from every project, and verified', async () => {
+  const db = openSqliteDatabase({ path: ':memory:' });
+  const { AUDIT_MIGRATIONS, DEPLOYMENT_LOG } = await import('./audit.ts');
+  await db.migrate('logging', AUDIT_MIGRATIONS);
+  const log = createProjectLog({
+    db,
+    sealer: createSealer(randomBytes(32)),
+    clock: systemClock,
+    projects: { resolve: async () => undefined },
+  });
+  const admin = { kind: 'user' as const, principal: 'user:admin@example.com', credentialId: 'c1', expiresAt: 1 };
+  await log.recordDeployment({
+    method: 'sealroom.admin.v1.Admin.DisableUser',
+    resource: 'users/a@example.com',
+    caller: admin,
+    outcome: 'ALLOWED',
+  });
+  await log.recordDeployment({
+    method: 'google.identity.oauth2.RevokeToken',
+    resource: 'users/b@example.com',
+    caller: undefined,
+    outcome: 'ALLOWED',
+  });
+  // A project-scoped record for an unknown project goes nowhere; it never lands in the deployment log.
+  await log.record({ project: '999', method: 'x.Y', resource: 'projects/999', caller: admin, outcome: 'ALLOWED' });
+  const entries = await log.list(DEPLOYMENT_LOG, { pageSize: 10 });
+  assert.deepEqual(
+    entries.map((e) => [e.logName, (e.body.protoPayload as { methodName: string }).methodName]),
+    [
+      ['deployment/logs/cloudaudit.googleapis.com%2Factivity', 'sealroom.admin.v1.Admin.DisableUser'],
+      ['deployment/logs/cloudaudit.googleapis.com%2Factivity', 'google.identity.oauth2.RevokeToken'],
+    ],
+  );
+  assert.deepEqual(await log.verify(DEPLOYMENT_LOG), { ok: true, entries: 2 });
+  await db.run("UPDATE log_entries SET payload = replace(payload, 'a@example.com', 'z@example.com') WHERE seq = 1");
+  assert.equal((await log.verify(DEPLOYMENT_LOG)).ok, false);
+  await db.close();
+});

@@ -1,4 +1,5 @@
-// The per-project log: audit entries and workload entries, append-only and chained with a root-key MAC.
+// The per-project log: audit entries and workload entries, append-only and chained with a root-key MAC; plus
+// the deployment's own audit log for what belongs to no project (users, groups, credential revocation).
 import type { AuditLog, AuditRecord, Clock, ProjectResolver, Sealer, SqlDatabase } from '@sealroom/core';
 import { toRfc3339 } from '@sealroom/core';
 import { IamError } from './errors.ts';
@@ -26,6 +27,8 @@ export const AUDIT_MIGRATIONS: readonly string[] = [
 export const AUDIT_LOG_ID = 'cloudaudit.googleapis.com%2Factivity';
 export const DATA_ACCESS_LOG_ID = 'cloudaudit.googleapis.com%2Fdata_access';
 const MAC_LABEL = 'log-chain';
+/** The chain key of the deployment log; project numbers are digits, so it cannot collide with one. */
+export const DEPLOYMENT_LOG = 'deployment';
 const GENESIS = '0'.repeat(64);
 
 export type Severity = 'DEFAULT' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
@@ -54,6 +57,8 @@ export interface ChainVerification {
 }
 
 export interface ProjectLog extends AuditLog {
+  /** Records an administrator or credential action in the deployment log (`DEPLOYMENT_LOG`). */
+  recordDeployment(entry: Omit<AuditRecord, 'project'>): Promise<void>;
   append(projectNumber: string, entries: readonly LogEntryInput[]): Promise<void>;
   list(
     projectNumber: string,
@@ -120,7 +125,10 @@ export function createProjectLog(options: {
           for (const entry of item.entries) {
             const seq: number = head.seq + 1;
             const time = clock.now();
-            const logName = `projects/${item.projectNumber}/logs/${entry.logId}`;
+            const logName =
+              item.projectNumber === DEPLOYMENT_LOG
+                ? `${DEPLOYMENT_LOG}/logs/${entry.logId}`
+                : `projects/${item.projectNumber}/logs/${entry.logId}`;
             const payload = JSON.stringify({ ...entry.payload, ...(entry.labels ? { labels: entry.labels } : {}) });
             const mac = macOf(item.projectNumber, seq, time, logName, entry.severity, payload, head.mac);
             await tx.run(
@@ -160,40 +168,10 @@ export function createProjectLog(options: {
     async record(entry: AuditRecord) {
       const project = await options.projects.resolve(entry.project);
       if (!project) return;
-      const caller = entry.caller;
-      const authenticationInfo: Record<string, unknown> = caller
-        ? caller.kind === 'federated'
-          ? {
-              principalSubject: caller.principal,
-              federation: {
-                pool: caller.federation?.pool,
-                subject: caller.federation?.subject,
-                attributes: caller.federation?.attributes,
-              },
-            }
-          : {
-              principalEmail: caller.principal.slice(caller.principal.indexOf(':') + 1),
-              principalSubject: caller.principal,
-            }
-        : { principalSubject: 'anonymous' };
-      if (caller) authenticationInfo.credentialId = caller.credentialId;
-      await append(project.projectNumber, [
-        {
-          logId: /\.(get|list|[A-Z][a-z]*(Get|List)\w*)$/.test(entry.method) ? DATA_ACCESS_LOG_ID : AUDIT_LOG_ID,
-          severity: entry.outcome === 'ALLOWED' ? 'NOTICE' : 'WARNING',
-          payload: {
-            protoPayload: {
-              '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
-              methodName: entry.method,
-              resourceName: entry.resource,
-              authenticationInfo,
-              authorizationInfo: [{ resource: entry.resource, granted: entry.outcome !== 'DENIED' }],
-              status: entry.outcome === 'ALLOWED' ? {} : { code: entry.status ?? entry.outcome },
-              ...(entry.details ? { metadata: entry.details } : {}),
-            },
-          },
-        },
-      ]);
+      await append(project.projectNumber, [toAuditEntry(entry)]);
+    },
+    async recordDeployment(entry) {
+      await append(DEPLOYMENT_LOG, [toAuditEntry({ ...entry, project: DEPLOYMENT_LOG })]);
     },
     async list(projectNumber, query) {
       const clauses = ['project_number = ?'];
@@ -240,6 +218,42 @@ export function createProjectLog(options: {
         return { ok: false, entries: rows.length, brokenAt: rows.length + 1 };
       }
       return { ok: true, entries: rows.length };
+    },
+  };
+}
+
+/** The Cloud Audit Logs entry of a record: who (never the credential itself), what, on which resource, outcome. */
+function toAuditEntry(entry: AuditRecord): LogEntryInput {
+  const caller = entry.caller;
+  const authenticationInfo: Record<string, unknown> = caller
+    ? caller.kind === 'federated'
+      ? {
+          principalSubject: caller.principal,
+          federation: {
+            pool: caller.federation?.pool,
+            subject: caller.federation?.subject,
+            attributes: caller.federation?.attributes,
+          },
+        }
+      : {
+          principalEmail: caller.principal.slice(caller.principal.indexOf(':') + 1),
+          principalSubject: caller.principal,
+        }
+    : { principalSubject: 'anonymous' };
+  if (caller) authenticationInfo.credentialId = caller.credentialId;
+  return {
+    logId: /\.(get|list|[A-Z][a-z]*(Get|List)\w*)$/.test(entry.method) ? DATA_ACCESS_LOG_ID : AUDIT_LOG_ID,
+    severity: entry.outcome === 'ALLOWED' ? 'NOTICE' : 'WARNING',
+    payload: {
+      protoPayload: {
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+        methodName: entry.method,
+        resourceName: entry.resource,
+        authenticationInfo,
+        authorizationInfo: [{ resource: entry.resource, granted: entry.outcome !== 'DENIED' }],
+        status: entry.outcome === 'ALLOWED' ? {} : { code: entry.status ?? entry.outcome },
+        ...(entry.details ? { metadata: entry.details } : {}),
+      },
     },
   };
 }
