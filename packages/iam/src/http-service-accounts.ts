@@ -37,22 +37,31 @@ const IdTokenSchema = z
   })
   .strict();
 
-/** `projects/{p}/serviceAccounts/{email or uniqueId}` → the account (p may be '-'). */
+/** `projects/{p}/serviceAccounts/{email or uniqueId}` → its parts (p may be '-'). */
 function accountKey(name: string): { project: string; key: string } {
   const parts = name.split('/');
   return { project: parts[1] as string, key: parts[3] as string };
 }
 
+/** An account lives only in its own project: naming it under another one is naming nothing. */
+function inProject(account: ServiceAccount, project: string): boolean {
+  return project === '-' || project === account.projectId || project === account.projectNumber;
+}
+
 export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
   const { serviceAccounts, projects, audit } = deps;
 
-  /** Authorizes, then finds the account; a missing one looks denied to a caller without permission. */
+  /**
+   * Authorizes, then finds the account. A missing account, or one named under a project it is not in, is
+   * checked against the name as given, so it looks denied to a caller without permission, exactly like an
+   * existing account the caller may not touch.
+   */
   const findAccount = async (caller: Caller | undefined, permission: string, name: string): Promise<ServiceAccount> => {
     const { project, key } = accountKey(name);
-    const account = /^\d+$/.test(key) ? await serviceAccounts.getByUniqueId(key) : await serviceAccounts.get(key);
-    const resource = `projects/${account ? account.projectId : project}/serviceAccounts/${account ? account.email : key}`;
-    const allowed = await deps.authorizer.isAllowed(caller, permission, resource);
-    if (!allowed) {
+    const found = /^\d+$/.test(key) ? await serviceAccounts.getByUniqueId(key) : await serviceAccounts.get(key);
+    const account = found && inProject(found, project) ? found : undefined;
+    const resource = account ? `projects/${account.projectId}/serviceAccounts/${account.email}` : name;
+    if (!(await deps.authorizer.isAllowed(caller, permission, resource))) {
       if (account) {
         await audit.record({
           project: account.projectNumber,
@@ -65,9 +74,7 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
       }
       throw permissionDenied(permission, name);
     }
-    if (!account || (project !== '-' && project !== account.projectId && project !== account.projectNumber)) {
-      throw new CoreError('ERR_NOT_FOUND', `Service account ${name} not found.`);
-    }
+    if (!account) throw new CoreError('ERR_NOT_FOUND', `Service account ${name} not found.`);
     return account;
   };
 
@@ -159,7 +166,19 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
       permissionPrefix: 'iam.serviceAccounts',
       methodPrefix: IAM_ADMIN,
       kind: 'Service account',
-      exists: async (name) => (await serviceAccounts.get(accountKey(name).key)) !== undefined,
+      // Policies live under projects/ID/serviceAccounts/EMAIL whichever name the caller used.
+      canonicalName: async (name) => {
+        const { project, key } = accountKey(name);
+        const account = /^\d+$/.test(key) ? await serviceAccounts.getByUniqueId(key) : await serviceAccounts.get(key);
+        return account && inProject(account, project)
+          ? `projects/${account.projectId}/serviceAccounts/${account.email}`
+          : name;
+      },
+      exists: async (name) => {
+        const { project, key } = accountKey(name);
+        const account = await serviceAccounts.get(key);
+        return account !== undefined && inProject(account, project);
+      },
     }),
     {
       method: 'POST',

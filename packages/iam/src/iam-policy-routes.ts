@@ -1,6 +1,6 @@
 // getIamPolicy / setIamPolicy / testIamPermissions routes for any resource type, shared by every service.
 import type { Caller } from '@sealroom/core';
-import { CoreError, type ServiceContextLike, notFound } from './iam-policy-deps.ts';
+import { CoreError, type ServiceContextLike, notFound, permissionDenied } from './iam-policy-deps.ts';
 import { type ApiRoute, parseWith } from '@sealroom/transport';
 import { z } from 'zod';
 import { checkPolicyConditions, type Policy, parsePolicyInput } from './policy.ts';
@@ -20,6 +20,12 @@ export interface IamPolicyRouteOptions {
   readonly kind: string;
   /** URL version prefix, `v1` by default. */
   readonly version?: string;
+  /**
+   * The name the resource's policy is kept and checked under, when a resource has several names (a service
+   * account by unique id or by email). Asked before authorization: it returns the name unchanged for
+   * anything it does not know, so that denied and missing still look alike.
+   */
+  readonly canonicalName?: (name: string) => Promise<string>;
 }
 
 const GetSchema = z
@@ -48,28 +54,29 @@ export function iamPolicyRoutes(ctx: ServiceContextLike, options: IamPolicyRoute
   const base = `/${version}/{resource=${options.resource}}`;
   const project = (name: string) => name.split('/')[1] ?? '';
 
+  const targetOf = (name: string) => (options.canonicalName ? options.canonicalName(name) : Promise.resolve(name));
+
   const load = async (name: string, verb: 'GetIamPolicy' | 'SetIamPolicy', caller: Caller | undefined) => {
     const permission = `${options.permissionPrefix}.${verb === 'GetIamPolicy' ? 'getIamPolicy' : 'setIamPolicy'}`;
-    try {
-      await ctx.authorizer.authorize(caller, permission, name);
-    } catch (error) {
+    const target = await targetOf(name);
+    if (!(await ctx.authorizer.isAllowed(caller, permission, target))) {
       await ctx.audit.record({
-        project: project(name),
+        project: project(target),
         method: `${options.methodPrefix}.${verb}`,
-        resource: name,
+        resource: target,
         caller,
         outcome: 'DENIED',
         status: 'PERMISSION_DENIED',
       });
-      throw error;
+      throw permissionDenied(permission, name);
     }
-    const canonical = await canonicalResource(ctx.projects, name);
-    if (!canonical || !(await options.exists(name))) throw notFound(`${options.kind} ${name} not found.`);
-    return canonical;
+    const canonical = await canonicalResource(ctx.projects, target);
+    if (!canonical || !(await options.exists(target))) throw notFound(`${options.kind} ${name} not found.`);
+    return { canonical, target };
   };
 
   const get = async (name: string, caller: Caller | undefined) => {
-    const canonical = await load(name, 'GetIamPolicy', caller);
+    const { canonical } = await load(name, 'GetIamPolicy', caller);
     return toPolicyJson(await store.get(canonical));
   };
 
@@ -101,7 +108,7 @@ export function iamPolicyRoutes(ctx: ServiceContextLike, options: IamPolicyRoute
             `Invalid value at 'update_mask': only bindings, etag and version can be set.`,
           );
         }
-        const canonical = await load(name, 'SetIamPolicy', req.caller);
+        const { canonical, target } = await load(name, 'SetIamPolicy', req.caller);
         checkPolicyConditions(input);
         const stored = await store.set(
           canonical,
@@ -110,9 +117,9 @@ export function iamPolicyRoutes(ctx: ServiceContextLike, options: IamPolicyRoute
           ctx.clock.now(),
         );
         await ctx.audit.record({
-          project: project(name),
+          project: project(target),
           method: `${options.methodPrefix}.SetIamPolicy`,
-          resource: name,
+          resource: target,
           caller: req.caller,
           outcome: 'ALLOWED',
           details: { bindings: stored.bindings.map((b) => ({ role: b.role, members: b.members })) },
@@ -126,9 +133,10 @@ export function iamPolicyRoutes(ctx: ServiceContextLike, options: IamPolicyRoute
       handler: async (req) => {
         const name = req.params.resource as string;
         const { permissions } = parseWith(TestSchema, req.body);
+        const target = await targetOf(name);
         const granted: string[] = [];
         for (const permission of permissions) {
-          if (await ctx.authorizer.isAllowed(req.caller, permission, name)) granted.push(permission);
+          if (await ctx.authorizer.isAllowed(req.caller, permission, target)) granted.push(permission);
         }
         return granted.length > 0 ? { permissions: granted } : {};
       },
