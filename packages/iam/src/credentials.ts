@@ -1,7 +1,9 @@
-// Bearer credentials: opaque access tokens and user refresh tokens, stored only as SHA-256 digests.
+// Bearer credentials: opaque access tokens and user refresh tokens, stored only as SHA-256 digests, and
+// checked against their principal on every use (no cache), so disabling or revoking takes effect at once.
 import { createHash } from 'node:crypto';
 import {
   type AccessTokenIssuer,
+  type AccessTokenRequest,
   type Authenticator,
   type Caller,
   type CallerKind,
@@ -36,27 +38,63 @@ export const CREDENTIAL_MIGRATIONS: readonly string[] = [
      create_time INTEGER NOT NULL,
      revoked INTEGER NOT NULL DEFAULT 0
    );`,
+  // What an access token stands on: the user (by email), the service account (by unique id, so a recreated
+  // account with the same email inherits nothing), and the key or refresh token it was obtained with.
+  `ALTER TABLE iam_access_tokens ADD COLUMN subject TEXT;
+   ALTER TABLE iam_access_tokens ADD COLUMN subject_uid TEXT;
+   ALTER TABLE iam_access_tokens ADD COLUMN key_id TEXT;
+   ALTER TABLE iam_access_tokens ADD COLUMN refresh_digest TEXT;
+   ALTER TABLE iam_users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+   UPDATE iam_access_tokens SET subject = substr(principal, 6) WHERE kind = 'user';
+   CREATE INDEX iam_refresh_tokens_email ON iam_refresh_tokens (email);
+   CREATE INDEX iam_access_tokens_refresh ON iam_access_tokens (refresh_digest)`,
 ];
 
 export const ACCESS_TOKEN_PREFIX = 'sr1';
 export const REFRESH_TOKEN_PREFIX = 'srr1';
 export const ACCESS_TOKEN_TTL_MS = 3600_000;
-/** How long a validated token stays in the in-process cache; bounds revocation latency. */
-const CACHE_TTL_MS = 30_000;
-const CACHE_LIMIT = 50_000;
 
 export function digestToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** What else an access token depends on besides its principal: the key or refresh token it came from. */
+export interface TokenOrigin {
+  readonly keyId?: string;
+  readonly refreshDigest?: string;
+}
+
+export interface UserRecord {
+  readonly email: string;
+  readonly origin: string;
+  readonly admin: boolean;
+  readonly disabled: boolean;
+  readonly createTime: number;
+}
+
 export interface CredentialStore extends Authenticator, AccessTokenIssuer {
+  /** Mints an access token; refused for a missing or disabled user or service account. */
+  issueAccessToken(
+    request: AccessTokenRequest,
+    origin?: TokenOrigin,
+  ): Promise<{ accessToken: string; expiresAt: number }>;
   ensureUser(email: string, origin: 'dev' | 'admin' | 'bootstrap', admin?: boolean): Promise<void>;
   isAdmin(email: string): Promise<boolean>;
   userExists(email: string): Promise<boolean>;
+  getUser(email: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  /** Disabling a user stops its access tokens at once and refuses its refresh tokens until enabled again. */
+  setUserDisabled(email: string, disabled: boolean): Promise<boolean>;
   issueRefreshToken(email: string): Promise<string>;
   /** Exchanges a refresh token for an access token of `user:EMAIL`. */
   refresh(refreshToken: string): Promise<{ accessToken: string; expiresAt: number; email: string }>;
+  /** Revokes every refresh token of the user (and so every access token obtained with them). */
   revokeRefreshTokens(email: string): Promise<number>;
+  /**
+   * RFC 7009 revocation: a refresh token is revoked with the access tokens obtained with it; an access
+   * token alone. Returns the account the token belonged to, or undefined for an unknown token.
+   */
+  revoke(token: string): Promise<{ email: string; kind: 'refresh' | 'access' } | undefined>;
   /** Looks a token up without throwing (introspection). */
   inspect(token: string): Promise<Caller | undefined>;
 }
@@ -67,38 +105,124 @@ interface TokenRow {
   principal: string;
   federation: string | null;
   expire_time: number;
+  key_id: string | null;
+  refresh_digest: string | null;
+  user_ok: number | null;
+  account_ok: number | null;
+  key_ok: number | null;
+  refresh_ok: number | null;
 }
 
+// One indexed lookup per request: the token joined with everything it stands on. A row that the principal,
+// key or refresh token no longer supports is refused, so there is nothing to invalidate anywhere.
+const LOOKUP = `
+  SELECT t.kind, t.principal, t.federation, t.expire_time, t.key_id, t.refresh_digest,
+    u.disabled AS user_ok, sa.disabled AS account_ok, k.disabled AS key_ok, r.revoked AS refresh_ok
+  FROM iam_access_tokens t
+  LEFT JOIN iam_users u ON t.kind = 'user' AND u.email = t.subject AND u.disabled = 0
+  LEFT JOIN iam_service_accounts sa ON t.kind = 'serviceAccount' AND sa.unique_id = t.subject_uid
+    AND 'serviceAccount:' || sa.email = t.principal AND sa.disabled = 0 AND sa.delete_time IS NULL
+  LEFT JOIN iam_service_account_keys k ON k.key_id = t.key_id AND k.disabled = 0
+  LEFT JOIN iam_refresh_tokens r ON r.digest = t.refresh_digest AND r.revoked = 0
+  WHERE t.digest = ?`;
+
+function stillValid(row: TokenRow): boolean {
+  if (row.key_id !== null && row.key_ok === null) return false;
+  if (row.refresh_digest !== null && row.refresh_ok === null) return false;
+  if (row.kind === 'user') return row.user_ok !== null;
+  if (row.kind === 'serviceAccount') return row.account_ok !== null;
+  return row.kind === 'federated';
+}
+
+interface UserRow {
+  [key: string]: string | number;
+  email: string;
+  origin: string;
+  admin: number;
+  disabled: number;
+  create_time: number;
+}
+
+const toUser = (row: UserRow): UserRecord => ({
+  email: row.email,
+  origin: row.origin,
+  admin: row.admin === 1,
+  disabled: row.disabled !== 0,
+  createTime: row.create_time,
+});
+
+const revokedGrant = () => new IamError('ERR_IAM_INVALID_GRANT', 'Token has been expired or revoked.');
+
 export function createCredentialStore(db: SqlDatabase, clock: Clock): CredentialStore {
-  const cache = new Map<string, { caller: Caller; until: number }>();
   let issuedSinceSweep = 0;
 
   const inspect = async (token: string): Promise<Caller | undefined> => {
     if (!token.startsWith(`${ACCESS_TOKEN_PREFIX}.`)) return undefined;
     const digest = digestToken(token);
-    const now = clock.now();
-    const hit = cache.get(digest);
-    if (hit && hit.until > now && hit.caller.expiresAt > now) return hit.caller;
-    const row = await db.get<TokenRow>(
-      'SELECT kind, principal, federation, expire_time FROM iam_access_tokens WHERE digest = ?',
-      [digest],
-    );
-    if (!row || row.expire_time <= now) return undefined;
+    const row = await db.get<TokenRow>(LOOKUP, [digest]);
+    if (!row || row.expire_time <= clock.now() || !stillValid(row)) return undefined;
     const federation = row.federation ? (JSON.parse(row.federation) as FederatedIdentity) : undefined;
-    const caller: Caller = {
+    return {
       kind: row.kind as CallerKind,
       principal: row.principal,
       credentialId: digest.slice(0, 16),
       expiresAt: row.expire_time,
       ...(federation ? { federation } : {}),
     };
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(digest, { caller, until: now + CACHE_TTL_MS });
-    return caller;
+  };
+
+  /** The column values that tie a new token to its principal; throws when the principal cannot hold one. */
+  const subjectOf = async (request: AccessTokenRequest): Promise<{ subject: string | null; uid: string | null }> => {
+    const email = request.principal.slice(request.principal.indexOf(':') + 1).toLowerCase();
+    if (request.kind === 'user') {
+      const row = await db.get<{ disabled: number }>('SELECT disabled FROM iam_users WHERE email = ?', [email]);
+      if (row?.disabled !== 0) throw new IamError('ERR_IAM_USER_DISABLED', `User ${email} is disabled.`);
+      return { subject: email, uid: null };
+    }
+    if (request.kind === 'serviceAccount') {
+      const row = await db.get<{ unique_id: string }>(
+        'SELECT unique_id FROM iam_service_accounts WHERE email = ? AND disabled = 0 AND delete_time IS NULL',
+        [email],
+      );
+      if (!row)
+        throw new IamError('ERR_IAM_SERVICE_ACCOUNT_DISABLED', `Service account ${email} is disabled or deleted.`);
+      return { subject: email, uid: row.unique_id };
+    }
+    return { subject: null, uid: null };
+  };
+
+  const issueAccessToken: CredentialStore['issueAccessToken'] = async (request, origin = {}) => {
+    const now = clock.now();
+    const { subject, uid } = await subjectOf(request);
+    const accessToken = newSecretToken(ACCESS_TOKEN_PREFIX);
+    const expiresAt = now + Math.max(1000, Math.min(request.lifetimeMs, 12 * ACCESS_TOKEN_TTL_MS));
+    await db.run(
+      `INSERT INTO iam_access_tokens (digest, kind, principal, federation, scopes, create_time, expire_time, subject, subject_uid, key_id, refresh_digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        digestToken(accessToken),
+        request.kind,
+        request.principal,
+        request.federation ? JSON.stringify(request.federation) : null,
+        JSON.stringify(request.scopes ?? []),
+        now,
+        expiresAt,
+        subject,
+        uid,
+        origin.keyId ?? null,
+        origin.refreshDigest ?? null,
+      ],
+    );
+    if (++issuedSinceSweep >= 1000) {
+      issuedSinceSweep = 0;
+      await db.run('DELETE FROM iam_access_tokens WHERE expire_time < ?', [now]);
+    }
+    return { accessToken, expiresAt };
   };
 
   return {
     inspect,
+    issueAccessToken,
     async authenticate(token) {
       const caller = await inspect(token);
       if (!caller) {
@@ -109,28 +233,6 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
       }
       return caller;
     },
-    async issueAccessToken(request) {
-      const now = clock.now();
-      const accessToken = newSecretToken(ACCESS_TOKEN_PREFIX);
-      const expiresAt = now + Math.max(1000, Math.min(request.lifetimeMs, 12 * ACCESS_TOKEN_TTL_MS));
-      await db.run(
-        'INSERT INTO iam_access_tokens (digest, kind, principal, federation, scopes, create_time, expire_time) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [
-          digestToken(accessToken),
-          request.kind,
-          request.principal,
-          request.federation ? JSON.stringify(request.federation) : null,
-          JSON.stringify(request.scopes ?? []),
-          now,
-          expiresAt,
-        ],
-      );
-      if (++issuedSinceSweep >= 1000) {
-        issuedSinceSweep = 0;
-        await db.run('DELETE FROM iam_access_tokens WHERE expire_time < ?', [now]);
-      }
-      return { accessToken, expiresAt };
-    },
     async ensureUser(email, origin, admin = false) {
       await db.run(
         'INSERT INTO iam_users (email, create_time, origin, admin) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO UPDATE SET admin = CASE WHEN excluded.admin > iam_users.admin THEN excluded.admin ELSE iam_users.admin END',
@@ -138,11 +240,28 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
       );
     },
     async isAdmin(email) {
-      const row = await db.get<{ admin: number }>('SELECT admin FROM iam_users WHERE email = ?', [email.toLowerCase()]);
-      return row?.admin === 1;
+      const row = await db.get<{ admin: number; disabled: number }>(
+        'SELECT admin, disabled FROM iam_users WHERE email = ?',
+        [email.toLowerCase()],
+      );
+      return row?.admin === 1 && row.disabled === 0;
     },
     async userExists(email) {
       return (await db.get('SELECT 1 AS x FROM iam_users WHERE email = ?', [email.toLowerCase()])) !== undefined;
+    },
+    async getUser(email) {
+      const row = await db.get<UserRow>('SELECT * FROM iam_users WHERE email = ?', [email.toLowerCase()]);
+      return row ? toUser(row) : undefined;
+    },
+    async listUsers() {
+      return (await db.all<UserRow>('SELECT * FROM iam_users ORDER BY email')).map(toUser);
+    },
+    async setUserDisabled(email, disabled) {
+      const { changes } = await db.run('UPDATE iam_users SET disabled = ? WHERE email = ?', [
+        disabled ? 1 : 0,
+        email.toLowerCase(),
+      ]);
+      return changes === 1;
     },
     async issueRefreshToken(email) {
       const token = newSecretToken(REFRESH_TOKEN_PREFIX);
@@ -154,25 +273,43 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
       return token;
     },
     async refresh(refreshToken) {
-      const row = await db.get<{ email: string; revoked: number }>(
-        'SELECT email, revoked FROM iam_refresh_tokens WHERE digest = ?',
-        [digestToken(refreshToken)],
+      const digest = digestToken(refreshToken);
+      const row = await db.get<{ email: string; revoked: number; disabled: number }>(
+        `SELECT r.email, r.revoked, u.disabled FROM iam_refresh_tokens r JOIN iam_users u ON u.email = r.email
+         WHERE r.digest = ?`,
+        [digest],
       );
-      if (row === undefined || row.revoked !== 0)
-        throw new IamError('ERR_IAM_INVALID_GRANT', 'Token has been expired or revoked.');
-      const issued = await this.issueAccessToken({
-        kind: 'user',
-        principal: `user:${row.email}`,
-        lifetimeMs: ACCESS_TOKEN_TTL_MS,
-      });
+      if (row === undefined || row.revoked !== 0 || row.disabled !== 0) throw revokedGrant();
+      const issued = await issueAccessToken(
+        { kind: 'user', principal: `user:${row.email}`, lifetimeMs: ACCESS_TOKEN_TTL_MS },
+        { refreshDigest: digest },
+      );
       return { ...issued, email: row.email };
     },
     async revokeRefreshTokens(email) {
       const result = await db.run('UPDATE iam_refresh_tokens SET revoked = 1 WHERE email = ? AND revoked = 0', [
         email.toLowerCase(),
       ]);
-      cache.clear();
       return result.changes;
+    },
+    async revoke(token) {
+      const digest = digestToken(token.trim());
+      if (token.startsWith(`${REFRESH_TOKEN_PREFIX}.`)) {
+        const row = await db.get<{ email: string }>(
+          'SELECT email FROM iam_refresh_tokens WHERE digest = ? AND revoked = 0',
+          [digest],
+        );
+        if (!row) return undefined;
+        await db.run('UPDATE iam_refresh_tokens SET revoked = 1 WHERE digest = ?', [digest]);
+        await db.run('DELETE FROM iam_access_tokens WHERE refresh_digest = ?', [digest]);
+        return { email: row.email, kind: 'refresh' };
+      }
+      const row = await db.get<{ principal: string }>('SELECT principal FROM iam_access_tokens WHERE digest = ?', [
+        digest,
+      ]);
+      if (!row) return undefined;
+      await db.run('DELETE FROM iam_access_tokens WHERE digest = ?', [digest]);
+      return { email: row.principal.slice(row.principal.indexOf(':') + 1), kind: 'access' };
     },
   };
 }

@@ -7,6 +7,7 @@ import type { CredentialStore } from './credentials.ts';
 import type { IdTokenIssuer } from './id-tokens.ts';
 import type { PolicyStore } from './policy-store.ts';
 import type { ProjectStore } from './projects.ts';
+import type { ServiceAccountKeyStore } from './service-account-keys.ts';
 import type { ServiceAccountStore } from './service-accounts.ts';
 
 export interface IamDeps {
@@ -20,6 +21,7 @@ export interface IamDeps {
   readonly authorizer: IamAuthorizer;
   readonly credentials: CredentialStore;
   readonly serviceAccounts: ServiceAccountStore;
+  readonly keys: ServiceAccountKeyStore;
   readonly idTokens: IdTokenIssuer;
   readonly audit: ProjectLog;
   /** The context handed to every other service (and to the shared policy routes). */

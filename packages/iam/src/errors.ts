@@ -34,10 +34,20 @@ export const IAM_ERRORS = {
     description:
       'The OAuth token endpoint refused a grant: unknown, revoked or expired refresh token, or a bad JWT assertion.',
   },
+  ERR_IAM_INVALID_TOKEN: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'The revocation endpoint was given no token, or one that is unknown, expired or already revoked.',
+  },
   ERR_IAM_SERVICE_ACCOUNT_DISABLED: {
     status: 'FAILED_PRECONDITION',
     retryable: false,
-    description: 'The service account is disabled and cannot receive credentials.',
+    description: 'The service account is disabled or deleted and cannot receive credentials.',
+  },
+  ERR_IAM_USER_DISABLED: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description: 'The user was disabled by a deployment administrator and cannot receive credentials.',
   },
   ERR_IAM_AUDIT_CHAIN_BROKEN: {
     status: 'DATA_LOSS',

@@ -1,30 +1,41 @@
-// The OAuth token endpoint (refresh tokens, service-account JWT grants), dev login, admin user creation, OIDC discovery.
+// The OAuth token endpoint (refresh tokens, service-account JWT grants), token revocation, dev login and the
+// deployment issuer's OIDC discovery.
 import { createPublicKey } from 'node:crypto';
-import { type Caller, CoreError, isSealroomError } from '@sealroom/core';
-import { type ApiRoute, type ErrorMapper, parseWith } from '@sealroom/transport';
-import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { CoreError, isSealroomError } from '@sealroom/core';
+import { type ApiRoute, type ErrorMapper, parseWith, reply } from '@sealroom/transport';
 import { z } from 'zod';
 import { ACCESS_TOKEN_TTL_MS } from './credentials.ts';
 import type { IamDeps } from './deps.ts';
 import { IamError } from './errors.ts';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const OAUTH2 = 'google.identity.oauth2';
 const EMAIL = /^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
 const LoginSchema = z.object({ email: z.string().regex(EMAIL, 'must be an email address') }).strict();
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-/** RFC 6749 §5.2 error bodies for the token endpoint. */
+/** RFC 6749 §5.2 (and RFC 7009 §2.2.1) error bodies for the token and revocation endpoints. */
 const oauthErrors: ErrorMapper = (error) => {
-  if (isSealroomError(error) && error.code === 'ERR_IAM_INVALID_GRANT') {
-    return { status: 400, body: { error: 'invalid_grant', error_description: error.message } };
-  }
-  if (isSealroomError(error) && error.status === 'INVALID_ARGUMENT') {
-    return { status: 400, body: { error: 'invalid_request', error_description: error.message } };
-  }
+  const body = (code: string, description: string) => ({
+    status: 400,
+    headers: NO_STORE,
+    body: { error: code, error_description: description },
+  });
+  if (!isSealroomError(error)) return undefined;
+  if (error.code === 'ERR_IAM_INVALID_GRANT') return body('invalid_grant', error.message);
+  if (error.code === 'ERR_IAM_INVALID_TOKEN') return body('invalid_token', error.message);
+  if (error.httpStatus === 400) return body('invalid_request', error.message);
   return undefined;
 };
 
+function field(body: unknown, name: string): string | undefined {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.trim() : undefined;
+}
+
 export function authRoutes(deps: IamDeps): ApiRoute[] {
-  const { credentials, serviceAccounts, idTokens, settings } = deps;
+  const { credentials, idTokens, settings, audit } = deps;
 
   const jwtGrant = async (assertion: string, baseUrl: string) => {
     let kid: string | undefined;
@@ -37,9 +48,9 @@ export function authRoutes(deps: IamDeps): ApiRoute[] {
       iss?: unknown;
     };
     const email = typeof claims.iss === 'string' ? claims.iss : '';
-    const account = email ? await serviceAccounts.get(email) : undefined;
-    const pem = account && kid ? await serviceAccounts.publicKey(account.email, kid) : undefined;
-    if (!account || !pem) throw new IamError('ERR_IAM_INVALID_GRANT', 'Invalid JWT Signature.');
+    const account = email ? await deps.serviceAccounts.get(email) : undefined;
+    const pem = account && kid ? await deps.keys.publicKey(account, kid) : undefined;
+    if (!account || !pem || !kid) throw new IamError('ERR_IAM_INVALID_GRANT', 'Invalid JWT Signature.');
     if (account.disabled) throw new IamError('ERR_IAM_INVALID_GRANT', 'The service account is disabled.');
     try {
       await jwtVerify(assertion, createPublicKey(pem), {
@@ -56,11 +67,29 @@ export function authRoutes(deps: IamDeps): ApiRoute[] {
         'Invalid JWT: signature, audience, issuer or lifetime is not acceptable.',
       );
     }
-    return credentials.issueAccessToken({
-      kind: 'serviceAccount',
-      principal: `serviceAccount:${account.email}`,
-      lifetimeMs: ACCESS_TOKEN_TTL_MS,
+    const issued = await credentials.issueAccessToken(
+      { kind: 'serviceAccount', principal: `serviceAccount:${account.email}`, lifetimeMs: ACCESS_TOKEN_TTL_MS },
+      { keyId: kid },
+    );
+    return {
+      access_token: issued.accessToken,
+      expires_in: Math.max(0, Math.floor((issued.expiresAt - deps.clock.now()) / 1000)),
+      token_type: 'Bearer',
+    };
+  };
+
+  const revoke = async (token: string | undefined) => {
+    if (!token) throw new IamError('ERR_IAM_INVALID_TOKEN', 'The token parameter is required.');
+    const revoked = await credentials.revoke(token);
+    if (!revoked) throw new IamError('ERR_IAM_INVALID_TOKEN', 'Token expired or revoked.');
+    await audit.recordDeployment({
+      method: `${OAUTH2}.RevokeToken`,
+      resource: `users/${revoked.email}`,
+      caller: undefined,
+      outcome: 'ALLOWED',
+      details: { tokenType: revoked.kind === 'refresh' ? 'refresh_token' : 'access_token' },
     });
+    return reply({}, 200, NO_STORE);
   };
 
   return [
@@ -69,25 +98,45 @@ export function authRoutes(deps: IamDeps): ApiRoute[] {
       path: '/token',
       auth: 'none',
       body: 'form-or-json',
+      bodyLimit: 64 * 1024,
       mapError: oauthErrors,
       handler: async (req) => {
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        const grant = body.grant_type;
-        let issued: { accessToken: string; expiresAt: number };
-        if (grant === 'refresh_token' && typeof body.refresh_token === 'string') {
-          issued = await credentials.refresh(body.refresh_token.trim());
-        } else if (grant === JWT_BEARER && typeof body.assertion === 'string') {
-          issued = await jwtGrant(body.assertion.trim(), req.baseUrl);
-        } else {
-          throw new CoreError('ERR_INVALID_ARGUMENT', 'Unsupported grant_type, or its parameters are missing.');
+        const grant = field(req.body, 'grant_type');
+        if (grant === 'refresh_token') {
+          const refreshToken = field(req.body, 'refresh_token');
+          if (!refreshToken) throw new IamError('ERR_IAM_INVALID_GRANT', 'Missing refresh_token.');
+          const issued = await credentials.refresh(refreshToken);
+          return reply(
+            {
+              access_token: issued.accessToken,
+              expires_in: Math.max(0, Math.floor((issued.expiresAt - deps.clock.now()) / 1000)),
+              token_type: 'Bearer',
+            },
+            200,
+            NO_STORE,
+          );
         }
-        return {
-          access_token: issued.accessToken,
-          expires_in: Math.max(0, Math.floor((issued.expiresAt - deps.clock.now()) / 1000)),
-          token_type: 'Bearer',
-        };
+        if (grant === JWT_BEARER) {
+          const assertion = field(req.body, 'assertion');
+          if (!assertion) throw new IamError('ERR_IAM_INVALID_GRANT', 'Invalid JWT: the assertion is missing.');
+          return reply(await jwtGrant(assertion, req.baseUrl), 200, NO_STORE);
+        }
+        throw new CoreError('ERR_INVALID_ARGUMENT', 'Unsupported grant_type, or its parameters are missing.');
       },
     },
+    // Google's revocation endpoint (oauth2.googleapis.com/revoke): POST with a form or JSON body, or GET, as
+    // google-auth-library's revokeToken() sends it, with ?token=.
+    ...(['POST', 'GET'] as const).map(
+      (method): ApiRoute => ({
+        method,
+        path: '/revoke',
+        auth: 'none',
+        body: method === 'POST' ? 'form-or-json' : 'none',
+        bodyLimit: 16 * 1024,
+        mapError: oauthErrors,
+        handler: (req) => revoke(field(req.body, 'token') ?? req.query.token?.trim()),
+      }),
+    ),
     {
       method: 'POST',
       path: '/v1/dev:login',
@@ -100,25 +149,10 @@ export function authRoutes(deps: IamDeps): ApiRoute[] {
           );
         const { email } = parseWith(LoginSchema, req.body);
         await credentials.ensureUser(email, 'dev');
-        deps.logger.warn({ account: email }, 'DEV LOGIN: account signed in without any proof of identity');
-        return {
-          account: email.toLowerCase(),
-          refreshToken: await credentials.issueRefreshToken(email),
-          type: 'authorized_user',
-        };
-      },
-    },
-    {
-      method: 'POST',
-      path: '/v1/admin/users',
-      handler: async (req) => {
-        const caller = req.caller as Caller;
-        if (caller.kind !== 'user' || !(await credentials.isAdmin(caller.principal.slice('user:'.length)))) {
-          throw new CoreError('ERR_PERMISSION_DENIED', 'Only deployment administrators can create user credentials.');
+        if ((await credentials.getUser(email))?.disabled) {
+          throw new IamError('ERR_IAM_USER_DISABLED', `User ${email.toLowerCase()} is disabled.`);
         }
-        const { email } = parseWith(LoginSchema, req.body);
-        await credentials.ensureUser(email, 'admin');
-        deps.logger.info({ account: email, by: caller.principal }, 'user credential issued');
+        deps.logger.warn({ account: email }, 'DEV LOGIN: account signed in without any proof of identity');
         return {
           account: email.toLowerCase(),
           refreshToken: await credentials.issueRefreshToken(email),

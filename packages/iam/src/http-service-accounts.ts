@@ -1,15 +1,16 @@
-// REST routes of IAM service accounts and of IAM Credentials (generateAccessToken, generateIdToken).
+// REST routes of IAM service accounts (create, get, list, disable, enable, delete, undelete, IAM policy) and
+// of IAM Credentials (generateAccessToken, generateIdToken).
 import { type Caller, CoreError, parseDurationMs, permissionDenied, toRfc3339 } from '@sealroom/core';
 import { type ApiRoute, parseWith } from '@sealroom/transport';
 import { z } from 'zod';
 import type { IamDeps } from './deps.ts';
-import { IamError } from './errors.ts';
 import { iamPolicyRoutes } from './iam-policy-routes.ts';
-import { type ServiceAccount, toKeyJson, toServiceAccountJson } from './service-accounts.ts';
+import { type ServiceAccount, serviceAccountDisabled, toServiceAccountJson } from './service-accounts.ts';
 
-const IAM_ADMIN = 'google.iam.admin.v1.IAM';
+export const IAM_ADMIN = 'google.iam.admin.v1.IAM';
 const IAM_CREDENTIALS = 'google.iam.credentials.v1.IAMCredentials';
 const MAX_ACCESS_TOKEN_LIFETIME_MS = 3600_000;
+const ACCOUNT = 'projects/*/serviceAccounts/*';
 
 const CreateSchema = z
   .object({
@@ -20,7 +21,7 @@ const CreateSchema = z
       .optional(),
   })
   .strict();
-const KeySchema = z.object({ privateKeyType: z.string().optional(), keyAlgorithm: z.string().optional() }).strict();
+const EmptySchema = z.object({}).strict();
 const AccessTokenSchema = z
   .object({
     scope: z.array(z.string()).min(1, 'at least one scope is required'),
@@ -48,17 +49,27 @@ function inProject(account: ServiceAccount, project: string): boolean {
   return project === '-' || project === account.projectId || project === account.projectNumber;
 }
 
-export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
-  const { serviceAccounts, projects, audit } = deps;
+export type AccountFinder = (
+  caller: Caller | undefined,
+  permission: string,
+  name: string,
+  options?: { includeDeleted?: boolean },
+) => Promise<ServiceAccount>;
 
-  /**
-   * Authorizes, then finds the account. A missing account, or one named under a project it is not in, is
-   * checked against the name as given, so it looks denied to a caller without permission, exactly like an
-   * existing account the caller may not touch.
-   */
-  const findAccount = async (caller: Caller | undefined, permission: string, name: string): Promise<ServiceAccount> => {
+/**
+ * Authorizes, then finds the account. A missing account, or one named under a project it is not in, is
+ * checked against the name as given, so it looks denied to a caller without permission, exactly like an
+ * existing account the caller may not touch.
+ */
+export function createAccountFinder(deps: IamDeps): AccountFinder {
+  const { serviceAccounts, audit } = deps;
+  return async (caller, permission, name, options = {}) => {
     const { project, key } = accountKey(name);
-    const found = /^\d+$/.test(key) ? await serviceAccounts.getByUniqueId(key) : await serviceAccounts.get(key);
+    const found = /^\d+$/.test(key)
+      ? await serviceAccounts.getByUniqueId(key, options)
+      : options.includeDeleted
+        ? undefined
+        : await serviceAccounts.get(key);
     const account = found && inProject(found, project) ? found : undefined;
     const resource = account ? `projects/${account.projectId}/serviceAccounts/${account.email}` : name;
     if (!(await deps.authorizer.isAllowed(caller, permission, resource))) {
@@ -77,6 +88,38 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
     if (!account) throw new CoreError('ERR_NOT_FOUND', `Service account ${name} not found.`);
     return account;
   };
+}
+
+function parseEmpty(body: unknown): void {
+  parseWith(EmptySchema, body === '' || body === undefined ? {} : body);
+}
+
+export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
+  const { serviceAccounts, projects, audit } = deps;
+  const findAccount = createAccountFinder(deps);
+  const recordChange = (caller: Caller | undefined, account: ServiceAccount, method: string) =>
+    audit.record({
+      project: account.projectNumber,
+      method: `${IAM_ADMIN}.${method}`,
+      resource: `projects/${account.projectId}/serviceAccounts/${account.email}`,
+      caller,
+      outcome: 'ALLOWED',
+      details: { uniqueId: account.uniqueId },
+    });
+  const lifecycle = (
+    verb: 'disable' | 'enable',
+    method: 'DisableServiceAccount' | 'EnableServiceAccount',
+  ): ApiRoute => ({
+    method: 'POST',
+    path: `/v1/{name=${ACCOUNT}}:${verb}`,
+    handler: async (req) => {
+      parseEmpty(req.body);
+      const account = await findAccount(req.caller, `iam.serviceAccounts.${verb}`, req.params.name as string);
+      await serviceAccounts.setDisabled(account, verb === 'disable');
+      await recordChange(req.caller, account, method);
+      return {};
+    },
+  });
 
   return [
     {
@@ -94,13 +137,7 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
           body.serviceAccount?.displayName ?? '',
           body.serviceAccount?.description ?? '',
         );
-        await audit.record({
-          project: project.projectNumber,
-          method: `${IAM_ADMIN}.CreateServiceAccount`,
-          resource: `projects/${project.projectId}/serviceAccounts/${account.email}`,
-          caller: req.caller,
-          outcome: 'ALLOWED',
-        });
+        await recordChange(req.caller, account, 'CreateServiceAccount');
         return toServiceAccountJson(account);
       },
     },
@@ -118,51 +155,43 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
     },
     {
       method: 'GET',
-      path: '/v1/{name=projects/*/serviceAccounts/*}',
+      path: `/v1/{name=${ACCOUNT}}`,
       handler: async (req) =>
         toServiceAccountJson(await findAccount(req.caller, 'iam.serviceAccounts.get', req.params.name as string)),
     },
+    lifecycle('disable', 'DisableServiceAccount'),
+    lifecycle('enable', 'EnableServiceAccount'),
     {
-      method: 'POST',
-      path: '/v1/{name=projects/*/serviceAccounts/*}/keys',
+      method: 'DELETE',
+      path: `/v1/{name=${ACCOUNT}}`,
+      body: 'none',
       handler: async (req) => {
-        const body = parseWith(KeySchema, req.body === '' ? {} : req.body);
-        if (body.keyAlgorithm && !['KEY_ALG_RSA_2048', 'KEY_ALG_UNSPECIFIED'].includes(body.keyAlgorithm)) {
-          throw new CoreError(
-            'ERR_INVALID_ARGUMENT',
-            `Invalid value at 'key_algorithm': only KEY_ALG_RSA_2048 is offered.`,
-          );
-        }
-        const account = await findAccount(req.caller, 'iam.serviceAccountKeys.create', req.params.name as string);
-        const key = await serviceAccounts.createKey(account, `${deps.settings.baseUrl}/token`);
-        await audit.record({
-          project: account.projectNumber,
-          method: `${IAM_ADMIN}.CreateServiceAccountKey`,
-          resource: `projects/${account.projectId}/serviceAccounts/${account.email}/keys/${key.keyId}`,
-          caller: req.caller,
-          outcome: 'ALLOWED',
-        });
-        return toKeyJson(account, key);
+        const account = await findAccount(req.caller, 'iam.serviceAccounts.delete', req.params.name as string);
+        await serviceAccounts.delete(account);
+        await recordChange(req.caller, account, 'DeleteServiceAccount');
+        return {};
       },
     },
     {
-      method: 'GET',
-      path: '/v1/{name=projects/*/serviceAccounts/*}/keys',
+      method: 'POST',
+      path: `/v1/{name=${ACCOUNT}}:undelete`,
       handler: async (req) => {
-        const account = await findAccount(req.caller, 'iam.serviceAccountKeys.list', req.params.name as string);
-        const keys = await serviceAccounts.listKeys(account.email);
-        return {
-          keys: keys.map((k) => ({
-            name: `projects/${account.projectId}/serviceAccounts/${account.email}/keys/${k.keyId}`,
-            validAfterTime: toRfc3339(k.createTime),
-            keyAlgorithm: 'KEY_ALG_RSA_2048',
-            keyType: 'USER_MANAGED',
-          })),
-        };
+        parseEmpty(req.body);
+        const name = req.params.name as string;
+        if (!/^\d+$/.test(accountKey(name).key)) {
+          throw new CoreError(
+            'ERR_INVALID_ARGUMENT',
+            'Undelete names the account by its unique id: projects/PROJECT/serviceAccounts/UNIQUE_ID.',
+          );
+        }
+        const account = await findAccount(req.caller, 'iam.serviceAccounts.undelete', name, { includeDeleted: true });
+        const restored = await serviceAccounts.undelete(account);
+        await recordChange(req.caller, restored, 'UndeleteServiceAccount');
+        return { restoredAccount: toServiceAccountJson(restored) };
       },
     },
     ...iamPolicyRoutes(deps.serviceContext, {
-      resource: 'projects/*/serviceAccounts/*',
+      resource: ACCOUNT,
       permissionPrefix: 'iam.serviceAccounts',
       methodPrefix: IAM_ADMIN,
       kind: 'Service account',
@@ -182,7 +211,7 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
     }),
     {
       method: 'POST',
-      path: '/v1/{name=projects/*/serviceAccounts/*}:generateAccessToken',
+      path: `/v1/{name=${ACCOUNT}}:generateAccessToken`,
       handler: async (req) => {
         const body = parseWith(AccessTokenSchema, req.body);
         const lifetimeMs = body.lifetime === undefined ? MAX_ACCESS_TOKEN_LIFETIME_MS : parseDurationMs(body.lifetime);
@@ -193,8 +222,7 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
           );
         }
         const account = await findAccount(req.caller, 'iam.serviceAccounts.getAccessToken', req.params.name as string);
-        if (account.disabled)
-          throw new IamError('ERR_IAM_SERVICE_ACCOUNT_DISABLED', `Service account ${account.email} is disabled.`);
+        if (account.disabled) throw serviceAccountDisabled(account);
         const issued = await deps.credentials.issueAccessToken({
           kind: 'serviceAccount',
           principal: `serviceAccount:${account.email}`,
@@ -214,12 +242,11 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
     },
     {
       method: 'POST',
-      path: '/v1/{name=projects/*/serviceAccounts/*}:generateIdToken',
+      path: `/v1/{name=${ACCOUNT}}:generateIdToken`,
       handler: async (req) => {
         const body = parseWith(IdTokenSchema, req.body);
         const account = await findAccount(req.caller, 'iam.serviceAccounts.getOpenIdToken', req.params.name as string);
-        if (account.disabled)
-          throw new IamError('ERR_IAM_SERVICE_ACCOUNT_DISABLED', `Service account ${account.email} is disabled.`);
+        if (account.disabled) throw serviceAccountDisabled(account);
         const token = await deps.idTokens.sign({
           audience: body.audience,
           subject: account.uniqueId,

@@ -8,12 +8,15 @@ export type Member =
   | { readonly type: 'principal'; readonly pool: string; readonly subject: string }
   | { readonly type: 'principalSet'; readonly pool: string; readonly attribute: string; readonly value: string }
   | { readonly type: 'principalSetGroup'; readonly pool: string; readonly group: string }
-  | { readonly type: 'principalSetAll'; readonly pool: string };
+  | { readonly type: 'principalSetAll'; readonly pool: string }
+  | { readonly type: 'deleted'; readonly value: string };
 
 const EMAIL = /^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
 const DOMAIN = /^[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
 const POOL = /^projects\/(\d{1,20})\/locations\/global\/workloadIdentityPools\/([a-z0-9-]{4,32})$/;
 const ATTRIBUTE_NAME = /^[a-z0-9_]{1,100}$/;
+const DELETED =
+  /^(user|serviceAccount|group):[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\?uid=\d{1,30}$/;
 
 /** Parses a member string; `universe` is the universe domain in `principal://iam.<universe>/…`. */
 export function parseMember(text: string, universe: string): Member {
@@ -33,6 +36,10 @@ export function parseMember(text: string, universe: string): Member {
     case 'principal':
     case 'principalSet':
       return parseFederated(text, prefix, rest, universe);
+    case 'deleted':
+      // Google's form for a deleted principal, `deleted:serviceAccount:EMAIL?uid=ID`: kept, never matched.
+      if (!DELETED.test(rest)) throw invalid(text, "expected 'deleted:user|serviceAccount|group:EMAIL?uid=ID'");
+      return { type: 'deleted', value: rest };
     default:
       throw invalid(text, 'unknown member type');
   }
@@ -106,5 +113,7 @@ export function memberMatches(member: Member, caller: Caller | undefined): boole
       return caller.federation?.pool === member.pool && caller.federation.groups.includes(member.group);
     case 'principalSetAll':
       return caller.federation?.pool === member.pool;
+    case 'deleted':
+      return false;
   }
 }

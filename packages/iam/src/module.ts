@@ -8,13 +8,16 @@ import { AUDIT_MIGRATIONS, createProjectLog } from './audit.ts';
 import { type ConditionEvaluator, createAuthorizer } from './authorizer.ts';
 import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore } from './credentials.ts';
 import type { IamDeps } from './deps.ts';
+import { adminRoutes } from './http-admin.ts';
 import { authRoutes } from './http-auth.ts';
 import { loggingRoutes } from './http-logging.ts';
 import { projectRoutes } from './http-projects.ts';
+import { serviceAccountKeyRoutes } from './http-service-account-keys.ts';
 import { serviceAccountRoutes } from './http-service-accounts.ts';
 import { createIdTokenIssuer, ID_TOKEN_MIGRATIONS } from './id-tokens.ts';
 import { createSqlPolicyStore, POLICY_MIGRATIONS } from './policy-store.ts';
 import { createSqlProjectStore, PROJECT_MIGRATIONS } from './projects.ts';
+import { createSqlServiceAccountKeyStore, type ServiceAccountKeyStore } from './service-account-keys.ts';
 import {
   createSqlServiceAccountStore,
   SERVICE_ACCOUNT_MIGRATIONS,
@@ -53,6 +56,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
   const policies = createSqlPolicyStore(db);
   const credentials = createCredentialStore(db, clock);
   const serviceAccounts = createSqlServiceAccountStore(db, clock);
+  const keys = createSqlServiceAccountKeyStore(db, clock);
   const authorizer = createAuthorizer({
     policies,
     projects,
@@ -62,7 +66,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
   });
   const audit = createProjectLog({ db, sealer, clock, projects });
   const idTokens = createIdTokenIssuer({ db, sealer, clock, baseUrl: settings.baseUrl });
-  const authenticator = createAuthenticator(credentials, serviceAccounts, clock);
+  const authenticator = createAuthenticator(credentials, serviceAccounts, keys, clock);
   const context: ServiceContext = {
     db,
     logger,
@@ -87,13 +91,21 @@ export async function createIam(options: IamOptions): Promise<Iam> {
     authorizer,
     credentials,
     serviceAccounts,
+    keys,
     idTokens,
     audit,
     serviceContext: context,
   };
   const module: ServiceModule = {
     name: 'iam',
-    routes: [...authRoutes(deps), ...projectRoutes(deps), ...serviceAccountRoutes(deps), ...loggingRoutes(deps)],
+    routes: [
+      ...authRoutes(deps),
+      ...adminRoutes(deps),
+      ...projectRoutes(deps),
+      ...serviceAccountRoutes(deps),
+      ...serviceAccountKeyRoutes(deps),
+      ...loggingRoutes(deps),
+    ],
   };
   return { deps, context, module };
 }
@@ -105,6 +117,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
 function createAuthenticator(
   credentials: CredentialStore,
   serviceAccounts: ServiceAccountStore,
+  keys: ServiceAccountKeyStore,
   clock: Clock,
 ): Authenticator {
   const unauthenticated = () =>
@@ -121,7 +134,7 @@ function createAuthenticator(
         const email = typeof claims.iss === 'string' ? claims.iss : '';
         if (!kid || !email || claims.sub !== email) throw unauthenticated();
         const account = await serviceAccounts.get(email);
-        const pem = account && !account.disabled ? await serviceAccounts.publicKey(email, kid) : undefined;
+        const pem = account && !account.disabled ? await keys.publicKey(account, kid) : undefined;
         if (!pem) throw unauthenticated();
         const { payload } = await jwtVerify(token, createPublicKey(pem), {
           algorithms: ['RS256'],

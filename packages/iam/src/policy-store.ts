@@ -96,3 +96,34 @@ export function createSqlPolicyStore(db: SqlDatabase): PolicyStore {
 function toPolicy(row: PolicyRow): Policy {
   return { version: row.version, bindings: JSON.parse(row.bindings) as Binding[], etag: row.etag };
 }
+
+/**
+ * Replaces one member string in every stored policy, giving each changed policy a new etag (used
+ * when a service account is deleted or undeleted).
+ */
+export async function replaceMember(exec: SqlExecutor, from: string, to: string, now: number): Promise<void> {
+  // LIKE only narrows the scan (its `_` may match more); the exact comparison below decides.
+  const rows = await exec.all<{ resource: string; bindings: string }>(
+    'SELECT resource, bindings FROM iam_policies WHERE bindings LIKE ?',
+    [`%${from}%`],
+  );
+  for (const row of rows) {
+    const bindings = JSON.parse(row.bindings) as Binding[];
+    let changed = false;
+    const next = bindings.map((b) => ({
+      ...b,
+      members: b.members.map((m) => {
+        if (m !== from) return m;
+        changed = true;
+        return to;
+      }),
+    }));
+    if (!changed) continue;
+    await exec.run('UPDATE iam_policies SET bindings = ?, etag = ?, update_time = ? WHERE resource = ?', [
+      JSON.stringify(next),
+      randomBytes(8).toString('base64'),
+      now,
+      row.resource,
+    ]);
+  }
+}

@@ -1,14 +1,14 @@
-// Service accounts, their keys (only public halves kept), and the credentials they can be issued.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+// Service accounts and their lifecycle (disable, enable, delete, undelete within 30 days), stored by unique id.
 import {
   type Clock,
   CoreError,
   checkResourceId,
   newUniqueId,
   type SqlDatabase,
-  toBase64,
-  toRfc3339,
+  type SqlExecutor,
 } from '@sealroom/core';
+import { IamError } from './errors.ts';
+import { replaceMember } from './policy-store.ts';
 
 export const SERVICE_ACCOUNT_MIGRATIONS: readonly string[] = [
   `CREATE TABLE iam_service_accounts (
@@ -29,9 +29,16 @@ export const SERVICE_ACCOUNT_MIGRATIONS: readonly string[] = [
      create_time INTEGER NOT NULL,
      disabled INTEGER NOT NULL DEFAULT 0
    );`,
+  // A deleted account keeps its row (and keys) for the undelete window; tokens bind to its unique id.
+  `ALTER TABLE iam_service_accounts ADD COLUMN delete_time INTEGER;
+   UPDATE iam_access_tokens SET subject_uid = (
+     SELECT unique_id FROM iam_service_accounts WHERE 'serviceAccount:' || iam_service_accounts.email = iam_access_tokens.principal
+   ) WHERE kind = 'serviceAccount'`,
 ];
 
 const ACCOUNT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+/** Deleted accounts can be undeleted for 30 days (Google's window); after that they are gone. */
+export const SERVICE_ACCOUNT_UNDELETE_WINDOW_MS = 30 * 24 * 3600_000;
 
 export interface ServiceAccount {
   readonly email: string;
@@ -42,6 +49,8 @@ export interface ServiceAccount {
   readonly displayName: string;
   readonly description: string;
   readonly disabled: boolean;
+  /** Set while the account is deleted (and can still be undeleted). */
+  readonly deleteTime?: number;
 }
 
 export function serviceAccountEmail(accountId: string, projectId: string): string {
@@ -61,11 +70,9 @@ export function toServiceAccountJson(sa: ServiceAccount): Record<string, unknown
   };
 }
 
-export interface ServiceAccountKeyMaterial {
-  readonly keyId: string;
-  /** The JSON key file (google-auth-library's `service_account` type), returned once, never stored. */
-  readonly keyFile: Record<string, string>;
-  readonly createTime: number;
+/** The member a deleted account's bindings are rewritten to, as Google shows them. */
+export function deletedMemberOf(sa: ServiceAccount): string {
+  return `deleted:serviceAccount:${sa.email}?uid=${sa.uniqueId}`;
 }
 
 export interface ServiceAccountStore {
@@ -75,16 +82,20 @@ export interface ServiceAccountStore {
     displayName: string,
     description: string,
   ): Promise<ServiceAccount>;
+  /** A live (not deleted) account by email. */
   get(email: string): Promise<ServiceAccount | undefined>;
-  getByUniqueId(uniqueId: string): Promise<ServiceAccount | undefined>;
+  /** A live account by unique id; with `includeDeleted`, also one deleted within the undelete window. */
+  getByUniqueId(uniqueId: string, options?: { includeDeleted?: boolean }): Promise<ServiceAccount | undefined>;
   list(projectNumber: string): Promise<ServiceAccount[]>;
-  createKey(sa: ServiceAccount, tokenUri: string): Promise<ServiceAccountKeyMaterial>;
-  listKeys(email: string): Promise<{ keyId: string; createTime: number }[]>;
-  publicKey(email: string, keyId: string): Promise<string | undefined>;
+  setDisabled(sa: ServiceAccount, disabled: boolean): Promise<ServiceAccount>;
+  /** Marks the account deleted; its bindings become `deleted:serviceAccount:…?uid=…`. */
+  delete(sa: ServiceAccount): Promise<void>;
+  /** Restores a deleted account and its bindings; refused once the email is taken again or the window closed. */
+  undelete(sa: ServiceAccount): Promise<ServiceAccount>;
 }
 
 interface SaRow {
-  [key: string]: string | number;
+  [key: string]: string | number | null;
   email: string;
   project_number: string;
   project_id: string;
@@ -93,21 +104,28 @@ interface SaRow {
   display_name: string;
   description: string;
   disabled: number;
+  delete_time: number | null;
 }
 
 export function createSqlServiceAccountStore(db: SqlDatabase, clock: Clock): ServiceAccountStore {
+  const byUid = (exec: SqlExecutor, uid: string) =>
+    exec.get<SaRow>('SELECT * FROM iam_service_accounts WHERE unique_id = ?', [uid]);
   return {
     async create(project, accountId, displayName, description) {
       checkResourceId(accountId, 'service account id', ACCOUNT_ID);
       const email = serviceAccountEmail(accountId, project.projectId);
       const uniqueId = newUniqueId();
       return db.transaction(async (tx) => {
-        if (await tx.get('SELECT 1 AS x FROM iam_service_accounts WHERE email = ?', [email])) {
+        const existing = await tx.get<SaRow>('SELECT * FROM iam_service_accounts WHERE email = ?', [email]);
+        if (existing && existing.delete_time === null) {
           throw new CoreError(
             'ERR_ALREADY_EXISTS',
             `Service account ${accountId} already exists within project projects/${project.projectId}.`,
           );
         }
+        // Reusing a deleted account's email purges it: it can no longer be undeleted, and nothing it was
+        // granted (its own policy, its keys) passes to the new account, whose unique id differs.
+        if (existing) await purge(tx, toServiceAccount(existing));
         await tx.run(
           `INSERT INTO iam_service_accounts (email, project_number, project_id, account_id, unique_id, display_name, description, create_time)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -126,71 +144,66 @@ export function createSqlServiceAccountStore(db: SqlDatabase, clock: Clock): Ser
       });
     },
     async get(email) {
-      const row = await db.get<SaRow>('SELECT * FROM iam_service_accounts WHERE email = ?', [email.toLowerCase()]);
+      const row = await db.get<SaRow>('SELECT * FROM iam_service_accounts WHERE email = ? AND delete_time IS NULL', [
+        email.toLowerCase(),
+      ]);
       return row ? toServiceAccount(row) : undefined;
     },
-    async getByUniqueId(uniqueId) {
-      const row = await db.get<SaRow>('SELECT * FROM iam_service_accounts WHERE unique_id = ?', [uniqueId]);
-      return row ? toServiceAccount(row) : undefined;
+    async getByUniqueId(uniqueId, options = {}) {
+      const row = await byUid(db, uniqueId);
+      if (!row) return undefined;
+      if (row.delete_time === null) return toServiceAccount(row);
+      const restorable = clock.now() - row.delete_time <= SERVICE_ACCOUNT_UNDELETE_WINDOW_MS;
+      return options.includeDeleted && restorable ? toServiceAccount(row) : undefined;
     },
     async list(projectNumber) {
-      const rows = await db.all<SaRow>('SELECT * FROM iam_service_accounts WHERE project_number = ? ORDER BY email', [
-        projectNumber,
-      ]);
+      const rows = await db.all<SaRow>(
+        'SELECT * FROM iam_service_accounts WHERE project_number = ? AND delete_time IS NULL ORDER BY email',
+        [projectNumber],
+      );
       return rows.map(toServiceAccount);
     },
-    async createKey(sa, tokenUri) {
-      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-      const keyId = createHash('sha1').update(randomBytes(20)).digest('hex');
-      const now = clock.now();
-      await db.run(
-        'INSERT INTO iam_service_account_keys (key_id, email, public_pem, create_time) VALUES (?, ?, ?, ?)',
-        [keyId, sa.email, publicPem, now],
-      );
-      return {
-        keyId,
-        createTime: now,
-        keyFile: {
-          type: 'service_account',
-          project_id: sa.projectId,
-          private_key_id: keyId,
-          private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-          client_email: sa.email,
-          client_id: sa.uniqueId,
-          token_uri: tokenUri,
-          universe_domain: 'googleapis.com',
-        },
-      };
+    async setDisabled(sa, disabled) {
+      await db.run('UPDATE iam_service_accounts SET disabled = ? WHERE unique_id = ? AND delete_time IS NULL', [
+        disabled ? 1 : 0,
+        sa.uniqueId,
+      ]);
+      return { ...sa, disabled };
     },
-    async listKeys(email) {
-      const rows = await db.all<{ key_id: string; create_time: number }>(
-        'SELECT key_id, create_time FROM iam_service_account_keys WHERE email = ? AND disabled = 0 ORDER BY create_time',
-        [email],
-      );
-      return rows.map((r) => ({ keyId: r.key_id, createTime: r.create_time }));
+    async delete(sa) {
+      await db.transaction(async (tx) => {
+        const { changes } = await tx.run(
+          'UPDATE iam_service_accounts SET delete_time = ? WHERE unique_id = ? AND delete_time IS NULL',
+          [clock.now(), sa.uniqueId],
+        );
+        if (changes === 1) await replaceMember(tx, `serviceAccount:${sa.email}`, deletedMemberOf(sa), clock.now());
+      });
     },
-    async publicKey(email, keyId) {
-      const row = await db.get<{ public_pem: string }>(
-        'SELECT public_pem FROM iam_service_account_keys WHERE email = ? AND key_id = ? AND disabled = 0',
-        [email, keyId],
-      );
-      return row?.public_pem;
+    async undelete(sa) {
+      return db.transaction(async (tx) => {
+        const row = await byUid(tx, sa.uniqueId);
+        if (!row || row.delete_time === null) {
+          throw new CoreError('ERR_FAILED_PRECONDITION', `Service account ${sa.email} is not deleted.`);
+        }
+        if (clock.now() - row.delete_time > SERVICE_ACCOUNT_UNDELETE_WINDOW_MS) {
+          throw new CoreError('ERR_NOT_FOUND', `Service account ${sa.uniqueId} was deleted more than 30 days ago.`);
+        }
+        await tx.run('UPDATE iam_service_accounts SET delete_time = NULL WHERE unique_id = ?', [sa.uniqueId]);
+        await replaceMember(tx, deletedMemberOf(sa), `serviceAccount:${sa.email}`, clock.now());
+        const { deleteTime: _gone, ...restored } = toServiceAccount(row);
+        return restored;
+      });
     },
   };
 }
 
-/** The REST shape of a created key: the key file base64-encoded in privateKeyData. */
-export function toKeyJson(sa: ServiceAccount, key: ServiceAccountKeyMaterial): Record<string, unknown> {
-  return {
-    name: `projects/${sa.projectId}/serviceAccounts/${sa.email}/keys/${key.keyId}`,
-    privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE',
-    privateKeyData: toBase64(Buffer.from(JSON.stringify(key.keyFile, null, 2))),
-    keyAlgorithm: 'KEY_ALG_RSA_2048',
-    keyOrigin: 'GOOGLE_PROVIDED',
-    keyType: 'USER_MANAGED',
-    validAfterTime: toRfc3339(key.createTime),
-  };
+/** Drops a deleted account for good: its keys and the policy on it. */
+async function purge(tx: SqlExecutor, sa: ServiceAccount): Promise<void> {
+  await tx.run('DELETE FROM iam_service_account_keys WHERE email = ?', [sa.email]);
+  await tx.run('DELETE FROM iam_service_accounts WHERE unique_id = ?', [sa.uniqueId]);
+  await tx.run('DELETE FROM iam_policies WHERE resource = ?', [
+    `projects/${sa.projectNumber}/serviceAccounts/${sa.email}`,
+  ]);
 }
 
 function toServiceAccount(row: SaRow): ServiceAccount {
@@ -203,5 +216,10 @@ function toServiceAccount(row: SaRow): ServiceAccount {
     displayName: row.display_name,
     description: row.description,
     disabled: row.disabled !== 0,
+    ...(row.delete_time === null ? {} : { deleteTime: row.delete_time }),
   };
+}
+
+export function serviceAccountDisabled(sa: ServiceAccount): IamError {
+  return new IamError('ERR_IAM_SERVICE_ACCOUNT_DISABLED', `Service account ${sa.email} is disabled.`);
 }
