@@ -14,6 +14,8 @@ export interface AuthorizerOptions {
   readonly universe: string;
   readonly now: () => number;
   readonly evaluateCondition?: ConditionEvaluator;
+  /** The deployment-managed groups a user or service account belongs to (read on each decision, never cached). */
+  readonly groupsOf?: (principal: string) => Promise<readonly string[]>;
 }
 
 export interface IamAuthorizer extends Authorizer {
@@ -47,6 +49,14 @@ export function createAuthorizer(options: AuthorizerOptions): IamAuthorizer {
     const chain: string[] = [];
     for (let n = 2; n <= segments.length; n += 2) chain.push(segments.slice(0, n).join('/'));
     const policies = await options.policies.getMany(chain);
+    let groups: ReadonlySet<string> | undefined;
+    const groupsOfCaller = async (): Promise<ReadonlySet<string>> => {
+      if (!groups) {
+        const member = caller && caller.kind !== 'federated' ? caller.principal : undefined;
+        groups = new Set(member && options.groupsOf ? await options.groupsOf(member) : []);
+      }
+      return groups;
+    };
     for (const policy of policies) {
       for (const binding of policy.bindings) {
         if (!roleGrants(binding.role, permission)) continue;
@@ -63,7 +73,9 @@ export function createAuthorizer(options: AuthorizerOptions): IamAuthorizer {
         }
         for (const text of binding.members) {
           const member = parse(text);
-          if (member && memberMatches(member, caller)) return true;
+          if (!member) continue;
+          const managed = member.type === 'group' ? await groupsOfCaller() : undefined;
+          if (memberMatches(member, caller, managed)) return true;
         }
       }
     }

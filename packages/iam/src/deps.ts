@@ -4,6 +4,7 @@ import type { DeploymentSettings, ServiceContext } from '@sealroom/transport';
 import type { ProjectLog } from './audit.ts';
 import type { IamAuthorizer } from './authorizer.ts';
 import type { CredentialStore } from './credentials.ts';
+import type { GroupStore } from './groups.ts';
 import type { IdTokenIssuer } from './id-tokens.ts';
 import type { PolicyStore } from './policy-store.ts';
 import type { ProjectStore } from './projects.ts';
@@ -22,6 +23,8 @@ export interface IamDeps {
   readonly credentials: CredentialStore;
   readonly serviceAccounts: ServiceAccountStore;
   readonly keys: ServiceAccountKeyStore;
+  /** Deployment-managed groups: what `group:` members match. */
+  readonly groups: GroupStore;
   readonly idTokens: IdTokenIssuer;
   readonly audit: ProjectLog;
   /** The context handed to every other service (and to the shared policy routes). */

@@ -61,6 +61,25 @@ test('members of every accepted form parse and match the callers they designate'
   }
 });
 
+test('group: members match only the deployment-managed groups a user or service account is in, never mapped google.groups', () => {
+  const group = parseMember('group:readers@example.com', U);
+  const managed = new Set(['readers@example.com']);
+  const asserted: Caller = {
+    ...federated,
+    federation: { ...(federated.federation as NonNullable<Caller['federation']>), groups: ['readers@example.com'] },
+  };
+  assert.equal(memberMatches(group, asserted), false);
+  assert.equal(memberMatches(group, asserted, managed), false);
+  assert.equal(memberMatches(group, user), false);
+  assert.equal(memberMatches(group, user, managed), true);
+  assert.equal(memberMatches(group, user, new Set(['writers@example.com'])), false);
+  const deleted = parseMember(
+    'deleted:serviceAccount:sa-one@p1-proj.iam.gserviceaccount.com?uid=123456789012345678901',
+    U,
+  );
+  assert.equal(memberMatches(deleted, user, managed), false);
+});
+
 test('malformed members are refused with the reason', () => {
   for (const bad of [
     'alice@example.com',
@@ -72,6 +91,8 @@ test('malformed members are refused with the reason', () => {
     `principal://iam.${U}/${POOL}/subject/${'x'.repeat(128)}`,
     `principalSet://iam.${U}/${POOL}/attribute.Bad-Name/v`,
     `principalSet://iam.${U}/${POOL}/nothing`,
+    'deleted:serviceAccount:sa@p.iam.gserviceaccount.com',
+    'deleted:robot:x@y.com?uid=1',
   ]) {
     assert.throws(
       () => parseMember(bad, U),

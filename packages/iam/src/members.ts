@@ -17,6 +17,7 @@ const POOL = /^projects\/(\d{1,20})\/locations\/global\/workloadIdentityPools\/(
 const ATTRIBUTE_NAME = /^[a-z0-9_]{1,100}$/;
 const DELETED =
   /^(user|serviceAccount|group):[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\?uid=\d{1,30}$/;
+const NO_GROUPS: ReadonlySet<string> = new Set();
 
 /** Parses a member string; `universe` is the universe domain in `principal://iam.<universe>/…`. */
 export function parseMember(text: string, universe: string): Member {
@@ -90,8 +91,17 @@ export function principalOf(pool: string, subject: string, universe: string): st
   return `principal://iam.${universe}/${pool}/subject/${subject}`;
 }
 
-/** True when `member` designates `caller` (undefined = an anonymous request). */
-export function memberMatches(member: Member, caller: Caller | undefined): boolean {
+/**
+ * True when `member` designates `caller` (undefined = an anonymous request). `managedGroups` are the
+ * deployment-administered groups the caller belongs to: the only thing a `group:` member matches. A
+ * federated caller's mapped `google.groups` are assertions of its own pool's provider, so they match
+ * only `principalSet://…/POOL/group/G` of that pool, never a `group:` member.
+ */
+export function memberMatches(
+  member: Member,
+  caller: Caller | undefined,
+  managedGroups: ReadonlySet<string> = NO_GROUPS,
+): boolean {
   if (member.type === 'allUsers') return true;
   if (!caller) return false;
   switch (member.type) {
@@ -104,7 +114,9 @@ export function memberMatches(member: Member, caller: Caller | undefined): boole
     case 'domain':
       return caller.kind === 'user' && caller.principal.endsWith(`@${member.value}`);
     case 'group':
-      return caller.federation?.groups.includes(member.value) ?? false;
+      return caller.kind !== 'federated' && managedGroups.has(member.value);
+    case 'deleted':
+      return false;
     case 'principal':
       return caller.federation?.pool === member.pool && caller.federation.subject === member.subject;
     case 'principalSet':
@@ -113,7 +125,5 @@ export function memberMatches(member: Member, caller: Caller | undefined): boole
       return caller.federation?.pool === member.pool && caller.federation.groups.includes(member.group);
     case 'principalSetAll':
       return caller.federation?.pool === member.pool;
-    case 'deleted':
-      return false;
   }
 }

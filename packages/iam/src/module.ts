@@ -8,6 +8,7 @@ import { AUDIT_MIGRATIONS, createProjectLog } from './audit.ts';
 import { type ConditionEvaluator, createAuthorizer } from './authorizer.ts';
 import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore } from './credentials.ts';
 import type { IamDeps } from './deps.ts';
+import { GROUP_MIGRATIONS, createSqlGroupStore } from './groups.ts';
 import { adminRoutes } from './http-admin.ts';
 import { authRoutes } from './http-auth.ts';
 import { loggingRoutes } from './http-logging.ts';
@@ -52,16 +53,19 @@ export async function createIam(options: IamOptions): Promise<Iam> {
   await db.migrate('iam-service-accounts', SERVICE_ACCOUNT_MIGRATIONS);
   await db.migrate('iam-id-tokens', ID_TOKEN_MIGRATIONS);
   await db.migrate('logging', AUDIT_MIGRATIONS);
+  await db.migrate('iam-groups', GROUP_MIGRATIONS);
   const projects = createSqlProjectStore(db);
   const policies = createSqlPolicyStore(db);
   const credentials = createCredentialStore(db, clock);
   const serviceAccounts = createSqlServiceAccountStore(db, clock);
   const keys = createSqlServiceAccountKeyStore(db, clock);
+  const groups = createSqlGroupStore(db, clock);
   const authorizer = createAuthorizer({
     policies,
     projects,
     universe: settings.universeDomain,
     now: () => clock.now(),
+    groupsOf: (principal) => groups.groupsOf(principal),
     ...(options.evaluateCondition ? { evaluateCondition: options.evaluateCondition } : {}),
   });
   const audit = createProjectLog({ db, sealer, clock, projects });
@@ -92,6 +96,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
     credentials,
     serviceAccounts,
     keys,
+    groups,
     idTokens,
     audit,
     serviceContext: context,
