@@ -34,6 +34,11 @@ export const IAM_ERRORS = {
     description:
       'The OAuth token endpoint refused a grant: unknown, revoked or expired refresh token, or a bad JWT assertion.',
   },
+  ERR_IAM_UNSUPPORTED_GRANT_TYPE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'The token endpoint was asked for a grant_type other than refresh_token or the JWT-bearer grant.',
+  },
   ERR_IAM_INVALID_TOKEN: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

@@ -1,13 +1,12 @@
-// The OAuth token endpoint (refresh tokens, service-account JWT grants), token revocation, dev login and the
-// deployment issuer's OIDC discovery.
-import { createPublicKey } from 'node:crypto';
-import { CoreError, isSealroomError } from '@sealroom/core';
+// The OAuth token endpoint (refresh tokens, service-account JWT grants for access or ID tokens), token
+// revocation, dev login and the deployment issuer's OIDC discovery.
+import { type Caller, isSealroomError } from '@sealroom/core';
 import { type ApiRoute, type ErrorMapper, parseWith, reply } from '@sealroom/transport';
 import { z } from 'zod';
 import { ACCESS_TOKEN_TTL_MS } from './credentials.ts';
 import type { IamDeps } from './deps.ts';
 import { IamError } from './errors.ts';
-import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { GOOGLE_TOKEN_AUDIENCE, type JwtGrantOptions, verifyJwtAssertion } from './jwt-grant.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const OAUTH2 = 'google.identity.oauth2';
@@ -24,10 +23,16 @@ const oauthErrors: ErrorMapper = (error) => {
   });
   if (!isSealroomError(error)) return undefined;
   if (error.code === 'ERR_IAM_INVALID_GRANT') return body('invalid_grant', error.message);
+  if (error.code === 'ERR_IAM_UNSUPPORTED_GRANT_TYPE') return body('unsupported_grant_type', error.message);
   if (error.code === 'ERR_IAM_INVALID_TOKEN') return body('invalid_token', error.message);
   if (error.httpStatus === 400) return body('invalid_request', error.message);
   return undefined;
 };
+
+/** The audiences a JWT-bearer assertion may name: the server's configured public URL, and Google's endpoint. */
+export function tokenAudiences(baseUrl: string): readonly string[] {
+  return [`${baseUrl}/token`, GOOGLE_TOKEN_AUDIENCE];
+}
 
 function field(body: unknown, name: string): string | undefined {
   const value = (body as Record<string, unknown> | undefined)?.[name];
@@ -36,40 +41,43 @@ function field(body: unknown, name: string): string | undefined {
 
 export function authRoutes(deps: IamDeps): ApiRoute[] {
   const { credentials, idTokens, settings, audit } = deps;
+  const grantOptions: JwtGrantOptions = {
+    accounts: deps.serviceAccounts,
+    keys: deps.keys,
+    clock: deps.clock,
+    audiences: tokenAudiences(settings.baseUrl),
+  };
 
-  const jwtGrant = async (assertion: string, baseUrl: string) => {
-    let kid: string | undefined;
-    try {
-      kid = decodeProtectedHeader(assertion).kid;
-    } catch {
-      throw new IamError('ERR_IAM_INVALID_GRANT', 'Invalid JWT: the assertion is not a JWT.');
-    }
-    const claims = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as {
-      iss?: unknown;
+  const jwtGrant = async (assertion: string): Promise<Record<string, unknown>> => {
+    const { account, keyId, claims } = await verifyJwtAssertion(assertion, grantOptions);
+    const caller: Caller = {
+      kind: 'serviceAccount',
+      principal: `serviceAccount:${account.email}`,
+      credentialId: keyId.slice(0, 16),
+      expiresAt: claims.exp * 1000,
     };
-    const email = typeof claims.iss === 'string' ? claims.iss : '';
-    const account = email ? await deps.serviceAccounts.get(email) : undefined;
-    const pem = account && kid ? await deps.keys.publicKey(account, kid) : undefined;
-    if (!account || !pem || !kid) throw new IamError('ERR_IAM_INVALID_GRANT', 'Invalid JWT Signature.');
-    if (account.disabled) throw new IamError('ERR_IAM_INVALID_GRANT', 'The service account is disabled.');
-    try {
-      await jwtVerify(assertion, createPublicKey(pem), {
-        algorithms: ['RS256'],
-        issuer: account.email,
-        audience: [`${baseUrl}/token`, `${settings.baseUrl}/token`],
-        maxTokenAge: '1h',
-        clockTolerance: 60,
-        currentDate: new Date(deps.clock.now()),
+    const target = claims.target_audience;
+    await audit.record({
+      project: account.projectNumber,
+      method: `${OAUTH2}.${target === undefined ? 'GrantAccessToken' : 'GrantIdToken'}`,
+      resource: `projects/${account.projectId}/serviceAccounts/${account.email}/keys/${keyId}`,
+      caller,
+      outcome: 'ALLOWED',
+      details: target === undefined ? { grant: 'jwt-bearer' } : { grant: 'jwt-bearer', audience: target },
+    });
+    if (target !== undefined) {
+      // Google's answer to an assertion with target_audience: an ID token for that audience, and nothing else.
+      const idToken = await idTokens.sign({
+        audience: target,
+        subject: account.uniqueId,
+        email: account.email,
+        extra: { azp: account.uniqueId },
       });
-    } catch {
-      throw new IamError(
-        'ERR_IAM_INVALID_GRANT',
-        'Invalid JWT: signature, audience, issuer or lifetime is not acceptable.',
-      );
+      return { id_token: idToken };
     }
     const issued = await credentials.issueAccessToken(
       { kind: 'serviceAccount', principal: `serviceAccount:${account.email}`, lifetimeMs: ACCESS_TOKEN_TTL_MS },
-      { keyId: kid },
+      { keyId },
     );
     return {
       access_token: issued.accessToken,
@@ -119,9 +127,12 @@ export function authRoutes(deps: IamDeps): ApiRoute[] {
         if (grant === JWT_BEARER) {
           const assertion = field(req.body, 'assertion');
           if (!assertion) throw new IamError('ERR_IAM_INVALID_GRANT', 'Invalid JWT: the assertion is missing.');
-          return reply(await jwtGrant(assertion, req.baseUrl), 200, NO_STORE);
+          return reply(await jwtGrant(assertion), 200, NO_STORE);
         }
-        throw new CoreError('ERR_INVALID_ARGUMENT', 'Unsupported grant_type, or its parameters are missing.');
+        throw new IamError(
+          'ERR_IAM_UNSUPPORTED_GRANT_TYPE',
+          'Unsupported grant_type: use refresh_token or urn:ietf:params:oauth:grant-type:jwt-bearer.',
+        );
       },
     },
     // Google's revocation endpoint (oauth2.googleapis.com/revoke): POST with a form or JSON body, or GET, as

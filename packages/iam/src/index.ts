@@ -18,6 +18,8 @@ export { ACCESS_TOKEN_TTL_MS, digestToken } from './credentials.ts';
 export type { CredentialStore, TokenOrigin, UserRecord } from './credentials.ts';
 export { checkGroupMember, MAX_GROUP_MEMBERS } from './groups.ts';
 export type { Group, GroupStore } from './groups.ts';
+export { GOOGLE_TOKEN_AUDIENCE } from './jwt-grant.ts';
+export { tokenAudiences } from './http-auth.ts';
 export { MAX_KEYS_PER_SERVICE_ACCOUNT } from './service-account-keys.ts';
 export type { ServiceAccountKeyInfo, ServiceAccountKeyStore } from './service-account-keys.ts';
 export { ID_TOKEN_TTL_MS } from './id-tokens.ts';

@@ -1,0 +1,137 @@
+// The JWT-bearer grant of the token endpoint (RFC 7523): a service-account key signs an assertion; the
+// answer is an access token, or an ID token when the assertion carries `target_audience` (Google's behaviour).
+import { createPublicKey } from 'node:crypto';
+import type { Clock } from '@sealroom/core';
+import { compactVerify } from 'jose';
+import { IamError } from './errors.ts';
+import type { ServiceAccountKeyStore } from './service-account-keys.ts';
+import type { ServiceAccount, ServiceAccountStore } from './service-accounts.ts';
+
+/** The audience google-auth-library and gcloud put in assertions (the key file's token_uri by default). */
+export const GOOGLE_TOKEN_AUDIENCE = 'https://oauth2.googleapis.com/token';
+/** Google's rule: an assertion lives at most one hour (`exp - iat`). */
+const MAX_ASSERTION_LIFETIME_S = 3600;
+const CLOCK_SKEW_S = 60;
+const MAX_ASSERTION_CHARS = 16 * 1024;
+const MAX_TARGET_AUDIENCE_CHARS = 1024;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+export interface AssertionClaims {
+  readonly iss: string;
+  readonly aud: string | readonly string[];
+  readonly iat: number;
+  readonly exp: number;
+  readonly sub?: string;
+  readonly target_audience?: string;
+}
+
+export interface VerifiedAssertion {
+  readonly account: ServiceAccount;
+  readonly keyId: string;
+  readonly claims: AssertionClaims;
+}
+
+export interface JwtGrantOptions {
+  readonly accounts: ServiceAccountStore;
+  readonly keys: ServiceAccountKeyStore;
+  readonly clock: Clock;
+  /** Accepted `aud` values, from configuration (never from the request). */
+  readonly audiences: readonly string[];
+}
+
+const grantError = (message: string) => new IamError('ERR_IAM_INVALID_GRANT', message);
+
+function decodeSegment(segment: string): Record<string, unknown> {
+  if (!SEGMENT.test(segment)) throw grantError('Invalid JWT: the assertion is not a JWT.');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw grantError('Invalid JWT: the assertion is not a JWT.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw grantError('Invalid JWT: the assertion is not a JWT.');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Parses an assertion without trusting it; every malformation is invalid_grant, never a server error. */
+export function parseAssertion(assertion: string): { kid: string | undefined; claims: AssertionClaims } {
+  const parts = assertion.length > MAX_ASSERTION_CHARS ? [] : assertion.split('.');
+  if (parts.length !== 3 || !SEGMENT.test(parts[2] as string))
+    throw grantError('Invalid JWT: the assertion is not a JWT.');
+  const header = decodeSegment(parts[0] as string);
+  const payload = decodeSegment(parts[1] as string);
+  if (header.alg !== 'RS256') throw grantError('Invalid JWT: the algorithm must be RS256.');
+  if (header.kid !== undefined && typeof header.kid !== 'string')
+    throw grantError('Invalid JWT: kid must be a string.');
+  const { iss, aud, iat, exp, sub } = payload;
+  const target = payload.target_audience;
+  const audOk = typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string'));
+  if (typeof iss !== 'string' || iss === '' || !audOk || !Number.isFinite(iat) || !Number.isFinite(exp)) {
+    throw grantError('Invalid JWT: iss, aud, iat and exp are required.');
+  }
+  if (sub !== undefined && sub !== iss) {
+    throw grantError('Invalid JWT: sub must be the service account itself (no domain-wide delegation).');
+  }
+  if (
+    target !== undefined &&
+    (typeof target !== 'string' || target === '' || target.length > MAX_TARGET_AUDIENCE_CHARS)
+  ) {
+    throw grantError(`Invalid JWT: target_audience must be a string of 1-${MAX_TARGET_AUDIENCE_CHARS} characters.`);
+  }
+  return {
+    kid: header.kid as string | undefined,
+    claims: {
+      iss,
+      aud: aud as string | string[],
+      iat: iat as number,
+      exp: exp as number,
+      ...(sub === undefined ? {} : { sub: sub as string }),
+      ...(target === undefined ? {} : { target_audience: target as string }),
+    },
+  };
+}
+
+/**
+ * Verifies an assertion: a live, enabled account named by `iss`, a signature by one of its enabled keys
+ * (the `kid` one, or any when the assertion has none, as google-auth-library sends it), an accepted
+ * audience and a short lifetime around now.
+ */
+export async function verifyJwtAssertion(assertion: string, options: JwtGrantOptions): Promise<VerifiedAssertion> {
+  const { kid, claims } = parseAssertion(assertion);
+  // A missing, disabled or deleted account reads like a bad signature: the endpoint takes no credential, so it
+  // must not tell anyone which accounts exist.
+  const found = await options.accounts.get(claims.iss);
+  const account = found && !found.disabled ? found : undefined;
+  const candidates = !account
+    ? []
+    : kid === undefined
+      ? await options.keys.publicKeys(account)
+      : await options.keys.publicKey(account, kid).then((pem) => (pem ? [{ keyId: kid, pem }] : []));
+  let keyId: string | undefined;
+  for (const candidate of candidates) {
+    try {
+      await compactVerify(assertion, createPublicKey(candidate.pem), { algorithms: ['RS256'] });
+      keyId = candidate.keyId;
+      break;
+    } catch {
+      // not this key
+    }
+  }
+  if (keyId === undefined || !account) throw grantError('Invalid JWT Signature.');
+  const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
+  if (!audiences.some((a) => options.audiences.includes(a))) throw grantError('Invalid JWT: Failed audience check.');
+  const now = Math.floor(options.clock.now() / 1000);
+  if (
+    claims.iat > now + CLOCK_SKEW_S ||
+    claims.exp <= now - CLOCK_SKEW_S ||
+    claims.exp <= claims.iat ||
+    claims.exp - claims.iat > MAX_ASSERTION_LIFETIME_S
+  ) {
+    throw grantError(
+      'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.',
+    );
+  }
+  return { account, keyId, claims };
+}

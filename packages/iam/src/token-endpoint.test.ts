@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { buildRestApp } from '@sealroom/transport';
+import { IdTokenClient, JWT } from 'google-auth-library';
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
+import { GOOGLE_TOKEN_AUDIENCE } from './jwt-grant.ts';
+import { createIamTestContext } from './testing.ts';
+
+/** The server's configured public URL; the tests reach it on another host and port, as behind a proxy. */
+const PUBLIC_URL = 'https://sealroom.example';
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+async function setup() {
+  const t = await createIamTestContext({ baseUrl: PUBLIC_URL });
+  const app = await buildRestApp({
+    routes: t.iam.module.routes,
+    authenticator: t.context.authenticator,
+    logger: t.logger,
+  });
+  const project = await t.createProject('token-proj', 'owner@example.com');
+  const account = await t.deps.serviceAccounts.create(project, 'token-sa', '', '');
+  const material = await t.deps.keys.create(account, `${PUBLIC_URL}/token`);
+  const key = createPrivateKey(material.keyFile.private_key as string);
+  const now = () => Math.floor(Date.now() / 1000);
+  const assertion = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
+    new SignJWT({ iss: account.email, aud: `${PUBLIC_URL}/token`, iat: now(), exp: now() + 3600, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: material.keyId, ...header } as never)
+      .sign(key);
+  const grant = (value: unknown, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/token',
+      headers,
+      payload: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: value },
+    });
+  return { t, app, account, material, key, assertion, grant, now };
+}
+
+test('the JWT-bearer grant accepts the configured public URL and Google’s token URI as audiences, never the Host header', async () => {
+  const { t, grant, assertion, account } = await setup();
+  for (const aud of [`${PUBLIC_URL}/token`, GOOGLE_TOKEN_AUDIENCE]) {
+    const res = await grant(await assertion({ aud }), { host: 'attacker.example' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    const caller = await t.context.authenticator.authenticate(res.json().access_token);
+    assert.equal(caller.principal, `serviceAccount:${account.email}`);
+  }
+  // An assertion made for whatever host the request claims to be for is not one made for this server.
+  for (const aud of ['http://attacker.example/token', 'http://localhost:80/token', `${PUBLIC_URL}/`, PUBLIC_URL]) {
+    const res = await grant(await assertion({ aud }), { host: new URL(aud).host });
+    assert.equal(res.statusCode, 400, aud);
+    assert.deepEqual(res.json(), { error: 'invalid_grant', error_description: 'Invalid JWT: Failed audience check.' });
+  }
+  await t.close();
+});
+
+test('every malformed or unacceptable assertion is 400 invalid_grant, never a server error, and never echoed', async () => {
+  const { t, grant, assertion, now, material } = await setup();
+  const { privateKey: stranger } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey: ecKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const good = await assertion();
+  const [h, p] = good.split('.') as [string, string, string];
+  const cases: [string, unknown][] = [
+    ['not a JWT', 'not-a-jwt'],
+    ['two segments', `${h}.${p}`],
+    ['four segments', `${good}.x`],
+    ['header not base64url', `!!!.${p}.c2ln`],
+    ['header not JSON', `${b64('nope')}.${p}.c2ln`],
+    ['payload not JSON', `${h}.${b64('{"iss":')}.c2ln`],
+    ['payload a JSON array', `${h}.${b64([1, 2])}.c2ln`],
+    ['payload JSON null', `${h}.${b64('null')}.c2ln`],
+    ['alg none, no signature', `${b64({ alg: 'none' })}.${p}.`],
+    ['alg none with a signature', `${b64({ alg: 'none' })}.${p}.c2ln`],
+    ['alg HS256', await new SignJWT({ iss: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(Buffer.alloc(32, 1))],
+    [
+      'alg ES256',
+      await new SignJWT({ iss: 'token-sa@token-proj.iam.gserviceaccount.com' })
+        .setProtectedHeader({ alg: 'ES256', kid: material.keyId })
+        .sign(ecKey),
+    ],
+    ['kid not a string', `${b64({ alg: 'RS256', kid: 7 })}.${p}.c2ln`],
+    ['no iss', await assertion({ iss: undefined })],
+    ['iss not a string', await assertion({ iss: 42 })],
+    ['no aud', await assertion({ aud: undefined })],
+    ['aud a number', await assertion({ aud: 5 })],
+    ['no iat', await assertion({ iat: undefined })],
+    ['no exp', await assertion({ exp: undefined })],
+    ['exp a string', await assertion({ exp: 'soon' })],
+    ['lives longer than an hour', await assertion({ exp: now() + 7200 })],
+    ['expired', await assertion({ iat: now() - 7200, exp: now() - 3700 })],
+    ['issued in the future', await assertion({ iat: now() + 600, exp: now() + 1200 })],
+    ['sub another account (domain-wide delegation)', await assertion({ sub: 'someone@example.com' })],
+    ['target_audience empty', await assertion({ target_audience: '' })],
+    ['target_audience not a string', await assertion({ target_audience: ['a'] })],
+    ['unknown account', await assertion({ iss: 'ghost@token-proj.iam.gserviceaccount.com' })],
+    ['unknown kid', await assertion({}, { kid: 'f'.repeat(40) })],
+    [
+      'signed by another key',
+      await new SignJWT({
+        iss: 'token-sa@token-proj.iam.gserviceaccount.com',
+        aud: GOOGLE_TOKEN_AUDIENCE,
+        iat: now(),
+        exp: now() + 60,
+      })
+        .setProtectedHeader({ alg: 'RS256' })
+        .sign(stranger),
+    ],
+    ['signature tampered', `${h}.${b64({ iss: 'token-sa@token-proj.iam.gserviceaccount.com' })}.${good.split('.')[2]}`],
+    ['far too long', `${h}.${'A'.repeat(20_000)}.c2ln`],
+    ['empty', ''],
+    ['not a string', { assertion: true }],
+  ];
+  for (const [name, value] of cases) {
+    const res = await grant(value);
+    assert.equal(res.statusCode, 400, `${name}: ${res.body}`);
+    const body = res.json();
+    assert.equal(body.error, 'invalid_grant', name);
+    assert.equal(typeof body.error_description, 'string', name);
+    if (typeof value === 'string' && value.length > 20) {
+      assert.equal(res.body.includes(value.split('.')[1] ?? value), false, `${name} is echoed`);
+    }
+  }
+  assert.equal(t.logger.entries.filter((e) => e.level === 'error').length, 0);
+  // The endpoint takes no credential: a missing account answers like a bad signature, telling nothing.
+  const ghost = await grant(await assertion({ iss: 'ghost@token-proj.iam.gserviceaccount.com' }));
+  const forged = await grant(`${h}.${p}.${Buffer.from('not the signature').toString('base64url')}`);
+  assert.deepEqual(ghost.json(), forged.json());
+  await t.close();
+});
+
+test('grant types other than refresh_token and the JWT-bearer grant are unsupported_grant_type', async () => {
+  const { t, app } = await setup();
+  for (const payload of [{ grant_type: 'password', username: 'a', password: 'b' }, {}]) {
+    const res = await app.inject({ method: 'POST', url: '/token', payload });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().error, 'unsupported_grant_type');
+  }
+  const malformedForm = await app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'grant_type=refresh_token&grant_type=refresh_token',
+  });
+  assert.equal(malformedForm.statusCode, 400);
+  assert.equal(malformedForm.json().error, 'invalid_request');
+  await t.close();
+});
+
+test('google-auth-library’s JWT client gets an access token, and its IdTokenClient an ID token for the target audience', async () => {
+  const { t, app, material, account } = await setup();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const local = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  try {
+    // The library posts to its built-in https://oauth2.googleapis.com/token; a DNS override (or this
+    // interceptor) sends it to Sealroom, which accepts that audience from every key file.
+    const jwt = new JWT({
+      email: material.keyFile.client_email as string,
+      key: material.keyFile.private_key as string,
+      scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+    });
+    jwt.transporter.interceptors.request.add({
+      resolved: async (config) => {
+        if (config.url.origin === 'https://oauth2.googleapis.com') {
+          config.url = new URL(`${config.url.pathname}${config.url.search}`, local);
+        }
+        return config;
+      },
+    });
+    const { token } = await jwt.getAccessToken();
+    assert.ok(token);
+    assert.equal((await t.context.authenticator.authenticate(token)).principal, `serviceAccount:${account.email}`);
+
+    const audience = 'https://run.example/service';
+    const client = new IdTokenClient({ targetAudience: audience, idTokenProvider: jwt });
+    const headers = await client.getRequestHeaders();
+    const idToken = (headers.get('authorization') ?? '').replace(/^Bearer /, '');
+    const jwks = (await app.inject({ method: 'GET', url: '/accounts/v3/certs' })).json();
+    const { payload } = await jwtVerify(idToken, createLocalJWKSet(jwks), {
+      issuer: `${PUBLIC_URL}/accounts`,
+      audience,
+    });
+    assert.equal(payload.sub, account.uniqueId);
+    assert.equal(payload.email, account.email);
+    assert.equal(payload.email_verified, true);
+    const audit = await t.deps.audit.list(account.projectNumber, { pageSize: 50 });
+    const methods = audit.map((e) => (e.body.protoPayload as { methodName: string }).methodName);
+    assert.ok(methods.includes('google.identity.oauth2.GrantAccessToken'));
+    assert.ok(methods.includes('google.identity.oauth2.GrantIdToken'));
+  } finally {
+    await app.close();
+    await t.close();
+  }
+});
+
+test('a target_audience assertion answers with an id_token only, signed by the deployment issuer', async () => {
+  const { t, app, grant, assertion } = await setup();
+  const res = await grant(await assertion({ target_audience: 'https://api.example', aud: GOOGLE_TOKEN_AUDIENCE }));
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(Object.keys(res.json()), ['id_token']);
+  const jwks = (await app.inject({ method: 'GET', url: '/accounts/v3/certs' })).json();
+  const { protectedHeader } = await jwtVerify(res.json().id_token, createLocalJWKSet(jwks), {
+    issuer: `${PUBLIC_URL}/accounts`,
+    audience: 'https://api.example',
+  });
+  assert.equal(protectedHeader.alg, 'RS256');
+  // An ID token is not an access token of this server.
+  await assert.rejects(t.context.authenticator.authenticate(res.json().id_token));
+  await t.close();
+});
