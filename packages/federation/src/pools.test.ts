@@ -88,6 +88,55 @@ describe('pools', () => {
     assert.equal((await api('POST', '?workloadIdentityPoolId=pool-x', {}, strangerToken)).status, 403);
   });
 
+  it('answers a caller without permission byte for byte alike for an existing and a missing project, pool or provider', async () => {
+    await api('POST', '?workloadIdentityPoolId=pool-d', {});
+    await api('POST', '/pool-d/providers?workloadIdentityPoolProviderId=prov-d', { oidc: OIDC() });
+    // Same length as the real project id, so the messages can be compared once the names are swapped.
+    const missingProject = `${h.projectId.slice(0, -1)}${h.projectId.endsWith('z') ? 'y' : 'z'}`;
+    const routes: ['GET' | 'POST' | 'PATCH' | 'DELETE', string, unknown][] = [
+      ['GET', '', undefined],
+      ['POST', '?workloadIdentityPoolId=pool-q', {}],
+      ['GET', '/POOL', undefined],
+      ['PATCH', '/POOL?updateMask=displayName', { displayName: 'x' }],
+      ['DELETE', '/POOL', undefined],
+      ['POST', '/POOL:undelete', {}],
+      ['GET', '/POOL/providers', undefined],
+      ['POST', '/POOL/providers?workloadIdentityPoolProviderId=prov-q', { oidc: OIDC() }],
+      ['GET', '/POOL/providers/PROV', undefined],
+      ['PATCH', '/POOL/providers/PROV?updateMask=displayName', { displayName: 'x' }],
+      ['DELETE', '/POOL/providers/PROV', undefined],
+      ['POST', '/POOL/providers/PROV:undelete', {}],
+      ['POST', '/POOL/providers/PROV:explain', { subjectToken: 'a.b.c' }],
+    ];
+    const ask = async (project: string, pool: string, provider: string, route: (typeof routes)[number]) => {
+      const [method, path, body] = route;
+      const response = await h.app.inject({
+        method,
+        url: `/v1/projects/${project}/locations/global/workloadIdentityPools${path.replace('POOL', pool).replace('PROV', provider)}`,
+        headers: { authorization: `Bearer ${strangerToken}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      });
+      const text = response.body.replaceAll(project, 'P').replaceAll(pool, 'POOL').replaceAll(provider, 'PROV');
+      return `${response.statusCode} ${response.headers['content-type']} ${text}`;
+    };
+    for (const route of routes) {
+      const existing = await ask(h.projectId, 'pool-d', 'prov-d', route);
+      assert.match(existing, /^403 /, route[1]);
+      assert.equal(existing.includes(h.projectNumber), false, `${route[1]} reveals the project number`);
+      for (const [project, pool, provider] of [
+        [missingProject, 'pool-d', 'prov-d'],
+        [h.projectId, 'pool-z', 'prov-d'],
+        [h.projectId, 'pool-d', 'prov-z'],
+      ] as const) {
+        assert.equal(
+          await ask(project, pool, provider, route),
+          existing,
+          `${route[0]} ${route[1]} ${project}/${pool}/${provider}`,
+        );
+      }
+    }
+  });
+
   const badIds = ['abc', 'Upper-case', 'gcp-reserved', '-leading', 'x'.repeat(33)];
   for (const id of badIds) {
     it(`refuses the pool id '${id.slice(0, 12)}'`, async () => {

@@ -98,16 +98,20 @@ export interface PoolAdmin {
 export function createPoolAdmin(options: PoolAdminOptions): PoolAdmin {
   const { store, authorizer, clock } = options;
 
-  /** Resolves the project (id or number) after the permission check, so missing and denied look alike. */
+  /**
+   * Checks the permission on the resource as the caller named it, and only then resolves the project, so a
+   * caller without permission gets the same answer for an existing project (no number revealed) and a
+   * missing one.
+   */
   const projectNumberOf = async (
     caller: Caller | undefined,
     project: string,
     permission: string,
     resource: (n: string) => string,
   ) => {
+    await authorizer.authorize(caller, permission, resource(project));
     const ref = await options.projects.resolve(project);
     if (!ref) throw permissionDenied(permission, resource(project));
-    await authorizer.authorize(caller, permission, resource(ref.projectNumber));
     return ref.projectNumber;
   };
   const poolResource = (poolId: string) => (n: string) => formatPoolName({ projectNumber: n, poolId });
