@@ -161,6 +161,55 @@ describe('OCI distribution API', () => {
     assert.equal(((await unknown.json()) as Json).errors[0].code, 'NAME_UNKNOWN');
   });
 
+  it('answers a stranger byte for byte alike on every route for an existing and a missing repository or project', async () => {
+    const digest = computeDigest(Buffer.from('x'));
+    const routes: [string, string, string?][] = [
+      ['GET', '/v2/IMG/tags/list'],
+      ['GET', '/v2/IMG/manifests/latest'],
+      ['HEAD', '/v2/IMG/manifests/latest'],
+      ['PUT', '/v2/IMG/manifests/latest', '{}'],
+      ['DELETE', `/v2/IMG/manifests/${digest}`],
+      ['GET', `/v2/IMG/blobs/${digest}`],
+      ['HEAD', `/v2/IMG/blobs/${digest}`],
+      ['DELETE', `/v2/IMG/blobs/${digest}`],
+      ['POST', '/v2/IMG/blobs/uploads/'],
+      ['POST', `/v2/IMG/blobs/uploads/?digest=${digest}`, 'x'],
+      ['POST', `/v2/IMG/blobs/uploads/?mount=${digest}&from=${IMAGE}`],
+      ['PATCH', '/v2/IMG/blobs/uploads/6d1f7a52-3b0e-4a8e-9c1e-0d6a5b8f2e11', 'x'],
+      ['PUT', `/v2/IMG/blobs/uploads/6d1f7a52-3b0e-4a8e-9c1e-0d6a5b8f2e11?digest=${digest}`, 'x'],
+      ['GET', '/v2/IMG/blobs/uploads/6d1f7a52-3b0e-4a8e-9c1e-0d6a5b8f2e11'],
+      ['DELETE', '/v2/IMG/blobs/uploads/6d1f7a52-3b0e-4a8e-9c1e-0d6a5b8f2e11'],
+      ['GET', `/v2/IMG/referrers/${digest}`],
+      ['GET', '/v1/projects/PROJ/locations/us-central1/repositories/REPO'],
+      ['GET', '/v1/projects/PROJ/locations/us-central1/repositories/REPO/dockerImages'],
+      ['POST', '/v1/projects/PROJ/locations/us-central1/repositories/REPO:getIamPolicy', '{}'],
+      ['POST', '/v1/projects/PROJ/locations/us-central1/repositories/REPO:setIamPolicy', '{"policy":{}}'],
+      ['GET', '/v1/projects/PROJ/locations/us-central1/repositories'],
+      ['POST', '/v1/projects/PROJ/locations/us-central1/repositories?repositoryId=repo2', '{}'],
+    ];
+    const ask = async (project: string, repository: string, [method, path, body]: (typeof routes)[number]) => {
+      const url = path
+        .replace('IMG', `${project}/${repository}/app`)
+        .replace('PROJ', project)
+        .replace('REPO', repository);
+      const res = await raw('stranger', method, url, {
+        ...(body === undefined ? {} : { body }),
+        headers: { 'content-type': body?.startsWith('{') ? 'application/json' : 'application/octet-stream' },
+      });
+      const headers = ['content-type', 'content-length', 'www-authenticate', 'docker-distribution-api-version']
+        .map((h) => `${h}=${res.headers.get(h)}`)
+        .join(' ');
+      const text = (await res.text()).replaceAll(project, 'P').replaceAll(repository, 'R');
+      return `${res.status} ${headers} ${text}`;
+    };
+    for (const route of routes) {
+      const existing = await ask('my-proj', 'repo1', route);
+      assert.match(existing, /^403 /, `${route[0]} ${route[1]}`);
+      assert.equal(await ask('my-proj', 'repo9', route), existing, `${route[0]} ${route[1]}: missing repository`);
+      assert.equal(await ask('no-proj', 'repo1', route), existing, `${route[0]} ${route[1]}: missing project`);
+    }
+  });
+
   it('records refused pushes in the project audit log, and paginates tags with a Link header', async () => {
     await client('reader')
       .pushBlob(IMAGE, Buffer.from('denied push'))

@@ -9,6 +9,7 @@ import {
   CoreError,
   newUuid,
   type ProjectResolver,
+  permissionDenied,
 } from '@sealroom/core';
 import type { BlobStore } from './blob-store.ts';
 import { computeDigest, isDigest, parseDigest } from './digest.ts';
@@ -80,9 +81,7 @@ export function createRegistry(options: RegistryOptions) {
     const project = await projects.resolve(projectId);
     const repository = project ? await store.getRepository(project.projectNumber, repositoryId) : undefined;
     const resource = repository ? repository.name : `projects/${projectId}`;
-    try {
-      await authorizer.authorize(caller, permission, resource);
-    } catch (error) {
+    if (!(await authorizer.isAllowed(caller, permission, resource))) {
       await audit.record({
         project: projectId,
         method: `${METHOD}.${METHOD_OF[permission]}`,
@@ -92,7 +91,9 @@ export function createRegistry(options: RegistryOptions) {
         status: 'PERMISSION_DENIED',
         details: { image },
       });
-      throw error;
+      // Named from the request alone (the location is unknown until the repository is found), so the refusal
+      // reads the same whether or not the repository exists.
+      throw permissionDenied(permission, `projects/${projectId}/locations/-/repositories/${repositoryId}`);
     }
     if (!repository || repository.projectId !== projectId) {
       throw new RegistryError('ERR_REGISTRY_NAME_UNKNOWN', `Repository '${projectId}/${repositoryId}' does not exist.`);
