@@ -5,6 +5,11 @@ export interface PubsubConfig {
   /** Plaintext, identity-free gRPC port for emulator-style tools; undefined (off) by default. */
   readonly emulatorPort?: number;
   readonly emulatorHost: string;
+  /**
+   * The operator asked for the emulator port by its unsafe name (SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT,
+   * `--unsafe-emulator-port`); without it the port runs only on a dev-mode server.
+   */
+  readonly emulatorUnsafe?: boolean;
   /** How long a unary Pull without returnImmediately waits for messages. */
   readonly pullWaitMs: number;
   /** How often messages past their subscription's retention are dropped. */
@@ -13,6 +18,7 @@ export interface PubsubConfig {
 
 const KEYS = new Set([
   'SEALROOM_PUBSUB_EMULATOR_PORT',
+  'SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT',
   'SEALROOM_PUBSUB_EMULATOR_HOST',
   'SEALROOM_PUBSUB_PULL_WAIT_MS',
   'SEALROOM_PUBSUB_PURGE_INTERVAL_MS',
@@ -35,9 +41,18 @@ export function loadPubsubConfig(env: NodeJS.ProcessEnv): PubsubConfig {
       throw new CoreError('ERR_CONFIG', `Unknown setting ${key}.`);
     }
   }
-  const emulatorPort = intOf(env, 'SEALROOM_PUBSUB_EMULATOR_PORT', 0, 65535);
+  const devPort = intOf(env, 'SEALROOM_PUBSUB_EMULATOR_PORT', 0, 65535);
+  const unsafePort = intOf(env, 'SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT', 0, 65535);
+  if (devPort !== undefined && unsafePort !== undefined) {
+    throw new CoreError(
+      'ERR_CONFIG',
+      'Set SEALROOM_PUBSUB_EMULATOR_PORT (dev mode) or SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT, not both.',
+    );
+  }
+  const emulatorPort = unsafePort ?? devPort;
   return {
     ...(emulatorPort !== undefined ? { emulatorPort } : {}),
+    ...(unsafePort !== undefined ? { emulatorUnsafe: true } : {}),
     emulatorHost: env.SEALROOM_PUBSUB_EMULATOR_HOST || '127.0.0.1',
     pullWaitMs: intOf(env, 'SEALROOM_PUBSUB_PULL_WAIT_MS', 0, 60_000) ?? 1000,
     purgeIntervalMs: intOf(env, 'SEALROOM_PUBSUB_PURGE_INTERVAL_MS', 1000, 86_400_000) ?? 60_000,

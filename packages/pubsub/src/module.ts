@@ -1,4 +1,5 @@
 // The Pub/Sub ServiceFactory: store, service, REST routes, gRPC bindings, retention sweeps, emulator port.
+import { CoreError } from '@sealroom/core';
 import { type GrpcServer, type ServiceContext, type ServiceModule, startGrpcServer } from '@sealroom/transport';
 import { AccessControl } from './access.ts';
 import { loadPubsubConfig, type PubsubConfig } from './config.ts';
@@ -17,6 +18,14 @@ export interface PubsubModule extends ServiceModule {
 export function createPubsubServiceWith(config?: PubsubConfig): (ctx: ServiceContext) => Promise<PubsubModule> {
   return async (ctx) => {
     const settings = config ?? loadPubsubConfig(process.env);
+    // The emulator port has no caller identity, so IAM cannot apply there: a server refuses to start with it
+    // unless it is a dev server, or the operator named it by its unsafe name.
+    if (settings.emulatorPort !== undefined && !ctx.settings.dev && !settings.emulatorUnsafe) {
+      throw new CoreError(
+        'ERR_CONFIG',
+        'The Pub/Sub emulator port (plaintext, no caller identity, IAM not enforced) runs only with --dev; to run it on this server anyway, use --unsafe-emulator-port (SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT).',
+      );
+    }
     const logger = ctx.logger.child({ service: 'pubsub' });
     const store = new SqlPubsubStore(ctx.db);
     await store.init();
@@ -58,8 +67,8 @@ export function createPubsubServiceWith(config?: PubsubConfig): (ctx: ServiceCon
             port: settings.emulatorPort,
           });
           logger.warn(
-            { host: settings.emulatorHost, port: emulator.port },
-            'Pub/Sub emulator port is ON: plaintext gRPC without identities, IAM is NOT enforced there; use it for local tools only',
+            { host: settings.emulatorHost, port: emulator.port, unsafe: settings.emulatorUnsafe === true },
+            'Pub/Sub emulator port is ON: plaintext gRPC without identities, IAM is NOT enforced there; anyone who reaches it can read and write every topic and subscription',
           );
         }
       },

@@ -13,7 +13,12 @@ export const serveCommands: CommandSpec[] = [
       'emulator-port': {
         type: 'string',
         description:
-          'Plaintext Pub/Sub gRPC port for PUBSUB_EMULATOR_HOST clients (off by default; no caller identity, IAM not enforced).',
+          'Plaintext Pub/Sub gRPC port for PUBSUB_EMULATOR_HOST clients (off by default; only with --dev: no caller identity, IAM not enforced).',
+      },
+      'unsafe-emulator-port': {
+        type: 'string',
+        description:
+          'The same port on a server without --dev: anyone who reaches it reads and writes every topic and subscription.',
       },
       'state-dir': { type: 'string', description: 'State directory (default ./.sealroom, or SEALROOM_STATE_DIR).' },
       dev: {
@@ -28,9 +33,11 @@ export const serveCommands: CommandSpec[] = [
     },
     async run(ctx) {
       const int = (name: string) => (ctx.flags[name] === undefined ? undefined : Number(ctx.flags[name]));
-      // The Pub/Sub service reads its own settings from SEALROOM_PUBSUB_*; the flag is a shorthand for one.
+      // The Pub/Sub service reads its own settings from SEALROOM_PUBSUB_*; the flags are shorthands for them.
       if (typeof ctx.flags['emulator-port'] === 'string')
         process.env.SEALROOM_PUBSUB_EMULATOR_PORT = ctx.flags['emulator-port'];
+      if (typeof ctx.flags['unsafe-emulator-port'] === 'string')
+        process.env.SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT = ctx.flags['unsafe-emulator-port'];
       const config = resolveServerConfig(
         {
           port: int('port'),
