@@ -9,6 +9,48 @@ function accountPath(ctx: CommandContext, value: string): string {
   return `/v1/projects/-/serviceAccounts/${encodeURIComponent(email)}`;
 }
 
+const KEY_ACCOUNT_FLAG = {
+  'iam-account': { type: 'string', required: true, description: 'The service account.' },
+} as const;
+
+/** `gcloud iam service-accounts disable|enable|delete SERVICE_ACCOUNT`. */
+function accountChange(verb: 'disable' | 'enable' | 'delete', done: string): CommandSpec {
+  return {
+    path: ['iam', 'service-accounts', verb],
+    summary:
+      verb === 'delete'
+        ? 'Deletes a service account (undelete it by unique id within 30 days); its tokens stop at once.'
+        : `${verb === 'disable' ? 'Disables' : 'Enables'} a service account; ${verb === 'disable' ? 'its tokens and keys stop working at once' : 'its tokens and keys work again'}.`,
+    args: [{ name: 'SERVICE_ACCOUNT', required: true }],
+    async run(ctx) {
+      const path = accountPath(ctx, ctx.args.SERVICE_ACCOUNT as string);
+      if (verb === 'delete') await ctx.api.request('DELETE', path);
+      else await ctx.api.request('POST', `${path}:${verb}`, { body: {} });
+      ctx.err(`${done} service account [${ctx.args.SERVICE_ACCOUNT}].`);
+      return undefined;
+    },
+  };
+}
+
+/** `gcloud iam service-accounts keys disable|enable|delete KEY_ID --iam-account=SA`. */
+function keyChange(verb: 'disable' | 'enable' | 'delete', done: string): CommandSpec {
+  return {
+    path: ['iam', 'service-accounts', 'keys', verb],
+    summary: `${done} a key of a service account${verb === 'enable' ? '' : '; grants made with it and the tokens they gave stop at once'}.`,
+    args: [{ name: 'KEY_ID', required: true }],
+    flags: KEY_ACCOUNT_FLAG,
+    async run(ctx) {
+      const keyId = ctx.args.KEY_ID as string;
+      if (!/^[0-9a-f]{40}$/.test(keyId)) throw new UsageError(`Invalid key id [${keyId}]: 40 hexadecimal digits.`);
+      const path = `${accountPath(ctx, ctx.flags['iam-account'] as string)}/keys/${keyId}`;
+      if (verb === 'delete') await ctx.api.request('DELETE', path);
+      else await ctx.api.request('POST', `${path}:${verb}`, { body: {} });
+      ctx.err(`${done} key [${keyId}] for service account [${ctx.flags['iam-account']}].`);
+      return undefined;
+    },
+  };
+}
+
 export const iamCommands: CommandSpec[] = [
   {
     path: ['iam', 'service-accounts', 'create'],
@@ -55,6 +97,25 @@ export const iamCommands: CommandSpec[] = [
     summary: 'Shows a service account.',
     args: [{ name: 'SERVICE_ACCOUNT', required: true }],
     run: (ctx) => ctx.api.request('GET', accountPath(ctx, ctx.args.SERVICE_ACCOUNT as string)),
+  },
+  accountChange('disable', 'Disabled'),
+  accountChange('enable', 'Enabled'),
+  accountChange('delete', 'Deleted'),
+  {
+    path: ['iam', 'service-accounts', 'undelete'],
+    summary: 'Restores a service account deleted less than 30 days ago, by its unique id.',
+    args: [{ name: 'ACCOUNT_ID', required: true }],
+    async run(ctx) {
+      const id = ctx.args.ACCOUNT_ID as string;
+      if (!/^\d+$/.test(id)) throw new UsageError(`ACCOUNT_ID must be the account's unique id (digits), not [${id}].`);
+      const result = await ctx.api.request<{ restoredAccount: { email: string } }>(
+        'POST',
+        `/v1/projects/${encodeURIComponent(ctx.project())}/serviceAccounts/${id}:undelete`,
+        { body: {} },
+      );
+      ctx.err(`Restored service account [${result.restoredAccount.email}].`);
+      return result;
+    },
   },
   {
     path: ['iam', 'service-accounts', 'get-iam-policy'],
@@ -106,19 +167,31 @@ export const iamCommands: CommandSpec[] = [
   },
   {
     path: ['iam', 'service-accounts', 'keys', 'list'],
-    summary: "Lists a service account's keys.",
-    flags: { 'iam-account': { type: 'string', required: true, description: 'The service account.' } },
+    summary: "Lists a service account's keys, disabled ones included.",
+    flags: {
+      ...KEY_ACCOUNT_FLAG,
+      'managed-by': { type: 'string', description: 'user, system or any (default any).' },
+    },
     async run(ctx) {
-      return (
-        (
-          await ctx.api.request<{ keys?: unknown[] }>(
-            'GET',
-            `${accountPath(ctx, ctx.flags['iam-account'] as string)}/keys`,
-          )
-        ).keys ?? []
+      const managedBy = (ctx.flags['managed-by'] as string | undefined) ?? 'any';
+      const keyTypes: Record<string, string | undefined> = {
+        user: 'USER_MANAGED',
+        system: 'SYSTEM_MANAGED',
+        any: undefined,
+      };
+      if (!(managedBy in keyTypes)) throw new UsageError('--managed-by takes user, system or any.');
+      const keyTypesParam = keyTypes[managedBy];
+      const result = await ctx.api.request<{ keys?: Record<string, unknown>[] }>(
+        'GET',
+        `${accountPath(ctx, ctx.flags['iam-account'] as string)}/keys`,
+        { query: { keyTypes: keyTypesParam } },
       );
+      return (result.keys ?? []).map((k) => ({ ...k, disabled: k.disabled === true }));
     },
   },
+  keyChange('disable', 'Disabled'),
+  keyChange('enable', 'Enabled'),
+  keyChange('delete', 'Deleted'),
   {
     path: ['iam', 'service-accounts', 'print-id-token'],
     summary: 'Prints an OIDC ID token of a service account (needs Token Creator on it).',
