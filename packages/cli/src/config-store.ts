@@ -43,6 +43,8 @@ export interface CliConfig {
   saveCredential(credential: StoredCredential): void;
   loadCredential(account: string): StoredCredential | undefined;
   listCredentials(): string[];
+  /** Forgets the account's stored credential and every access token cached for it. */
+  removeCredential(account: string): boolean;
   cacheToken(account: string, api: string, token: string, expiresAtMs: number): void;
   cachedToken(account: string, api: string, nowMs: number): string | undefined;
 }
@@ -134,6 +136,15 @@ export function openCliConfig(env: NodeJS.ProcessEnv, override: string | undefin
         .filter((f) => f.endsWith('.json') && f !== 'access_tokens.json')
         .map((f) => decodeURIComponent(f.slice(0, -5)))
         .sort();
+    },
+    removeCredential(account) {
+      const path = join(credsDir, `${encodeURIComponent(account)}.json`);
+      const existed = existsSync(path);
+      rmSync(path, { force: true });
+      const tokens = readTokens();
+      for (const key of Object.keys(tokens)) if (key.startsWith(`${account} `)) delete tokens[key];
+      atomicWrite(tokensFile, JSON.stringify(tokens), 0o600);
+      return existed;
     },
     cacheToken(account, api, token, expiresAtMs) {
       const tokens = readTokens();

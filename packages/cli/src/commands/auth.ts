@@ -1,6 +1,7 @@
-// `sealroom auth …` and `sealroom admin users create`: sign in, print tokens, issue user credentials.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { type CommandSpec, UsageError } from '../command.ts';
+// `sealroom auth …`: sign in, print tokens, list and revoke the stored credentials.
+import { readFileSync } from 'node:fs';
+import { ApiError } from '../api-client.ts';
+import { type CommandContext, type CommandSpec, UsageError } from '../command.ts';
 
 interface CredentialFile {
   type?: string;
@@ -73,24 +74,53 @@ export const authCommands: CommandSpec[] = [
     },
   },
   {
-    path: ['admin', 'users', 'create'],
-    summary: 'Issues a credential for a user (deployment administrators only).',
-    args: [{ name: 'EMAIL', required: true }],
-    flags: {
-      'output-file': { type: 'string', required: true, description: 'Where to write the credential (mode 0600).' },
-    },
+    path: ['auth', 'revoke'],
+    summary:
+      'Revokes the credentials of ACCOUNTS (default: the active account) at the server and forgets them here; access tokens obtained with them stop at once.',
+    args: [{ name: 'ACCOUNTS', variadic: true }],
+    flags: { all: { type: 'boolean', description: 'Revoke every stored credential.' } },
     async run(ctx) {
-      const result = await ctx.api.request<{ account: string; refreshToken: string }>('POST', '/v1/admin/users', {
-        body: { email: ctx.args.EMAIL },
-      });
-      const path = ctx.flags['output-file'] as string;
-      writeFileSync(
-        path,
-        `${JSON.stringify({ type: 'authorized_user', account: result.account, refresh_token: result.refreshToken }, null, 2)}\n`,
-        { mode: 0o600 },
-      );
-      ctx.err(`Credential for [${result.account}] written to [${path}]; hand it over privately.`);
+      const named = (ctx.args.ACCOUNTS as readonly string[] | undefined) ?? [];
+      const accounts =
+        ctx.flags.all === true ? ctx.config.listCredentials() : named.length > 0 ? [...named] : [ctx.api.account()];
+      if (accounts.length === 0) throw new UsageError('No credentials to revoke.');
+      for (const account of accounts) await revokeAccount(ctx, account);
+      const active = ctx.config.current.core?.account;
+      if (active && accounts.includes(active)) {
+        const { account: _gone, ...core } = ctx.config.current.core ?? {};
+        ctx.config.write(ctx.config.currentName, { ...ctx.config.current, core });
+      }
+      ctx.err(`Revoked credentials:\n${accounts.map((a) => ` - ${a}`).join('\n')}`);
       return undefined;
     },
   },
 ];
+
+/** RFC 7009 revocation of the stored refresh token at the server that issued it, then the local copy. */
+async function revokeAccount(ctx: CommandContext, account: string): Promise<void> {
+  const credential = ctx.config.loadCredential(account);
+  if (!credential) throw new UsageError(`No credentials available to revoke for [${account}].`);
+  const api = (credential.api || ctx.api.baseUrl).replace(/\/+$/, '');
+  let response: Response;
+  try {
+    response = await fetch(`${api}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: credential.refresh_token }).toString(),
+    });
+  } catch {
+    throw new ApiError(0, `Cannot reach the Sealroom server at ${api} to revoke [${account}]; nothing was removed.`);
+  }
+  if (!response.ok) {
+    const body = (await response.json().catch(() => ({}))) as { error?: string };
+    // Already revoked (or unknown there): nothing is left to revoke, so the local copy goes too.
+    if (body.error !== 'invalid_token') {
+      throw new ApiError(
+        response.status,
+        `Revoking [${account}] failed: HTTP ${response.status} ${body.error ?? ''}`.trim(),
+      );
+    }
+    ctx.err(`WARNING: the server no longer knew the credential of [${account}] (already revoked).`);
+  }
+  ctx.config.removeCredential(account);
+}

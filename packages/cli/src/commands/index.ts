@@ -1,5 +1,6 @@
 // Every CLI command group; a package adds its commands as one file here and one line below.
 import type { CommandSpec } from '../command.ts';
+import { adminCommands } from './admin.ts';
 import { artifactsCommands } from './artifacts.ts';
 import { authCommands } from './auth.ts';
 import { buildCommands } from './build.ts';
@@ -17,6 +18,7 @@ import { workloadIdentityPoolCommands } from './workload-identity-pools.ts';
 export const COMMANDS: readonly CommandSpec[] = [
   ...configCommands,
   ...authCommands,
+  ...adminCommands,
   ...projectCommands,
   ...iamCommands,
   ...loggingCommands,
