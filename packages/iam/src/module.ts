@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import { type Authenticator, type Clock, CoreError, type Logger, type Sealer, type SqlDatabase } from '@sealroom/core';
 import type { OutboundClient } from '@sealroom/outbound';
 import type { DeploymentSettings, ServiceContext, ServiceModule } from '@sealroom/transport';
-import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { AUDIT_MIGRATIONS, createProjectLog } from './audit.ts';
 import { type ConditionEvaluator, createAuthorizer } from './authorizer.ts';
 import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore } from './credentials.ts';
@@ -70,7 +70,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
   });
   const audit = createProjectLog({ db, sealer, clock, projects });
   const idTokens = createIdTokenIssuer({ db, sealer, clock, baseUrl: settings.baseUrl });
-  const authenticator = createAuthenticator(credentials, serviceAccounts, keys, clock);
+  const authenticator = createAuthenticator(credentials, serviceAccounts, keys, clock, selfSignedAudience(settings));
   const context: ServiceContext = {
     db,
     logger,
@@ -116,6 +116,23 @@ export async function createIam(options: IamOptions): Promise<Iam> {
 }
 
 /**
+ * Whether a self-signed JWT was made for this deployment: its `aud` is the server's configured public URL,
+ * or a service URL of the universe (`https://cloudkms.googleapis.com/`, as google-auth-library's
+ * JWTAccess sets it); with no `aud`, it must carry `scope` (useJWTAccessWithScope). A JWT the account
+ * made for another relying party is not a credential here.
+ */
+export function selfSignedAudience(settings: DeploymentSettings): (claims: JWTPayload) => boolean {
+  const universe = settings.universeDomain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const service = new RegExp(`^https://[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.${universe}/$`);
+  const own = new Set([settings.baseUrl, `${settings.baseUrl}/`]);
+  return (claims) => {
+    const aud = claims.aud;
+    if (aud === undefined) return typeof claims.scope === 'string' && claims.scope.trim() !== '';
+    return (Array.isArray(aud) ? aud : [aud]).some((a) => own.has(a) || service.test(a));
+  };
+}
+
+/**
  * Opaque access tokens from the credential store, and self-signed service-account JWTs (as
  * google-auth-library sends when it skips the token exchange), verified against the account's keys.
  */
@@ -124,6 +141,7 @@ function createAuthenticator(
   serviceAccounts: ServiceAccountStore,
   keys: ServiceAccountKeyStore,
   clock: Clock,
+  madeForUs: (claims: JWTPayload) => boolean,
 ): Authenticator {
   const unauthenticated = () =>
     new CoreError(
@@ -149,6 +167,7 @@ function createAuthenticator(
           currentDate: new Date(clock.now()),
           requiredClaims: ['exp', 'iat'],
         });
+        if (!madeForUs(payload) || (payload.exp as number) - (payload.iat as number) > 3600) throw unauthenticated();
         return {
           kind: 'serviceAccount',
           principal: `serviceAccount:${email}`,

@@ -210,3 +210,29 @@ test('a target_audience assertion answers with an id_token only, signed by the d
   await assert.rejects(t.context.authenticator.authenticate(res.json().id_token));
   await t.close();
 });
+
+test('a self-signed JWT is a credential only when made for this deployment, never one made for another party', async () => {
+  const { t, key, material, account, now } = await setup();
+  const selfSigned = (claims: Record<string, unknown>) =>
+    new SignJWT({ iss: account.email, sub: account.email, iat: now(), exp: now() + 600, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: material.keyId })
+      .sign(key);
+  const cases: [string, Record<string, unknown>, boolean][] = [
+    ['a service URL of the universe, as JWTAccess sets it', { aud: 'https://cloudkms.googleapis.com/' }, true],
+    ['the configured public URL', { aud: `${PUBLIC_URL}/` }, true],
+    ['no aud, with scope (useJWTAccessWithScope)', { scope: 'https://www.googleapis.com/auth/cloud-platform' }, true],
+    ['another relying party', { aud: 'https://relying-party.example/' }, false],
+    ['a token-endpoint assertion replayed as a bearer', { aud: GOOGLE_TOKEN_AUDIENCE }, false],
+    ['a look-alike host', { aud: 'https://kms.googleapis.com.attacker.example/' }, false],
+    ['neither aud nor scope', {}, false],
+    ['longer than an hour', { aud: 'https://cloudkms.googleapis.com/', exp: now() + 7200 }, false],
+  ];
+  for (const [name, claims, accepted] of cases) {
+    const outcome = await t.context.authenticator.authenticate(await selfSigned(claims)).then(
+      (caller) => caller.principal === `serviceAccount:${account.email}`,
+      () => false,
+    );
+    assert.equal(outcome, accepted, name);
+  }
+  await t.close();
+});
