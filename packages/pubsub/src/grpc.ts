@@ -162,17 +162,29 @@ export function pubsubGrpcBindings(service: PubsubService, options: PubsubGrpcOp
 
   const streamingPull: GrpcBidiHandler = async (stream, context) => {
     const signal = AbortSignal.any([stream.signal, options.shutdown]);
+    // The stream outlives the moment its token was checked: each later request and each delivery checks it
+    // again, so a disabled account, a revoked token or an expired one ends the stream with UNAUTHENTICATED.
+    const stillAuthenticated = async () => {
+      if (options.trusted !== true) await context.reauthenticate?.();
+    };
     const requests = (async function* () {
-      for await (const request of stream.incoming) yield toStreamFields(request);
+      let first = true;
+      for await (const request of stream.incoming) {
+        if (!first) await stillAuthenticated();
+        first = false;
+        yield toStreamFields(request);
+      }
     })();
-    const send = (messages: ReceivedMessage[], sub: SubscriptionRecord) =>
-      stream.write({
+    const send = async (messages: ReceivedMessage[], sub: SubscriptionRecord) => {
+      await stillAuthenticated();
+      await stream.write({
         receivedMessages: messages.map((m) => fromReceived(m, 'grpc')),
         subscriptionProperties: {
           exactlyOnceDeliveryEnabled: false,
           messageOrderingEnabled: sub.enableMessageOrdering,
         },
       });
+    };
     await serveStreamingPull(service, access(context), requests, send, signal);
   };
 

@@ -5,6 +5,11 @@ export interface GrpcCallContext {
   readonly caller: Caller | undefined;
   readonly metadata: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
+  /**
+   * Authenticates the call's bearer token again (absent for an anonymous call): long-lived streams ask before
+   * each delivery, so a credential disabled or revoked mid-stream stops them at once (throws UNAUTHENTICATED).
+   */
+  readonly reauthenticate?: () => Promise<Caller>;
 }
 
 /** A unary handler: decoded request message in, response message out; throw SealroomError to fail. */

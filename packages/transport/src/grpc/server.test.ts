@@ -19,13 +19,16 @@ let client: grpc.Client &
     (req: object, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: Record<string, unknown>) => void) => void
   >;
 const seen: (Caller | undefined)[] = [];
+let authentications = 0;
+let revoked = false;
 
 before(async () => {
   server = await startGrpcServer({
     logger: silentLogger,
     authenticator: {
       authenticate: async (token) => {
-        if (token !== 'good') throw new CoreError('ERR_UNAUTHENTICATED', 'bad token');
+        authentications += 1;
+        if (token !== 'good' || revoked) throw new CoreError('ERR_UNAUTHENTICATED', 'bad token');
         return { kind: 'user', principal: 'user:a@example.com', credentialId: 'c', expiresAt: Date.now() + 60_000 };
       },
     },
@@ -39,6 +42,11 @@ before(async () => {
             seen.push(context.caller);
             if (request.name === 'missing') throw new CoreError('ERR_NOT_FOUND', 'Location missing not found.');
             if (request.name === 'boom') throw new Error('secret internals');
+            if (request.name === 'later') {
+              // What a long-lived stream does before each delivery: the token is checked again, not remembered.
+              revoked = true;
+              await context.reauthenticate?.();
+            }
             return { name: request.name, locationId: 'global' };
           },
         },
@@ -124,4 +132,12 @@ it('answers INVALID_ARGUMENT, not INTERNAL, to a body that is not the request me
   assert.equal(seen.length, calls, 'the handler never saw a malformed request');
   const anonymous = await rawCall('GetLocation', Buffer.from([0xff, 0xff]));
   assert.equal(anonymous?.code, grpc.status.UNAUTHENTICATED, 'authentication is still checked first');
+});
+
+it('lets a handler authenticate the call’s token again, so a credential revoked mid-call stops it', async () => {
+  const before = authentications;
+  const { error } = await call('GetLocation', { name: 'later' }, 'good');
+  revoked = false;
+  assert.equal(authentications - before, 2);
+  assert.equal(error?.code, grpc.status.UNAUTHENTICATED);
 });

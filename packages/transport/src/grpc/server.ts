@@ -4,7 +4,6 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import {
   type Authenticator,
-  type Caller,
   CoreError,
   GRPC_CODE_OF,
   isSealroomError,
@@ -256,15 +255,18 @@ async function contextOf(
   }
   const header = metadata.get('authorization')[0];
   const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
-  let caller: Caller | undefined;
-  if (match) caller = await options.authenticator.authenticate(match[1] as string);
-  else if ((binding.auth ?? 'required') === 'required') {
+  if (match) {
+    const token = match[1] as string;
+    const reauthenticate = () => options.authenticator.authenticate(token);
+    return { caller: await reauthenticate(), metadata: headers, signal, reauthenticate };
+  }
+  if ((binding.auth ?? 'required') === 'required') {
     throw new CoreError(
       'ERR_UNAUTHENTICATED',
       'Request is missing required authentication credential. Expected OAuth 2 access token or other valid authentication credential.',
     );
   }
-  return { caller, metadata: headers, signal };
+  return { caller: undefined, metadata: headers, signal };
 }
 
 /** One mapping from errors to gRPC statuses, failing closed like the REST one. */
