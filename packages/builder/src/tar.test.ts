@@ -45,6 +45,25 @@ describe('writeTar', () => {
     assert.ok(entries.some((e) => e.path === 'été.txt'));
   });
 
+  it('writes numeric owners as given (a PAX record above ustar’s range) and never user names', () => {
+    const archive = writeTar([
+      { type: 'file', path: 'home/app/data', content: Buffer.from('d'), uid: 1000, gid: 1000 },
+      { type: 'dir', path: 'home/app', uid: 1000, gid: 100 },
+      { type: 'symlink', path: 'big', target: 'home', uid: 4_000_000_000, gid: 5 },
+    ]);
+    assert.deepEqual(
+      readTar(archive).map((e) => [e.path, e.uid, e.gid]),
+      [
+        ['big', 4_000_000_000, 5],
+        ['home/', 0, 0],
+        ['home/app/', 1000, 100],
+        ['home/app/data', 1000, 1000],
+      ],
+    );
+    assert.equal(archive.toString('latin1').includes('root'), false);
+    assert.throws(() => writeTar([{ type: 'dir', path: 'x', uid: -1 }]), /invalid owner/);
+  });
+
   it('refuses paths that could escape the layer root and duplicate paths', () => {
     for (const bad of ['../etc/passwd', 'a/../../b', 'a//b', './', '']) {
       assert.throws(() => writeTar([file(bad, 'x')]), BuilderError, bad);
@@ -75,5 +94,53 @@ describe('writeTar', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('readTar', () => {
+  /** One raw header block with the given name, typeflag and link name (checksum fixed). */
+  function rawHeader(name: string, typeflag: string, size: number, linkname = ''): Buffer {
+    const block = Buffer.alloc(512);
+    block.write(name, 0, 100, 'utf8');
+    block.write('0000644\0', 100, 8, 'ascii');
+    block.write('0001750\0', 108, 8, 'ascii');
+    block.write('0001750\0', 116, 8, 'ascii');
+    block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'ascii');
+    block.write('00000000000\0', 136, 12, 'ascii');
+    block.write(typeflag, 156, 1, 'ascii');
+    block.write(linkname, 157, 100, 'utf8');
+    block.write('ustar  \0', 257, 8, 'ascii');
+    block.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const byte of block) sum += byte;
+    block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
+    return block;
+  }
+  const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+
+  it('reads GNU long names, hard links and owners as engines write them', () => {
+    const long = `${'x'.repeat(150)}/file`;
+    const archive = Buffer.concat([
+      rawHeader('././@LongLink', 'L', long.length + 1),
+      pad(Buffer.from(`${long}\0`)),
+      rawHeader('truncated', '0', 2),
+      pad(Buffer.from('hi')),
+      rawHeader('alias', '1', 0, 'truncated-target'),
+      rawHeader('fifo', '6', 0),
+      Buffer.alloc(1024),
+    ]);
+    assert.deepEqual(
+      readTar(archive).map((e) => [e.path, e.type, e.typeflag, e.uid, e.linkname]),
+      [
+        [long, 'file', '0', 1000, ''],
+        ['alias', 'hardlink', '1', 1000, 'truncated-target'],
+        ['fifo', 'other', '6', 1000, ''],
+      ],
+    );
+  });
+
+  it('refuses an entry whose content runs past the end of the archive', () => {
+    const archive = Buffer.concat([rawHeader('f', '0', 4096), Buffer.alloc(512)]);
+    assert.throws(() => readTar(archive), /Truncated tar entry/);
   });
 });

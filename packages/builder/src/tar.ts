@@ -1,11 +1,17 @@
 // Deterministic tar writer: ustar headers (PAX only for long or non-ASCII names), sorted entries,
-// fixed mtime, uid/gid 0, no user names, normalised modes. The same entries always give the same bytes.
+// fixed mtime, numeric owners only (0 unless given), normalised modes. The same entries always give the same bytes.
 import { BuilderError } from './errors.ts';
 
+/** Numeric owner of an entry; names are never written (image-spec `layer.md`: ids win). Root by default. */
+interface Owner {
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
 export type TarEntry =
-  | { readonly type: 'file'; readonly path: string; readonly content: Uint8Array; readonly mode?: number }
-  | { readonly type: 'dir'; readonly path: string; readonly mode?: number }
-  | { readonly type: 'symlink'; readonly path: string; readonly target: string };
+  | ({ readonly type: 'file'; readonly path: string; readonly content: Uint8Array; readonly mode?: number } & Owner)
+  | ({ readonly type: 'dir'; readonly path: string; readonly mode?: number } & Owner)
+  | ({ readonly type: 'symlink'; readonly path: string; readonly target: string } & Owner);
 
 export interface TarOptions {
   /** Seconds since the epoch written as every entry's mtime (SOURCE_DATE_EPOCH); 0 by default. */
@@ -19,6 +25,8 @@ const FILE_MODE = 0o644;
 const EXEC_MODE = 0o755;
 const DIR_MODE = 0o755;
 const SYMLINK_MODE = 0o777;
+/** ustar's 7 octal digits of uid/gid; larger ids go in a PAX record. */
+const MAX_USTAR_ID = 0o7777777;
 
 /** `a/b/c` → checked, no leading `/` or `./`, no `..` or empty segments (a layer may never escape its root). */
 export function normaliseTarPath(path: string): string {
@@ -70,12 +78,27 @@ export function writeTar(entries: readonly TarEntry[], options: TarOptions = {})
     const linkname = entry.type === 'symlink' ? entry.target : '';
     const content = entry.type === 'file' ? entry.content : new Uint8Array(0);
     if (content.length > MAX_SIZE) throw new BuilderError('ERR_BUILDER_TAR', `'${name}' is too large for ustar.`);
+    const uid = ownerId(entry.uid, name);
+    const gid = ownerId(entry.gid, name);
     const pax: Record<string, string> = {};
     if (!fitsUstar(name)) pax.path = name;
     if (!fitsUstar(linkname)) pax.linkpath = linkname;
+    if (uid > MAX_USTAR_ID) pax.uid = String(uid);
+    if (gid > MAX_USTAR_ID) pax.gid = String(gid);
     if (Object.keys(pax).length > 0) {
       const body = encodePax(pax);
-      chunks.push(header({ name: 'PaxHeader', mode: FILE_MODE, size: body.length, mtime, type: 'x', linkname: '' }));
+      chunks.push(
+        header({
+          name: 'PaxHeader',
+          mode: FILE_MODE,
+          size: body.length,
+          mtime,
+          type: 'x',
+          linkname: '',
+          uid: 0,
+          gid: 0,
+        }),
+      );
       chunks.push(body, padding(body.length));
     }
     const type = entry.type === 'file' ? '0' : entry.type === 'dir' ? '5' : '2';
@@ -87,6 +110,8 @@ export function writeTar(entries: readonly TarEntry[], options: TarOptions = {})
         mtime,
         type,
         linkname: pax.linkpath === undefined ? linkname : asciiPrefix(linkname),
+        uid: Math.min(uid, MAX_USTAR_ID),
+        gid: Math.min(gid, MAX_USTAR_ID),
       }),
     );
     if (content.length > 0)
@@ -94,6 +119,13 @@ export function writeTar(entries: readonly TarEntry[], options: TarOptions = {})
   }
   chunks.push(Buffer.alloc(BLOCK * 2));
   return Buffer.concat(chunks);
+}
+
+function ownerId(id: number | undefined, name: string): number {
+  const value = id ?? 0;
+  if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff)
+    throw new BuilderError('ERR_BUILDER_TAR', `'${name}' has an invalid owner id.`);
+  return value;
 }
 
 function fitsUstar(text: string): boolean {
@@ -130,14 +162,16 @@ interface HeaderFields {
   readonly mtime: number;
   readonly type: string;
   readonly linkname: string;
+  readonly uid: number;
+  readonly gid: number;
 }
 
 function header(fields: HeaderFields): Buffer {
   const block = Buffer.alloc(BLOCK);
   block.write(fields.name, 0, 100, 'utf8');
   writeOctal(block, fields.mode, 100, 8);
-  writeOctal(block, 0, 108, 8);
-  writeOctal(block, 0, 116, 8);
+  writeOctal(block, fields.uid, 108, 8);
+  writeOctal(block, fields.gid, 116, 8);
   writeOctal(block, fields.size, 124, 12);
   writeOctal(block, fields.mtime, 136, 12);
   block.fill(0x20, 148, 156);
@@ -157,49 +191,99 @@ function writeOctal(block: Buffer, value: number, offset: number, width: number)
 
 export interface ReadTarEntry {
   readonly path: string;
-  readonly type: 'file' | 'dir' | 'symlink' | 'other';
+  readonly type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+  /** The raw typeflag (`0`, `5`, `2`, `1`, `3`, `4`, `6`, …), for messages about `other` entries. */
+  readonly typeflag: string;
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
   readonly mtime: number;
   readonly content: Buffer;
   readonly linkname: string;
+  /** Names of the entry's extended attributes (`SCHILY.xattr.*` PAX records), without the prefix. */
+  readonly xattrs: readonly string[];
 }
 
-/** Reads a ustar/pax archive (layers, oci-archives): checks every header's checksum; corrupt → ERR_BUILDER_TAR. */
+const TYPES: Readonly<Record<string, ReadTarEntry['type']>> = {
+  '0': 'file',
+  '': 'file',
+  '7': 'file',
+  '5': 'dir',
+  '2': 'symlink',
+  '1': 'hardlink',
+};
+
+/**
+ * Reads a ustar/pax/GNU archive (layers, oci-archives): checks every header's checksum; corrupt → ERR_BUILDER_TAR.
+ * PAX `path`/`linkpath`/`size`/`uid`/`gid` and GNU long names (`L`/`K`) override the header fields.
+ */
 export function readTar(archive: Buffer): ReadTarEntry[] {
   const out: ReadTarEntry[] = [];
   let offset = 0;
   let pax: Record<string, string> = {};
+  let globalPax: Record<string, string> = {};
+  let longName: string | undefined;
+  let longLink: string | undefined;
   while (offset + BLOCK <= archive.length) {
     const block = archive.subarray(offset, offset + BLOCK);
     if (block.every((b) => b === 0)) break;
     const text = (start: number, length: number) => block.toString('utf8', start, start + length).replace(/\0.*$/s, '');
-    const octal = (start: number, length: number) => Number.parseInt(text(start, length).trim() || '0', 8);
-    const size = octal(124, 12);
-    if (!Number.isSafeInteger(size) || size < 0 || octal(148, 8) !== headerChecksum(block)) {
+    const numeric = (start: number, length: number) => readNumber(block.subarray(start, start + length));
+    const records = { ...globalPax, ...pax };
+    const size = records.size === undefined ? numeric(124, 12) : Number(records.size);
+    if (!Number.isSafeInteger(size) || size < 0 || numeric(148, 8) !== headerChecksum(block)) {
       throw new BuilderError('ERR_BUILDER_TAR', `Corrupt tar header at offset ${offset}.`);
     }
-    const type = text(156, 1);
+    const typeflag = text(156, 1);
+    if (offset + BLOCK + size > archive.length)
+      throw new BuilderError('ERR_BUILDER_TAR', `Truncated tar entry at offset ${offset}.`);
     const content = archive.subarray(offset + BLOCK, offset + BLOCK + size);
     offset += BLOCK + size + padding(size).length;
-    if (type === 'x') {
-      pax = parsePax(content);
+    if (typeflag === 'x' || typeflag === 'g') {
+      if (typeflag === 'x') pax = parsePax(content);
+      else globalPax = { ...globalPax, ...parsePax(content) };
       continue;
     }
+    if (typeflag === 'L' || typeflag === 'K') {
+      const value = content.toString('utf8').replace(/\0.*$/s, '');
+      if (typeflag === 'L') longName = value;
+      else longLink = value;
+      continue;
+    }
+    const prefix = text(257, 6) === 'ustar' ? text(345, 155) : '';
+    const headerName = prefix === '' ? text(0, 100) : `${prefix}/${text(0, 100)}`;
+    const id = (key: 'uid' | 'gid', start: number) =>
+      records[key] === undefined ? numeric(start, 8) : Number(records[key]);
     out.push({
-      path: pax.path ?? text(0, 100),
-      type: type === '0' || type === '' ? 'file' : type === '5' ? 'dir' : type === '2' ? 'symlink' : 'other',
-      mode: octal(100, 8),
-      uid: octal(108, 8),
-      gid: octal(116, 8),
-      mtime: octal(136, 12),
+      path: records.path ?? longName ?? headerName,
+      type: TYPES[typeflag] ?? 'other',
+      typeflag,
+      mode: numeric(100, 8),
+      uid: id('uid', 108),
+      gid: id('gid', 116),
+      mtime: numeric(136, 12),
       content: Buffer.from(content),
-      linkname: pax.linkpath ?? text(157, 100),
+      linkname: records.linkpath ?? longLink ?? text(157, 100),
+      xattrs: Object.keys(records)
+        .filter((k) => k.startsWith('SCHILY.xattr.'))
+        .map((k) => k.slice('SCHILY.xattr.'.length)),
     });
     pax = {};
+    longName = undefined;
+    longLink = undefined;
   }
   return out;
+}
+
+/** Octal (NUL/space terminated) or, when the top bit of the first byte is set, GNU base-256. */
+function readNumber(field: Buffer): number {
+  if (field.length > 0 && ((field[0] as number) & 0x80) !== 0) {
+    let value = (field[0] as number) & 0x7f;
+    for (const byte of field.subarray(1)) value = value * 256 + byte;
+    return value;
+  }
+  const text = field.toString('ascii').replace(/\0.*$/s, '').trim();
+  return text === '' ? 0 : Number.parseInt(text, 8);
 }
 
 /** POSIX ustar: the sum of the header bytes with the checksum field counted as spaces. */
