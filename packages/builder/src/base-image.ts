@@ -35,7 +35,7 @@ export async function loadBaseImage(source: string, digest: string): Promise<Bas
   if (statSync(source).isFile()) {
     const dir = mkdtempSync(join(tmpdir(), 'sealroom-base-'));
     try {
-      extractArchive(readFileSync(source), dir);
+      extractOciArchive(readFileSync(source), dir);
       return await loadBaseImage(dir, digest);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -84,9 +84,12 @@ export async function loadBaseImage(source: string, digest: string): Promise<Bas
 }
 
 /** Unpacks an oci-archive (a tar of a layout); only regular files and directories, never outside `dir`. */
-function extractArchive(archive: Buffer, dir: string): void {
+export function extractOciArchive(archive: Buffer, dir: string): void {
   for (const entry of readTar(archive)) {
-    const path = normaliseTarPath(entry.path);
+    // `tar -C layout .` names the root `./` and everything under it `./…`.
+    const trimmed = entry.path.replace(/^(\.\/)+/, '').replace(/^\.$/, '');
+    if (trimmed === '' || trimmed === '/') continue;
+    const path = normaliseTarPath(trimmed);
     if (entry.type === 'dir') mkdirSync(join(dir, path), { recursive: true });
     else if (entry.type === 'file') {
       mkdirSync(dirname(join(dir, path)), { recursive: true });

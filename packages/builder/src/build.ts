@@ -172,7 +172,11 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
   return image;
 }
 
-export async function writeImageToLayout(image: BuiltImage, layoutDir: string, tag?: string): Promise<void> {
+export async function writeImageToLayout(
+  image: Pick<BuiltImage, 'layers' | 'blobs' | 'configDigest' | 'digest' | 'manifest'>,
+  layoutDir: string,
+  tag?: string,
+): Promise<void> {
   const layout = await openOciLayout(layoutDir, { create: true });
   for (const layer of image.layers) await layout.putBlob(layer.bytes, layer.digest);
   await layout.putBlob(image.blobs.config.bytes, image.configDigest);

@@ -60,6 +60,12 @@ export const BUILDER_ERRORS = {
     retryable: false,
     description: 'A DSSE envelope or in-toto statement is malformed, unsigned or signed by no trusted key.',
   },
+  ERR_BUILDER_IMPORT: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'An image to import cannot be read: unknown source transport, missing file or layout, no linux/amd64 image, a Debian package that is not installed or differs from its md5sums, or skopeo failed.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type BuilderErrorCode = keyof typeof BUILDER_ERRORS;

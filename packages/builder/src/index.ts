@@ -68,3 +68,7 @@ export {
 export type { InTotoStatement } from './attestation.ts';
 export { CYCLONEDX_MEDIA_TYPE, fetchAttachments, pushAttachments, pushImage, pushReferrer } from './publish.ts';
 export type { AttachmentKind } from './publish.ts';
+export { buildDebianBaseImage } from './debian-base.ts';
+export type { BaseImageBuild, DebianBaseOptions } from './debian-base.ts';
+export { importImage, parseImportSource } from './import.ts';
+export type { ImportedImage, ImportImageOptions, ImportSource } from './import.ts';

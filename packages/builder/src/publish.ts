@@ -15,7 +15,7 @@ import { appendSignatureLayers, buildSignatureManifest, type SignatureLayer } fr
 
 export async function pushImage(
   client: RegistryClient,
-  image: BuiltImage,
+  image: Pick<BuiltImage, 'layers' | 'blobs' | 'configDigest' | 'digest' | 'manifest'>,
   name: string,
   tag?: string,
 ): Promise<string> {
