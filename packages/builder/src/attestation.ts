@@ -1,6 +1,7 @@
 // in-toto statements for the `.att` tag: SLSA provenance of a build and a CycloneDX SBOM predicate.
 import { BuilderError } from './errors.ts';
 import type { BuiltImage } from './build.ts';
+import type { DockerfileBuildInputs } from './dockerfile/build.ts';
 import {
   DSSE_MEDIA_TYPE,
   PREDICATE_TYPE_ANNOTATION,
@@ -17,6 +18,7 @@ import type { Signer } from './signer.ts';
 export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v0.1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 export const SEALROOM_BUILD_TYPE = 'https://sealroom.dev/build/node-workload/v1';
+export const SEALROOM_DOCKERFILE_BUILD_TYPE = 'https://sealroom.dev/build/dockerfile/v1';
 export const SEALROOM_BUILDER_ID = 'https://sealroom.dev/builder/sealroom-build/v1';
 
 export interface InTotoStatement {
@@ -43,6 +45,12 @@ export function buildStatement(
 /** SLSA v1 provenance: source digest, build parameters, resolved runtime and npm inputs, the builder. */
 export function buildProvenancePredicate(image: BuiltImage) {
   const i = image.inputs;
+  const byproducts = image.layers.map((l) => ({
+    name: 'layer',
+    digest: { sha256: l.digest.replace(/^sha256:/, '') },
+    mediaType: l.mediaType,
+  }));
+  if (i.kind === 'dockerfile') return buildDockerfileProvenance(image, i, byproducts);
   return {
     buildDefinition: {
       buildType: SEALROOM_BUILD_TYPE,
@@ -56,19 +64,49 @@ export function buildProvenancePredicate(image: BuiltImage) {
         })),
       ],
     },
-    runDetails: {
-      builder: { id: SEALROOM_BUILDER_ID },
-      byproducts: image.layers.map((l) => ({
-        name: 'layer',
-        digest: { sha256: l.digest.replace(/^sha256:/, '') },
-        mediaType: l.mediaType,
+    runDetails: { builder: { id: SEALROOM_BUILDER_ID }, byproducts },
+  };
+}
+
+/**
+ * A Dockerfile build: the context and Dockerfile digests, build args and target as external parameters;
+ * each base image (FROM / COPY --from, with its line) pinned by digest as a resolved dependency; the
+ * engine and its version, isolation and network as internal parameters.
+ */
+function buildDockerfileProvenance(image: BuiltImage, i: DockerfileBuildInputs, byproducts: readonly object[]) {
+  const hex = (digest: string) => digest.replace(/^sha256:/, '');
+  return {
+    buildDefinition: {
+      buildType: SEALROOM_DOCKERFILE_BUILD_TYPE,
+      externalParameters: {
+        source: { digest: { sha256: hex(i.sourceDigest) } },
+        dockerfile: { path: i.dockerfile.path, digest: { sha256: hex(i.dockerfile.digest) } },
+        buildArgs: i.buildArgs,
+        ...(i.target === undefined ? {} : { target: i.target }),
+      },
+      internalParameters: {
+        engine: `${i.engine.name}@${i.engine.version}`,
+        isolation: i.engine.isolation,
+        network: i.engine.network,
+        storageDriver: i.engine.storageDriver,
+        compressor: i.compressor,
+        sourceDateEpoch: i.sourceDateEpoch,
+        created: image.config.created,
+      },
+      resolvedDependencies: i.bases.map((b) => ({
+        name: `Dockerfile:${b.line} ${b.instruction} ${b.raw}`,
+        uri: `oci://${b.name}@${b.digest}`,
+        digest: { sha256: hex(b.digest) },
+        ...(b.indexDigest === undefined ? {} : { annotations: { index: b.indexDigest } }),
       })),
     },
+    runDetails: { builder: { id: SEALROOM_BUILDER_ID }, byproducts },
   };
 }
 
 export function buildSbomPredicate(image: BuiltImage) {
-  return buildCycloneDxSbom(image.inputs.app, image.inputs.components);
+  const kind = image.inputs.kind === 'dockerfile' ? 'container' : 'application';
+  return buildCycloneDxSbom(image.inputs.app, image.inputs.components, kind);
 }
 
 /** One `.att` layer: the DSSE envelope as the blob, empty signature annotation, `predicateType` annotation. */

@@ -13,6 +13,7 @@ import { type RuntimeBase, resolveNodeRuntime } from './runtime.ts';
 import { collectComponents, type SbomComponent } from './sbom.ts';
 import { computeSourceDigest } from './source.ts';
 import { type TarEntry, writeTar } from './tar.ts';
+import type { DockerfileBuildInputs } from './dockerfile/build.ts';
 
 export const APP_DIR = '/app';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -34,7 +35,8 @@ export interface BuildOptions {
   readonly tag?: string;
 }
 
-export interface BuildInputs {
+export interface NodeBuildInputs {
+  readonly kind: 'node';
   readonly sourceDigest: string;
   readonly bundler: string;
   readonly compressor: string;
@@ -42,6 +44,8 @@ export interface BuildInputs {
   readonly components: readonly SbomComponent[];
   readonly app: { readonly name: string; readonly version: string };
 }
+
+export type BuildInputs = NodeBuildInputs | DockerfileBuildInputs;
 
 export interface BuiltImage {
   readonly digest: string;
@@ -160,6 +164,7 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
     layers,
     blobs,
     inputs: {
+      kind: 'node',
       sourceDigest,
       bundler: bundle.bundler,
       compressor: describeCompressor(compression),

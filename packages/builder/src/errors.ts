@@ -60,6 +60,36 @@ export const BUILDER_ERRORS = {
     retryable: false,
     description: 'A DSSE envelope or in-toto statement is malformed, unsigned or signed by no trusted key.',
   },
+  ERR_BUILDER_DOCKERFILE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The Dockerfile cannot be built as written: a syntax error, or an instruction the engine rejects (unknown instruction, missing COPY source, bad argument); the message names the line.',
+  },
+  ERR_BUILDER_RUN_FAILED: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'A RUN step of the Dockerfile exited with an error; the message names the line, and says so when the step needed the network, which builds never have.',
+  },
+  ERR_BUILDER_BASE_IMAGE: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'An image a FROM or COPY --from names is not in the base repository (import it with `sealroom artifacts docker images import`), or is not a linux/amd64 image; the message names the line.',
+  },
+  ERR_BUILDER_CONTEXT: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The build context cannot be read as files, directories and symlinks (a device, a socket, an unreadable file, a symlink leaving the context).',
+  },
+  ERR_BUILDER_ENGINE: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'The build engine (buildah) is missing, cannot run here (it needs root for chroot isolation and a private network namespace), failed, or exceeded the build time limit.',
+  },
   ERR_BUILDER_IMPORT: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

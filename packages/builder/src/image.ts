@@ -32,6 +32,7 @@ export function buildImageConfig(options: ImageConfigOptions): ImageConfig {
     ...(c.Env === undefined ? {} : { Env: [...c.Env] }),
     ...(c.Entrypoint === undefined ? {} : { Entrypoint: [...c.Entrypoint] }),
     ...(c.Cmd === undefined ? {} : { Cmd: [...c.Cmd] }),
+    ...(c.Volumes === undefined ? {} : { Volumes: sortKeys(c.Volumes) }),
     ...(c.WorkingDir === undefined ? {} : { WorkingDir: c.WorkingDir }),
     ...(c.Labels === undefined ? {} : { Labels: sortKeys(c.Labels) }),
     ...(c.StopSignal === undefined ? {} : { StopSignal: c.StopSignal }),

@@ -17,7 +17,24 @@ export { CYCLONEDX_PREDICATE_TYPE, buildCycloneDxSbom, collectComponents, toPurl
 export type { SbomComponent } from './sbom.ts';
 export { computeSourceDigest } from './source.ts';
 export { APP_DIR, buildImage, createLayerCache, writeImageToLayout } from './build.ts';
-export type { BuildInputs, BuildOptions, BuiltImage, LayerCache } from './build.ts';
+export type { BuildInputs, BuildOptions, BuiltImage, LayerCache, NodeBuildInputs } from './build.ts';
+export {
+  DEFAULT_BUILD_TIMEOUT_MS,
+  buildDockerfileImage,
+  defaultBuildCacheDir,
+  readCommitEpoch,
+} from './dockerfile/build.ts';
+export type { BaseUse, BuildProgress, DockerfileBuildInputs, DockerfileBuildOptions } from './dockerfile/build.ts';
+export { registryBaseImages, splitReference } from './dockerfile/bases.ts';
+export type { BaseImageSource, ResolvedBase } from './dockerfile/bases.ts';
+export { detectEngine, detectStorageDriver } from './dockerfile/buildah.ts';
+export type { EngineInfo, EngineStep, StorageDriver } from './dockerfile/buildah.ts';
+export { parseDockerfile } from './dockerfile/parse.ts';
+export type { DockerfileInstruction, DockerfileStage, ImageUse, ParsedDockerfile } from './dockerfile/parse.ts';
+export { buildDebianBaseImage } from './debian-base.ts';
+export type { BaseImageBuild, DebianBaseOptions } from './debian-base.ts';
+export { importImage, parseImportSource } from './import.ts';
+export type { ImportedImage, ImportImageOptions, ImportSource } from './import.ts';
 export {
   SIGNATURE_ALGORITHMS,
   algorithmsForKey,
@@ -68,7 +85,11 @@ export {
 export type { InTotoStatement } from './attestation.ts';
 export { CYCLONEDX_MEDIA_TYPE, fetchAttachments, pushAttachments, pushImage, pushReferrer } from './publish.ts';
 export type { AttachmentKind } from './publish.ts';
-export { buildDebianBaseImage } from './debian-base.ts';
-export type { BaseImageBuild, DebianBaseOptions } from './debian-base.ts';
-export { importImage, parseImportSource } from './import.ts';
-export type { ImportedImage, ImportImageOptions, ImportSource } from './import.ts';
+export {
+  TEST_BASE_IMAGES,
+  dockerfileBuildsUnavailable,
+  prepareTestBaseLayout,
+  pushTestBaseImages,
+  testCacheDir,
+} from './testing.ts';
+export type { TestBaseName } from './testing.ts';

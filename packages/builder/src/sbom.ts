@@ -1,4 +1,5 @@
-// A deterministic CycloneDX 1.5 SBOM of the npm packages esbuild bundled (no serialNumber, no timestamp).
+// A deterministic CycloneDX 1.5 SBOM (no serialNumber, no timestamp): the npm packages esbuild bundled,
+// or the packages found in a Dockerfile-built image.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -59,6 +60,7 @@ export function collectComponents(dir: string, inputs: readonly string[]): SbomC
 export function buildCycloneDxSbom(
   app: { readonly name: string; readonly version: string },
   components: readonly SbomComponent[],
+  kind: 'application' | 'container' = 'application',
 ) {
   return {
     bomFormat: 'CycloneDX',
@@ -66,7 +68,7 @@ export function buildCycloneDxSbom(
     version: 1,
     metadata: {
       tools: [{ vendor: 'Sealroom', name: 'sealroom build' }],
-      component: { type: 'application', 'bom-ref': `${app.name}@${app.version}`, name: app.name, version: app.version },
+      component: { type: kind, 'bom-ref': `${app.name}@${app.version}`, name: app.name, version: app.version },
     },
     components: components.map((c) => ({
       type: 'library',

@@ -41,6 +41,7 @@ export interface ContainerConfig {
   readonly Env?: readonly string[];
   readonly Entrypoint?: readonly string[];
   readonly Cmd?: readonly string[];
+  readonly Volumes?: Readonly<Record<string, Record<string, never>>>;
   readonly WorkingDir?: string;
   readonly Labels?: Readonly<Record<string, string>>;
   readonly StopSignal?: string;
