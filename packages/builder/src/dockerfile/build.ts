@@ -22,7 +22,7 @@ import { explainEngineFailure } from './explain.ts';
 import { toDockerfileImageConfig } from './image-config.ts';
 import { applyLayerTo, diffStates, type FsState, toLayerTar } from './layers.ts';
 import { findImagePackages } from './packages.ts';
-import { type ImageUse, neededStages, parseDockerfile, rewriteImages } from './parse.ts';
+import { findStep, type ImageUse, neededStages, parseDockerfile, rewriteImages } from './parse.ts';
 
 /** Bumped whenever the canonical form changes, so cached results of an older form are not reused. */
 const CANONICAL_FORM = 'sealroom-dockerfile/1';
@@ -300,8 +300,11 @@ async function buildFresh(b: FreshBuild): Promise<BuiltImage> {
       outputLayout,
       timeoutMs: b.timeoutMs,
       ...(b.options.signal === undefined ? {} : { signal: b.options.signal }),
-      onStep: (step) => {
+      onStep: (engineStep) => {
         done = Math.min(done + 1, b.totalSteps);
+        // The author's instruction, not the rewritten one (whose FROM names a private layout).
+        const ins = findStep(b.parsed, engineStep.stage, engineStep.step);
+        const step = ins ? { ...engineStep, text: `${ins.keyword} ${ins.args}` } : engineStep;
         b.progress({ phase: 'engine', message: step.text, step, overall: { done, total: b.totalSteps } });
       },
       onNote: (text) => b.progress({ phase: 'note', message: text }),
