@@ -27,6 +27,13 @@ export interface CommandContext {
   /** Writes a line to stdout (results) or stderr (progress and notes). */
   out(text: string): void;
   err(text: string): void;
+  /**
+   * A progress line: on a terminal it replaces the previous one (a bar or counter), elsewhere it is a
+   * plain line on stderr; `--quiet` drops it. `done` ends the replaced line.
+   */
+  progress(text: string, done?: boolean): void;
+  /** stderr is a terminal that progress redraws in place (false when redirected or with --quiet). */
+  readonly interactive: boolean;
   readonly env: NodeJS.ProcessEnv;
 }
 

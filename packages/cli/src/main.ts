@@ -10,13 +10,23 @@ export interface CliIo {
   readonly env?: NodeJS.ProcessEnv;
   readonly stdout?: (text: string) => void;
   readonly stderr?: (text: string) => void;
+  /** stderr is a terminal (progress replaces its line); by default, when stderr is the process's own TTY. */
+  readonly stderrIsTty?: boolean;
 }
 
 /** Runs one command line; returns the exit code (0 ok, 1 error, 2 usage). */
 export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env;
   const stdout = io.stdout ?? ((text: string) => process.stdout.write(text));
-  const stderr = io.stderr ?? ((text: string) => process.stderr.write(text));
+  const rawStderr = io.stderr ?? ((text: string) => process.stderr.write(text));
+  // A progress line redrawn in place is ended before anything else is written after it.
+  let progressOpen = false;
+  const stderr = (text: string) => {
+    if (progressOpen) rawStderr('\n');
+    progressOpen = false;
+    rawStderr(text);
+  };
+  const interactive = io.stderrIsTty ?? (io.stderr === undefined && process.stderr.isTTY === true);
   const { command, rest } = findCommand(argv);
   if (!command) {
     const words = argv.filter((w) => !w.startsWith('-'));
@@ -63,8 +73,16 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       err: (text) => {
         if (!line.flags.quiet) stderr(`${text}\n`);
       },
+      interactive: interactive && !line.flags.quiet,
+      progress: (text, done) => {
+        if (line.flags.quiet) return;
+        if (!interactive) return stderr(`${text}\n`);
+        rawStderr(`\r\x1b[2K${text.slice(0, Math.max(20, (process.stderr.columns ?? 100) - 1))}${done ? '\n' : ''}`);
+        progressOpen = !done;
+      },
     };
     const result = await command.run(ctx);
+    if (progressOpen) stderr('');
     stdout(renderOutput(result, line.flags.format as string | undefined));
     return 0;
   } catch (error) {

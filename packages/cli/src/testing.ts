@@ -16,7 +16,7 @@ export interface CliResult {
 export interface CliTestBed {
   readonly server: RunningServer;
   readonly dir: string;
-  /** The environment every command runs with (its own XDG_CONFIG_HOME, SEALROOM_API = the server). */
+  /** The environment every command runs with (its own XDG_CONFIG_HOME and XDG_CACHE_HOME, SEALROOM_API = the server). */
   readonly env: NodeJS.ProcessEnv;
   cli(...argv: string[]): Promise<CliResult>;
   /** Runs a command that must succeed; returns its stdout. */
@@ -44,7 +44,11 @@ export async function startCliTestBed(options: CliTestBedOptions): Promise<CliTe
     }),
     { logger: silentLogger },
   );
-  const env: NodeJS.ProcessEnv = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
+  const env: NodeJS.ProcessEnv = {
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    SEALROOM_API: server.url,
+  };
   const cli = async (...argv: string[]): Promise<CliResult> => {
     let stdout = '';
     let stderr = '';

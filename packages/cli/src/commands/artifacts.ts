@@ -1,5 +1,6 @@
 // `sealroom artifacts …`: Artifact Registry repositories (create, list, describe, IAM) and docker images.
-import { computeKeyId, decodeRawStdBase64, fetchAttachments } from '@sealroom/builder';
+import { computeKeyId, decodeRawStdBase64, fetchAttachments, importImage, parseImportSource } from '@sealroom/builder';
+import { formatImageReference } from '@sealroom/registry';
 import type { CommandContext, CommandSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { BINDING_FLAGS, changeIamPolicyBinding } from '../iam-helpers.ts';
@@ -138,6 +139,49 @@ export const artifactsCommands: CommandSpec[] = [
         sizeBytes: (manifest.layers ?? []).reduce((sum, l) => sum + l.size, 0),
         signatures,
         attestations,
+      };
+    },
+  },
+  {
+    path: ['artifacts', 'docker', 'images', 'import'],
+    summary:
+      'Puts a base image into a repository: SOURCE is oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF], docker://REFERENCE (another registry, through skopeo) or dpkg:PACKAGE[,…] (assembled from Debian packages installed here).',
+    args: [
+      { name: 'SOURCE', required: true },
+      { name: 'IMAGE', required: true },
+    ],
+    flags: {
+      'src-authfile': {
+        type: 'string',
+        description: 'docker:// sources: a containers auth.json with credentials for that registry.',
+      },
+    },
+    async run(ctx) {
+      const source = parseImportSource(String(ctx.args.SOURCE));
+      const ref = parseImageArg(ctx.args.IMAGE, false);
+      if (ref.digest !== undefined) throw new UsageError('IMAGE names a tag to import to, not a digest.');
+      const client = await registryClientFor(ctx, ref);
+      const sourceHost = source.kind === 'docker' ? (source.reference.split('/')[0] ?? '') : '';
+      const imported = await importImage({
+        source,
+        client,
+        repository: ref.repository,
+        tag: ref.tag ?? 'latest',
+        ...(ctx.flags['src-authfile'] === undefined ? {} : { sourceAuthFile: String(ctx.flags['src-authfile']) }),
+        // A local registry on loopback speaks plain HTTP, as the registry client allows it.
+        sourceInsecure: /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(sourceHost),
+      });
+      const imageReference = formatImageReference({
+        registry: ref.registry,
+        repository: ref.repository,
+        digest: imported.digest,
+      });
+      ctx.err(`Imported ${String(ctx.args.SOURCE)} as ${formatImageReference(ref)} (${imported.digest}).`);
+      return {
+        imageReference,
+        digest: imported.digest,
+        tag: ref.tag ?? 'latest',
+        ...(imported.packages === undefined ? {} : { packages: imported.packages }),
       };
     },
   },

@@ -1,10 +1,12 @@
-// `sealroom build | sign | verify-image | attest`: reproducible images, cosign-compatible signatures
+// `sealroom build | sign | verify-image | attest`: reproducible images (Dockerfile or Node.js), cosign-compatible signatures
 // (files or KMS keys), k-of-n verification, and in-toto attestations under the `.att` tag.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   attestImage,
+  type BuiltImage,
   buildImage,
+  type Compression,
   buildProvenancePredicate,
   buildSbomPredicate,
   CYCLONEDX_MEDIA_TYPE,
@@ -18,9 +20,10 @@ import {
   verifyImageSignatures,
   writeImageToLayout,
 } from '@sealroom/builder';
-import { formatImageReference } from '@sealroom/registry';
-import type { CommandSpec } from '../command.ts';
+import { formatImageReference, type ImageReference } from '@sealroom/registry';
+import type { CommandContext, CommandSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
+import { DOCKERFILE_FLAGS, runDockerfileBuild, wantsDockerfile } from './dockerfile-build.ts';
 import { loadSigner, loadTrustedKey, parseImageArg, registryClientFor } from './supply-chain-helpers.ts';
 
 const KEY_FLAG = {
@@ -38,18 +41,89 @@ const PREDICATE_TYPE_NAMES: Readonly<Record<string, string>> = {
 const list = (value: unknown): string[] =>
   Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
 
+/** The Node.js build: esbuild bundle on the pinned runtime (or a base image pinned by digest). */
+async function runNodeBuild(
+  ctx: CommandContext,
+  dir: string,
+  epoch: number | undefined,
+  compression: Compression | undefined,
+): Promise<BuiltImage> {
+  for (const flag of Object.keys(DOCKERFILE_FLAGS)) {
+    if (ctx.flags[flag] !== undefined)
+      throw new UsageError(`--${flag} is for Dockerfile builds; ${dir} has no Dockerfile.`);
+  }
+  const nodeBinary = ctx.flags['node-binary'] as string | undefined;
+  const baseMatch =
+    ctx.flags.base === undefined
+      ? undefined
+      : /^oci(?:-archive)?:(.+)@(sha256:[a-f0-9]{64})$/.exec(String(ctx.flags.base));
+  if (ctx.flags.base !== undefined && !baseMatch)
+    throw new UsageError('--base takes oci:LAYOUT_DIR@sha256:<digest> or oci-archive:FILE.tar@sha256:<digest>.');
+  return buildImage({
+    dir,
+    ...(ctx.flags.config === undefined ? {} : { configPath: resolve(String(ctx.flags.config)) }),
+    ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+    ...(compression === undefined ? {} : { compression }),
+    ...(baseMatch ? { base: { layoutDir: resolve(baseMatch[1] as string), digest: baseMatch[2] as string } } : {}),
+    ...(nodeBinary === undefined
+      ? {}
+      : {
+          runtime: toCustomRuntime([{ imagePath: '/usr/local/bin/node', hostPath: resolve(nodeBinary), mode: 0o755 }]),
+        }),
+  });
+}
+
+/** Writes the layout and predicates asked for, pushes (nothing is pushed unless the build succeeded), describes. */
+async function publishBuilt(ctx: CommandContext, image: BuiltImage, ref: ImageReference | undefined) {
+  if (ctx.flags['oci-layout'] !== undefined)
+    await writeImageToLayout(image, resolve(String(ctx.flags['oci-layout'])), ref?.tag);
+  if (ctx.flags['predicates-dir'] !== undefined) {
+    const dir = resolve(String(ctx.flags['predicates-dir']));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'provenance.json'), JSON.stringify(buildProvenancePredicate(image), null, 2));
+    writeFileSync(join(dir, 'sbom.cdx.json'), JSON.stringify(buildSbomPredicate(image), null, 2));
+  }
+  if (ref !== undefined && ctx.flags.push !== false) {
+    const client = await registryClientFor(ctx, ref);
+    await pushImage(client, image, ref.repository, ref.tag ?? 'latest');
+    if (ctx.flags['attach-sbom'] === true) {
+      const payload = Buffer.from(JSON.stringify(buildSbomPredicate(image)));
+      await pushReferrer(client, ref.repository, image.blobs.manifest.descriptor, {
+        artifactType: CYCLONEDX_MEDIA_TYPE,
+        payload,
+      });
+    }
+    ctx.err(`Pushed ${formatImageReference({ ...ref, digest: image.digest })}`);
+  }
+  return {
+    imageReference:
+      ref === undefined
+        ? undefined
+        : formatImageReference({ registry: ref.registry, repository: ref.repository, digest: image.digest }),
+    digest: image.digest,
+    configDigest: image.configDigest,
+    layers: image.layers.map((l) => ({
+      digest: l.digest,
+      diffId: l.diffId,
+      mediaType: l.mediaType,
+      size: l.bytes.length,
+    })),
+  };
+}
+
 export const buildCommands: CommandSpec[] = [
   {
     path: ['build'],
     summary:
-      'Builds a Node.js workload image reproducibly and pushes it (prints imageReference, digest, configDigest, layers).',
+      'Builds a workload image reproducibly (a Dockerfile with buildah, or a Node.js app) and pushes it (prints imageReference, digest, configDigest, layers).',
     args: [{ name: 'DIR', required: true }],
     flags: {
       tag: { type: 'string', description: 'REGISTRY/PROJECT/REPOSITORY/IMAGE:TAG to push to.' },
-      config: { type: 'string', description: 'Build config file (default DIR/sealroom.build.json).' },
+      config: { type: 'string', description: 'Node.js build config file (default DIR/sealroom.build.json).' },
       'source-date-epoch': {
         type: 'string',
-        description: 'Timestamp for every file and the config (default SOURCE_DATE_EPOCH or 0).',
+        description:
+          'Timestamp for every file and the config (default SOURCE_DATE_EPOCH; then, for a Dockerfile, the last commit time of DIR; else 0).',
       },
       compression: { type: 'string', description: "Layer compression: 'gzip' (default) or 'none'." },
       'oci-layout': { type: 'string', description: 'Also write the image into this OCI image layout folder.' },
@@ -59,17 +133,19 @@ export const buildCommands: CommandSpec[] = [
       },
       base: {
         type: 'string',
-        description: 'Base image instead of the Node runtime: oci:LAYOUT_DIR@sha256:… or oci-archive:FILE@sha256:….',
+        description:
+          'Node.js builds: base image instead of the Node runtime, oci:LAYOUT_DIR@sha256:… or oci-archive:FILE@sha256:….',
       },
       'node-binary': {
         type: 'string',
-        description: 'Use this node binary instead of the pinned one (labelled custom).',
+        description: 'Node.js builds: use this node binary instead of the pinned one (labelled custom).',
       },
       push: { type: 'boolean', description: 'Push to --tag (default true; --no-push only builds).' },
       'attach-sbom': {
         type: 'boolean',
         description: 'Also push the CycloneDX SBOM as an OCI 1.1 referrer of the image.',
       },
+      ...DOCKERFILE_FLAGS,
     },
     async run(ctx) {
       const ref = ctx.flags.tag === undefined ? undefined : parseImageArg(ctx.flags.tag, false);
@@ -80,61 +156,14 @@ export const buildCommands: CommandSpec[] = [
       const compression = ctx.flags.compression as string | undefined;
       if (compression !== undefined && compression !== 'gzip' && compression !== 'none')
         throw new UsageError("--compression is 'gzip' or 'none'.");
-      const nodeBinary = ctx.flags['node-binary'] as string | undefined;
-      const baseMatch =
-        ctx.flags.base === undefined
-          ? undefined
-          : /^oci(?:-archive)?:(.+)@(sha256:[a-f0-9]{64})$/.exec(String(ctx.flags.base));
-      if (ctx.flags.base !== undefined && !baseMatch)
-        throw new UsageError('--base takes oci:LAYOUT_DIR@sha256:<digest> or oci-archive:FILE.tar@sha256:<digest>.');
-      const image = await buildImage({
-        dir: resolve(String(ctx.args.DIR)),
-        ...(ctx.flags.config === undefined ? {} : { configPath: resolve(String(ctx.flags.config)) }),
-        ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
-        ...(compression === undefined ? {} : { compression }),
-        ...(baseMatch ? { base: { layoutDir: resolve(baseMatch[1] as string), digest: baseMatch[2] as string } } : {}),
-        ...(nodeBinary === undefined
-          ? {}
-          : {
-              runtime: toCustomRuntime([
-                { imagePath: '/usr/local/bin/node', hostPath: resolve(nodeBinary), mode: 0o755 },
-              ]),
-            }),
-      });
-      if (ctx.flags['oci-layout'] !== undefined)
-        await writeImageToLayout(image, resolve(String(ctx.flags['oci-layout'])), ref?.tag);
-      if (ctx.flags['predicates-dir'] !== undefined) {
-        const dir = resolve(String(ctx.flags['predicates-dir']));
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, 'provenance.json'), JSON.stringify(buildProvenancePredicate(image), null, 2));
-        writeFileSync(join(dir, 'sbom.cdx.json'), JSON.stringify(buildSbomPredicate(image), null, 2));
-      }
-      if (ref !== undefined && ctx.flags.push !== false) {
-        const client = await registryClientFor(ctx, ref);
-        await pushImage(client, image, ref.repository, ref.tag ?? 'latest');
-        if (ctx.flags['attach-sbom'] === true) {
-          const payload = Buffer.from(JSON.stringify(buildSbomPredicate(image)));
-          await pushReferrer(client, ref.repository, image.blobs.manifest.descriptor, {
-            artifactType: CYCLONEDX_MEDIA_TYPE,
-            payload,
-          });
-        }
-        ctx.err(`Pushed ${formatImageReference({ ...ref, digest: image.digest })}`);
-      }
-      return {
-        imageReference:
-          ref === undefined
-            ? undefined
-            : formatImageReference({ registry: ref.registry, repository: ref.repository, digest: image.digest }),
-        digest: image.digest,
-        configDigest: image.configDigest,
-        layers: image.layers.map((l) => ({
-          digest: l.digest,
-          diffId: l.diffId,
-          mediaType: l.mediaType,
-          size: l.bytes.length,
-        })),
-      };
+      const dir = resolve(String(ctx.args.DIR));
+      const image = wantsDockerfile(ctx, dir)
+        ? await runDockerfileBuild(ctx, dir, ref, {
+            ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+            ...(compression === undefined ? {} : { compression }),
+          })
+        : await runNodeBuild(ctx, dir, epoch, compression);
+      return publishBuilt(ctx, image, ref);
     },
   },
   {
