@@ -29,6 +29,8 @@ export { registryBaseImages, splitReference } from './dockerfile/bases.ts';
 export type { BaseImageSource, ResolvedBase } from './dockerfile/bases.ts';
 export { detectEngine, detectStorageDriver } from './dockerfile/buildah.ts';
 export type { EngineInfo, EngineStep, StorageDriver } from './dockerfile/buildah.ts';
+export { readBuildContext } from './dockerfile/context.ts';
+export type { BuildContext, ContextEntry } from './dockerfile/context.ts';
 export { parseDockerfile } from './dockerfile/parse.ts';
 export type { DockerfileInstruction, DockerfileStage, ImageUse, ParsedDockerfile } from './dockerfile/parse.ts';
 export { buildDebianBaseImage } from './debian-base.ts';
