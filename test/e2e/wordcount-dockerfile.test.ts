@@ -16,7 +16,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
 import {
   type BuiltImage,
   buildDockerfileImage,
@@ -71,6 +70,8 @@ async function build(dir: string): Promise<BuiltImage> {
     cacheDir: join(work, 'cache'),
     noCache: true,
     sourceDateEpoch: EPOCH,
+    // Plain tar layers: the digest question is the same, without gzipping the node binary twice.
+    compression: 'none',
   });
 }
 
@@ -108,7 +109,7 @@ describe('the word-count workload as a Dockerfile build', { skip }, () => {
     assert.equal(config?.Labels?.['tee.launch_policy.allow_env_override'], 'WORDCOUNT_CONFIG');
     assert.equal(config?.Labels?.['tee.launch_policy.log_redirect'], 'always');
     assert.equal(here.layers.length, 2);
-    const added = new Map(readTar(gunzipSync(here.layers[1]?.bytes as Buffer)).map((e) => [e.path, e]));
+    const added = new Map(readTar(here.layers[1]?.bytes as Buffer).map((e) => [e.path, e]));
     const node = added.get('usr/local/bin/node');
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     assert.equal(sha(node?.content as Buffer), sha(readFileSync(join(ROOT, 'node_modules', 'node', 'bin', 'node'))));
