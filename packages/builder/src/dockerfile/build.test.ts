@@ -37,6 +37,7 @@ RUN ./build.sh
 FROM busybox:1.35
 ARG GREETING=hello
 COPY --from=build /out/hello /usr/local/bin/hello
+RUN mkdir -p /var/lib/hello && hello > /var/lib/hello/state
 LABEL "tee.launch_policy.allow_env_override"="GREETING" \\
       org.opencontainers.image.title="hello"
 ENV GREETING=\${GREETING}
@@ -129,6 +130,7 @@ describe('buildDockerfileImage', { skip: unavailable }, () => {
     );
     assert.equal(a.layers[0]?.digest, busybox.layers[0].digest);
     const added = readTar(gunzipSync(a.layers[1]?.bytes as Buffer));
+    // Only what the build added: no mount points the engine made for the RUN (/etc/hosts, /proc, …).
     assert.deepEqual(
       added.map((e) => [e.path, e.mode.toString(8), e.uid, e.gid, e.mtime]),
       [
@@ -136,8 +138,13 @@ describe('buildDockerfileImage', { skip: unavailable }, () => {
         ['usr/local/', '755', 0, 0, 1_700_000_000],
         ['usr/local/bin/', '755', 0, 0, 1_700_000_000],
         ['usr/local/bin/hello', '755', 0, 0, 1_700_000_000],
+        ['var/', '755', 0, 0, 1_700_000_000],
+        ['var/lib/', '755', 0, 0, 1_700_000_000],
+        ['var/lib/hello/', '755', 0, 0, 1_700_000_000],
+        ['var/lib/hello/state', '644', 0, 0, 1_700_000_000],
       ],
     );
+    assert.equal(added[7]?.content.toString(), 'hello from C\n');
     // The compile stage really ran: the static binary works here too.
     const binary = join(work, 'hello');
     writeFileSync(binary, added[3]?.content as Buffer);
@@ -154,6 +161,7 @@ describe('buildDockerfileImage', { skip: unavailable }, () => {
     assert.equal(config.config?.Labels?.['io.buildah.version'], undefined);
     assert.ok(config.history?.slice(1).every((h) => h.created === '2023-11-14T22:13:20Z' && h.comment === undefined));
     assert.equal(config.history?.filter((h) => !h.empty_layer).length, 2);
+    assert.equal(config.history?.length, 1 + 8, "the base's entry, then one per instruction after FROM");
   });
 
   it('records the Dockerfile, the build args, the pinned bases and the engine in provenance; the SBOM lists the image’s packages', async () => {
@@ -209,7 +217,7 @@ describe('buildDockerfileImage', { skip: unavailable }, () => {
     const events: BuildProgress[] = [];
     const cacheDir = join(work, 'own-cache');
     const first = await buildDockerfileImage(options(dir, { cacheDir, onProgress: (e) => events.push(e) }));
-    assert.ok(events.some((e) => e.phase === 'engine' && e.overall !== undefined && e.overall.total === 12));
+    assert.ok(events.some((e) => e.phase === 'engine' && e.overall !== undefined && e.overall.total === 13));
     events.length = 0;
     const second = await buildDockerfileImage(options(dir, { cacheDir, onProgress: (e) => events.push(e) }));
     assert.equal(second.digest, first.digest);

@@ -20,7 +20,7 @@ import { type BuildCache, openBuildCache } from './cache.ts';
 import { readBuildContext, stageBuildContext } from './context.ts';
 import { explainEngineFailure } from './explain.ts';
 import { toDockerfileImageConfig } from './image-config.ts';
-import { applyLayerTo, diffStates, type FsState, toLayerTar } from './layers.ts';
+import { applyLayerTo, diffStates, dropEngineMountPoints, type FsState, toLayerTar } from './layers.ts';
 import { findImagePackages } from './packages.ts';
 import { findStep, type ImageUse, neededStages, parseDockerfile, rewriteImages } from './parse.ts';
 
@@ -357,6 +357,7 @@ async function canonicalise(
   const finalState: FsState = new Map(baseState);
   for (const d of manifest.layers.slice(baseLayers.length))
     applyLayerTo(finalState, toLayerTar(await output.readBlob(d.digest)), true);
+  dropEngineMountPoints(baseState, finalState);
   const entries = diffStates(baseState, finalState);
   const added = entries.length === 0 ? [] : [toLayerBlob(writeTar(entries, { mtimeSeconds: b.epoch }), b.compression)];
   const layers = [...baseLayers, ...added];

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { BuilderError } from '../errors.ts';
 import { readTar, type TarEntry, writeTar } from '../tar.ts';
-import { applyLayerTo, diffStates, type FsState, toLayerTar } from './layers.ts';
+import { applyLayerTo, diffStates, dropEngineMountPoints, type FsState, toLayerTar } from './layers.ts';
 
 /** A tar with exactly these entries in this order and this mtime (as an engine might write them). */
 function rawTar(entries: readonly TarEntry[], mtime = 0): Buffer {
@@ -129,6 +129,29 @@ describe('diffStates', () => {
       (e: unknown) => e instanceof BuilderError && e.code === 'ERR_BUILDER_TAR' && /device or FIFO/.test(e.message),
     );
     assert.doesNotThrow(() => applyLayerTo(new Map(), fifo, false));
+  });
+
+  it('leaves out the mount points the engine made for RUN, not a file the build wrote there', () => {
+    const bare = stateOf(rawTar([dir('bin'), file('bin/sh', 'sh')]));
+    const engine = rawTar([
+      dir('dev'),
+      dir('proc'),
+      dir('run'),
+      dir('sys'),
+      dir('etc'),
+      file('etc/hostname', '', { mode: 0o755 }),
+      file('etc/hosts', '', { mode: 0o755 }),
+      file('etc/resolv.conf', 'nameserver 10.0.0.1\n'),
+      file('hello', 'hi'),
+    ]);
+    const final = stateOf(rawTar([dir('bin'), file('bin/sh', 'sh')]), engine);
+    dropEngineMountPoints(bare, final);
+    assert.deepEqual(paths(diffStates(bare, final)), ['etc', 'etc/resolv.conf', 'hello']);
+    // Mount points the base already has are the base's.
+    const baseWithRun = stateOf(BASE, rawTar([dir('run')]));
+    const withRun = stateOf(BASE, rawTar([dir('run')]));
+    dropEngineMountPoints(baseWithRun, withRun);
+    assert.ok(withRun.has('run'));
   });
 });
 

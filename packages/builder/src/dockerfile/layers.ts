@@ -115,6 +115,28 @@ export function applyLayerTo(state: FsState, tar: Buffer, strict: boolean): void
   }
 }
 
+/** Files the engine creates empty in every RUN container, to bind-mount the host's over them. */
+const ENGINE_MOUNT_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
+/** Directories it creates for the container's mounts. */
+const ENGINE_MOUNT_DIRS = ['dev', 'proc', 'sys', 'run', 'etc'];
+
+/**
+ * Removes from `final` the mount points the engine left behind (empty `/etc/hosts`, `/etc/resolv.conf`,
+ * `/etc/hostname`; empty `/dev`, `/proc`, `/sys`, `/run`, `/etc`) where the base had none: they are
+ * artefacts of how RUN steps ran, not content, and the runtime provides them again.
+ */
+export function dropEngineMountPoints(base: FsState, final: FsState): void {
+  for (const path of ENGINE_MOUNT_FILES) {
+    const node = final.get(path);
+    if (!base.has(path) && node?.type === 'file' && node.content?.length === 0) final.delete(path);
+  }
+  for (const path of ENGINE_MOUNT_DIRS) {
+    if (base.has(path) || final.get(path)?.type !== 'dir') continue;
+    const prefix = `${path}/`;
+    if (![...final.keys()].some((key) => key.startsWith(prefix))) final.delete(path);
+  }
+}
+
 function sameNode(a: FsNode, b: FsNode): boolean {
   if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (a.type === 'file') return (a.content as Buffer).equals(b.content as Buffer);
