@@ -6,21 +6,18 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import { type Descriptor, type ImageConfig, type ImageManifest, openOciLayout } from '@sealroom/registry';
+import { type Descriptor, type OciLayout, openOciLayout } from '@sealroom/registry';
 import type { BuiltImage } from '../build.ts';
 import { writeImageToLayout } from '../build.ts';
 import { BuilderError } from '../errors.ts';
-import { buildImageManifest } from '../image.ts';
-import { type Compression, describeCompressor, type LayerBlob, toLayerBlob } from '../layer.ts';
+import { type Compression, describeCompressor } from '../layer.ts';
 import type { SbomComponent } from '../sbom.ts';
-import { writeTar } from '../tar.ts';
 import type { BaseImageSource, ResolvedBase } from './bases.ts';
 import { detectEngine, detectStorageDriver, type EngineStep, runEngineBuild, type StorageDriver } from './buildah.ts';
 import { type BuildCache, openBuildCache } from './cache.ts';
+import { toCanonicalImage } from './canonical.ts';
 import { readBuildContext, stageBuildContext } from './context.ts';
 import { explainEngineFailure } from './explain.ts';
-import { toDockerfileImageConfig } from './image-config.ts';
-import { applyLayerTo, diffStates, dropEngineMountPoints, type FsState, toLayerTar } from './layers.ts';
 import { findImagePackages } from './packages.ts';
 import { findStep, type ImageUse, neededStages, parseDockerfile, rewriteImages } from './parse.ts';
 
@@ -328,56 +325,25 @@ async function buildFresh(b: FreshBuild): Promise<BuiltImage> {
 async function canonicalise(
   b: FreshBuild,
   outputDir: string,
-  basesLayout: Awaited<ReturnType<typeof openOciLayout>>,
+  basesLayout: OciLayout,
   local: readonly { descriptor: Descriptor; base: ResolvedBase }[],
   storageDriver: StorageDriver,
 ): Promise<BuiltImage> {
-  const output = await openOciLayout(outputDir);
-  const manifest = JSON.parse(
-    (await output.readBlob((await output.resolve('result')).digest)).toString('utf8'),
-  ) as ImageManifest;
-  const engineConfig = JSON.parse((await output.readBlob(manifest.config.digest)).toString('utf8')) as ImageConfig;
-  const diffIds = engineConfig.rootfs.diff_ids;
-  // The base the final stage stands on: the longest base whose layers are the first layers of the result.
-  let best: { manifest: ImageManifest; config: ImageConfig; base: ResolvedBase } | undefined;
-  for (const { descriptor, base } of local) {
-    const m = JSON.parse((await basesLayout.readBlob(descriptor.digest)).toString('utf8')) as ImageManifest;
-    const c = JSON.parse((await basesLayout.readBlob(m.config.digest)).toString('utf8')) as ImageConfig;
-    const ids = c.rootfs.diff_ids;
-    const prefix = ids.length <= diffIds.length && ids.every((id, i) => diffIds[i] === id);
-    if (prefix && (!best || ids.length > best.config.rootfs.diff_ids.length)) best = { manifest: m, config: c, base };
-  }
-  const baseLayers: LayerBlob[] = [];
-  const baseState: FsState = new Map();
-  for (const [i, d] of (best?.manifest.layers ?? []).entries()) {
-    const bytes = await basesLayout.readBlob(d.digest);
-    baseLayers.push({ mediaType: toOciLayerType(d.mediaType), bytes, digest: d.digest, diffId: diffIds[i] as string });
-    applyLayerTo(baseState, toLayerTar(bytes), false);
-  }
-  const finalState: FsState = new Map(baseState);
-  for (const d of manifest.layers.slice(baseLayers.length))
-    applyLayerTo(finalState, toLayerTar(await output.readBlob(d.digest)), true);
-  dropEngineMountPoints(baseState, finalState);
-  const entries = diffStates(baseState, finalState);
-  const added = entries.length === 0 ? [] : [toLayerBlob(writeTar(entries, { mtimeSeconds: b.epoch }), b.compression)];
-  const layers = [...baseLayers, ...added];
-  const created = new Date(b.epoch * 1000).toISOString().replace('.000Z', 'Z');
-  const config = toDockerfileImageConfig(engineConfig, {
-    created,
-    baseHistory: best?.config.history ?? [],
-    diffIds: layers.map((l) => l.diffId),
-    addedLayer: added.length > 0,
+  const result = await toCanonicalImage({
+    outputLayout: await openOciLayout(outputDir),
+    basesLayout,
+    bases: local.map((l) => ({ digest: l.base.digest, manifest: l.descriptor.digest })),
+    epochSeconds: b.epoch,
+    compression: b.compression,
   });
-  const annotations = best ? { 'org.opencontainers.image.base.digest': best.base.digest } : undefined;
-  const blobs = buildImageManifest(config, layers, annotations);
-  const labels = config.config?.Labels ?? {};
+  const labels = result.config.config?.Labels ?? {};
   return {
-    digest: blobs.manifest.descriptor.digest,
-    configDigest: blobs.config.descriptor.digest,
-    manifest: blobs.manifest.bytes,
-    config,
-    layers,
-    blobs,
+    digest: result.blobs.manifest.descriptor.digest,
+    configDigest: result.blobs.config.descriptor.digest,
+    manifest: result.blobs.manifest.bytes,
+    config: result.config,
+    layers: result.layers,
+    blobs: result.blobs,
     inputs: {
       kind: 'dockerfile',
       sourceDigest: b.context.digest,
@@ -388,19 +354,11 @@ async function canonicalise(
       engine: { name: 'buildah', version: b.engineVersion, isolation: 'chroot', network: 'none', storageDriver },
       compressor: describeCompressor(b.compression),
       sourceDateEpoch: b.epoch,
-      components: findImagePackages(finalState),
+      components: findImagePackages(result.filesystem),
       app: {
         name: labels['org.opencontainers.image.title'] ?? b.dockerfile.path,
         version: labels['org.opencontainers.image.version'] ?? '0.0.0',
       },
     },
   };
-}
-
-/** Docker's layer media types name the same bytes as OCI's. */
-function toOciLayerType(mediaType: string): string {
-  if (mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip')
-    return 'application/vnd.oci.image.layer.v1.tar+gzip';
-  if (mediaType === 'application/vnd.docker.image.rootfs.diff.tar') return 'application/vnd.oci.image.layer.v1.tar';
-  return mediaType;
 }
