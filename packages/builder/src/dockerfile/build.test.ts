@@ -2,7 +2,16 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile text, whose ${VAR} is the engine's, not a template.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -262,6 +271,32 @@ describe('buildDockerfileImage', { skip: unavailable }, () => {
         text,
       );
     }
+  });
+
+  it('stops a build at its time limit, naming the step, and leaves nothing of it running', async () => {
+    const dir = join(work, 'slow');
+    mkdirSync(dir, { recursive: true });
+    const marker = `sealroom-slow-${process.pid}`;
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox:1.35\nRUN sleep 600 && echo ${marker}\n`);
+    await assert.rejects(
+      buildDockerfileImage(options(dir, { noCache: true, timeoutMs: 4_000 })),
+      (e: unknown) =>
+        e instanceof BuilderError &&
+        e.code === 'ERR_BUILDER_ENGINE' &&
+        /^Dockerfile line 2: RUN sleep 600 .*: the build exceeded its limit of 4 s and was stopped\.$/.test(e.message),
+    );
+    const running = () =>
+      readdirSync('/proc')
+        .filter((pid) => /^\d+$/.test(pid))
+        .some((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+          } catch {
+            return false;
+          }
+        });
+    for (let i = 0; i < 20 && running(); i++) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(running(), false);
   });
 
   it('takes SOURCE_DATE_EPOCH from the last commit of the source when none is given', async () => {
