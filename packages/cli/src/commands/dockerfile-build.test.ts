@@ -127,6 +127,22 @@ describe('Dockerfile builds from the command line', { skip: unavailable }, () =>
     assert.deepEqual(listed, []);
   });
 
+  it('builds only the stages --target needs: a later stage’s missing base is not looked for', async () => {
+    const app = writeApp(
+      'target',
+      'FROM busybox:1.35 AS app\nCOPY greeting.txt /etc/greeting\n\nFROM nothere:1 AS later\nCOPY greeting.txt /\n',
+    );
+    const repo = `--base-repository=${host}/builder-df/repo1`;
+    const built = JSON.parse(await ok('build', app, repo, '--target=app', '--no-push', '--format=json'));
+    assert.equal(built.layers.length, 2);
+    const whole = await bed.cli('build', app, repo, '--no-push');
+    assert.equal(whole.code, 1);
+    assert.match(whole.stderr, /Dockerfile line 4: FROM nothere:1: there is no /);
+    const unknown = await bed.cli('build', app, repo, '--target=missing', '--no-push');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /--target 'missing' names no stage of the Dockerfile/);
+  });
+
   it('keeps Node.js and Dockerfile flags apart, and a sealroom.build.json keeps a folder a Node.js build', async () => {
     const app = writeApp('flags');
     const nodeFlag = await bed.cli('build', app, '--config=x.json', '--no-push');
