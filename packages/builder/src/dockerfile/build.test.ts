@@ -171,6 +171,20 @@ describe('buildDockerfileImage', { skip: unavailable }, () => {
     assert.ok(config.history?.slice(1).every((h) => h.created === '2023-11-14T22:13:20Z' && h.comment === undefined));
     assert.equal(config.history?.filter((h) => !h.empty_layer).length, 2);
     assert.equal(config.history?.length, 1 + 8, "the base's entry, then one per instruction after FROM");
+    // In the author's words, not the engine's (#(nop), content hashes), which vary with its version.
+    assert.deepEqual(
+      config.history?.slice(1).map((h) => h.created_by),
+      [
+        'ARG GREETING=hello',
+        'COPY --from=build /out/hello /usr/local/bin/hello',
+        'RUN mkdir -p /var/lib/hello && hello > /var/lib/hello/state',
+        'LABEL "tee.launch_policy.allow_env_override"="GREETING"       org.opencontainers.image.title="hello"',
+        'ENV GREETING=${GREETING}',
+        'EXPOSE 8080',
+        'USER 1000',
+        'ENTRYPOINT ["/usr/local/bin/hello"]',
+      ],
+    );
   });
 
   it('records the Dockerfile, the build args, the pinned bases and the engine in provenance; the SBOM lists the image’s packages', async () => {

@@ -19,10 +19,18 @@ import { toCanonicalImage } from './canonical.ts';
 import { readBuildContext, stageBuildContext } from './context.ts';
 import { explainEngineFailure } from './explain.ts';
 import { findImagePackages } from './packages.ts';
-import { findStep, type ImageUse, neededStages, parseDockerfile, rewriteImages } from './parse.ts';
+import {
+  type DockerfileStage,
+  findStep,
+  type ImageUse,
+  neededStages,
+  type ParsedDockerfile,
+  parseDockerfile,
+  rewriteImages,
+} from './parse.ts';
 
 /** Bumped whenever the canonical form changes, so cached results of an older form are not reused. */
-const CANONICAL_FORM = 'sealroom-dockerfile/1';
+const CANONICAL_FORM = 'sealroom-dockerfile/2';
 export const DEFAULT_BUILD_TIMEOUT_MS = 30 * 60 * 1000;
 
 export interface BuildProgress {
@@ -322,6 +330,20 @@ async function buildFresh(b: FreshBuild): Promise<BuiltImage> {
   }
 }
 
+/**
+ * The instructions of the target stage and of the stages it builds on (FROM an earlier stage), root
+ * first, without the FROM lines: what the engine ran on top of the final image's base.
+ */
+function finalStageSteps(parsed: ParsedDockerfile, target: string | undefined): string[] {
+  const chain: DockerfileStage[] = [];
+  let stage: DockerfileStage | undefined = parsed.stages[neededStages(parsed, target).at(-1) as number];
+  while (stage) {
+    chain.unshift(stage);
+    stage = stage.base.kind === 'stage' ? parsed.stages[stage.base.stage] : undefined;
+  }
+  return chain.flatMap((s) => s.instructions.slice(1).map((ins) => `${ins.keyword} ${ins.args}`.trim()));
+}
+
 async function canonicalise(
   b: FreshBuild,
   outputDir: string,
@@ -335,6 +357,7 @@ async function canonicalise(
     bases: local.map((l) => ({ digest: l.base.digest, manifest: l.descriptor.digest })),
     epochSeconds: b.epoch,
     compression: b.compression,
+    steps: finalStageSteps(b.parsed, b.options.target),
   });
   const labels = result.config.config?.Labels ?? {};
   return {

@@ -15,6 +15,8 @@ export interface CanonicalImageInput {
   readonly bases: readonly { readonly digest: string; readonly manifest: string }[];
   readonly epochSeconds: number;
   readonly compression: Compression;
+  /** The Dockerfile instructions that built the final stage on its base, for the history. */
+  readonly steps: readonly string[];
 }
 
 export interface CanonicalImage {
@@ -73,6 +75,7 @@ export async function toCanonicalImage(input: CanonicalImageInput): Promise<Cano
     baseHistory: best?.config.history ?? [],
     diffIds: layers.map((l) => l.diffId),
     addedLayer: added.length > 0,
+    steps: input.steps,
   });
   const annotations = best ? { 'org.opencontainers.image.base.digest': best.digest } : undefined;
   return { config, layers, blobs: buildImageManifest(config, layers, annotations), filesystem: finalState };

@@ -1,5 +1,5 @@
 // The image config of a Dockerfile build in canonical form: the engine's runtime settings kept, its
-// identity label and every build time dropped, one history entry per layer, timestamps from the epoch.
+// identity label and every build time dropped, history written from the Dockerfile, times from the epoch.
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '@sealroom/registry';
 import { buildImageConfig } from '../image.ts';
 
@@ -13,6 +13,8 @@ export interface CanonicalConfigOptions {
   readonly diffIds: readonly string[];
   /** Whether the build added a layer on top of the base. */
   readonly addedLayer: boolean;
+  /** The instructions that built on the base, as the Dockerfile has them (FROM lines excluded). */
+  readonly steps: readonly string[];
 }
 
 export function toDockerfileImageConfig(engine: ImageConfig, options: CanonicalConfigOptions): ImageConfig {
@@ -34,13 +36,13 @@ export function toDockerfileImageConfig(engine: ImageConfig, options: CanonicalC
     },
     layers: [],
   });
-  // The engine's entries after the base's: one per instruction; all but the last are empty now that
-  // everything the build added is one layer.
-  const own = (engine.history ?? []).slice(options.baseHistory.length);
-  const steps: HistoryEntry[] = own.map((h, i) => ({
+  // One entry per instruction, in the author's words rather than the engine's (whose wording and
+  // content hashes vary between its versions); all but the last are empty, as everything the build
+  // added is one layer.
+  const steps: HistoryEntry[] = options.steps.map((text, i) => ({
     created: options.created,
-    ...(h.created_by === undefined ? {} : { created_by: h.created_by }),
-    ...(options.addedLayer && i === own.length - 1 ? {} : { empty_layer: true }),
+    created_by: text,
+    ...(options.addedLayer && i === options.steps.length - 1 ? {} : { empty_layer: true }),
   }));
   if (options.addedLayer && steps.length === 0) steps.push({ created: options.created, created_by: 'sealroom build' });
   return {
