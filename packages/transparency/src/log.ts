@@ -1,0 +1,334 @@
+// The deployment's transparency log: batched appends, the tree, periodic and on-demand signed checkpoints, proofs.
+import { randomBytes } from 'node:crypto';
+import type { Clock, Logger, Sealer } from '@sealroom/core';
+import { formatCheckpoint } from './checkpoint.ts';
+import { type Decision, toLeaf } from './entry.ts';
+import { TransparencyError } from './errors.ts';
+import { hashLeaf } from './merkle.ts';
+import { type Ed25519NoteKey, checkKeyName, noteKeyFromSeed, parseNote, signNote } from './note.ts';
+import { formatReceipt } from './receipt.ts';
+import type { StoredCheckpoint, StoredLeaf, TransparencyStore } from './store.ts';
+import { type HashTree, createMemoryTree } from './tree.ts';
+
+/** A checkpoint is signed this often while the tree grows, and at once when a receipt needs one. */
+export const CHECKPOINT_INTERVAL_MS = 1000;
+/** Cosignatures kept per checkpoint (C2SP: verifiers must accept at least 16 signatures). */
+export const MAX_COSIGNATURES = 15;
+const LOAD_BATCH = 5000;
+
+export interface TransparencyLogOptions {
+  readonly store: TransparencyStore;
+  readonly sealer: Sealer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The origin (and log key name) a new log takes; an existing log keeps the one it was created with. */
+  readonly origin: string;
+  readonly checkpointIntervalMs?: number;
+}
+
+export interface LogCheckpoint extends StoredCheckpoint {
+  /** The signed note with the witnesses' cosignature lines appended. */
+  readonly cosignedNote: string;
+}
+
+export interface TransparencyLog {
+  readonly origin: string;
+  /** The log's note verifier key, `origin+keyid+base64(0x01 || key)`. */
+  readonly verifierKey: string;
+  /** Appends a decision; resolves with its index once it is durable. */
+  append(decision: Decision): Promise<number>;
+  size(): number;
+  latestCheckpoint(): Promise<LogCheckpoint | undefined>;
+  /** The latest checkpoint if it holds `size` leaves or more, else a new one signed now. */
+  checkpointCovering(size: number): Promise<LogCheckpoint>;
+  checkpointAt(size: number): Promise<LogCheckpoint | undefined>;
+  consistencyProof(first: number, second: number): Promise<Buffer[]>;
+  leaf(index: number): Promise<StoredLeaf | undefined>;
+  leavesOfProject: TransparencyStore['leavesOfProject'];
+  /** A tlog-proof receipt of leaf `index` at a signed tree size (the smallest one holding it by default). */
+  receipt(index: number, treeSize?: number): Promise<string>;
+  /** Adds a witness's cosignature of a checkpoint this log signed, verified by the caller. */
+  addCosignature(size: number, witness: string, keyId: number, line: string): Promise<void>;
+  /** Re-hashes the stored leaves and compares the tree with the latest signed checkpoint. */
+  checkStorage(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+function sealContext(origin: string): string {
+  return `sealroom/transparency/log-key\0${origin}`;
+}
+
+async function loadOrCreateKey(options: TransparencyLogOptions): Promise<Ed25519NoteKey> {
+  const { store, sealer } = options;
+  let stored = await store.getKey();
+  if (!stored) {
+    checkKeyName(options.origin);
+    const seed = randomBytes(32);
+    const key = noteKeyFromSeed(options.origin, seed);
+    stored = await store.putKey(
+      {
+        origin: options.origin,
+        sealedSeed: sealer.seal(seed, sealContext(options.origin)),
+        verifierKey: key.verifierKey,
+      },
+      options.clock.now(),
+    );
+    options.logger.info({ origin: stored.origin, verifierKey: stored.verifierKey }, 'transparency log key created');
+  }
+  const key = noteKeyFromSeed(stored.origin, sealer.open(stored.sealedSeed, sealContext(stored.origin)));
+  if (key.verifierKey !== stored.verifierKey) {
+    throw new TransparencyError(
+      'ERR_TRANSPARENCY_LOG_CORRUPT',
+      'The stored log key does not match its published verifier key.',
+    );
+  }
+  return key;
+}
+
+export async function openTransparencyLog(options: TransparencyLogOptions): Promise<TransparencyLog> {
+  const { store, clock, logger } = options;
+  const key = await loadOrCreateKey(options);
+  const intervalMs = options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
+  let tree: HashTree = createMemoryTree();
+  /** Set when storage no longer matches a signed checkpoint: the log then signs and serves nothing. */
+  let corrupt: TransparencyError | undefined;
+
+  /** Hashes stored leaves from the tree's size on (another replica may have appended). */
+  const catchUp = async (into: HashTree) => {
+    for (;;) {
+      const leaves = await store.leavesFrom(into.size, LOAD_BATCH);
+      for (const l of leaves) {
+        if (l.index !== into.size) {
+          throw new TransparencyError(
+            'ERR_TRANSPARENCY_LOG_CORRUPT',
+            `The stored log has a gap at entry ${into.size}.`,
+          );
+        }
+        into.append(hashLeaf(l.leaf));
+      }
+      if (leaves.length < LOAD_BATCH) return;
+    }
+  };
+
+  const checkAgainstCheckpoint = async (candidate: HashTree) => {
+    const latest = await store.latestCheckpoint();
+    if (!latest) return;
+    if (candidate.size < latest.size || !candidate.root(latest.size).equals(latest.root)) {
+      throw new TransparencyError(
+        'ERR_TRANSPARENCY_LOG_CORRUPT',
+        `The stored entries do not hash to the signed checkpoint of size ${latest.size}: entries were altered, removed or reordered.`,
+      );
+    }
+  };
+
+  const rebuild = async () => {
+    const fresh = createMemoryTree();
+    await catchUp(fresh);
+    await checkAgainstCheckpoint(fresh);
+    tree = fresh;
+  };
+
+  try {
+    await rebuild();
+  } catch (error) {
+    if (!(error instanceof TransparencyError)) throw error;
+    corrupt = error;
+    logger.error({ code: error.code, reason: error.message }, 'TRANSPARENCY LOG CORRUPT: it signs and serves nothing');
+  }
+
+  const failIfCorrupt = () => {
+    if (corrupt) throw corrupt;
+  };
+
+  // Appends are group-committed, as the audit log's are: one transaction per batch of concurrent callers.
+  let pending: {
+    projectNumber: string;
+    kind: string;
+    time: number;
+    leaf: Buffer;
+    done: (index?: number, error?: unknown) => void;
+  }[] = [];
+  let scheduled = false;
+  let writing: Promise<void> = Promise.resolve();
+
+  const flush = async () => {
+    const batch = pending;
+    pending = [];
+    scheduled = false;
+    try {
+      failIfCorrupt();
+      if ((await store.size()) !== tree.size) await catchUp(tree);
+      const start = tree.size;
+      const leaves: StoredLeaf[] = batch.map((item, i) => ({
+        index: start + i,
+        projectNumber: item.projectNumber,
+        kind: item.kind,
+        time: item.time,
+        leaf: item.leaf,
+      }));
+      await store.appendLeaves(leaves);
+      for (const l of leaves) tree.append(hashLeaf(l.leaf));
+      for (const [i, item] of batch.entries()) item.done(start + i);
+    } catch (error) {
+      for (const item of batch) item.done(undefined, error);
+      // A lost race with another writer: start from what is stored.
+      await rebuild().catch(() => {});
+    }
+  };
+
+  const withCosignatures = async (c: StoredCheckpoint): Promise<LogCheckpoint> => {
+    const lines = await store.cosignatures(c.size);
+    return { ...c, cosignedNote: c.note + lines.join('') };
+  };
+
+  let signing: Promise<unknown> = Promise.resolve();
+  /** Signs the current tree unless the latest checkpoint already has its size. */
+  const signNow = (): Promise<StoredCheckpoint | undefined> => {
+    const run = signing.then(async () => {
+      failIfCorrupt();
+      const latest = await store.latestCheckpoint();
+      const size = tree.size;
+      if (latest && latest.size >= size) return latest;
+      if (latest && !tree.root(latest.size).equals(latest.root)) {
+        corrupt = new TransparencyError(
+          'ERR_TRANSPARENCY_LOG_CORRUPT',
+          `The tree no longer extends the signed checkpoint of size ${latest.size}.`,
+        );
+        logger.error({ code: corrupt.code }, 'TRANSPARENCY LOG CORRUPT: it signs and serves nothing');
+        throw corrupt;
+      }
+      const root = tree.root(size);
+      const note = signNote(formatCheckpoint({ origin: key.name, size, root }), [key]);
+      const checkpoint = { size, root, note, time: clock.now() };
+      await store.putCheckpoint(checkpoint);
+      return (await store.checkpointAt(size)) ?? checkpoint;
+    });
+    signing = run.catch(() => {});
+    return run;
+  };
+
+  const checkpointCovering = async (size: number): Promise<LogCheckpoint> => {
+    failIfCorrupt();
+    await writing;
+    if ((await store.size()) !== tree.size) await catchUp(tree);
+    const latest = await store.latestCheckpoint();
+    if (latest && latest.size >= size) return withCosignatures(latest);
+    const signed = await signNow();
+    if (!signed || signed.size < size) {
+      throw new TransparencyError('ERR_TRANSPARENCY_BAD_PROOF_REQUEST', `The log has fewer than ${size} entries.`);
+    }
+    return withCosignatures(signed);
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+
+  return {
+    origin: key.name,
+    verifierKey: key.verifierKey,
+    append(decision) {
+      const time = clock.now();
+      // Built here, so a malformed decision fails its own caller and never the batch it would have joined.
+      const leaf = toLeaf(decision, time);
+      return new Promise<number>((resolve, reject) => {
+        pending.push({
+          projectNumber: decision.project,
+          kind: decision.kind,
+          time,
+          leaf,
+          done: (index, error) => (index === undefined ? reject(error) : resolve(index)),
+        });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => {
+            writing = writing.then(flush);
+          });
+        }
+      });
+    },
+    size: () => tree.size,
+    async latestCheckpoint() {
+      failIfCorrupt();
+      const latest = await store.latestCheckpoint();
+      return latest ? withCosignatures(latest) : undefined;
+    },
+    checkpointCovering,
+    async checkpointAt(size) {
+      failIfCorrupt();
+      const c = await store.checkpointAt(size);
+      return c ? withCosignatures(c) : undefined;
+    },
+    async consistencyProof(first, second) {
+      failIfCorrupt();
+      if (second > tree.size) await catchUp(tree);
+      return tree.consistencyProof(first, second);
+    },
+    leaf: (index) => store.leaf(index),
+    leavesOfProject: (projectNumber, options) => store.leavesOfProject(projectNumber, options),
+    async receipt(index, treeSize) {
+      failIfCorrupt();
+      const leaf = await store.leaf(index);
+      if (!leaf) throw new TransparencyError('ERR_TRANSPARENCY_BAD_PROOF_REQUEST', `The log has no entry ${index}.`);
+      const checkpoint =
+        treeSize === undefined
+          ? ((await store.checkpointCovering(index)) ?? (await checkpointCovering(index + 1)))
+          : await store.checkpointAt(treeSize);
+      if (!checkpoint) {
+        throw new TransparencyError(
+          'ERR_TRANSPARENCY_CHECKPOINT_UNKNOWN',
+          `The log signed no checkpoint of size ${treeSize}.`,
+        );
+      }
+      if (index >= checkpoint.size) {
+        throw new TransparencyError(
+          'ERR_TRANSPARENCY_BAD_PROOF_REQUEST',
+          `Entry ${index} is not in the checkpoint of size ${checkpoint.size}.`,
+        );
+      }
+      if (checkpoint.size > tree.size) await catchUp(tree);
+      const { cosignedNote } = await withCosignatures(checkpoint);
+      return formatReceipt({
+        leaf: leaf.leaf,
+        index,
+        proof: tree.inclusionProof(index, checkpoint.size),
+        checkpointNote: cosignedNote,
+      });
+    },
+    async addCosignature(size, witness, keyId, line) {
+      failIfCorrupt();
+      if (!(await store.checkpointAt(size))) {
+        throw new TransparencyError(
+          'ERR_TRANSPARENCY_CHECKPOINT_UNKNOWN',
+          `The log signed no checkpoint of size ${size}.`,
+        );
+      }
+      parseNote(`x\n\n${line}`);
+      if (!(await store.addCosignature(size, witness, keyId, line, clock.now(), MAX_COSIGNATURES))) {
+        throw new TransparencyError(
+          'ERR_TRANSPARENCY_COSIGNATURE_LIMIT',
+          `The checkpoint of size ${size} already carries ${MAX_COSIGNATURES} cosignatures.`,
+        );
+      }
+    },
+    async checkStorage() {
+      const fresh = createMemoryTree();
+      await catchUp(fresh);
+      await checkAgainstCheckpoint(fresh);
+    },
+    start() {
+      timer = setInterval(() => {
+        if (corrupt) return;
+        void store
+          .latestCheckpoint()
+          .then((latest) => (tree.size > (latest?.size ?? -1) ? signNow() : undefined))
+          .catch((error: unknown) => logger.error({ error }, 'signing a checkpoint failed'));
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await writing;
+      await signing;
+    },
+  };
+}
