@@ -69,3 +69,30 @@ test('administrator actions go to the deployment log: its own chain, apart from 
   assert.equal((await log.verify(DEPLOYMENT_LOG)).ok, false);
   await db.close();
 });
+
+test('an audit sink receives each record with its resolved project number, and a failing sink fails the record', async () => {
+  const db = openSqliteDatabase({ path: ':memory:' });
+  const { AUDIT_MIGRATIONS } = await import('./audit.ts');
+  await db.migrate('logging', AUDIT_MIGRATIONS);
+  const seen: [string, string][] = [];
+  let fail = false;
+  const log = createProjectLog({
+    db,
+    sealer: createSealer(randomBytes(32)),
+    clock: systemClock,
+    projects: { resolve: async (p) => (p === 'p1' ? { projectId: 'p1', projectNumber: '123456789012' } : undefined) },
+    sink: {
+      async accept(record, projectNumber) {
+        if (fail) throw new Error('sink down');
+        seen.push([record.method, projectNumber]);
+      },
+    },
+  });
+  const record = { project: 'p1', method: 'm.Decrypt', resource: 'r', caller: undefined, outcome: 'ALLOWED' as const };
+  await log.record(record);
+  await log.record({ ...record, project: 'unknown' });
+  assert.deepEqual(seen, [['m.Decrypt', '123456789012']]);
+  fail = true;
+  await assert.rejects(log.record(record), /sink down/);
+  await db.close();
+});

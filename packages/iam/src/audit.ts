@@ -78,11 +78,20 @@ interface EntryRow {
   mac: string;
 }
 
+/**
+ * Receives every audit record once its project number is known, alongside the project's log (the
+ * deployment's transparency log is one). A record is answered only when both have it.
+ */
+export interface AuditSink {
+  accept(record: AuditRecord, projectNumber: string): Promise<void>;
+}
+
 export function createProjectLog(options: {
   db: SqlDatabase;
   sealer: Sealer;
   clock: Clock;
   projects: ProjectResolver;
+  sink?: AuditSink;
 }): ProjectLog {
   const { db, sealer, clock } = options;
   const macOf = (
@@ -168,7 +177,8 @@ export function createProjectLog(options: {
     async record(entry: AuditRecord) {
       const project = await options.projects.resolve(entry.project);
       if (!project) return;
-      await append(project.projectNumber, [toAuditEntry(entry)]);
+      const mirrored = options.sink?.accept(entry, project.projectNumber);
+      await Promise.all([append(project.projectNumber, [toAuditEntry(entry)]), mirrored]);
     },
     async recordDeployment(entry) {
       await append(DEPLOYMENT_LOG, [toAuditEntry({ ...entry, project: DEPLOYMENT_LOG })]);

@@ -4,7 +4,7 @@ import { type Authenticator, type Clock, CoreError, type Logger, type Sealer, ty
 import type { OutboundClient } from '@sealroom/outbound';
 import type { DeploymentSettings, ServiceContext, ServiceModule } from '@sealroom/transport';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
-import { AUDIT_MIGRATIONS, createProjectLog } from './audit.ts';
+import { AUDIT_MIGRATIONS, type AuditSink, createProjectLog } from './audit.ts';
 import { type ConditionEvaluator, createAuthorizer } from './authorizer.ts';
 import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore } from './credentials.ts';
 import type { IamDeps } from './deps.ts';
@@ -34,6 +34,8 @@ export interface IamOptions {
   /** The deployment's outbound client, handed to every service in its context. */
   readonly outbound: OutboundClient;
   readonly evaluateCondition?: ConditionEvaluator;
+  /** Also receives every audit record (the transparency log's hook). */
+  readonly auditSink?: AuditSink;
 }
 
 export interface Iam {
@@ -68,7 +70,13 @@ export async function createIam(options: IamOptions): Promise<Iam> {
     groupsOf: (principal) => groups.groupsOf(principal),
     ...(options.evaluateCondition ? { evaluateCondition: options.evaluateCondition } : {}),
   });
-  const audit = createProjectLog({ db, sealer, clock, projects });
+  const audit = createProjectLog({
+    db,
+    sealer,
+    clock,
+    projects,
+    ...(options.auditSink ? { sink: options.auditSink } : {}),
+  });
   const idTokens = createIdTokenIssuer({ db, sealer, clock, baseUrl: settings.baseUrl });
   const authenticator = createAuthenticator(credentials, serviceAccounts, keys, clock, selfSignedAudience(settings));
   const context: ServiceContext = {

@@ -32,7 +32,7 @@ test('the server serves health, readiness and the selected services, then shuts 
     });
     assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });
     const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { services: string[] };
-    assert.deepEqual(ready.services, ['iam', 'kms']);
+    assert.deepEqual(ready.services, ['iam', 'transparency', 'kms']);
     assert.deepEqual(await (await fetch(`${server.url}/v1/probe`)).json(), { probe: true });
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.equal(statSync(join(dir, 'admin-credential.json')).mode & 0o777, 0o600);

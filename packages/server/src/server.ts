@@ -6,6 +6,7 @@ import { createConsoleModule } from '@sealroom/console';
 import { type Clock, type Logger, systemClock } from '@sealroom/core';
 import { createIam, type Iam } from '@sealroom/iam';
 import { createOutboundClient } from '@sealroom/outbound';
+import { openDeploymentLog, transparencyAuditSink, transparencyModule } from '@sealroom/transparency';
 import {
   buildRestApp,
   type DeploymentTls,
@@ -55,6 +56,14 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   ).replace(/\/$/, '');
   const { sealer, db } = await openState(config.stateDir, config.rootKeyFile);
   const settings = { baseUrl, universeDomain: config.universeDomain, stateDir: config.stateDir, dev: config.dev };
+  // Every security-relevant decision is a leaf of the deployment's transparency log as well as an audit entry.
+  const transparency = await openDeploymentLog({
+    db,
+    sealer,
+    clock,
+    logger: logger.child({ component: 'transparency' }),
+    baseUrl,
+  });
   const iam = await createIam({
     db,
     logger: logger.child({ component: 'iam' }),
@@ -63,6 +72,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     settings,
     outbound: createOutboundClient({ policy: outboundPolicyOf(config) }),
     evaluateCondition: createIamConditionEvaluator({ logger: logger.child({ component: 'iam' }) }),
+    auditSink: transparencyAuditSink(transparency),
   });
   if (config.dev) {
     logger.warn(
@@ -80,7 +90,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   );
   await bootstrapAdmin(iam, config.stateDir, logger);
   const tls = await loadOrCreateDeploymentTls(join(config.stateDir, 'tls'), sealer, [config.host]);
-  const modules: ServiceModule[] = [iam.module];
+  const modules: ServiceModule[] = [iam.module, transparencyModule(transparency, iam.context)];
   const selected = (options.services ?? SERVICES).filter((s) => !config.only || config.only.includes(s.name));
   for (const entry of selected) {
     modules.push(await entry.factory({ ...iam.context, logger: logger.child({ component: entry.name }) }));

@@ -219,4 +219,13 @@ export const SERVICE_ROLES: RoleTable = {
     title: 'Compute Viewer',
     permissions: ['compute.instances.get', 'compute.instances.list', 'resourcemanager.projects.get'],
   },
+  // Sealroom's own: the transparency log's receipts, and workloads that log what they release.
+  'roles/transparency.receiptViewer': {
+    title: 'Transparency Receipt Viewer',
+    permissions: ['transparency.receipts.list', 'transparency.receipts.get', 'resourcemanager.projects.get'],
+  },
+  'roles/transparency.releaseWriter': {
+    title: 'Transparency Release Writer',
+    permissions: ['transparency.entries.create'],
+  },
 };
