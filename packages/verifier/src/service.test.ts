@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -90,6 +90,19 @@ describe('verifier: soft platform → evidence → token', () => {
       support_attributes: ['LATEST', 'STABLE', 'USABLE'],
       monitoring_enabled: { memory: false },
     });
+  });
+
+  it('records the issued token in the audit log by the digests of its claims and of the token, never the token', async () => {
+    const res = await attestAndVerify();
+    const token = res.json.attestationToken as string;
+    const entries = await f.t.deps.audit.list(f.projectNumber, { pageSize: 1000, newestFirst: true });
+    const issued = entries
+      .map((e) => (e.body as { protoPayload: { methodName: string; metadata?: Record<string, unknown> } }).protoPayload)
+      .find((p) => p.methodName.endsWith('.VerifyAttestation') && p.metadata?.claimsDigest !== undefined);
+    const payload = Buffer.from(token.split('.')[1] ?? '', 'base64url');
+    assert.equal(issued?.metadata?.claimsDigest, createHash('sha256').update(payload).digest('hex'));
+    assert.equal(issued?.metadata?.tokenDigest, createHash('sha256').update(token).digest('hex').slice(0, 32));
+    assert.doesNotMatch(JSON.stringify(entries), new RegExp(token.split('.')[2] ?? 'x'));
   });
 
   it('defaults the audience to STS and gives a debug image dbgstat enabled and no support attributes', async () => {

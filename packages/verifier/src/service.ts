@@ -1,5 +1,5 @@
 // The verifier's domain logic: challenges, appraisal of evidence, and token issuance. No HTTP here.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { HwModel, TpmEvidence } from '@sealroom/attest';
 import { CoreError, newUuid, toRfc3339 } from '@sealroom/core';
 import type { Caller, Clock, Logger } from '@sealroom/core';
@@ -223,6 +223,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         const serviceAccounts = await deps.verifyServiceAccountTokens(request.serviceAccountIdTokens, name);
         const { token, errors } = await issueToken(appraisal, serviceAccounts, request);
         await audit('ALLOWED', 'OK', {
+          ...tokenDigests(token),
           hwmodel: appraisal.hwmodel,
           instanceId: appraisal.instance.instanceId,
           imageDigest: appraisal.cosState?.container.imageDigest ?? '',
@@ -277,5 +278,18 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     jwks: () => deps.keys.jwks(),
     pkiRoot: () => deps.keys.pkiRoot(),
     trustedPlatforms: () => deps.roots.map((r) => r.hwmodel),
+  };
+}
+
+/**
+ * Digests that name an issued token without revealing it: of the claims (the JWT payload bytes) and of the
+ * whole token, the latter computed as the token service's audit computes `subjectTokenDigest`, so a
+ * collaborator can match its exchange to this issuance.
+ */
+export function tokenDigests(token: string): { claimsDigest: string; tokenDigest: string } {
+  const payload = Buffer.from(token.split('.')[1] ?? '', 'base64url');
+  return {
+    claimsDigest: createHash('sha256').update(payload).digest('hex'),
+    tokenDigest: createHash('sha256').update(token).digest('hex').slice(0, 32),
   };
 }
