@@ -13,6 +13,7 @@ import { projectCommands } from './projects.ts';
 import { pubsubCommands } from './pubsub.ts';
 import { secretsCommands } from './secrets.ts';
 import { serveCommands } from './serve.ts';
+import { transparencyCommands } from './transparency.ts';
 import { workloadIdentityPoolCommands } from './workload-identity-pools.ts';
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -30,4 +31,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...buildCommands,
   ...pubsubCommands,
   ...computeCommands,
+  ...transparencyCommands,
 ];
