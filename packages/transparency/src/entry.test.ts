@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AuditRecord, Caller } from '@sealroom/core';
+import { decisionOf, kindOf, parseLeaf, toLeaf } from './entry.ts';
+
+const workload: Caller = {
+  kind: 'federated',
+  principal: 'principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/subject/vm1',
+  federation: {
+    pool: 'projects/1/locations/global/workloadIdentityPools/p',
+    subject: 'vm1',
+    attributes: { image_digest: 'sha256:abc' },
+    groups: [],
+  },
+  credentialId: 'c1',
+  expiresAt: 0,
+};
+const record = (method: string, extra: Partial<AuditRecord> = {}): AuditRecord => ({
+  project: 'p',
+  method,
+  resource: 'r',
+  caller: workload,
+  outcome: 'ALLOWED',
+  ...extra,
+});
+
+test('which audited decisions become leaves (table)', () => {
+  const table: [AuditRecord, string | undefined][] = [
+    [record('google.identity.sts.v1.SecurityTokenService.ExchangeToken', { outcome: 'DENIED' }), 'sts.exchange'],
+    [record('google.cloud.confidentialcomputing.v1.ConfidentialComputing.VerifyAttestation'), 'verifier.token'],
+    [record('google.cloud.kms.v1.KeyManagementService.Decrypt', { outcome: 'DENIED' }), 'kms.use'],
+    [record('google.cloud.kms.v1.KeyManagementService.Encrypt'), 'kms.use'],
+    [record('google.cloud.kms.v1.KeyManagementService.GetPublicKey'), undefined],
+    [record('google.cloud.kms.v1.KeyManagementService.CreateCryptoKey'), undefined],
+    [record('google.cloud.secretmanager.v1.SecretManagerService.AccessSecretVersion'), 'secrets.use'],
+    [record('google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion'), 'secrets.use'],
+    [record('google.cloud.secretmanager.v1.SecretManagerService.GetSecret'), undefined],
+    [record('google.iam.credentials.v1.IAMCredentials.GenerateAccessToken'), 'iam.impersonation'],
+    [record('google.cloud.kms.v1.KeyManagementService.SetIamPolicy'), 'iam.policy'],
+    [record('google.cloud.kms.v1.KeyManagementService.SetIamPolicy', { outcome: 'DENIED' }), undefined],
+    [
+      record('google.devtools.artifactregistry.v1.ArtifactRegistry.PutManifest', {
+        details: { image: 'p/r/i', digest: 'sha256:1', tag: `sha256-${'a'.repeat(64)}.sig` },
+      }),
+      'registry.signature',
+    ],
+    [record('google.devtools.artifactregistry.v1.ArtifactRegistry.PutManifest', { details: { tag: 'v1' } }), undefined],
+  ];
+  for (const [r, kind] of table) assert.equal(kindOf(r), kind, r.method);
+});
+
+test('a leaf keeps names, digests and the workload’s attributes, never other details, and is salted', () => {
+  const r = record('google.identity.sts.v1.SecurityTokenService.ExchangeToken', {
+    details: { subjectTokenDigest: 'd1', issuer: 'https://v', reason: 'long text', failingExpression: 'x == y' },
+  });
+  const decision = decisionOf(r, '123');
+  assert.deepEqual(decision?.facts, {
+    subjectTokenDigest: 'd1',
+    issuer: 'https://v',
+    'attribute.image_digest': 'sha256:abc',
+  });
+  assert.match(decision?.detailsDigest ?? '', /^[0-9a-f]{64}$/);
+  const one = toLeaf(decision!, 0);
+  const two = toLeaf(decision!, 0);
+  assert.notDeepEqual(one, two, 'two leaves of one decision differ by their salt');
+  assert.deepEqual(parseLeaf(one).facts, decision?.facts);
+  assert.doesNotMatch(one.toString(), /long text|x == y/);
+  const signature = decisionOf(
+    record('google.devtools.artifactregistry.v1.ArtifactRegistry.PutManifest', {
+      details: { image: 'p/r/i', digest: 'sha256:1', tag: `sha256-${'b'.repeat(64)}.sig` },
+    }),
+    '123',
+  );
+  assert.equal(signature?.facts.signedDigest, `sha256:${'b'.repeat(64)}`);
+});
