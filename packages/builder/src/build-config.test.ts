@@ -45,6 +45,19 @@ describe('parseBuildConfig', () => {
       assert.throws(() => parseBuildConfig(input, { entry: 'index.js' }), BuilderError, JSON.stringify(input));
   });
 
+  it('renders outputPolicy as the canonical sealroom.output_policy label, and refuses a bad one or a raw label', () => {
+    const config = parseBuildConfig({ outputPolicy: { min_count: 2, min_collaborators: 3 } }, { entry: 'index.js' });
+    assert.equal(config.labels['sealroom.output_policy'], '{"min_collaborators":3,"min_count":2}');
+    assert.throws(
+      () => parseBuildConfig({ outputPolicy: { min_collaborators: 0 } }, { entry: 'index.js' }),
+      /outputPolicy.*min_collaborators/,
+    );
+    assert.throws(
+      () => parseBuildConfig({ labels: { 'sealroom.output_policy': '{}' } }, { entry: 'index.js' }),
+      /through outputPolicy/,
+    );
+  });
+
   it('normalises ports to N/proto, sorted and deduplicated', () => {
     const config = parseBuildConfig({ expose: [8080, '53/udp', '8080/tcp'] }, { entry: 'index.js' });
     assert.deepEqual(config.exposedPorts, ['53/udp', '8080/tcp']);

@@ -2,6 +2,7 @@
 // launch policy, parsed once into narrow types; the launch policy becomes `tee.launch_policy.*` labels.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { OUTPUT_POLICY_LABEL, formatOutputPolicy, parseOutputPolicy } from '@sealroom/core';
 import { z } from 'zod';
 import { BuilderError } from './errors.ts';
 import type { Compression } from './layer.ts';
@@ -39,6 +40,8 @@ const buildConfigSchema = z
     expose: z.array(z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}\/(tcp|udp)$/)])).optional(),
     labels: z.record(z.string().min(1), z.string()).optional(),
     launchPolicy: launchPolicySchema.optional(),
+    /** The image's output policy (k collaborators, minimum count, optional DP), as the `sealroom.output_policy` label. */
+    outputPolicy: z.unknown().optional(),
     workingDir: z.string().startsWith('/').optional(),
     user: z.string().optional(),
     stopSignal: z.string().optional(),
@@ -78,13 +81,30 @@ export function parseBuildConfig(input: unknown, defaults: { readonly entry: str
   if (c.labels && Object.keys(c.labels).some((k) => k.startsWith('tee.launch_policy.'))) {
     throw new BuilderError('ERR_BUILDER_CONFIG', 'Set tee.launch_policy.* through launchPolicy, not labels.');
   }
+  if (c.labels?.[OUTPUT_POLICY_LABEL] !== undefined) {
+    throw new BuilderError('ERR_BUILDER_CONFIG', `Set ${OUTPUT_POLICY_LABEL} through outputPolicy, not labels.`);
+  }
+  let outputPolicyLabel: Record<string, string> = {};
+  if (c.outputPolicy !== undefined) {
+    try {
+      outputPolicyLabel = { [OUTPUT_POLICY_LABEL]: formatOutputPolicy(parseOutputPolicy(c.outputPolicy)) };
+    } catch (cause) {
+      throw new BuilderError(
+        'ERR_BUILDER_CONFIG',
+        `Invalid build config at 'outputPolicy': ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+  }
   return {
     entry: c.entry ?? defaults.entry,
     entrypoint: c.entrypoint,
     cmd: c.cmd ?? [],
     env: Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v}`),
     exposedPorts: [...new Set((c.expose ?? []).map((p) => (typeof p === 'number' ? `${p}/tcp` : p)))].sort(),
-    labels: { ...c.labels, ...toLaunchPolicyLabels(c.launchPolicy ?? {}) },
+    labels: { ...c.labels, ...toLaunchPolicyLabels(c.launchPolicy ?? {}), ...outputPolicyLabel },
     workingDir: c.workingDir ?? '/app',
     user: c.user,
     stopSignal: c.stopSignal,

@@ -45,3 +45,13 @@ export type {
 export { resolveRepoRoot, resolveSharedDir } from './shared-dir.ts';
 export { mountSmallFilesystem } from './small-filesystem.ts';
 export type { SmallFilesystem } from './small-filesystem.ts';
+export {
+  OUTPUT_POLICY_LABEL,
+  describeOutputPolicy,
+  formatOutputPolicy,
+  outputPolicyClaims,
+  outputPolicyDigest,
+  parseOutputPolicy,
+  parseOutputPolicyLabel,
+} from './output-policy.ts';
+export type { DpMechanism, DpPolicy, OutputPolicy } from './output-policy.ts';
