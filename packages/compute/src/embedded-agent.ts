@@ -132,7 +132,7 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
         instanceDir: dir,
       }),
       platform,
-      tokenSource: ({ spec, image }) =>
+      tokenSource: ({ spec, image, imageConfig }) =>
         createVerifierTokenSource({
           baseUrl: options.baseUrl,
           fetch: outbound.fetch,
@@ -148,6 +148,7 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
           ...(spec.signedImageRepos.length > 0
             ? { imageSignatures: () => discoverSignatures(spec.signedImageRepos, image.digest, images) }
             : {}),
+          ...(imageConfig ? { imageConfig } : {}),
           defaultAudience: `https://sts.${options.universeDomain}`,
         }),
       runtime: watched,

@@ -114,7 +114,16 @@ export function createRegistryImageSource(options: RegistryImageSourceOptions): 
       }
       const { configDigest, config } = await record;
       const rootfs = join(unpackDir, hex, 'rootfs');
-      return { reference, digest, ...(configDigest === undefined ? {} : { configDigest }), config, rootfs };
+      // The layout checks blobs by digest on write and read: these bytes hash to the config digest.
+      const configBlob = configDigest === undefined ? undefined : await layout.readBlob(configDigest);
+      return {
+        reference,
+        digest,
+        ...(configDigest === undefined ? {} : { configDigest }),
+        config,
+        ...(configBlob === undefined ? {} : { configBlob }),
+        rootfs,
+      };
     },
   };
 }

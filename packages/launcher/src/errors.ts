@@ -14,6 +14,12 @@ export const LAUNCHER_ERRORS = {
     description:
       'A tee.launch_policy.* label of the image does not parse; contact the image author. Exit 1 (hardened) or 4 (debug).',
   },
+  ERR_LAUNCHER_OUTPUT_POLICY_INVALID: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'The image’s sealroom.output_policy label does not parse; contact the image author. Exit 1 (hardened) or 4 (debug).',
+  },
   ERR_LAUNCHER_POLICY_VIOLATION: {
     status: 'PERMISSION_DENIED',
     retryable: false,
@@ -87,6 +93,7 @@ export type FailureClass = 'metadata' | 'fatal' | 'retryable' | 'workload';
 export const FAILURE_CLASS_OF: Readonly<Record<LauncherErrorCode, FailureClass>> = {
   ERR_LAUNCHER_METADATA_INVALID: 'metadata',
   ERR_LAUNCHER_POLICY_INVALID: 'fatal',
+  ERR_LAUNCHER_OUTPUT_POLICY_INVALID: 'fatal',
   ERR_LAUNCHER_POLICY_VIOLATION: 'fatal',
   ERR_LAUNCHER_IMAGE_INVALID: 'fatal',
   ERR_LAUNCHER_FIRST_TOKEN: 'fatal',

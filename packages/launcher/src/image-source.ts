@@ -4,6 +4,8 @@ import type { ImageIdentity } from './measure.ts';
 
 export interface PulledImage extends ImageIdentity {
   readonly config: ImageConfig;
+  /** The image config blob as stored (its SHA-256 is `configDigest`): the verifier reads labels from it. */
+  readonly configBlob?: Uint8Array;
   /** Host directory holding the unpacked layers; the container sees it read-only. */
   readonly rootfs: string;
 }

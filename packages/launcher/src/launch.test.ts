@@ -67,6 +67,7 @@ function setup(overrides: {
   runtime?: ContainerRuntime;
   tokenDown?: boolean;
   config?: ImageConfig;
+  configBlob?: Uint8Array;
   rootfs?: string;
 }) {
   counter += 1;
@@ -83,6 +84,7 @@ function setup(overrides: {
     digest: `sha256:${'a'.repeat(64)}`,
     configDigest: `sha256:${'c'.repeat(64)}`,
     config: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo hi'], Labels: overrides.labels ?? {}, ...overrides.config },
+    ...(overrides.configBlob ? { configBlob: overrides.configBlob } : {}),
     rootfs: overrides.rootfs ?? join(dir, 'rootfs'),
   };
   const jwt = () =>
@@ -145,6 +147,27 @@ describe('one boot of the launcher', () => {
     assert.ok(config.env.includes('HOSTNAME=vm1'));
     assert.equal(config.hostname, 'vm1');
     assert.ok(!existsSync(join(launcherDir, 'teeserver.sock')), 'the socket is gone after the boot');
+  });
+
+  test('an image with an output policy hands its config blob to the verifier client; one without does not', async () => {
+    const blob = Buffer.from('{"config":{}}');
+    const labelled = setup({ labels: { 'sealroom.output_policy': '{"min_collaborators":2}' }, configBlob: blob });
+    assert.equal((await runLaunch(labelled.options)).exitCode, 0);
+    assert.deepEqual(labelled.contexts[0]?.imageConfig, blob);
+    const plain = setup({ configBlob: blob });
+    assert.equal((await runLaunch(plain.options)).exitCode, 0);
+    assert.equal(plain.contexts[0]?.imageConfig, undefined);
+  });
+
+  test('an output policy label that does not parse stops the launch before anything is measured', async () => {
+    const runtime = fakeRuntime({});
+    const { options, measured } = setup({ labels: { 'sealroom.output_policy': '{"min_collaborators":0}' }, runtime });
+    const result = await runLaunch(options);
+    assert.equal(result.exitCode, 1);
+    assert.equal((result.error as LauncherError).code, 'ERR_LAUNCHER_OUTPUT_POLICY_INVALID');
+    assert.match(result.error?.message ?? '', /min_collaborators/);
+    assert.equal(runtime.runs.length, 0);
+    assert.equal(measured.length, 0);
   });
 
   test('OnFailure with exit 1 on hardened asks for a reboot (3)', async () => {

@@ -8,6 +8,7 @@ import type { LauncherError } from './errors.ts';
 import { type LaunchExitCode, type LaunchOutcome, exitCodeFor, outcomeOf, outcomeOfWorkloadExit } from './exit-code.ts';
 import type { ImageSource } from './image-source.ts';
 import { parseLaunchPolicy, verifyLaunchPolicy } from './launch-policy.ts';
+import { readImageOutputPolicy } from './output-policy.ts';
 import { type LaunchSpec, parseLaunchSpec } from './launch-spec.ts';
 import { decideLogRedirect } from './log-redirect.ts';
 import { cosEventsFor, measureLaunch } from './measure.ts';
@@ -101,12 +102,18 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
     const policy = parseLaunchPolicy(image.config.Labels ?? {});
     const violation = verifyLaunchPolicy(policy, spec);
     if (violation) throw violation;
+    const outputPolicy = readImageOutputPolicy(image.config.Labels ?? {});
+    if (outputPolicy) logger.info({ outputPolicy }, 'output policy of the image (it goes into the token)');
     const workload = buildContainerProcess(image.config, spec, options.instanceName);
     const user = await resolveImageUser(workload.user, image.rootfs);
     enter('measure');
     await measureLaunch(options.platform, cosEventsFor(image, spec, workload));
     enter('token');
-    const tokenSource = options.tokenSource({ spec, image });
+    const tokenSource = options.tokenSource({
+      spec,
+      image,
+      ...(outputPolicy && image.configBlob ? { imageConfig: image.configBlob } : {}),
+    });
     if (!spec.disableTokenRefresh) {
       refresher = createTokenRefresher({
         tokenSource,

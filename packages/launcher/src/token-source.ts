@@ -27,6 +27,8 @@ export interface TokenSource {
 export interface TokenSourceContext {
   readonly spec: LaunchSpec;
   readonly image: ImageIdentity;
+  /** The image config blob, when the image declares an output policy the token must carry. */
+  readonly imageConfig?: Uint8Array;
 }
 
 /**

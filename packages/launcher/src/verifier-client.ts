@@ -24,6 +24,11 @@ export interface VerifierClientOptions {
   readonly platform: Pick<Platform, 'attest'>;
   /** Signatures discovered from `tee-signed-image-repos`; called before every token, as Google's refresh does. */
   readonly imageSignatures?: () => Promise<readonly ImageSignature[]>;
+  /**
+   * The image config blob, sent when the image declares an output policy: the verifier checks its digest
+   * against the measured image ID and carries the policy into the token.
+   */
+  readonly imageConfig?: Uint8Array;
   /** The default token's audience, `https://sts.<universe>`. */
   readonly defaultAudience: string;
   /** The outbound client's fetch (the host's); by default one that trusts `baseUrl` and nothing else. */
@@ -115,6 +120,7 @@ export function createVerifierTokenSource(options: VerifierClientOptions): Token
           })),
         },
       ],
+      ...(options.imageConfig ? { sealroomImageConfig: toBase64(options.imageConfig) } : {}),
       options: {
         ...(audience === undefined ? {} : { audience }),
         nonce: [...nonces],

@@ -82,6 +82,7 @@ export function createOciLayoutImageSource(options: OciLayoutSourceOptions): Ima
         manifest = await readJson(options.layoutDir, chosen.digest);
       }
       if (!manifest.config) throw invalid(`manifest ${digest} has no config`);
+      const configBlob = await readBlob(options.layoutDir, manifest.config.digest);
       const config = await readJson<{ config?: ImageConfig }>(options.layoutDir, manifest.config.digest);
       const rootfs = join(options.unpackDir, digest.replace(/^sha256:/, ''), 'rootfs');
       await rm(rootfs, { recursive: true, force: true });
@@ -90,7 +91,14 @@ export function createOciLayoutImageSource(options: OciLayoutSourceOptions): Ima
       );
       await unpackLayers(rootfs, blobs);
       // The measured reference pins the digest (ImageDigest is the index digest for a multi-arch image).
-      return { reference, digest, configDigest: manifest.config.digest, config: config.config ?? {}, rootfs };
+      return {
+        reference,
+        digest,
+        configDigest: manifest.config.digest,
+        config: config.config ?? {},
+        configBlob,
+        rootfs,
+      };
     },
   };
 }
