@@ -1,4 +1,5 @@
 // The token's claim set (CONTRACTS.md "The token"; reference/launcher.md §8): built from an appraisal.
+import type { OutputPolicy } from '@sealroom/core';
 import type { Appraisal } from './appraisal.ts';
 import type { VerifiedImageSignature } from './image-signatures.ts';
 
@@ -7,6 +8,12 @@ export const EAT_PROFILE =
 /** Google's IANA Private Enterprise Number, which Confidential Space tokens carry as oemid. */
 export const OEM_ID = 11129;
 export const SWNAME = 'CONFIDENTIAL_SPACE';
+
+/** Sealroom's own submod: what the measured image config declares (added, never changing Google's claims). */
+export interface SealroomClaims {
+  readonly output_policy: OutputPolicy;
+  readonly output_policy_digest: string;
+}
 
 export interface ClaimInputs {
   readonly issuer: string;
@@ -17,6 +24,7 @@ export interface ClaimInputs {
   readonly appraisal: Appraisal;
   readonly serviceAccounts: readonly string[];
   readonly imageSignatures: readonly VerifiedImageSignature[];
+  readonly sealroom?: SealroomClaims;
 }
 
 export function instanceSelfLink(projectId: string, zone: string, instanceName: string): string {
@@ -69,6 +77,7 @@ export function buildClaims(input: ClaimInputs): Record<string, unknown> {
         monitoring_enabled: { memory: cosState?.memoryMonitoring ?? false },
       },
       ...(cosState?.gpuCcMode === undefined ? {} : { nvidia_gpu: { cc_mode: cosState.gpuCcMode } }),
+      ...(input.sealroom ? { sealroom: { ...input.sealroom } } : {}),
     },
   };
 }

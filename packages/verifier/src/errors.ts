@@ -23,6 +23,18 @@ export const VERIFIER_ERRORS = {
     retryable: false,
     description: 'A quote, signature, key, certificate or event log in the evidence cannot be parsed.',
   },
+  ERR_VERIFIER_IMAGE_CONFIG_MISMATCH: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The image config sent with the evidence does not hash to the measured image ID (or none was measured), so its labels cannot be trusted.',
+  },
+  ERR_VERIFIER_OUTPUT_POLICY_INVALID: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The measured image config carries a sealroom.output_policy label that does not parse; no token is issued.',
+  },
   ERR_VERIFIER_UNSUPPORTED_EVIDENCE: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

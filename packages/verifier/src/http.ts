@@ -63,6 +63,8 @@ const verifyConfidentialSpaceSchema = z.strictObject({
   gcpCredentials: credentialsSchema.optional(),
   signedEntities: z.array(signedEntitySchema).default([]),
   gceShieldedIdentity: z.strictObject({ akCert: b64.optional(), akCertChain: z.array(b64).default([]) }).optional(),
+  /** Sealroom's addition: the image config blob, whose digest is the measured image ID (labels → claims). */
+  sealroomImageConfig: b64.optional(),
   options: z
     .strictObject({
       audience: z.string().optional(),
@@ -195,6 +197,9 @@ export function verifierRoutes(verifier: Verifier): ApiRoute[] {
           evidence: toEvidence(body.tpmAttestation, body.gceShieldedIdentity ?? { akCertChain: [] }),
           serviceAccountIdTokens: body.gcpCredentials?.serviceAccountIdTokens ?? [],
           imageSignatures: toSignatures(body.signedEntities),
+          ...(body.sealroomImageConfig === undefined
+            ? {}
+            : { imageConfig: bytes(body.sealroomImageConfig, 'sealroomImageConfig') }),
           options: {
             ...(body.options?.audience === undefined ? {} : { audience: body.options.audience }),
             nonces: body.options?.nonce ?? [],

@@ -105,6 +105,37 @@ describe('verifier: soft platform → evidence → token', () => {
     assert.doesNotMatch(JSON.stringify(entries), new RegExp(token.split('.')[2] ?? 'x'));
   });
 
+  it('carries the output policy of the measured image config into submods.sealroom; a config that is not the measured one is refused', async () => {
+    const policy = { min_collaborators: 2, min_count: 1 };
+    const blob = Buffer.from(
+      JSON.stringify({ config: { Labels: { 'sealroom.output_policy': JSON.stringify(policy), other: 'x' } } }),
+    );
+    const imageId = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+    const attest = async (config: Buffer) => {
+      const platform = await f.boot('confidential-space', undefined, undefined, imageId);
+      const challenge = await f.createChallenge();
+      const evidence = await platform.attest(Buffer.from(challenge.tpmNonce, 'base64'));
+      return f.verify(
+        challenge.name,
+        await f.body(evidence.tpm, challenge.name, { sealroomImageConfig: config.toString('base64') }),
+      );
+    };
+    const res = await attest(blob);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const payload: Json = JSON.parse(
+      Buffer.from((res.json.attestationToken as string).split('.')[1] ?? '', 'base64url').toString(),
+    );
+    assert.ok(validateClaims({ ...payload }), JSON.stringify(validateClaims.errors));
+    assert.deepEqual(payload.submods.sealroom.output_policy, policy);
+    assert.match(payload.submods.sealroom.output_policy_digest, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(payload.submods.container.image_id, imageId);
+    // One byte of the config changed: its labels are no longer those of the measured image.
+    const other = Buffer.from(blob.toString().replace('"other":"x"', '"other":"y"'));
+    const refused = await attest(other);
+    assert.equal(refused.status, 400);
+    assert.match(JSON.stringify(refused.json), /ERR_VERIFIER_IMAGE_CONFIG_MISMATCH/);
+  });
+
   it('defaults the audience to STS and gives a debug image dbgstat enabled and no support attributes', async () => {
     const res = await attestAndVerify({}, 'confidential-space-debug');
     assert.equal(res.status, 200, JSON.stringify(res.json));

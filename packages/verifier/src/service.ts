@@ -1,12 +1,12 @@
 // The verifier's domain logic: challenges, appraisal of evidence, and token issuance. No HTTP here.
 import { createHash, randomBytes } from 'node:crypto';
 import type { HwModel, TpmEvidence } from '@sealroom/attest';
-import { CoreError, newUuid, toRfc3339 } from '@sealroom/core';
+import { CoreError, newUuid, outputPolicyClaims, toRfc3339 } from '@sealroom/core';
 import type { Caller, Clock, Logger } from '@sealroom/core';
 import type { ServiceContext } from '@sealroom/transport';
 import { appraiseTpmEvidence } from './appraisal.ts';
 import type { Appraisal, TrustedRoot } from './appraisal.ts';
-import { buildClaims } from './claims.ts';
+import { type SealroomClaims, buildClaims } from './claims.ts';
 import type { VerifierConfig } from './config.ts';
 import { VerifierError } from './errors.ts';
 import type { ImageDatabase } from './image-db.ts';
@@ -47,6 +47,8 @@ export interface VerifyRequest {
   readonly serviceAccountIdTokens: readonly string[];
   readonly imageSignatures: readonly ImageSignatureInput[];
   readonly options: TokenOptions;
+  /** The image config blob; its labels are trusted only when it hashes to the measured image ID. */
+  readonly imageConfig?: Uint8Array;
 }
 
 export interface PartialError {
@@ -145,7 +147,9 @@ export function createVerifier(deps: VerifierDeps): Verifier {
   const issueToken = async (appraisal: Appraisal, serviceAccounts: readonly string[], request: VerifyRequest) => {
     const imageDigest = appraisal.cosState?.container.imageDigest ?? '';
     const signatures = verifyImageSignatures(request.imageSignatures, imageDigest);
+    const sealroom = imageConfigClaims(request.imageConfig, appraisal.cosState?.container.imageId ?? '');
     const claims = buildClaims({
+      ...(sealroom ? { sealroom } : {}),
       issuer: deps.issuer,
       audience: request.options.audience || `https://sts.${deps.context.settings.universeDomain}`,
       nonces: request.options.nonces,
@@ -158,6 +162,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     return {
       token: await deps.keys.sign(claims, { x5c: request.options.signature === 'PKI' }),
       errors: signatures.errors,
+      outputPolicyDigest: sealroom?.output_policy_digest,
     };
   };
 
@@ -221,9 +226,10 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         }
         const appraisal = appraise(request.evidence, challenge.nonce);
         const serviceAccounts = await deps.verifyServiceAccountTokens(request.serviceAccountIdTokens, name);
-        const { token, errors } = await issueToken(appraisal, serviceAccounts, request);
+        const { token, errors, outputPolicyDigest } = await issueToken(appraisal, serviceAccounts, request);
         await audit('ALLOWED', 'OK', {
           ...tokenDigests(token),
+          ...(outputPolicyDigest ? { outputPolicyDigest } : {}),
           hwmodel: appraisal.hwmodel,
           instanceId: appraisal.instance.instanceId,
           imageDigest: appraisal.cosState?.container.imageDigest ?? '',
@@ -292,4 +298,32 @@ export function tokenDigests(token: string): { claimsDigest: string; tokenDigest
     claimsDigest: createHash('sha256').update(payload).digest('hex'),
     tokenDigest: createHash('sha256').update(token).digest('hex').slice(0, 32),
   };
+}
+
+/**
+ * The `submods.sealroom` claims of the image config sent with the evidence. Its labels are the image
+ * author's only if the blob hashes to the image ID the launcher measured; a policy that does not parse
+ * refuses the token rather than leaving the claim out.
+ */
+export function imageConfigClaims(blob: Uint8Array | undefined, measuredImageId: string): SealroomClaims | undefined {
+  if (blob === undefined) return undefined;
+  const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+  if (measuredImageId === '' || digest !== measuredImageId) {
+    throw new VerifierError(
+      'ERR_VERIFIER_IMAGE_CONFIG_MISMATCH',
+      `The image config ${digest} is not the measured image ID ${measuredImageId || '(none)'}.`,
+    );
+  }
+  let labels: Record<string, string>;
+  try {
+    const config = JSON.parse(Buffer.from(blob).toString('utf8')) as { config?: { Labels?: Record<string, string> } };
+    labels = config.config?.Labels ?? {};
+  } catch (cause) {
+    throw new VerifierError('ERR_VERIFIER_IMAGE_CONFIG_MISMATCH', 'The image config is not JSON.', { cause });
+  }
+  try {
+    return outputPolicyClaims(labels);
+  } catch (cause) {
+    throw new VerifierError('ERR_VERIFIER_OUTPUT_POLICY_INVALID', (cause as Error).message, { cause });
+  }
 }

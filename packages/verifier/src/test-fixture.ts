@@ -31,7 +31,12 @@ export interface Fixture {
   readonly strangerToken: string;
   readonly projectNumber: string;
   signSaToken(audience: string, email?: string): Promise<string>;
-  boot(imageFamily?: ImageFamily, ca?: PlatformCa, firmware?: SoftFirmwareOptions): Promise<SoftPlatform>;
+  boot(
+    imageFamily?: ImageFamily,
+    ca?: PlatformCa,
+    firmware?: SoftFirmwareOptions,
+    imageId?: string,
+  ): Promise<SoftPlatform>;
   createChallenge(token?: string): Promise<{ name: string; tpmNonce: string }>;
   verify(challenge: string, body: Record<string, unknown>, token?: string): Promise<{ status: number; json: Json }>;
   body(evidence: TpmEvidence, challenge: string, extra?: Record<string, unknown>): Promise<Record<string, unknown>>;
@@ -79,7 +84,7 @@ export async function createFixture(config: Partial<VerifierConfig> = {}): Promi
         .setExpirationTime(now + 3600)
         .sign(saKeys.privateKey);
     },
-    async boot(imageFamily = 'confidential-space', bootCa = ca, firmware = {}) {
+    async boot(imageFamily = 'confidential-space', bootCa = ca, firmware = {}, imageId = `sha256:${'e9'.repeat(32)}`) {
       const platform = bootSoftPlatform({
         ca: bootCa,
         instance: {
@@ -98,7 +103,7 @@ export async function createFixture(config: Partial<VerifierConfig> = {}): Promi
         [COS_TYPE.IMAGE_REF, `127.0.0.1:8080/builder-project/repo1/tee@${IMAGE_DIGEST}`],
         [COS_TYPE.IMAGE_DIGEST, IMAGE_DIGEST],
         [COS_TYPE.RESTART_POLICY, 'Never'],
-        [COS_TYPE.IMAGE_ID, `sha256:${'e9'.repeat(32)}`],
+        [COS_TYPE.IMAGE_ID, imageId],
         [COS_TYPE.ARG, '/nodejs/bin/node'],
         [COS_TYPE.ARG, '/app/main.js'],
         [COS_TYPE.ENV_VAR, 'PATH=/usr/local/bin:/usr/bin:/bin'],
