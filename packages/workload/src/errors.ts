@@ -31,6 +31,12 @@ export const WORKLOAD_ERRORS = {
     description:
       'An envelope-encrypted message failed to authenticate: the ciphertext was altered, the data key is wrong, or the message id or collaborator bound as AAD differs.',
   },
+  ERR_WORKLOAD_PRIVACY_BUDGET: {
+    status: 'RESOURCE_EXHAUSTED',
+    retryable: false,
+    description:
+      'A release under differential privacy would exceed a collaborator’s (ε, δ) budget of the output policy, or the sealed ledger of spent budget is missing or malformed; nothing is released.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type WorkloadErrorCode = keyof typeof WORKLOAD_ERRORS;

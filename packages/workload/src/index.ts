@@ -49,3 +49,14 @@ export {
 export { createDataKeyCache, createKmsKeyWrapper } from './key-wrapper.ts';
 export type { DataKeyCache, DataKeyCacheOptions, KeyWrapper, KmsCryptoClient } from './key-wrapper.ts';
 export { TLS_BINDING_LABEL, tlsBindingNonce } from './tls-binding.ts';
+export {
+  bernoulliExp,
+  cryptoUniform,
+  gaussianSigma2,
+  sampleDiscreteGaussian,
+  sampleDiscreteLaplace,
+  toRational,
+} from './dp-noise.ts';
+export type { Rational, UniformSource } from './dp-noise.ts';
+export { createPrivacyLedger, outputPolicyOfClaims, releaseResult } from './release.ts';
+export type { PrivacyLedger, PrivacyLedgerSnapshot, Release, ReleaseOptions, ValueTally } from './release.ts';
