@@ -133,3 +133,81 @@ it("runs the seed's pool and provider commands and explains a token clause by cl
   );
   assert.equal(deleted.code, 0, deleted.stderr);
 });
+
+it('policy explain shows the output policy in the token and the clauses of the condition that hold it', async () => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwks = join(dir, 'jwks-output.json');
+  writeFileSync(jwks, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k2', alg: 'ES256' }] }));
+  assert.equal(
+    (await cli('iam', 'workload-identity-pools', 'create', 'outputs', '--location=global', '--project=collab-1')).code,
+    0,
+  );
+  const provider = (name: string, condition: string) =>
+    cli(
+      'iam',
+      'workload-identity-pools',
+      'providers',
+      'create-oidc',
+      name,
+      '--location=global',
+      '--workload-identity-pool=outputs',
+      '--issuer-uri=https://verifier.example/',
+      '--allowed-audiences=https://sts.googleapis.com',
+      '--attribute-mapping=google.subject=assertion.sub',
+      `--attribute-condition=${condition}`,
+      `--jwk-json-path=${jwks}`,
+      '--project=collab-1',
+    );
+  assert.equal(
+    (
+      await provider(
+        'pinned',
+        "assertion.swname == 'CONFIDENTIAL_SPACE' && assertion.submods.sealroom.output_policy.min_collaborators >= 2",
+      )
+    ).code,
+    0,
+  );
+  assert.equal((await provider('loose', "assertion.swname == 'CONFIDENTIAL_SPACE'")).code, 0);
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signingInput = `${b64({ alg: 'ES256', kid: 'k2', typ: 'JWT' })}.${b64({
+    iss: 'https://verifier.example',
+    sub: 'vm1',
+    aud: 'https://sts.googleapis.com',
+    iat: now,
+    exp: now + 600,
+    swname: 'CONFIDENTIAL_SPACE',
+    submods: { sealroom: { output_policy: { min_collaborators: 2, min_count: 5 }, output_policy_digest: 'sha256:00' } },
+  })}`;
+  const signature = sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const tokenFile = join(dir, 'token-output');
+  writeFileSync(tokenFile, `${signingInput}.${signature.toString('base64url')}`);
+  const explain = (name: string, ...extra: string[]) =>
+    cli(
+      'policy',
+      'explain',
+      `--provider=${name}`,
+      '--workload-identity-pool=outputs',
+      `--token=${tokenFile}`,
+      '--project=collab-1',
+      ...extra,
+    );
+  const pinned = await explain('pinned');
+  assert.equal(pinned.code, 0, pinned.stderr);
+  assert.match(
+    pinned.stdout,
+    /output policy: a value is released only if at least 2 distinct collaborator\(s\) contributed to it; and its count is at least 5; counts are exact/,
+  );
+  assert.match(
+    pinned.stdout,
+    /your condition requires \[PASS\] assertion\.submods\.sealroom\.output_policy\.min_collaborators >= 2/,
+  );
+  assert.doesNotMatch(pinned.stdout, /does not constrain the output policy/);
+  const loose = await explain('loose');
+  assert.match(loose.stdout, /WARNING: the condition does not constrain the output policy/);
+  const json = JSON.parse((await explain('pinned', '--format=json')).stdout) as {
+    outputPolicy: { policy: unknown; clauses: unknown[] };
+  };
+  assert.deepEqual(json.outputPolicy.policy, { min_collaborators: 2, min_count: 5 });
+  assert.equal(json.outputPolicy.clauses.length, 1);
+});

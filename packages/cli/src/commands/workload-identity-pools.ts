@@ -1,5 +1,6 @@
 // `sealroom iam workload-identity-pools …` and `sealroom policy explain`: pools, OIDC providers, policy explain.
 import { readFileSync } from 'node:fs';
+import { type OutputPolicy, describeOutputPolicy, parseOutputPolicy } from '@sealroom/core';
 import type { CommandContext, CommandSpec, FlagSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { getIamPolicy } from '../iam-helpers.ts';
@@ -274,6 +275,7 @@ export const workloadIdentityPoolCommands: CommandSpec[] = [
           b.members.filter((m) => explanation.members.includes(m)).map((member) => ({ role: b.role, member })),
         );
       }
+      explanation.outputPolicy = outputPolicySection(readFileSync(ctx.flags.token as string, 'utf8'), explanation);
       if (ctx.flags.format) return explanation;
       printExplanation(ctx, explanation);
       return undefined;
@@ -295,6 +297,44 @@ interface Explanation {
   access: { permission: string; allowed: boolean }[];
   warnings: string[];
   bindings?: { role: string; member: string }[];
+  outputPolicy?: OutputPolicySection;
+}
+
+/** What the token says results may release, and which clauses of the condition hold it to that. */
+interface OutputPolicySection {
+  policy?: OutputPolicy;
+  digest?: string;
+  description: string;
+  /** The condition's clauses that name the output policy, with their outcome on this token. */
+  clauses: Explanation['condition']['clauses'];
+}
+
+/**
+ * The output policy of the token (submods.sealroom, read from the measured image config by the verifier),
+ * and the condition's clauses about it: what this provider's condition accepts for the results.
+ */
+export function outputPolicySection(token: string, explanation: Pick<Explanation, 'condition'>): OutputPolicySection {
+  let policy: OutputPolicy | undefined;
+  let digest: string | undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(token.trim().split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      submods?: { sealroom?: { output_policy?: unknown; output_policy_digest?: string } };
+    };
+    const sealroom = claims.submods?.sealroom;
+    if (sealroom?.output_policy !== undefined) {
+      policy = parseOutputPolicy(sealroom.output_policy);
+      digest = sealroom.output_policy_digest;
+    }
+  } catch {
+    // An unreadable token is reported by the verification line already.
+  }
+  return {
+    ...(policy
+      ? { policy, description: describeOutputPolicy(policy) }
+      : { description: 'the token carries no output policy' }),
+    ...(digest ? { digest } : {}),
+    clauses: explanation.condition.clauses.filter((c) => /\bsubmods\.sealroom\b|output_policy/.test(c.text)),
+  };
 }
 
 function printExplanation(ctx: CommandContext, e: Explanation): void {
@@ -316,5 +356,17 @@ function printExplanation(ctx: CommandContext, e: Explanation): void {
   for (const b of e.bindings ?? []) ctx.out(`  binding ${b.role} via ${b.member}`);
   if (e.bindings && e.bindings.length === 0) ctx.out('  no binding on the resource names this principal');
   for (const a of e.access) ctx.out(`  ${a.allowed ? 'ALLOWED' : 'DENIED '} ${a.permission}`);
+  const o = e.outputPolicy;
+  if (o) {
+    ctx.out(`output policy: ${o.description}`);
+    if (o.digest) ctx.out(`  digest ${o.digest}`);
+    for (const c of o.clauses) {
+      const label = c.outcome === 'true' ? 'PASS' : c.outcome === 'false' ? 'FAIL' : c.outcome.toUpperCase();
+      ctx.out(`  your condition requires [${label}] ${c.text}`);
+    }
+    if (o.clauses.length === 0) {
+      ctx.out('WARNING: the condition does not constrain the output policy: it accepts any image policy, or none.');
+    }
+  }
   for (const w of e.warnings) ctx.out(`WARNING: ${w}`);
 }
