@@ -84,8 +84,9 @@ for N in 1 2; do
   NUMBER=`sealroom projects describe $PROJECT --format='value(projectNumber)'`
   USER_EMAIL=`sealroom config get-value core/account`
   IMAGE="principalSet://iam.googleapis.com/projects/$NUMBER/locations/global/workloadIdentityPools/trusted-workload-pool/attribute.image_reference/$IMAGE_REFERENCE"
-  # Each collaborator rebuilt the image from source and got $DIGEST: its token service admits only that image.
-  CONDITION="$OPERATOR_CONDITION && assertion.submods.container.image_digest=='$DIGEST'" create_pool
+  # Each collaborator rebuilt the image from source and got $DIGEST: its token service admits only that image,
+  # and only with the output policy it agreed to (the image's sealroom.output_policy label, in the token).
+  CONDITION="$OPERATOR_CONDITION && assertion.submods.container.image_digest=='$DIGEST' && assertion.submods.sealroom.output_policy.min_collaborators >= 1" create_pool
   sealroom kms keyrings create kr1 --location=global
   sealroom kms keys create key1 --keyring=kr1 --location=global --purpose=encryption
   sealroom kms keys add-iam-policy-binding key1 --keyring=kr1 --location=global \
@@ -93,6 +94,8 @@ for N in 1 2; do
   # decrypt contributions, and encrypt this collaborator's result under its own key
   sealroom kms keys add-iam-policy-binding key1 --keyring=kr1 --location=global \
     --member="$IMAGE" --role=roles/cloudkms.cryptoKeyEncrypterDecrypter
+  # the workload logs each release in this collaborator's transparency log before delivering the result
+  sealroom projects add-iam-policy-binding $PROJECT --member="$IMAGE" --role=roles/transparency.releaseWriter
   sealroom secrets create wordcount-results --replication-policy=automatic
   sealroom secrets add-iam-policy-binding wordcount-results --member="$IMAGE" --role=roles/secretmanager.secretVersionAdder
   sealroom secrets add-iam-policy-binding wordcount-results --member="user:$USER_EMAIL" --role=roles/secretmanager.secretAccessor

@@ -1,7 +1,7 @@
 // The seed scenario end to end on an in-process server (build, registry, compute instance with launcher and verifier,
 // STS, KMS, Secret Manager, Pub/Sub over gRPC), and the negative runs on the dev stand-in issuer.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -51,6 +51,8 @@ test('the seed tutorial (build, push, instance, publish and mTLS send) counts al
   const results = Object.values(outcome.results);
   assert.equal(results.length, 2);
   for (const result of results) {
+    assert.equal(result.minCollaborators, 1, 'the image’s output policy, read from the token');
+    assert.match(result.transparency?.checkpoint ?? '', /^127\.0\.0\.1:\d+\/transparency\n\d+\n/);
     assert.equal(result.counts.alice, 2, 'over Pub/Sub, one from each collaborator');
     assert.equal(result.counts.bob, 2, 'over mTLS, one from each collaborator');
   }
@@ -221,6 +223,66 @@ describe('negative runs', () => {
       assert.ok((await waitForDeadLetters()) >= 1);
     } finally {
       await workload.kill();
+    }
+  });
+
+  test('an image whose output policy says k = 2 withholds a word only one collaborator sent, and the result names its checkpoint', async () => {
+    const [c1] = t.collaborators;
+    const workload = await start({ outputPolicy: { min_collaborators: 2, min_count: 1 } });
+    try {
+      await publishAs(0, ['k2-both', 'k2-alone']);
+      await publishAs(1, ['k2-both']);
+      await waitFor(
+        () => workload.tally.values()['k2-both']?.collaborators.length === 2 && !!workload.tally.values()['k2-alone'],
+        20_000,
+        'both words counted',
+      );
+      await workload.processor.flush();
+      await workload.publishResults();
+      await c1.cli.sealroom(['config', 'configurations', 'activate', 'collaborator-1'], { quiet: true });
+      const result = JSON.parse(await c1.cli.wordcount(['results', `--project=${c1.project}`])) as WordcountResult;
+      assert.equal(result.counts['k2-both'], 2, 'two collaborators sent it');
+      assert.equal(result.counts['k2-alone'], undefined, 'one collaborator sent it: withheld');
+      assert.equal(result.minCollaborators, 2);
+      assert.ok(result.withheldWords >= 1);
+      // The collaborator checks, offline against its own log's key, which key uses preceded this result.
+      const dir = mkdtempSync(join(tmpdir(), 'sealroom-e2e-receipts-'));
+      try {
+        const checkpoint = join(dir, 'result.checkpoint');
+        writeFileSync(checkpoint, result.transparency?.checkpoint ?? '');
+        const logKey = (await c1.cli.sealroom(['transparency', 'log-key'])).trim();
+        const receipts = JSON.parse(
+          await c1.cli.sealroom([
+            'transparency',
+            'receipts',
+            'list',
+            `--checkpoint=${checkpoint}`,
+            `--log-key=${logKey}`,
+            `--output-dir=${join(dir, 'receipts')}`,
+            '--format=json',
+          ]),
+        ) as { index: number; kind: string; principal: string; method: string }[];
+        const release = receipts.find((r) => r.index === result.transparency?.entryIndex);
+        assert.equal(release?.kind, 'workload.release');
+        const decrypts = receipts.filter((r) => r.kind === 'kms.use' && r.principal.startsWith('principal://'));
+        assert.ok(decrypts.length > 0, 'the workload’s key releases precede the result');
+        for (const r of [release, decrypts.at(-1)]) {
+          const verified = JSON.parse(
+            await c1.cli.sealroom([
+              'transparency',
+              'verify',
+              join(dir, 'receipts', `${r?.index}.tlog-proof`),
+              `--log-key=${logKey}`,
+              '--format=json',
+            ]),
+          ) as { treeSize: number };
+          assert.equal(verified.treeSize, Number(result.transparency?.checkpoint.split('\n')[1]));
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      await workload.stop();
     }
   });
 

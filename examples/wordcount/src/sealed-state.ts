@@ -42,7 +42,9 @@ export function createSealedFileStateStore(options: SealedFileStateOptions): Sta
         const snapshot = JSON.parse(
           decryptWithDataKey(plain, Buffer.from(sealed.c, 'base64'), STATE_AAD).toString('utf8'),
         ) as TallySnapshot;
-        if (snapshot.version !== 1) throw new Error(`unknown state version ${String(snapshot.version)}`);
+        if (snapshot.version !== 1 && snapshot.version !== 2) {
+          throw new Error(`unknown state version ${String(snapshot.version)}`);
+        }
         key = { plain, wrapped: sealed.k };
         return snapshot;
       } catch (cause) {
@@ -85,7 +87,9 @@ export function createSealedBlobStateStore(options: SealedBlobStateOptions): Sta
         const snapshot = JSON.parse(
           decryptWithDataKey(plain, Buffer.from(sealed.c, 'base64'), STATE_AAD).toString('utf8'),
         ) as TallySnapshot;
-        if (snapshot.version !== 1) throw new Error(`unknown state version ${String(snapshot.version)}`);
+        if (snapshot.version !== 1 && snapshot.version !== 2) {
+          throw new Error(`unknown state version ${String(snapshot.version)}`);
+        }
         key = { plain, wrapped: sealed.k };
         return snapshot;
       } catch (cause) {

@@ -1,11 +1,12 @@
 // DEVELOPMENT STAND-IN for launcher + verifier, used only until `sealroom compute instances create` is available:
 // an OIDC issuer on 127.0.0.1 that signs Confidential Space–shaped tokens into a launcher directory.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type OutputPolicy, outputPolicyDigest, parseOutputPolicy } from '@sealroom/core';
 import { TOKEN_FILE_NAME } from '@sealroom/workload';
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 
@@ -18,7 +19,15 @@ export interface DevInstanceClaims {
   /** The debug image family: dbgstat enabled and no STABLE support attribute. */
   readonly debug?: boolean;
   readonly instanceName?: string;
+  /** The image's output policy; by default the one the word-count image declares in its build config. */
+  readonly outputPolicy?: OutputPolicy;
 }
+
+/** The output policy of the word-count image (its `sealroom.output_policy` label). */
+export const IMAGE_OUTPUT_POLICY: OutputPolicy = parseOutputPolicy(
+  (JSON.parse(readFileSync(new URL('../../sealroom.build.json', import.meta.url), 'utf8')) as { outputPolicy: unknown })
+    .outputPolicy,
+);
 
 export interface DevAttestation {
   /** Put this in the providers' --issuer-uri. */
@@ -112,6 +121,10 @@ export function instanceClaims(issuer: string, c: DevInstanceClaims): Record<str
       confidential_space: {
         support_attributes: c.debug ? [] : ['LATEST', 'STABLE', 'USABLE'],
         monitoring_enabled: { memory: false },
+      },
+      sealroom: {
+        output_policy: c.outputPolicy ?? IMAGE_OUTPUT_POLICY,
+        output_policy_digest: outputPolicyDigest(c.outputPolicy ?? IMAGE_OUTPUT_POLICY),
       },
     },
   };

@@ -8,7 +8,12 @@ import { resolveRepoRoot, silentLogger } from '@sealroom/core';
 import type { WordcountConfig } from '../config.ts';
 import { type RunningWorkload, runWorkload } from '../workload/run.ts';
 import { type CliSession, openCliSession, serverFetch } from './cli-session.ts';
-import { type DevAttestation, type DevInstanceClaims, startDevAttestation } from './dev-attestation.ts';
+import {
+  type DevAttestation,
+  type DevInstanceClaims,
+  IMAGE_OUTPUT_POLICY,
+  startDevAttestation,
+} from './dev-attestation.ts';
 import {
   type InstanceVariant,
   type WorkloadHandle,
@@ -261,6 +266,14 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
         }
       }
     }
+    // The workload logs each release in this collaborator's transparency log before the result reaches it.
+    await c.cli.sealroom([
+      'projects',
+      'add-iam-policy-binding',
+      c.project,
+      `--member=${image}`,
+      '--role=roles/transparency.releaseWriter',
+    ]);
     await c.cli.sealroom(['secrets', 'create', 'wordcount-results', '--replication-policy=automatic']);
     await c.cli.sealroom([
       'secrets',
@@ -383,7 +396,11 @@ async function createPool(
   serviceAccount: string,
   imageDigest?: string,
 ) {
-  const pinned = imageDigest ? ` && assertion.submods.container.image_digest=='${imageDigest}'` : '';
+  // A collaborator pins the digest it rebuilt, and the output policy it agreed to (the image's label, as
+  // the verifier read it from the measured image config).
+  const pinned = imageDigest
+    ? ` && assertion.submods.container.image_digest=='${imageDigest}' && assertion.submods.sealroom.output_policy.min_collaborators >= ${IMAGE_OUTPUT_POLICY.min_collaborators}`
+    : '';
   await p.cli.sealroom(['iam', 'workload-identity-pools', 'create', POOL, '--location=global']);
   await p.cli.sealroom([
     'iam',

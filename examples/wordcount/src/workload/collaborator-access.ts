@@ -23,6 +23,8 @@ export interface CollaboratorAccess {
   addSecretVersion(secret: string, payload: Buffer): Promise<void>;
   /** The latest version of one of the collaborator's secrets. */
   accessSecret(secret: string): Promise<Buffer>;
+  /** Logs a release in the collaborator's transparency log (under its result secret's project). */
+  appendRelease(facts: Record<string, string | number | boolean>): Promise<{ index: number; checkpoint: string }>;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,14 @@ export function openCollaboratorAccess(config: CollaboratorConfig, tokenFile?: s
     async accessSecret(secret) {
       const answer = await call('GET', `${secret}/versions/latest:access`);
       return Buffer.from(String((answer.payload as { data?: string } | undefined)?.data ?? ''), 'base64');
+    },
+    async appendRelease(facts) {
+      const project = config.resultSecret.split('/')[1] ?? '';
+      const answer = await call('POST', `projects/${project}/transparency/entries`, {
+        kind: 'workload.release',
+        facts,
+      });
+      return { index: Number(answer.index), checkpoint: String(answer.checkpoint) };
     },
     close: () => kms.close(),
   };

@@ -1,12 +1,15 @@
 // The word-count workload: subscribe, count across the configured collaborators, seal state, publish sealed results.
 import { Duration, type Message, PubSub } from '@google-cloud/pubsub';
-import type { Logger } from '@sealroom/core';
+import type { Logger, OutputPolicy } from '@sealroom/core';
 import {
   buildExternalAccountCredentials,
   classifyFailure,
   createExternalAccountClient,
+  decodeTokenClaims,
   impersonationUrlFor,
+  outputPolicyOfClaims,
   pubsubClientOptions,
+  readDefaultToken,
   requestCustomToken,
   tokenUrlFor,
 } from '@sealroom/workload';
@@ -19,9 +22,10 @@ import {
   type ProcessorOptions,
   createContributionProcessor,
 } from '../processor.ts';
+import { createResultPublisher } from '../release.ts';
 import { sealResult } from '../results.ts';
-import { createSealedBlobStateStore, createSealedFileStateStore } from '../sealed-state.ts';
-import { type Tally, createTally } from '../tally.ts';
+import { type StateStore, createSealedBlobStateStore, createSealedFileStateStore } from '../sealed-state.ts';
+import { type Tally, type WordcountResult, createTally } from '../tally.ts';
 import { type CollaboratorAccess, openCollaboratorAccess } from './collaborator-access.ts';
 import { type Ingress, type IngressTenant, startIngress } from './ingress.ts';
 
@@ -70,7 +74,7 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
   if (!stateAccess) throw new Error('state collaborator missing'); // parseWordcountConfig guarantees it
   const stateWrapper = stateAccess.wrapperFor(config.state.kmsKey);
   const { file, secret } = config.state;
-  const store = secret
+  const sealedStore = secret
     ? createSealedBlobStateStore({
         wrapper: stateWrapper,
         blobs: {
@@ -84,27 +88,46 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
         },
       })
     : createSealedFileStateStore({ file: file ?? '', wrapper: stateWrapper });
+  // One writer at a time, in call order: the last seal is always of the latest snapshot.
+  let sealing: Promise<void> = Promise.resolve();
+  const store: StateStore = {
+    load: () => sealedStore.load(),
+    save: (snapshot) => (sealing = sealing.catch(() => {}).then(() => sealedStore.save(snapshot))),
+  };
   const tally = createTally(await store.load());
   logger.info({ contributions: tally.snapshot().seen.length }, 'state restored');
+  const { policy, source } = await outputPolicyOf(config, tokenFile);
+  logger.info({ outputPolicy: policy, source }, 'output policy');
 
   let resultsDirty = false;
   let resultsTimer: NodeJS.Timeout | undefined;
   let publishing: Promise<void> = Promise.resolve();
+  const publisher = createResultPublisher({
+    tally,
+    policy,
+    policySource: source,
+    logger,
+    save: () => store.save(tally.snapshot()),
+    recipients: config.collaborators.flatMap((collaborator) => {
+      const a = access.get(collaborator.name);
+      if (!a) return [];
+      return [
+        {
+          name: a.name,
+          appendRelease: (facts: Record<string, string | number | boolean>) => a.appendRelease(facts),
+          deliver: async (result: WordcountResult) =>
+            a.addSecretVersion(collaborator.resultSecret, await sealResult(result, a.name, a.wrapper)),
+        },
+      ];
+    }),
+  });
   const publishResults = (): Promise<void> => {
-    publishing = publishing.then(async () => {
-      resultsDirty = false;
-      const result = tally.result(config.minCount);
-      for (const collaborator of config.collaborators) {
-        const a = access.get(collaborator.name);
-        if (!a) continue;
-        try {
-          await a.addSecretVersion(collaborator.resultSecret, await sealResult(result, a.name, a.wrapper));
-          logger.info({ collaborator: a.name, contributions: result.contributions }, 'sealed result published');
-        } catch (error) {
-          logger.error({ collaborator: a.name, error }, 'publishing a result failed');
-        }
-      }
-    });
+    publishing = publishing
+      .then(async () => {
+        resultsDirty = false;
+        await publisher.publish();
+      })
+      .catch((error: unknown) => logger.error({ error }, 'releasing a result failed'));
     return publishing;
   };
   const processor = createContributionProcessor({
@@ -256,4 +279,21 @@ async function checkKeyRelease(access: ReadonlyMap<string, CollaboratorAccess>, 
       }
     }),
   );
+}
+
+/**
+ * The output policy the workload enforces: the one in its own token (the image's label, which every
+ * collaborator's condition saw), never looser than the launch configuration's minCount; without one in
+ * the token, the configuration's minCount alone.
+ */
+async function outputPolicyOf(
+  config: WordcountConfig,
+  tokenFile: string | undefined,
+): Promise<{ policy: OutputPolicy; source: 'token' | 'config' }> {
+  const claims = decodeTokenClaims(await readDefaultToken(tokenFile ? { tokenFile } : {}));
+  const fromToken = outputPolicyOfClaims(claims);
+  if (fromToken) {
+    return { policy: { ...fromToken, min_count: Math.max(fromToken.min_count, config.minCount) }, source: 'token' };
+  }
+  return { policy: { min_collaborators: 1, min_count: config.minCount }, source: 'config' };
 }
