@@ -232,3 +232,30 @@ test('a log restored from an older copy (rolled back) is caught by a witness tha
   await restored.log.stop();
   await restored.db.close();
 });
+
+test('two replicas on one database interleave appends, and each serves receipts that verify', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-tlog-'));
+  dirs.push(dir);
+  const one = await open(join(dir, 'shared.sqlite'));
+  const two = await open(join(dir, 'shared.sqlite'));
+  const indexes: number[] = [];
+  for (let n = 0; n < 6; n++) {
+    indexes.push(await one.log.append(decision('111', n)));
+    indexes.push(await two.log.append(decision('222', n)));
+  }
+  assert.deepEqual(
+    indexes,
+    Array.from({ length: 12 }, (_, n) => n),
+  );
+  for (const [log, index] of [
+    [one.log, 11],
+    [two.log, 0],
+    [one.log, 4],
+  ] as const) {
+    assert.equal(verifyReceipt(await log.receipt(index), { logKey: one.log.verifierKey }).index, index);
+  }
+  for (const r of [one, two]) {
+    await r.log.stop();
+    await r.db.close();
+  }
+});

@@ -158,22 +158,13 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
     scheduled = false;
     try {
       failIfCorrupt();
-      if ((await store.size()) !== tree.size) await catchUp(tree);
-      const start = tree.size;
-      const leaves: StoredLeaf[] = batch.map((item, i) => ({
-        index: start + i,
-        projectNumber: item.projectNumber,
-        kind: item.kind,
-        time: item.time,
-        leaf: item.leaf,
-      }));
-      await store.appendLeaves(leaves);
-      for (const l of leaves) tree.append(hashLeaf(l.leaf));
+      const start = await store.appendLeaves(batch);
+      // Another replica appended in between: the stored log, ours included, is the truth to catch up with.
+      if (start === tree.size) for (const item of batch) tree.append(hashLeaf(item.leaf));
+      else await catchUp(tree);
       for (const [i, item] of batch.entries()) item.done(start + i);
     } catch (error) {
       for (const item of batch) item.done(undefined, error);
-      // A lost race with another writer: start from what is stored.
-      await rebuild().catch(() => {});
     }
   };
 

@@ -59,8 +59,11 @@ export interface TransparencyStore {
   getKey(): Promise<StoredKey | undefined>;
   /** Inserts the log key unless one exists; returns the one that is stored. */
   putKey(key: StoredKey, time: number): Promise<StoredKey>;
-  /** Appends leaves in one transaction, refusing a gap or overlap (another writer won the race). */
-  appendLeaves(leaves: readonly StoredLeaf[]): Promise<void>;
+  /**
+   * Appends leaves in one transaction at the end of the stored log (another replica may have appended
+   * since this one last looked); returns the index the first of them got.
+   */
+  appendLeaves(leaves: readonly Omit<StoredLeaf, 'index'>[]): Promise<number>;
   size(): Promise<number>;
   /** Leaves from `from` on, in index order. */
   leavesFrom(from: number, limit: number): Promise<StoredLeaf[]>;
@@ -127,18 +130,16 @@ export async function openSqlTransparencyStore(db: SqlDatabase): Promise<Transpa
       );
       return (await getKey()) ?? key;
     },
-    async appendLeaves(leaves) {
-      await db.transaction(async (tx) => {
-        const size = await sizeIn(tx);
-        if (leaves.length > 0 && leaves[0]?.index !== size) {
-          throw new Error(`log append at ${leaves[0]?.index} but the stored log has ${size} entries`);
-        }
-        for (const l of leaves) {
+    appendLeaves(leaves) {
+      return db.transaction(async (tx) => {
+        const start = await sizeIn(tx);
+        for (const [i, l] of leaves.entries()) {
           await tx.run(
             'INSERT INTO tlog_leaves (leaf_index, project_number, kind, log_time, leaf) VALUES (?, ?, ?, ?, ?)',
-            [l.index, l.projectNumber, l.kind, l.time, l.leaf],
+            [start + i, l.projectNumber, l.kind, l.time, l.leaf],
           );
         }
+        return start;
       });
     },
     size: () => sizeIn(db),
