@@ -26,7 +26,14 @@ export { ID_TOKEN_TTL_MS } from './id-tokens.ts';
 export type { IdTokenIssuer } from './id-tokens.ts';
 export { SERVICE_ACCOUNT_UNDELETE_WINDOW_MS, serviceAccountEmail } from './service-accounts.ts';
 export type { ServiceAccount, ServiceAccountStore } from './service-accounts.ts';
-export { AUDIT_LOG_ID, DATA_ACCESS_LOG_ID, DEPLOYMENT_LOG, toLogEntryJson } from './audit.ts';
+export {
+  AUDIT_LOG_ID,
+  AUDIT_MIGRATIONS,
+  DATA_ACCESS_LOG_ID,
+  DEPLOYMENT_LOG,
+  createProjectLog,
+  toLogEntryJson,
+} from './audit.ts';
 export type { AuditSink, ChainVerification, LogEntryInput, ProjectLog, Severity } from './audit.ts';
 export type { Project, ProjectStore } from './projects.ts';
 export { createIam } from './module.ts';
