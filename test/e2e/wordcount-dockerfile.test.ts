@@ -25,7 +25,7 @@ import {
   readTar,
   registryBaseImages,
 } from '@sealroom/builder';
-import { resolveRepoRoot } from '@sealroom/core';
+import { formatOutputPolicy, parseOutputPolicy, resolveRepoRoot } from '@sealroom/core';
 import { RegistryClient, type RegistryTestServer, startRegistryTestServer } from '@sealroom/registry';
 
 const skip = dockerfileBuildsUnavailable();
@@ -108,6 +108,12 @@ describe('the word-count workload as a Dockerfile build', { skip }, () => {
     assert.equal(config?.WorkingDir, '/app');
     assert.equal(config?.Labels?.['tee.launch_policy.allow_env_override'], 'WORDCOUNT_CONFIG');
     assert.equal(config?.Labels?.['tee.launch_policy.log_redirect'], 'always');
+    // The same output policy as the Node.js build's: the tutorial's conditions require it in the token.
+    const buildConfig = JSON.parse(readFileSync(join(ROOT, 'examples', 'wordcount', 'sealroom.build.json'), 'utf8'));
+    assert.equal(
+      config?.Labels?.['sealroom.output_policy'],
+      formatOutputPolicy(parseOutputPolicy(buildConfig.outputPolicy)),
+    );
     assert.equal(here.layers.length, 2);
     const added = new Map(readTar(here.layers[1]?.bytes as Buffer).map((e) => [e.path, e]));
     const node = added.get('usr/local/bin/node');
