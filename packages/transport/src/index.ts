@@ -17,6 +17,26 @@ export { DEFAULT_BODY_LIMIT_BYTES, parseForm, readBody } from './body.ts';
 export { ERROR_DOMAIN, toGoogleError } from './errors-wire.ts';
 export type { GoogleErrorBody } from './errors-wire.ts';
 export { parseWith } from './validate.ts';
+export {
+  configTextKindOf,
+  defineConfigFragment,
+  describeConfigKey,
+  fromConfigText,
+  parseConfigFragment,
+  readConfigEnv,
+  readConfigFile,
+  toConfigError,
+} from './config-fragment.ts';
+export type {
+  ConfigEnvValues,
+  ConfigFragment,
+  ConfigFragmentSpec,
+  ConfigKey,
+  ConfigKeys,
+  ConfigSchema,
+  ConfigTextKind,
+  ConfigValues,
+} from './config-fragment.ts';
 export { loadOrCreateDeploymentTls } from './tls.ts';
 export type { DeploymentTls } from './tls.ts';
 export { GRPC_LOADER_OPTIONS, startGrpcServer, toGrpcStatus } from './grpc/server.ts';
