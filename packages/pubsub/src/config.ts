@@ -1,6 +1,64 @@
-// Pub/Sub service settings from SEALROOM_PUBSUB_* environment variables (documented in docs/pubsub.md).
+// Pub/Sub's configuration fragment: the emulator port, pull wait and retention sweep (SEALROOM_PUBSUB_*).
 import { CoreError } from '@sealroom/core';
+import { type ConfigValues, defineConfigFragment, parseConfigFragment, readConfigEnv } from '@sealroom/transport';
+import { z } from 'zod';
 
+const port = z.number().int().min(0).max(65535).optional();
+
+export const pubsubConfigFragment = defineConfigFragment({
+  name: 'pubsub',
+  title: 'Pub/Sub',
+  section: 'pubsub',
+  envPrefix: 'SEALROOM_PUBSUB_',
+  intro:
+    'The emulator port has no caller identity and does not consult IAM: anyone who reaches it reads and writes every topic and subscription. So it runs only with `--dev`; a server without `--dev` refuses to start with it unless it is asked for by its unsafe name. See [pubsub.md](pubsub.md#the-emulator-port-off-by-default-dev-only).',
+  keys: {
+    emulatorPort: {
+      schema: port,
+      env: 'SEALROOM_PUBSUB_EMULATOR_PORT',
+      flag: 'emulator-port',
+      defaultText: 'off',
+      description:
+        'Plaintext Pub/Sub gRPC port for `PUBSUB_EMULATOR_HOST` clients, only with `--dev` (no caller identity, IAM not enforced). `0` picks a free port.',
+    },
+    unsafeEmulatorPort: {
+      schema: port,
+      env: 'SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT',
+      flag: 'unsafe-emulator-port',
+      defaultText: 'off',
+      description:
+        'The same port on a server without `--dev`: anyone who reaches it reads and writes every topic and subscription. Set it or `emulatorPort`, not both.',
+    },
+    emulatorHost: {
+      schema: z.string().min(1).default('127.0.0.1'),
+      env: 'SEALROOM_PUBSUB_EMULATOR_HOST',
+      description: 'Address the emulator port binds to.',
+    },
+    pullWaitMs: {
+      schema: z.number().int().min(0).max(60_000).default(1000),
+      env: 'SEALROOM_PUBSUB_PULL_WAIT_MS',
+      description: 'How long a unary Pull without `returnImmediately` waits for messages.',
+    },
+    purgeIntervalMs: {
+      schema: z.number().int().min(1000).max(86_400_000).default(60_000),
+      env: 'SEALROOM_PUBSUB_PURGE_INTERVAL_MS',
+      description: 'How often messages past their subscription’s retention are dropped.',
+    },
+  },
+  check(values) {
+    if (values.emulatorPort !== undefined && values.unsafeEmulatorPort !== undefined) {
+      throw new CoreError(
+        'ERR_CONFIG',
+        'Set the emulator port (emulatorPort, --emulator-port, SEALROOM_PUBSUB_EMULATOR_PORT; dev mode) or its unsafe form (unsafeEmulatorPort, --unsafe-emulator-port, SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT), not both.',
+      );
+    }
+  },
+});
+
+/** The fragment's values as the configuration file and variables give them. */
+export type PubsubConfigValues = ConfigValues<typeof pubsubConfigFragment.keys>;
+
+/** The settings the module runs with. */
 export interface PubsubConfig {
   /** Plaintext, identity-free gRPC port for emulator-style tools; undefined (off) by default. */
   readonly emulatorPort?: number;
@@ -16,45 +74,20 @@ export interface PubsubConfig {
   readonly purgeIntervalMs: number;
 }
 
-const KEYS = new Set([
-  'SEALROOM_PUBSUB_EMULATOR_PORT',
-  'SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT',
-  'SEALROOM_PUBSUB_EMULATOR_HOST',
-  'SEALROOM_PUBSUB_PULL_WAIT_MS',
-  'SEALROOM_PUBSUB_PURGE_INTERVAL_MS',
-]);
-
-function intOf(env: NodeJS.ProcessEnv, key: string, min: number, max: number): number | undefined {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new CoreError('ERR_CONFIG', `${key} must be an integer between ${min} and ${max}.`);
-  }
-  return value;
-}
-
-/** Reads the settings; unknown SEALROOM_PUBSUB_* keys are refused so a typo does not pass silently. */
-export function loadPubsubConfig(env: NodeJS.ProcessEnv): PubsubConfig {
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('SEALROOM_PUBSUB_') && !KEYS.has(key)) {
-      throw new CoreError('ERR_CONFIG', `Unknown setting ${key}.`);
-    }
-  }
-  const devPort = intOf(env, 'SEALROOM_PUBSUB_EMULATOR_PORT', 0, 65535);
-  const unsafePort = intOf(env, 'SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT', 0, 65535);
-  if (devPort !== undefined && unsafePort !== undefined) {
-    throw new CoreError(
-      'ERR_CONFIG',
-      'Set SEALROOM_PUBSUB_EMULATOR_PORT (dev mode) or SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT, not both.',
-    );
-  }
-  const emulatorPort = unsafePort ?? devPort;
+/** The module's settings from the fragment's values: one emulator port, marked unsafe when asked for so. */
+export function toPubsubConfig(values: PubsubConfigValues): PubsubConfig {
+  const emulatorPort = values.unsafeEmulatorPort ?? values.emulatorPort;
   return {
     ...(emulatorPort !== undefined ? { emulatorPort } : {}),
-    ...(unsafePort !== undefined ? { emulatorUnsafe: true } : {}),
-    emulatorHost: env.SEALROOM_PUBSUB_EMULATOR_HOST || '127.0.0.1',
-    pullWaitMs: intOf(env, 'SEALROOM_PUBSUB_PULL_WAIT_MS', 0, 60_000) ?? 1000,
-    purgeIntervalMs: intOf(env, 'SEALROOM_PUBSUB_PURGE_INTERVAL_MS', 1000, 86_400_000) ?? 60_000,
+    ...(values.unsafeEmulatorPort !== undefined ? { emulatorUnsafe: true } : {}),
+    emulatorHost: values.emulatorHost,
+    pullWaitMs: values.pullWaitMs,
+    purgeIntervalMs: values.purgeIntervalMs,
   };
+}
+
+/** Reads the settings from SEALROOM_PUBSUB_* alone (the service run without the server's configuration). */
+export function loadPubsubConfig(env: NodeJS.ProcessEnv): PubsubConfig {
+  const { values, sources } = readConfigEnv(pubsubConfigFragment, env);
+  return toPubsubConfig(parseConfigFragment(pubsubConfigFragment, values, sources));
 }

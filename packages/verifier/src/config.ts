@@ -1,7 +1,7 @@
-// The verifier's configuration: trusted platform roots, image database, lifetimes. One zod schema, unknown keys refused.
-import { readFileSync } from 'node:fs';
+// The verifier's configuration fragment: trusted platform roots, image database, lifetimes; unknown keys refused.
 import { X509Certificate } from 'node:crypto';
 import { CoreError } from '@sealroom/core';
+import { type ConfigValues, defineConfigFragment, parseConfigFragment, readConfigEnv } from '@sealroom/transport';
 import { z } from 'zod';
 import { SUPPORT_ATTRIBUTES } from './image-db.ts';
 import type { ImageEntry } from './image-db.ts';
@@ -22,77 +22,93 @@ const hexDigests = (size: number) =>
     .min(1)
     .optional();
 
-export const verifierConfigSchema = z.strictObject({
-  /** The `iss` of the tokens; the server's base URL when absent. */
-  issuer: z.url().optional(),
-  /** Platform roots whose AK certificates are trusted, as PEM, each with the hwmodel it vouches for. */
-  trustedRoots: z.array(z.strictObject({ certificatePem: z.string(), hwmodel: z.enum(HWMODELS) })).default([]),
-  /** Intermediate certificates (PEM) the verifier supplies when evidence lacks them. */
-  intermediates: z.array(z.string()).default([]),
-  /** Golden boot measurements: kernel command line → image, with its Secure Boot db and boot applications. */
-  images: z
-    .array(
-      z.strictObject({
-        cmdline: z.string().min(1),
-        imageReleaseName: z.string().min(1),
-        isHardened: z.boolean(),
-        swversion: z.string().regex(/^[0-9]+$/),
-        supportAttributes: z.array(z.enum(SUPPORT_ATTRIBUTES)).default([]),
-        /** SHA-256 (hex) of each certificate Secure Boot's db must hold, and nothing else. */
-        secureBootDb: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1),
-        /** EFI boot application digests (hex) in boot order, per bank; at least one bank. */
-        bootApplications: z
-          .strictObject({
-            sha1: hexDigests(20),
-            sha256: hexDigests(32),
-            sha384: hexDigests(48),
-            sha512: hexDigests(64),
-          })
-          .refine((banks) => Object.values(banks).some((d) => d !== undefined && d.length > 0), {
-            message: 'list the boot applications in at least one bank',
-          }),
-      }),
-    )
-    .default([]),
-  challengeTtlSeconds: z.number().int().min(10).max(86_400).default(900),
-  tokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
-  keyRotationSeconds: z
-    .number()
-    .int()
-    .min(60)
-    .default(7 * 86_400),
-  /** swversion given to soft-platform images not in `images`, in dev mode only. */
-  devSwversion: z
-    .string()
-    .regex(/^[0-9]+$/)
-    .default('261100'),
+const imageSchema = z.strictObject({
+  cmdline: z.string().min(1),
+  imageReleaseName: z.string().min(1),
+  isHardened: z.boolean(),
+  swversion: z.string().regex(/^[0-9]+$/),
+  supportAttributes: z.array(z.enum(SUPPORT_ATTRIBUTES)).default([]),
+  /** SHA-256 (hex) of each certificate Secure Boot's db must hold, and nothing else. */
+  secureBootDb: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1),
+  /** EFI boot application digests (hex) in boot order, per bank; at least one bank. */
+  bootApplications: z
+    .strictObject({
+      sha1: hexDigests(20),
+      sha256: hexDigests(32),
+      sha384: hexDigests(48),
+      sha512: hexDigests(64),
+    })
+    .refine((banks) => Object.values(banks).some((d) => d !== undefined && d.length > 0), {
+      message: 'list the boot applications in at least one bank',
+    }),
 });
 
-export type VerifierConfig = z.infer<typeof verifierConfigSchema>;
+export const verifierConfigFragment = defineConfigFragment({
+  name: 'verifier',
+  title: 'Verifier',
+  section: 'verifier',
+  envPrefix: 'SEALROOM_VERIFIER_',
+  fileEnv: 'SEALROOM_VERIFIER_CONFIG',
+  intro:
+    'The keys of that file override the configuration file’s. The image database and dev mode are described in [verifier.md](verifier.md#configuration).',
+  keys: {
+    issuer: {
+      schema: z.url().optional(),
+      defaultText: 'the server’s `baseUrl`',
+      description: '`iss` of the tokens; discovery is served under its path.',
+    },
+    trustedRoots: {
+      schema: z.array(z.strictObject({ certificatePem: z.string(), hwmodel: z.enum(HWMODELS) })).default([]),
+      description: `\`[{certificatePem, hwmodel}]\`: platform roots whose AK certificates are trusted, and the \`hwmodel\` their evidence gets (${HWMODELS.map((h) => `\`${h}\``).join(', ')}).`,
+    },
+    intermediates: {
+      schema: z.array(z.string()).default([]),
+      description: 'PEM intermediates the verifier adds when evidence lacks them (GCE: `tpm_ek_intermediate_2`).',
+    },
+    images: {
+      schema: z.array(imageSchema).default([]),
+      description:
+        'The image database: each image’s golden boot, keyed by its kernel command line ([verifier.md](verifier.md#configuration)). A debug image with support attributes is refused at start (`ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES`).',
+    },
+    challengeTtlSeconds: {
+      schema: z.number().int().min(10).max(86_400).default(900),
+      description: 'Challenge lifetime.',
+    },
+    tokenTtlSeconds: {
+      schema: z.number().int().min(60).max(86_400).default(3600),
+      description: 'Token lifetime.',
+    },
+    keyRotationSeconds: {
+      schema: z
+        .number()
+        .int()
+        .min(60)
+        .default(7 * 86_400),
+      description: 'How long a signing key signs before the next one takes over.',
+    },
+    devSwversion: {
+      schema: z
+        .string()
+        .regex(/^[0-9]+$/)
+        .default('261100'),
+      description: '`swversion` given to soft-platform images not in `images`, in dev mode only.',
+    },
+  },
+});
+
+/** The verifier's configuration: one strict zod object, unknown keys refused. */
+export const verifierConfigSchema = verifierConfigFragment.schema;
+
+export type VerifierConfig = ConfigValues<typeof verifierConfigFragment.keys>;
 
 export function parseVerifierConfig(value: unknown): VerifierConfig {
-  const result = verifierConfigSchema.safeParse(value ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new CoreError(
-      'ERR_CONFIG',
-      `Invalid verifier configuration at '${issue?.path.join('.') ?? ''}': ${issue?.message}.`,
-    );
-  }
-  return result.data;
+  return parseConfigFragment(verifierConfigFragment, value);
 }
 
-/** Reads the file named by SEALROOM_VERIFIER_CONFIG (JSON), or the defaults. */
+/** Reads the file named by SEALROOM_VERIFIER_CONFIG (JSON), or the defaults (the service run by itself). */
 export function loadVerifierConfig(env: NodeJS.ProcessEnv = process.env): VerifierConfig {
-  const path = env.SEALROOM_VERIFIER_CONFIG;
-  if (path === undefined || path === '') return parseVerifierConfig({});
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new CoreError('ERR_CONFIG', 'SEALROOM_VERIFIER_CONFIG does not name a readable JSON file.', { cause });
-  }
-  return parseVerifierConfig(json);
+  const { values, sources } = readConfigEnv(verifierConfigFragment, env);
+  return parseConfigFragment(verifierConfigFragment, values, sources);
 }
 
 /** A configured image as the image database holds it (banks left out are absent, not undefined). */

@@ -3,7 +3,7 @@ export { VERIFIER_ERRORS, VerifierError } from './errors.ts';
 export type { VerifierErrorCode } from './errors.ts';
 export { createVerifierModule, createVerifierService } from './module.ts';
 export type { VerifierServiceOptions } from './module.ts';
-export { loadVerifierConfig, parseVerifierConfig, verifierConfigSchema } from './config.ts';
+export { loadVerifierConfig, parseVerifierConfig, verifierConfigFragment, verifierConfigSchema } from './config.ts';
 export type { VerifierConfig } from './config.ts';
 export { BOOT_BANKS, SUPPORT_ATTRIBUTES, createImageDatabase, softImageEntries, softImageEntry } from './image-db.ts';
 export type { BootBank, ImageDatabase, ImageEntry, SupportAttribute } from './image-db.ts';
