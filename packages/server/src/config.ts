@@ -1,88 +1,208 @@
-// The server's configuration: defaults, then an optional JSON file, then SEALROOM_* variables, then flags.
+// The server's configuration: its own fragment and each service's, composed into one schema and resolved in order.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CoreError } from '@sealroom/core';
 import { type OutboundPolicy, resolvePolicy } from '@sealroom/outbound';
+import { pubsubConfigFragment } from '@sealroom/pubsub';
+import {
+  type ConfigFragment,
+  configTextKindOf,
+  defineConfigFragment,
+  fromConfigText,
+  readConfigEnv,
+  toConfigError,
+} from '@sealroom/transport';
+import { verifierConfigFragment } from '@sealroom/verifier';
 import { z } from 'zod';
 
 export const SERVICE_NAMES = ['iam', 'sts', 'kms', 'secrets', 'pubsub', 'registry', 'verifier', 'compute'] as const;
 
-export const ServerConfigSchema = z
-  .object({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8080),
-    /** gRPC over TLS (KMS, Pub/Sub); 0 picks a free port; -1 disables. */
-    grpcPort: z.number().int().min(-1).max(65535).default(8443),
-    stateDir: z.string().min(1).default('.sealroom'),
-    dev: z.boolean().default(false),
-    only: z.array(z.string()).optional(),
-    universeDomain: z
-      .string()
-      .regex(/^[a-z0-9.-]+$/)
-      .default('googleapis.com'),
-    /** Public base URL; defaults to http://HOST:PORT as listened on. */
-    baseUrl: z.string().url().optional(),
-    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-    /** Root key file; defaults to <stateDir>/keys/root.key. */
-    rootKeyFile: z.string().optional(),
-    shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
-    /** Hosts (`host` or `host:port`) outbound requests may reach over plain http (issuers, registries). */
-    outboundHttpHosts: z.array(z.string()).default([]),
-    /** CIDR ranges of non-public addresses (loopback, private, link-local) outbound requests may reach. */
-    outboundAllowedRanges: z.array(z.string()).default([]),
-  })
-  .strict();
+/** The deployment-wide keys, at the top level of the configuration file. */
+export const serverConfigFragment = defineConfigFragment({
+  name: 'server',
+  title: 'Server',
+  keys: {
+    host: {
+      schema: z.string().min(1).default('127.0.0.1'),
+      env: 'SEALROOM_HOST',
+      flag: 'host',
+      description: 'Address the REST (and gRPC) listeners bind to.',
+    },
+    port: {
+      schema: z.number().int().min(0).max(65535).default(8080),
+      env: 'SEALROOM_PORT',
+      flag: 'port',
+      description: 'REST port; `0` picks a free port. The OCI registry is on this port too (`/v2/`).',
+    },
+    grpcPort: {
+      schema: z.number().int().min(-1).max(65535).default(8443),
+      env: 'SEALROOM_GRPC_PORT',
+      flag: 'grpc-port',
+      description:
+        'gRPC over TLS (KMS, Pub/Sub) with the deployment CA; `0` picks a free port, `-1` disables. Clients trust `tls/ca.pem` of the state directory.',
+    },
+    stateDir: {
+      schema: z.string().min(1).default('.sealroom'),
+      env: 'SEALROOM_STATE_DIR',
+      flag: 'state-dir',
+      defaultText: '`./.sealroom`',
+      description:
+        'State directory: database, root key, CA, registry blobs, instances. Created with mode 0700; its `config.json` is the configuration file when `--config` is not given.',
+    },
+    dev: {
+      schema: z.boolean().default(false),
+      env: 'SEALROOM_DEV',
+      flag: 'dev',
+      description:
+        'Dev mode: dev login and the soft platform CA trusted, never for real data. Announced with a warning at start.',
+    },
+    only: {
+      schema: z.array(z.string()).optional(),
+      env: 'SEALROOM_ONLY',
+      flag: 'only',
+      defaultText: 'all',
+      description: `Services to run besides iam, comma-separated: ${SERVICE_NAMES.filter((s) => s !== 'iam')
+        .map((s) => `\`${s}\``)
+        .join(', ')}.`,
+    },
+    universeDomain: {
+      schema: z
+        .string()
+        .regex(/^[a-z0-9.-]+$/)
+        .default('googleapis.com'),
+      env: 'SEALROOM_UNIVERSE_DOMAIN',
+      flag: 'universe-domain',
+      description:
+        'Universe domain in identifiers (`principal://iam.<universe>/…`, `https://sts.<universe>`), never used for network calls.',
+    },
+    baseUrl: {
+      schema: z.string().url().optional(),
+      env: 'SEALROOM_BASE_URL',
+      flag: 'base-url',
+      defaultText: '`http://HOST:PORT`',
+      description:
+        'Public URL of the server. It is the OIDC issuers’ base, self links’, key-file `token_uri`’s, and the audience (`BASE_URL/token`) the token endpoint accepts in JWT-bearer assertions besides `https://oauth2.googleapis.com/token`. Set it whenever clients reach the server under another name than `http://HOST:PORT` (a proxy, a DNS name): the request’s `Host` header is never trusted for it.',
+    },
+    logLevel: {
+      schema: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+      env: 'SEALROOM_LOG_LEVEL',
+      flag: 'log-level',
+      description:
+        'The least severe level logged: `debug`, `info`, `warn`, `error` or `silent`. Logs are JSON lines on stderr, with every field named like a token, key, secret or credential redacted.',
+    },
+    rootKeyFile: {
+      schema: z.string().optional(),
+      env: 'SEALROOM_ROOT_KEY_FILE',
+      defaultText: '`<state-dir>/keys/root.key`',
+      description:
+        '32-byte root key (base64), created 0600 on first start; refused if group- or world-readable. A file, never the key itself.',
+    },
+    shutdownGraceMs: {
+      schema: z.number().int().min(0).max(600_000).default(10_000),
+      description: 'On SIGINT/SIGTERM, how long requests in flight may take before the process exits anyway.',
+    },
+    outboundHttpHosts: {
+      schema: z.array(z.string()).default([]),
+      env: 'SEALROOM_OUTBOUND_HTTP_HOSTS',
+      description:
+        'Hosts (`host` or `host:port`, comma-separated in the variable) the server may reach over plain http: OIDC issuers, registries named by instances. Everything else must be https; `--dev` adds loopback hosts. See [outbound requests](#outbound-requests).',
+    },
+    outboundAllowedRanges: {
+      schema: z.array(z.string()).default([]),
+      env: 'SEALROOM_OUTBOUND_ALLOWED_RANGES',
+      description:
+        'CIDR ranges (`10.20.0.0/16`, `127.0.0.1`; comma-separated in the variable) of non-public addresses the server may reach. Loopback, private, link-local, metadata and reserved addresses are refused otherwise; `--dev` adds loopback.',
+    },
+  },
+  check(values) {
+    for (const name of values.only ?? []) {
+      if (!(SERVICE_NAMES as readonly string[]).includes(name)) {
+        throw new CoreError(
+          'ERR_CONFIG',
+          `Unknown service '${name}' in --only; known services: ${SERVICE_NAMES.join(', ')}.`,
+        );
+      }
+    }
+    for (const [key, policy] of [
+      ['outboundHttpHosts', { httpHosts: values.outboundHttpHosts }],
+      ['outboundAllowedRanges', { allowedRanges: values.outboundAllowedRanges }],
+    ] as const) {
+      try {
+        resolvePolicy(policy);
+      } catch (error) {
+        throw new CoreError('ERR_CONFIG', `Invalid configuration at '${key}': ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+  },
+});
+
+/** Every fragment of the configuration, the server's first: the source of docs/config.md and of `serve`'s flags. */
+export const CONFIG_FRAGMENTS: readonly ConfigFragment[] = [
+  serverConfigFragment,
+  pubsubConfigFragment,
+  verifierConfigFragment,
+];
+
+/** The whole configuration: the server's keys, and each service's fragment under its section. */
+export const ServerConfigSchema = serverConfigFragment.schema.extend({
+  pubsub: pubsubConfigFragment.schema.prefault({}),
+  verifier: verifierConfigFragment.schema.prefault({}),
+});
 
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
-const ENV: Readonly<Record<string, [keyof ServerConfig, 'string' | 'number' | 'boolean' | 'list']>> = {
-  SEALROOM_HOST: ['host', 'string'],
-  SEALROOM_PORT: ['port', 'number'],
-  SEALROOM_GRPC_PORT: ['grpcPort', 'number'],
-  SEALROOM_STATE_DIR: ['stateDir', 'string'],
-  SEALROOM_DEV: ['dev', 'boolean'],
-  SEALROOM_ONLY: ['only', 'list'],
-  SEALROOM_UNIVERSE_DOMAIN: ['universeDomain', 'string'],
-  SEALROOM_BASE_URL: ['baseUrl', 'string'],
-  SEALROOM_LOG_LEVEL: ['logLevel', 'string'],
-  SEALROOM_ROOT_KEY_FILE: ['rootKeyFile', 'string'],
-  SEALROOM_OUTBOUND_HTTP_HOSTS: ['outboundHttpHosts', 'list'],
-  SEALROOM_OUTBOUND_ALLOWED_RANGES: ['outboundAllowedRanges', 'list'],
-};
+/** Values and their sources (variable names, by key path) gathered from one layer of configuration. */
+interface Layer {
+  readonly values: Record<string, unknown>;
+  readonly sources: Record<string, string>;
+}
 
-function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, unknown>> {
-  const out: Partial<Record<keyof ServerConfig, unknown>> = {};
-  for (const [name, [key, type]] of Object.entries(ENV)) {
-    const value = env[name];
-    if (value === undefined || value === '') continue;
-    if (type === 'number') {
-      if (!/^-?\d+$/.test(value)) throw new CoreError('ERR_CONFIG', `${name} must be an integer.`);
-      out[key] = Number(value);
-    } else if (type === 'boolean') {
-      if (!['true', 'false', '1', '0'].includes(value))
-        throw new CoreError('ERR_CONFIG', `${name} must be true or false.`);
-      out[key] = value === 'true' || value === '1';
-    } else if (type === 'list') {
-      out[key] = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-    } else {
-      out[key] = value;
+function envLayer(env: NodeJS.ProcessEnv): Layer {
+  const layer: Layer = { values: {}, sources: {} };
+  for (const fragment of CONFIG_FRAGMENTS) {
+    const { values, sources } = readConfigEnv(fragment, env);
+    const prefix = fragment.section === undefined ? '' : `${fragment.section}.`;
+    for (const [key, source] of Object.entries(sources)) layer.sources[`${prefix}${key}`] = source;
+    if (fragment.section === undefined) Object.assign(layer.values, values);
+    else if (Object.keys(values).length > 0) layer.values[fragment.section] = values;
+  }
+  return layer;
+}
+
+const SECTIONS = new Set(CONFIG_FRAGMENTS.flatMap((f) => (f.section === undefined ? [] : [f.section])));
+
+/** Later layers win key by key; a section of the file merges with the same section from variables and flags. */
+function mergeLayers(...layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const current = out[key];
+      out[key] = SECTIONS.has(key) && isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
     }
   }
   return out;
 }
 
-/** Resolves the configuration; `configFile` defaults to `<stateDir>/config.json` when that exists. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Resolves the configuration: defaults, then the JSON file (`configFile`, else `<stateDir>/config.json`
+ * when that exists), then SEALROOM_* variables (a service's file variable before its key variables),
+ * then `flags`.
+ */
 export function resolveServerConfig(
   flags: ServerConfigInput,
   env: NodeJS.ProcessEnv = process.env,
   configFile?: string,
 ): ServerConfig {
-  const envValues = fromEnv(env);
-  const stateDir = String(flags.stateDir ?? envValues.stateDir ?? '.sealroom');
+  const fromEnv = envLayer(env);
+  const stateDir = String(flags.stateDir ?? fromEnv.values.stateDir ?? '.sealroom');
   const file = configFile ?? join(stateDir, 'config.json');
   let fileValues: Record<string, unknown> = {};
   if (existsSync(file)) {
@@ -91,36 +211,33 @@ export function resolveServerConfig(
     } catch {
       throw new CoreError('ERR_CONFIG', `The configuration file ${file} is not valid JSON.`);
     }
+    if (!isPlainObject(fileValues))
+      throw new CoreError('ERR_CONFIG', `The configuration file ${file} is not an object.`);
   } else if (configFile) {
     throw new CoreError('ERR_CONFIG', `The configuration file ${configFile} does not exist.`);
   }
-  const merged = { ...fileValues, ...envValues, ...stripUndefined(flags) };
-  const parsed = ServerConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue?.path.join('.');
-    throw new CoreError('ERR_CONFIG', `Invalid configuration at '${key}': ${issue?.message ?? 'invalid'}.`);
-  }
+  const parsed = ServerConfigSchema.safeParse(mergeLayers(fileValues, fromEnv.values, flags));
+  if (!parsed.success) throw toConfigError(parsed.error, fromEnv.sources);
   const config = parsed.data;
-  for (const name of config.only ?? []) {
-    if (!(SERVICE_NAMES as readonly string[]).includes(name)) {
-      throw new CoreError(
-        'ERR_CONFIG',
-        `Unknown service '${name}' in --only; known services: ${SERVICE_NAMES.join(', ')}.`,
-      );
-    }
-  }
-  for (const [key, policy] of [
-    ['outboundHttpHosts', { httpHosts: config.outboundHttpHosts }],
-    ['outboundAllowedRanges', { allowedRanges: config.outboundAllowedRanges }],
-  ] as const) {
-    try {
-      resolvePolicy(policy);
-    } catch (error) {
-      throw new CoreError('ERR_CONFIG', `Invalid configuration at '${key}': ${(error as Error).message}`);
-    }
-  }
+  serverConfigFragment.check?.(config);
+  pubsubConfigFragment.check?.(config.pubsub);
+  verifierConfigFragment.check?.(config.verifier);
   return { ...config, stateDir: resolve(config.stateDir) };
+}
+
+/** `sealroom serve`'s flags (the fragments' `flag` names, as typed) as configuration input. */
+export function configFromFlags(flags: Readonly<Record<string, unknown>>): ServerConfigInput {
+  const out: Record<string, unknown> = {};
+  for (const fragment of CONFIG_FRAGMENTS) {
+    for (const [name, key] of Object.entries(fragment.keys)) {
+      const given = key.flag === undefined ? undefined : flags[key.flag];
+      if (given === undefined) continue;
+      const value = typeof given === 'string' ? fromConfigText(configTextKindOf(key), given, `--${key.flag}`) : given;
+      if (fragment.section === undefined) out[name] = value;
+      else out[fragment.section] = { ...(out[fragment.section] as object | undefined), [name]: value };
+    }
+  }
+  return out as ServerConfigInput;
 }
 
 /**
@@ -133,8 +250,4 @@ export function outboundPolicyOf(config: ServerConfig): OutboundPolicy {
     allowedRanges: config.outboundAllowedRanges,
     allowLoopback: config.dev,
   };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,5 +1,12 @@
 // Public surface of @sealroom/server: configuration, start/stop, and the service list.
-export { resolveServerConfig, SERVICE_NAMES, ServerConfigSchema } from './config.ts';
+export {
+  CONFIG_FRAGMENTS,
+  configFromFlags,
+  resolveServerConfig,
+  SERVICE_NAMES,
+  ServerConfigSchema,
+  serverConfigFragment,
+} from './config.ts';
 export type { ServerConfig, ServerConfigInput } from './config.ts';
 export { createPinoLogger } from './logger.ts';
 export type { LogLevel } from './logger.ts';

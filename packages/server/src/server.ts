@@ -93,7 +93,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const modules: ServiceModule[] = [iam.module, transparencyModule(transparency, iam.context)];
   const selected = (options.services ?? SERVICES).filter((s) => !config.only || config.only.includes(s.name));
   for (const entry of selected) {
-    modules.push(await entry.factory({ ...iam.context, logger: logger.child({ component: entry.name }) }));
+    modules.push(await entry.factory({ ...iam.context, logger: logger.child({ component: entry.name }) }, config));
   }
   // The console is always served: it calls only the public APIs above, so it shows what IAM allows and no more.
   const consoleModule = await createConsoleModule({

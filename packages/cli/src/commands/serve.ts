@@ -1,64 +1,41 @@
 // `sealroom serve`: runs the control plane until SIGINT/SIGTERM.
-import { createPinoLogger, type LogLevel, resolveServerConfig, startServer } from '@sealroom/server';
-import type { CommandSpec } from '../command.ts';
+import {
+  CONFIG_FRAGMENTS,
+  configFromFlags,
+  createPinoLogger,
+  resolveServerConfig,
+  startServer,
+} from '@sealroom/server';
+import { configTextKindOf, describeConfigKey } from '@sealroom/transport';
+import type { CommandSpec, FlagSpec } from '../command.ts';
+
+/** One flag per configuration key that names one, its help the first sentence of the key's description. */
+function serveFlags(): Record<string, FlagSpec> {
+  const flags: Record<string, FlagSpec> = {};
+  for (const fragment of CONFIG_FRAGMENTS) {
+    for (const key of Object.values(fragment.keys)) {
+      if (key.flag === undefined) continue;
+      const sentence = /^.*?[.!?](?=\s|$)/s.exec(key.description)?.[0] ?? key.description;
+      const { defaultText } = describeConfigKey(key);
+      flags[key.flag] = {
+        type: configTextKindOf(key) === 'boolean' ? 'boolean' : 'string',
+        description: `${sentence.replace(/`/g, '')} (default ${defaultText.replace(/`/g, '')})`,
+      };
+    }
+  }
+  return flags;
+}
 
 export const serveCommands: CommandSpec[] = [
   {
     path: ['serve'],
     summary: 'Runs every control-plane service (or --only some) on embedded storage.',
     flags: {
-      port: { type: 'string', description: 'REST port (default 8080; 0 picks a free one).' },
-      host: { type: 'string', description: 'Address to listen on (default 127.0.0.1).' },
-      'grpc-port': { type: 'string', description: 'gRPC TLS port (default 8443; -1 disables).' },
-      'emulator-port': {
-        type: 'string',
-        description:
-          'Plaintext Pub/Sub gRPC port for PUBSUB_EMULATOR_HOST clients (off by default; only with --dev: no caller identity, IAM not enforced).',
-      },
-      'unsafe-emulator-port': {
-        type: 'string',
-        description:
-          'The same port on a server without --dev: anyone who reaches it reads and writes every topic and subscription.',
-      },
-      'state-dir': { type: 'string', description: 'State directory (default ./.sealroom, or SEALROOM_STATE_DIR).' },
-      dev: {
-        type: 'boolean',
-        description: 'Dev mode: dev login and the soft platform CA trusted. Never for real data.',
-      },
-      only: { type: 'string', description: 'Comma-separated services to run (iam always runs).' },
-      'base-url': { type: 'string', description: 'Public base URL (default http://HOST:PORT).' },
-      'universe-domain': { type: 'string', description: 'Universe domain in identifiers (default googleapis.com).' },
-      'log-level': { type: 'string', description: 'debug, info, warn, error or silent.' },
+      ...serveFlags(),
       config: { type: 'string', description: 'A JSON configuration file (default <state-dir>/config.json).' },
     },
     async run(ctx) {
-      const int = (name: string) => (ctx.flags[name] === undefined ? undefined : Number(ctx.flags[name]));
-      // The Pub/Sub service reads its own settings from SEALROOM_PUBSUB_*; the flags are shorthands for them.
-      if (typeof ctx.flags['emulator-port'] === 'string')
-        process.env.SEALROOM_PUBSUB_EMULATOR_PORT = ctx.flags['emulator-port'];
-      if (typeof ctx.flags['unsafe-emulator-port'] === 'string')
-        process.env.SEALROOM_PUBSUB_UNSAFE_EMULATOR_PORT = ctx.flags['unsafe-emulator-port'];
-      const config = resolveServerConfig(
-        {
-          port: int('port'),
-          host: ctx.flags.host as string | undefined,
-          grpcPort: int('grpc-port'),
-          stateDir: ctx.flags['state-dir'] as string | undefined,
-          dev: ctx.flags.dev as boolean | undefined,
-          only:
-            typeof ctx.flags.only === 'string'
-              ? ctx.flags.only
-                  .split(',')
-                  .map((s) => s.trim())
-                  .filter(Boolean)
-              : undefined,
-          baseUrl: ctx.flags['base-url'] as string | undefined,
-          universeDomain: ctx.flags['universe-domain'] as string | undefined,
-          logLevel: ctx.flags['log-level'] as LogLevel | undefined,
-        } as Parameters<typeof resolveServerConfig>[0],
-        ctx.env,
-        ctx.flags.config as string | undefined,
-      );
+      const config = resolveServerConfig(configFromFlags(ctx.flags), ctx.env, ctx.flags.config as string | undefined);
       const logger = createPinoLogger(config.logLevel);
       const server = await startServer(config, { logger });
       ctx.out(
