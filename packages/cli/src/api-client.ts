@@ -1,17 +1,9 @@
 // The CLI's HTTP client: finds the server, authenticates as the configured account, maps errors.
 import { createOutboundClient } from '@sealroom/outbound';
-import { UsageError } from './command.ts';
+import { ApiError, UsageError } from './errors.ts';
 import { type CliConfig, DEFAULT_API } from './config-store.ts';
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly reason: string | undefined;
-  constructor(status: number, message: string, reason?: string) {
-    super(message);
-    this.status = status;
-    this.reason = reason;
-  }
-}
+export { ApiError } from './errors.ts';
 
 /** A CLI call may wait on the server this long (instance boots, long lists) before it gives up. */
 export const API_TIMEOUT_MS = 5 * 60 * 1000;
@@ -50,6 +42,8 @@ export function createApiClient(baseUrl: string, config: CliConfig, accountOverr
     new ApiError(
       0,
       `Cannot reach the Sealroom server at ${baseUrl}: ${String((error as Error).message).replace(/\.?$/, '.')} Is \`sealroom serve\` running? (Set --api, SEALROOM_API or \`sealroom config set api URL\`.)`,
+      undefined,
+      { cause: error },
     );
   const account = () => {
     const name = accountOverride ?? config.current.core?.account;

@@ -1,6 +1,7 @@
 // How a CLI command is declared and how its arguments and flags are parsed (gcloud conventions).
 import type { ApiClient } from './api-client.ts';
 import type { CliConfig } from './config-store.ts';
+import { UsageError } from './errors.ts';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';
@@ -58,7 +59,7 @@ export const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   help: { type: 'boolean', description: 'Show help for the command.' },
 };
 
-export class UsageError extends Error {}
+export { UsageError } from './errors.ts';
 
 export interface ParsedLine {
   readonly positionals: string[];

@@ -51,7 +51,7 @@ export async function changeIamPolicyBinding(
         },
       });
     } catch (error) {
-      if (error instanceof ApiError && error.status === 409 && attempt < MAX_ATTEMPTS) {
+      if (error instanceof ApiError && error.httpStatus === 409 && attempt < MAX_ATTEMPTS) {
         await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
         continue;
       }
