@@ -15,6 +15,7 @@ import {
 import { create } from '@bufbuild/protobuf';
 import { type Timestamp, TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { appendLists } from './append-list.ts';
+import { CelPolicyError } from './errors.ts';
 
 const { INT, UINT, DOUBLE, STRING } = CelScalar;
 const LIST = listType(CelScalar.DYN);
@@ -63,19 +64,23 @@ nativeMapPrototype.has = function has(this: typeof nativeMapPrototype, key: unkn
   return this.get(key) !== undefined;
 };
 
+/** cel-go's conversion failures keep cel-go's words; the evaluator turns the error into an evaluation error. */
+function conversionError(message: string): CelPolicyError {
+  return new CelPolicyError('ERR_CEL_CONVERSION', message);
+}
 /** Go strconv.ParseInt(s, 10, 64): optional sign, decimal digits only, int64 range. */
 export function parseStrictInt(text: string): bigint {
-  if (!/^[+-]?\d+$/.test(text)) throw new Error('invalid syntax for int conversion');
+  if (!/^[+-]?\d+$/.test(text)) throw conversionError('invalid syntax for int conversion');
   const value = BigInt(text);
-  if (value < INT64_MIN || value > INT64_MAX) throw new Error('int conversion out of range');
+  if (value < INT64_MIN || value > INT64_MAX) throw conversionError('int conversion out of range');
   return value;
 }
 
 /** Go strconv.ParseUint(s, 10, 64): decimal digits only, no sign. */
 export function parseStrictUint(text: string): CelUint {
-  if (!/^\d+$/.test(text)) throw new Error('invalid syntax for uint conversion');
+  if (!/^\d+$/.test(text)) throw conversionError('invalid syntax for uint conversion');
   const value = BigInt(text);
-  if (value > UINT64_MAX) throw new Error('uint conversion out of range');
+  if (value > UINT64_MAX) throw conversionError('uint conversion out of range');
   return celUint(value);
 }
 
@@ -86,13 +91,15 @@ export function parseStrictDouble(text: string): number {
     if (special[2]?.toLowerCase() === 'nan') return Number.NaN;
     return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   }
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new Error('invalid syntax for double conversion');
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text))
+    throw conversionError('invalid syntax for double conversion');
   return Number(text);
 }
 
 /** cel-go: `timestamp(int)` counts seconds since the epoch, within the Timestamp range. */
 export function timestampFromSeconds(seconds: bigint): Timestamp {
-  if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS) throw new Error('timestamp out of range');
+  if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS)
+    throw conversionError('timestamp out of range');
   return create(TimestampSchema, { seconds, nanos: 0 });
 }
 
@@ -102,7 +109,7 @@ export function timestampFromSeconds(seconds: bigint): Timestamp {
  */
 export function extractTemplate(text: string, template: string): string {
   const match = /^([^{}]*)\{[^{}]+\}([^{}]*)$/.exec(template);
-  if (!match) throw new Error('extract template must hold exactly one {name}');
+  if (!match) throw conversionError('extract template must hold exactly one {name}');
   const prefix = match[1] ?? '';
   const suffix = match[2] ?? '';
   const at = text.indexOf(prefix);

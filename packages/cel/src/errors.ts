@@ -40,6 +40,23 @@ export const CEL_ERRORS = {
     retryable: false,
     description: 'An attribute mapping lacks google.subject or has more than 50 custom attributes.',
   },
+  ERR_CEL_CONVERSION: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      "A CEL function could not convert its argument (`int('x')`, an int64, uint64 or timestamp out of range, an `extract` template without exactly one `{name}`); the evaluation errs with cel-go's message, which denies.",
+  },
+  ERR_CEL_INPUT: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: 'A value given to a CEL evaluation is not JSON data (a function, a symbol, a bigint, undefined).',
+  },
+  ERR_CEL_UNMETERED: {
+    status: 'INTERNAL',
+    retryable: false,
+    description:
+      'A CEL evaluation ran outside a cost meter; it is refused, which denies. A defect, never caused by a request.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type CelErrorCode = keyof typeof CEL_ERRORS;

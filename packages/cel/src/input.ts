@@ -1,5 +1,6 @@
 // Turns decoded JSON (a JWT payload) into CEL input once, so each expression reads nested Maps directly.
 import type { CelInput } from '@bufbuild/cel';
+import { CelPolicyError } from './errors.ts';
 
 /**
  * JSON → CEL, as WIF exposes `assertion` (a protobuf Struct): objects become maps, arrays lists,
@@ -23,6 +24,6 @@ export function toCelInput(json: unknown): CelInput {
       return map;
     }
     default:
-      throw new TypeError(`not a JSON value: ${typeof json}`);
+      throw new CelPolicyError('ERR_CEL_INPUT', `not a JSON value: ${typeof json}`);
   }
 }

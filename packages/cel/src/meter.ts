@@ -1,15 +1,13 @@
 // The runtime cost meter: charges every call, comprehension range and step, and aborts past the limit.
 import { type CelEnv, type CelResult, type CelValue, isCelError, isCelList, isCelMap } from '@bufbuild/cel';
 import { CEL_COSTS, callCost } from './cost-model.ts';
+import { CelPolicyError } from './errors.ts';
 import { sealroomCelEnv } from './env.ts';
 
 /** A compiled regular expression (RE2JS's). */
 export interface Matcher {
   test(text: string): boolean;
 }
-
-/** Thrown through @bufbuild/cel's evaluator (which catches it at the top) to stop an evaluation. */
-class CostLimitExceeded extends Error {}
 
 /**
  * Counts cost units against a limit. A child meter also charges its parent, so one evaluation
@@ -45,7 +43,8 @@ export class CostMeter {
     this.#spent += units;
     if (this.#spent > this.limit) this.#exceeded = true;
     this.#parent?.charge(units);
-    if (this.#exceeded) throw new CostLimitExceeded('cost limit exceeded');
+    // Thrown through @bufbuild/cel's evaluator, which catches it at the top: the evaluation stops there.
+    if (this.#exceeded) throw new CelPolicyError('ERR_CEL_COST_LIMIT', 'cost limit exceeded');
   }
 }
 
@@ -77,7 +76,7 @@ export function withMeter<T>(run: MeteredRun, evaluate: () => T): T {
 
 function currentRun(): MeteredRun {
   // An evaluation outside withMeter would run unbounded: refuse it (it becomes an error, so deny).
-  if (!active) throw new Error('CEL evaluation without a cost meter');
+  if (!active) throw new CelPolicyError('ERR_CEL_UNMETERED', 'CEL evaluation without a cost meter');
   return active;
 }
 
