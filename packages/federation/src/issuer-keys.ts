@@ -80,7 +80,9 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
     let key = imported.get(cacheKey);
     if (!key) {
       key = importJWK(jwk, alg).then((k) => {
-        if (k instanceof Uint8Array) throw new Error('symmetric key');
+        // A JWKS publishes public keys; an `oct` key would let anyone who read it sign.
+        if (k instanceof Uint8Array)
+          throw new FederationError('ERR_FEDERATION_TOKEN_KID', `The key '${kid(jwk)}' is symmetric.`);
         return k;
       });
       key.catch(() => imported.delete(cacheKey));

@@ -375,17 +375,19 @@ function checkProviderConfig(
   }
   const jwksJson = oidc.jwksJson ?? '';
   if (jwksJson !== '') {
-    try {
-      if (parseJwks(jwksJson).length === 0) throw new Error('no usable keys');
-    } catch (error) {
-      throw new FederationError(
+    const unusable = (cause?: unknown) =>
+      new FederationError(
         'ERR_FEDERATION_PROVIDER_CONFIG',
         'oidc.jwksJson holds no RSA or EC public key with a kid.',
-        {
-          cause: error,
-        },
+        cause === undefined ? {} : { cause },
       );
+    let usable: number;
+    try {
+      usable = parseJwks(jwksJson).length;
+    } catch (error) {
+      throw unusable(error);
     }
+    if (usable === 0) throw unusable();
   }
   // Compiling checks every WIF rule and the cost estimate on the expressions; the exchange caches its own.
   compileProviderPolicy(

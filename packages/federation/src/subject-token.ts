@@ -35,13 +35,18 @@ export function decodeSubjectToken(token: string): {
   header: Record<string, unknown>;
   claims: Record<string, unknown>;
 } {
+  const malformed = (cause?: unknown) =>
+    new FederationError(
+      'ERR_FEDERATION_TOKEN_MALFORMED',
+      'The subject token is not a valid JWT.',
+      cause === undefined ? {} : { cause },
+    );
+  // A JWT here is a compact JWS: exactly three parts.
+  if (token.split('.').length !== 3) throw malformed();
   try {
-    if (token.split('.').length !== 3) throw new Error('not three parts');
     return { header: decodeProtectedHeader(token) as Record<string, unknown>, claims: decodeJwt(token) };
   } catch (error) {
-    throw new FederationError('ERR_FEDERATION_TOKEN_MALFORMED', 'The subject token is not a valid JWT.', {
-      cause: error,
-    });
+    throw malformed(error);
   }
 }
 
