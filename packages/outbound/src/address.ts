@@ -1,5 +1,6 @@
 // IP address classes (loopback, private, link-local, metadata, …) and CIDR ranges, for the outbound policy.
 import { isIPv4, isIPv6 } from 'node:net';
+import { OutboundError } from './errors.ts';
 
 /** What an address is, as far as the outbound policy cares; anything but `public` needs an allow-list entry. */
 export type AddressKind =
@@ -112,14 +113,15 @@ function ipv6Bytes(text: string): Uint8Array {
   return bytes;
 }
 
-/** Parses `ADDRESS/PREFIX` or a single address; throws a RangeError naming the text when invalid. */
+/** Parses `ADDRESS/PREFIX` or a single address; throws ERR_OUTBOUND_POLICY naming the text when invalid. */
 export function parseRange(text: string): AddressRange {
   const [address = '', prefixText] = text.trim().split('/') as [string, string | undefined];
   const parsed = parseAddress(address);
-  if (!parsed) throw new RangeError(`'${text}' is not an IP address or CIDR range.`);
+  if (!parsed) throw new OutboundError('ERR_OUTBOUND_POLICY', `'${text}' is not an IP address or CIDR range.`);
   const max = parsed.family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
-  if (!(prefix >= 0 && prefix <= max)) throw new RangeError(`'${text}' has an invalid prefix length.`);
+  if (!(prefix >= 0 && prefix <= max))
+    throw new OutboundError('ERR_OUTBOUND_POLICY', `'${text}' has an invalid prefix length.`);
   return { text: text.trim(), family: parsed.family, bytes: parsed.bytes, prefix };
 }
 

@@ -72,7 +72,7 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
 
   const fetchUnderPolicy: OutboundFetch = async (target, init = {}) => {
     if (typeof target !== 'string' && !(target instanceof URL)) {
-      throw new TypeError('The outbound fetch takes a URL string or a URL object.');
+      throw new OutboundError('ERR_OUTBOUND_REQUEST', 'The outbound fetch takes a URL string or a URL object.');
     }
     const url = parse(target);
     const method = (init.method ?? 'GET').toUpperCase();
@@ -159,7 +159,7 @@ function toBuffer(body: OutboundFetchInit['body']): Buffer | undefined {
   if (typeof body === 'string') return Buffer.from(body);
   if (body instanceof ArrayBuffer) return Buffer.from(body);
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  throw new TypeError('The outbound fetch takes a string, Uint8Array or ArrayBuffer body.');
+  throw new OutboundError('ERR_OUTBOUND_REQUEST', 'The outbound fetch takes a string, Uint8Array or ArrayBuffer body.');
 }
 
 function toHeaders(raw: NodeJS.Dict<string | string[]>): Headers {

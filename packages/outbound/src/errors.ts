@@ -44,6 +44,18 @@ export const OUTBOUND_ERRORS = {
     retryable: false,
     description: 'The caller cancelled the request.',
   },
+  ERR_OUTBOUND_POLICY: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'An outbound policy entry is malformed: a host that is not `host` or `host:port`, a range that is not an address or CIDR range, an origin that is not http(s), a limit that is not a positive integer. The message names it.',
+  },
+  ERR_OUTBOUND_REQUEST: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The outbound client was called with a target other than a URL string or object, or a body other than a string, Uint8Array or ArrayBuffer.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type OutboundErrorCode = keyof typeof OUTBOUND_ERRORS;

@@ -46,11 +46,12 @@ export interface ResolvedPolicy {
   readonly maxBodyBytes: number;
 }
 
-/** Validates and normalises a policy; a bad entry throws a RangeError naming it. */
+/** Validates and normalises a policy; a bad entry throws ERR_OUTBOUND_POLICY naming it. */
 export function resolvePolicy(policy: OutboundPolicy = {}): ResolvedPolicy {
   const positive = (name: string, value: number | undefined, fallback: number, min = 1): number => {
     const v = value ?? fallback;
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer of at least ${min}.`);
+    if (!Number.isInteger(v) || v < min)
+      throw new OutboundError('ERR_OUTBOUND_POLICY', `${name} must be an integer of at least ${min}.`);
     return v;
   };
   const origins = new Set<string>();
@@ -59,10 +60,10 @@ export function resolvePolicy(policy: OutboundPolicy = {}): ResolvedPolicy {
     try {
       url = new URL(text);
     } catch {
-      throw new RangeError(`'${text}' is not an origin.`);
+      throw new OutboundError('ERR_OUTBOUND_POLICY', `'${text}' is not an origin.`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new RangeError(`'${text}' is not an http(s) origin.`);
+      throw new OutboundError('ERR_OUTBOUND_POLICY', `'${text}' is not an http(s) origin.`);
     origins.add(url.origin);
   }
   return {
@@ -83,10 +84,10 @@ function normaliseHostEntry(text: string): string {
   try {
     url = new URL(`http://${entry}`);
   } catch {
-    throw new RangeError(`'${text}' is not a host or host:port.`);
+    throw new OutboundError('ERR_OUTBOUND_POLICY', `'${text}' is not a host or host:port.`);
   }
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash || url.host === '') {
-    throw new RangeError(`'${text}' is not a host or host:port.`);
+    throw new OutboundError('ERR_OUTBOUND_POLICY', `'${text}' is not a host or host:port.`);
   }
   // `host:80` is written `host` by the URL parser; keep what was asked for.
   return /:\d+$/.test(entry) ? `${url.hostname}:${url.port || '80'}` : url.hostname;
