@@ -94,6 +94,12 @@ export const ATTEST_ERRORS = {
     retryable: false,
     description: 'The platform cannot perform the requested operation (unknown PCR bank or index, not booted).',
   },
+  ERR_ATTEST_ENCODE: {
+    status: 'INTERNAL',
+    retryable: false,
+    description:
+      'A structure to encode does not fit its format (a PCR beyond its selection, EFI signature list entries of different sizes, a negative DER INTEGER); a defect of the caller, never caused by evidence.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type AttestErrorCode = keyof typeof ATTEST_ERRORS;

@@ -33,7 +33,8 @@ export interface Appraisal {
   readonly cosState?: AttestedCosState;
 }
 
-const CODE_OF: Readonly<Record<AttestErrorCode, VerifierErrorCode>> = {
+/** Every attest code evidence can cause; an encoding defect (ERR_ATTEST_ENCODE) is none, so it stays internal. */
+const CODE_OF: Readonly<Record<Exclude<AttestErrorCode, 'ERR_ATTEST_ENCODE'>, VerifierErrorCode>> = {
   ERR_ATTEST_MALFORMED_TPM: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
   ERR_ATTEST_MALFORMED_EVENT_LOG: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
   ERR_ATTEST_MALFORMED_CEL: 'ERR_VERIFIER_MALFORMED_EVIDENCE',
@@ -55,7 +56,8 @@ const CODE_OF: Readonly<Record<AttestErrorCode, VerifierErrorCode>> = {
 
 /** Re-raises an attest error under the verifier's code; its message names the check, not the evidence. */
 export function toVerifierError(error: unknown): unknown {
-  if (error instanceof AttestError) return new VerifierError(CODE_OF[error.code], error.message, { cause: error });
+  if (error instanceof AttestError && error.code !== 'ERR_ATTEST_ENCODE')
+    return new VerifierError(CODE_OF[error.code], error.message, { cause: error });
   return error;
 }
 

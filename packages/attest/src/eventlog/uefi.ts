@@ -1,5 +1,6 @@
 // UEFI structures inside TCG event data (UEFI 2.10 §32.4, TCG PC Client PFP §10.2.6): UEFI_VARIABLE_DATA,
 // EFI_SIGNATURE_LIST and EFI_SIGNATURE_DATA, parsed and produced. Errors are boot-state refusals.
+import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../tpm/bytes.ts';
 import { parseDer, readChildren } from '../x509/der.ts';
 
@@ -114,7 +115,8 @@ export function parseSignatureLists(bytes: Uint8Array): SignatureDatabase {
 /** One EFI_SIGNATURE_LIST of X.509 certificates or SHA-256 hashes; entries of one list share one size. */
 export function encodeSignatureList(type: Buffer, owner: Buffer, entries: readonly Uint8Array[]): Buffer {
   const size = GUID_BYTES + (entries[0]?.length ?? 0);
-  if (entries.some((e) => GUID_BYTES + e.length !== size)) throw new RangeError('entries of one list share a size');
+  if (entries.some((e) => GUID_BYTES + e.length !== size))
+    throw new AttestError('ERR_ATTEST_ENCODE', 'the entries of one signature list must share a size');
   const writer = new ByteWriter()
     .bytes(type)
     .u32le(LIST_HEADER_BYTES + entries.length * size)

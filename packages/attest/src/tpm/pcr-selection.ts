@@ -1,4 +1,5 @@
 // TPML_PCR_SELECTION (TPM 2.0 Part 2 §10.9.7): which PCRs of which banks a quote covers.
+import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 
 /** One bank's selection: the hash algorithm and the selected PCR indices, ascending. */
@@ -38,7 +39,8 @@ export function writePcrSelectionList(writer: ByteWriter, selections: readonly P
     const bits = new Uint8Array(selection.sizeOfSelect);
     for (const pcr of selection.pcrs) {
       const byte = pcr >> 3;
-      if (byte >= bits.length) throw new RangeError(`PCR ${pcr} does not fit sizeofSelect ${selection.sizeOfSelect}`);
+      if (byte >= bits.length)
+        throw new AttestError('ERR_ATTEST_ENCODE', `PCR ${pcr} does not fit sizeofSelect ${selection.sizeOfSelect}`);
       bits[byte]! |= 1 << (pcr & 7);
     }
     writer.u16(selection.hashAlg).u8(bits.length).bytes(bits);

@@ -149,7 +149,7 @@ export function derInteger(value: bigint | number | Uint8Array): Buffer {
     return der(TAG.INTEGER, trimmed[0]! & 0x80 ? Buffer.concat([Uint8Array.of(0), trimmed]) : trimmed);
   }
   let n = BigInt(value);
-  if (n < 0n) throw new RangeError('negative INTEGER not needed here');
+  if (n < 0n) throw new AttestError('ERR_ATTEST_ENCODE', 'negative INTEGER not needed here');
   const bytes: number[] = [];
   do {
     bytes.unshift(Number(n & 0xffn));
