@@ -80,6 +80,12 @@ export const LAUNCHER_ERRORS = {
     retryable: false,
     description: 'No container runtime is available (runc, bwrap, or plain processes when allowed).',
   },
+  ERR_LAUNCHER_INTERNAL: {
+    status: 'INTERNAL',
+    retryable: false,
+    description:
+      'A launch failed with something other than an error (a defect); it counts as fatal: a hardened image stops.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type LauncherErrorCode = keyof typeof LAUNCHER_ERRORS;
@@ -105,6 +111,7 @@ export const FAILURE_CLASS_OF: Readonly<Record<LauncherErrorCode, FailureClass>>
   ERR_LAUNCHER_RUNTIME_START: 'retryable',
   ERR_LAUNCHER_WORKLOAD_FAILED: 'workload',
   ERR_LAUNCHER_NO_RUNTIME: 'fatal',
+  ERR_LAUNCHER_INTERNAL: 'fatal',
 };
 
 export class LauncherError extends SealroomError<LauncherErrorCode> {

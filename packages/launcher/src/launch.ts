@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Platform } from '@sealroom/attest';
 import type { Clock, Logger } from '@sealroom/core';
 import { buildContainerProcess, resolveImageUser } from './container-process.ts';
-import type { LauncherError } from './errors.ts';
+import { LauncherError } from './errors.ts';
 import { type LaunchExitCode, type LaunchOutcome, exitCodeFor, outcomeOf, outcomeOfWorkloadExit } from './exit-code.ts';
 import type { ImageSource } from './image-source.ts';
 import { parseLaunchPolicy, verifyLaunchPolicy } from './launch-policy.ts';
@@ -196,6 +196,10 @@ async function waitOrStop(container: RunningContainer, options: LaunchOptions): 
   }
 }
 
+/** The error a launch failed with; a thrown non-error is kept as the cause, never put in a message. */
 function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
+  if (error instanceof Error) return error;
+  return new LauncherError('ERR_LAUNCHER_INTERNAL', 'the launch failed with a value that is not an error', {
+    cause: error,
+  });
 }

@@ -59,13 +59,20 @@ export async function startTeeServer(options: TeeServerOptions): Promise<TeeServ
       resolve();
     });
   });
+  let mode: number;
   try {
     await chmod(socketPath, 0o777);
-    const mode = (await stat(socketPath)).mode & 0o777;
-    if (mode !== 0o777) throw new Error(`mode is ${mode.toString(8)}`);
+    mode = (await stat(socketPath)).mode & 0o777;
   } catch (cause) {
     await closeServer(server);
     throw new LauncherError('ERR_LAUNCHER_TEESERVER', 'the teeserver socket could not be given mode 0777', { cause });
+  }
+  if (mode !== 0o777) {
+    await closeServer(server);
+    throw new LauncherError(
+      'ERR_LAUNCHER_TEESERVER',
+      `the teeserver socket could not be given mode 0777: it has mode ${mode.toString(8)}`,
+    );
   }
   logger.info({ socketPath }, 'teeserver listening');
   return {
