@@ -45,7 +45,7 @@ export async function bundleWorkload(
       external: [...(options.external ?? [])],
     });
     const file = result.outputFiles.find((f) => f.path.endsWith('index.mjs'));
-    if (!file) throw new Error('esbuild produced no index.mjs');
+    if (!file) throw new BuilderError('ERR_BUILDER_BUNDLE', 'esbuild produced no index.mjs');
     return {
       code: Buffer.from(file.contents),
       inputs: Object.keys(result.metafile.inputs).sort(),

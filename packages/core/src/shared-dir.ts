@@ -2,13 +2,14 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CoreError } from './errors.ts';
 
 /** The repository root: the nearest folder above this file holding tsconfig.base.json. */
 export function resolveRepoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'tsconfig.base.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('Cannot find the repository root above @sealroom/core.');
+    if (parent === dir) throw new CoreError('ERR_INTERNAL', 'Cannot find the repository root above @sealroom/core.');
     dir = parent;
   }
   return dir;

@@ -205,7 +205,8 @@ function withTolerantDecoding(definition: grpc.ServiceDefinition, protos: Loaded
         try {
           if (requestType) protos.checkWire(requestType, bytes);
           const message = spec.requestDeserialize(bytes);
-          if (message === null || typeof message !== 'object') throw new TypeError('not a message');
+          if (message === null || typeof message !== 'object')
+            throw new CoreError('ERR_BAD_REQUEST_BODY', 'The request is not a message.');
           return message;
         } catch (error) {
           return new UndecodableMessage(error);

@@ -3,6 +3,7 @@
 // anyway), so garbage could reach a handler as plausible values; Google's parsers refuse such bytes.
 import { isUtf8 } from 'node:buffer';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import { CoreError } from '@sealroom/core';
 
 /** The parts of a DescriptorProto (as @grpc/proto-loader hands it over) the check reads. */
 interface FieldDescriptor {
@@ -24,7 +25,11 @@ interface CompiledField {
 type CompiledMessage = ReadonlyMap<number, CompiledField>;
 
 /** Thrown for bytes that are not a valid encoding of the message; the message names no content. */
-export class WireFormatError extends Error {}
+export class WireFormatError extends CoreError {
+  constructor(message: string) {
+    super('ERR_BAD_REQUEST_BODY', message);
+  }
+}
 
 const VARINT = 0;
 const I64 = 1;
