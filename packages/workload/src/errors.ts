@@ -37,6 +37,12 @@ export const WORKLOAD_ERRORS = {
     description:
       'A release under differential privacy would exceed a collaborator’s (ε, δ) budget of the output policy, or the sealed ledger of spent budget is missing or malformed; nothing is released.',
   },
+  ERR_WORKLOAD_HTTP: {
+    status: 'UNKNOWN',
+    retryable: false,
+    description:
+      'A service the workload called over HTTP answered with an error status; its `httpStatus` decides whether `classifyFailure` retries the call (401, 408, 409, 429, 5xx) or not.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type WorkloadErrorCode = keyof typeof WORKLOAD_ERRORS;
@@ -45,4 +51,9 @@ export class WorkloadError extends SealroomError<WorkloadErrorCode> {
   constructor(code: WorkloadErrorCode, message: string, options?: SealroomErrorOptions) {
     super(WORKLOAD_ERRORS, code, message, options);
   }
+}
+
+/** An HTTP answer with an error status, classified by that status (see `classifyFailure`). */
+export function httpFailure(httpStatus: number, message: string): WorkloadError {
+  return new WorkloadError('ERR_WORKLOAD_HTTP', message, { httpStatus });
 }

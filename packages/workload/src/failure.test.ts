@@ -13,7 +13,7 @@ import { CoreError } from '@sealroom/core';
 import { OAuth2Client } from 'google-auth-library';
 import { buildExternalAccountCredentials } from './credentials.ts';
 import { decryptWithDataKey, encryptWithDataKey } from './envelope.ts';
-import { WorkloadError } from './errors.ts';
+import { httpFailure, WorkloadError } from './errors.ts';
 import { type FailureClass, classifyFailure, isTransientFailure } from './failure.ts';
 import { createExternalAccountClient, kmsClientOptions, toCallCredentialsError } from './google-clients.ts';
 
@@ -193,6 +193,10 @@ describe('classifyFailure on known shapes', () => {
         T('unreachable'),
       ],
       ['HTTP 502 from fetch', Object.assign(new Error('bad gateway'), { status: 502 }), T('server-error')],
+      ['HTTP 503 as an SDK error', httpFailure(503, 'x'), T('unavailable')],
+      ['HTTP 401 as an SDK error', httpFailure(401, 'x'), T('token-expired')],
+      ['HTTP 403 as an SDK error', httpFailure(403, 'x'), P('refused')],
+      ['HTTP 404 as an SDK error', httpFailure(404, 'x'), P('not-found')],
       ['a teeserver that does not answer', new WorkloadError('ERR_WORKLOAD_TEESERVER', 'x'), T('unreachable')],
       ['a refused custom token', new WorkloadError('ERR_WORKLOAD_TOKEN_REQUEST_REFUSED', 'x'), P('bad-request')],
       ['an envelope that does not open', new WorkloadError('ERR_WORKLOAD_ENVELOPE_INVALID', 'x'), P('bad-ciphertext')],

@@ -115,6 +115,7 @@ function classifyOne(node: unknown): FailureClass | undefined {
     if (node.code === 'ERR_WORKLOAD_ENVELOPE_INVALID') return permanent('bad-ciphertext');
     if (node.code === 'ERR_WORKLOAD_TOKEN_UNAVAILABLE') return transient('token-unavailable');
     if (node.code === 'ERR_WORKLOAD_TEESERVER') return transient('unreachable');
+    if (node.code === 'ERR_WORKLOAD_HTTP') return httpClass(node.httpStatus);
     if (node.retryable) return transient(node.status === 'DEADLINE_EXCEEDED' ? 'deadline' : 'unavailable');
     // A wrapper saying only "decrypt failed": whatever caused it has been read already.
     return node.cause === undefined

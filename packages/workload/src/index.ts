@@ -1,5 +1,5 @@
 // Public surface of @sealroom/workload: the SDK for code running inside a Sealroom instance.
-export { WORKLOAD_ERRORS, WorkloadError } from './errors.ts';
+export { httpFailure, WORKLOAD_ERRORS, WorkloadError } from './errors.ts';
 export type { WorkloadErrorCode } from './errors.ts';
 export {
   CONTAINER_LAUNCHER_DIR,

@@ -55,7 +55,9 @@ function callTeeServer(
         else reject(new WorkloadError('ERR_WORKLOAD_TEESERVER', `the teeserver answered ${status}`));
       });
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new WorkloadError('ERR_WORKLOAD_TEESERVER', `the teeserver gave no answer within ${timeoutMs} ms`)),
+    );
     req.on('error', (cause) =>
       reject(new WorkloadError('ERR_WORKLOAD_TEESERVER', `the teeserver at ${socketPath} is unreachable`, { cause })),
     );
