@@ -209,7 +209,7 @@ export function createContributionProcessor(options: ProcessorOptions): Contribu
       if (timer) clearTimeout(timer);
       timer = undefined;
       pending = [];
-      abandoned.abort(new Error('the processor was abandoned'));
+      abandoned.abort(new WordcountError('ERR_WORDCOUNT_ABANDONED', 'the processor was abandoned'));
     },
     async handle(message) {
       if (abandoned.signal.aborted) return 'abandoned';

@@ -43,7 +43,7 @@ export function createSealedFileStateStore(options: SealedFileStateOptions): Sta
           decryptWithDataKey(plain, Buffer.from(sealed.c, 'base64'), STATE_AAD).toString('utf8'),
         ) as TallySnapshot;
         if (snapshot.version !== 1 && snapshot.version !== 2) {
-          throw new Error(`unknown state version ${String(snapshot.version)}`);
+          throw new WordcountError('ERR_WORDCOUNT_STATE', `unknown state version ${String(snapshot.version)}`);
         }
         key = { plain, wrapped: sealed.k };
         return snapshot;
@@ -88,7 +88,7 @@ export function createSealedBlobStateStore(options: SealedBlobStateOptions): Sta
           decryptWithDataKey(plain, Buffer.from(sealed.c, 'base64'), STATE_AAD).toString('utf8'),
         ) as TallySnapshot;
         if (snapshot.version !== 1 && snapshot.version !== 2) {
-          throw new Error(`unknown state version ${String(snapshot.version)}`);
+          throw new WordcountError('ERR_WORDCOUNT_STATE', `unknown state version ${String(snapshot.version)}`);
         }
         key = { plain, wrapped: sealed.k };
         return snapshot;

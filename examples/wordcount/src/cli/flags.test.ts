@@ -1,7 +1,7 @@
 // The seed's Go client command lines parse unchanged.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkKnownFlags, parseGoFlags, requireFlag } from './flags.ts';
+import { checkKnownFlags, FlagError, parseGoFlags, requireFlag } from './flags.ts';
 
 describe('parseGoFlags', () => {
   it('reads the seed pubsub client line (--flag=value and quoted values)', () => {
@@ -34,5 +34,12 @@ describe('parseGoFlags', () => {
     const flags = parseGoFlags(['--usr=alice']);
     assert.throws(() => requireFlag(flags, 'user'), /--user is required/);
     assert.throws(() => checkKnownFlags(flags, ['user']), /unknown flag: --usr/);
+  });
+
+  it('a flag error is the catalogued usage error', () => {
+    assert.throws(
+      () => requireFlag(parseGoFlags([]), 'user'),
+      (error: unknown) => error instanceof FlagError && error.code === 'ERR_WORDCOUNT_USAGE',
+    );
   });
 });

@@ -1,4 +1,6 @@
 // Go-style flags, so the seed's `go run … --topicProject=… --user=alice` lines run with only the program changed.
+import { WordcountError } from '../errors.ts';
+
 export interface ParsedFlags {
   readonly values: ReadonlyMap<string, string>;
   readonly positional: readonly string[];
@@ -35,7 +37,12 @@ export function parseGoFlags(argv: readonly string[]): ParsedFlags {
   return { values, positional };
 }
 
-export class FlagError extends Error {}
+/** A command line `sealroom-wordcount` does not accept: it prints its usage and exits with code 2. */
+export class FlagError extends WordcountError {
+  constructor(message: string) {
+    super('ERR_WORDCOUNT_USAGE', message);
+  }
+}
 
 export function requireFlag(flags: ParsedFlags, name: string): string {
   const value = flags.values.get(name);

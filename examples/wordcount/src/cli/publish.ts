@@ -4,6 +4,7 @@ import { DEFAULT_TOPIC } from './defaults.ts';
 import { type ParsedFlags, FlagError, checkKnownFlags, requireFlag } from './flags.ts';
 import { openUserKms, projectOfKey } from './kms.ts';
 import { openUserSession } from './user-session.ts';
+import { WordcountError } from '../errors.ts';
 
 export const PUBLISH_FLAGS = ['topicProject', 'topic', 'user', 'kmsKey', 'audience', 'collaborator', 'mode', 'api'];
 
@@ -37,7 +38,11 @@ export async function publishCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv)
       body: JSON.stringify({ messages }),
     });
     const text = await response.text();
-    if (!response.ok) throw new Error(`publishing to ${topic} failed (${response.status}): ${text.slice(0, 300)}`);
+    if (!response.ok)
+      throw new WordcountError(
+        'ERR_WORDCOUNT_REQUEST_FAILED',
+        `publishing to ${topic} failed (${response.status}): ${text.slice(0, 300)}`,
+      );
     return { messageIds: (JSON.parse(text) as { messageIds: string[] }).messageIds, collaborator };
   } finally {
     await kms.close();

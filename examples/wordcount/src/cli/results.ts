@@ -6,6 +6,7 @@ import { DEFAULT_RESULT_SECRET, DEFAULT_TOPIC } from './defaults.ts';
 import { type ParsedFlags, checkKnownFlags, requireFlag } from './flags.ts';
 import { openUserKms } from './kms.ts';
 import { openUserSession } from './user-session.ts';
+import { WordcountError } from '../errors.ts';
 
 export const RESULTS_FLAGS = ['project', 'secret', 'kmsKey', 'collaborator', 'api', 'refresh', 'topicProject', 'topic'];
 const REFRESH_TIMEOUT_MS = 30_000;
@@ -23,7 +24,11 @@ export async function resultsCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv)
     });
     const text = await response.text();
     if (response.status === 404) return undefined;
-    if (!response.ok) throw new Error(`reading ${secret} failed (${response.status}): ${text.slice(0, 300)}`);
+    if (!response.ok)
+      throw new WordcountError(
+        'ERR_WORDCOUNT_REQUEST_FAILED',
+        `reading ${secret} failed (${response.status}): ${text.slice(0, 300)}`,
+      );
     return JSON.parse(text) as { name: string; payload: { data: string } };
   };
   let version = await latest();
@@ -40,15 +45,20 @@ export async function resultsCommand(flags: ParsedFlags, env: NodeJS.ProcessEnv)
       headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [message] }),
     });
-    if (!published.ok) throw new Error(`asking for results on ${topic} failed (${published.status})`);
+    if (!published.ok)
+      throw new WordcountError(
+        'ERR_WORDCOUNT_REQUEST_FAILED',
+        `asking for results on ${topic} failed (${published.status})`,
+      );
     const deadline = Date.now() + REFRESH_TIMEOUT_MS;
     while (version?.name === before) {
-      if (Date.now() > deadline) throw new Error('the workload published no newer result within 30 s');
+      if (Date.now() > deadline)
+        throw new WordcountError('ERR_WORDCOUNT_NO_RESULT', 'the workload published no newer result within 30 s');
       await new Promise((resolve) => setTimeout(resolve, 250));
       version = await latest();
     }
   }
-  if (!version) throw new Error(`${secret} has no result yet`);
+  if (!version) throw new WordcountError('ERR_WORDCOUNT_NO_RESULT', `${secret} has no result yet`);
   const payload = Buffer.from(version.payload.data, 'base64');
   const kms = openUserKms(session, kmsKey);
   try {

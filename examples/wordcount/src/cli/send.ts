@@ -121,7 +121,8 @@ export async function verifyConnectToken(
   const outbound = expected.outbound ?? createOutboundClient({ policy: { trustedOrigins: [new URL(trusted).origin] } });
   const readJson = async (url: string): Promise<Record<string, unknown>> => {
     const response = await outbound.get(url, { maxBodyBytes: ISSUER_DOCUMENT_MAX_BYTES });
-    if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+    if (response.status !== 200)
+      throw new WordcountError('ERR_WORDCOUNT_REQUEST_FAILED', `${url} answered ${response.status}`);
     return JSON.parse(response.body.toString('utf8')) as Record<string, unknown>;
   };
   let keys: JSONWebKeySet;

@@ -2,6 +2,7 @@
 import { runCli } from '@sealroom/cli';
 import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
 import { DEFAULT_API_URL } from './defaults.ts';
+import { WordcountError } from '../errors.ts';
 
 export interface UserSession {
   readonly api: string;
@@ -14,7 +15,8 @@ async function capture(argv: readonly string[], env: NodeJS.ProcessEnv): Promise
   let out = '';
   let err = '';
   const code = await runCli(argv, { env, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  if (code !== 0) throw new Error(`sealroom ${argv.join(' ')} failed: ${err.trim()}`);
+  if (code !== 0)
+    throw new WordcountError('ERR_WORDCOUNT_REQUEST_FAILED', `sealroom ${argv.join(' ')} failed: ${err.trim()}`);
   return out.trim() || undefined;
 }
 
@@ -28,6 +30,7 @@ export async function openUserSession(apiFlag: string | undefined, env: NodeJS.P
   ).replace(/\/+$/, '');
   const accessToken =
     env.SEALROOM_ACCESS_TOKEN || (await capture(['auth', 'print-access-token', '--api', api], env)) || '';
-  if (!accessToken) throw new Error('no access token: run `sealroom auth login EMAIL` first');
+  if (!accessToken)
+    throw new WordcountError('ERR_WORDCOUNT_NOT_SIGNED_IN', 'no access token: run `sealroom auth login EMAIL` first');
   return { api, accessToken, fetch: createOutboundClient({ policy: { trustedOrigins: [api] } }).fetch };
 }

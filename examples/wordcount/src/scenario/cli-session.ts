@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runCli } from '@sealroom/cli';
 import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
 import { runWordcount } from '../cli/main.ts';
+import { WordcountError } from '../errors.ts';
 
 export interface CliSession {
   readonly env: NodeJS.ProcessEnv;
@@ -36,7 +37,11 @@ export function openCliSession(baseUrl: string, print: (line: string) => void, c
       let out = '';
       let err = '';
       const code = await runCli(args, { env, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-      if (code !== 0) throw new Error(`sealroom ${args.join(' ')} failed (${code}): ${err.trim()}`);
+      if (code !== 0)
+        throw new WordcountError(
+          'ERR_WORDCOUNT_SCENARIO',
+          `sealroom ${args.join(' ')} failed (${code}): ${err.trim()}`,
+        );
       return out.trim();
     },
     async wordcount(args) {
@@ -44,7 +49,11 @@ export function openCliSession(baseUrl: string, print: (line: string) => void, c
       let out = '';
       let err = '';
       const code = await runWordcount(args, { env, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-      if (code !== 0) throw new Error(`sealroom-wordcount ${args[0]} failed (${code}): ${err.trim()}`);
+      if (code !== 0)
+        throw new WordcountError(
+          'ERR_WORDCOUNT_SCENARIO',
+          `sealroom-wordcount ${args[0]} failed (${code}): ${err.trim()}`,
+        );
       return out.trim();
     },
     accessToken: () => session.sealroom(['auth', 'print-access-token'], { quiet: true }),
@@ -56,7 +65,11 @@ export function openCliSession(baseUrl: string, print: (line: string) => void, c
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.text();
-      if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+      if (!response.ok)
+        throw new WordcountError(
+          'ERR_WORDCOUNT_SCENARIO',
+          `${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`,
+        );
       return text ? (JSON.parse(text) as Record<string, unknown>) : {};
     },
   };

@@ -2,6 +2,7 @@
 import type { WordcountConfig } from '../config.ts';
 import type { RunningWorkload } from '../workload/run.ts';
 import type { CliSession } from './cli-session.ts';
+import { WordcountError } from '../errors.ts';
 
 /** What an operator may change when creating an instance (negative runs). */
 export interface InstanceVariant {
@@ -63,7 +64,10 @@ export async function startComputeInstance(options: ComputeInstanceOptions): Pro
         const output = await serial();
         if (publishedContributions(output) >= count) return;
         if (Date.now() > deadline)
-          throw new Error(`timed out waiting for ${count} contributions:\n${output.slice(-3000)}`);
+          throw new WordcountError(
+            'ERR_WORDCOUNT_SCENARIO',
+            `timed out waiting for ${count} contributions:\n${output.slice(-3000)}`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     },
@@ -81,7 +85,8 @@ export function devInstanceHandle(workload: RunningWorkload): WorkloadHandle {
     async waitForContributions(count, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (workload.processor.stats.counted < count) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} contributions`);
+        if (Date.now() > deadline)
+          throw new WordcountError('ERR_WORDCOUNT_SCENARIO', `timed out waiting for ${count} contributions`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       await workload.processor.flush();

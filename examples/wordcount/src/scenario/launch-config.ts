@@ -1,5 +1,6 @@
 // The launch configuration the operator passes as tee-env-WORDCOUNT_CONFIG: the collaborator set the token measures.
 import { type WordcountConfig, parseWordcountConfig } from '../config.ts';
+import { WordcountError } from '../errors.ts';
 
 export interface LaunchConfigInput {
   readonly operator: { readonly project: string; readonly audience: string; readonly serviceAccount: string };
@@ -20,7 +21,7 @@ export interface LaunchConfigInput {
 
 export function buildLaunchConfig(input: LaunchConfigInput): WordcountConfig {
   const first = input.collaborators[0];
-  if (!first) throw new Error('at least one collaborator');
+  if (!first) throw new WordcountError('ERR_WORDCOUNT_BAD_CONFIG', 'at least one collaborator');
   const withTls = input.ingressPort !== undefined;
   return parseWordcountConfig(
     JSON.stringify({

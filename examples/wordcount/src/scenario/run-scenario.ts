@@ -6,6 +6,7 @@ import { type Logger, resolveRepoRoot } from '@sealroom/core';
 import type { WordcountResult } from '../tally.ts';
 import { serverFetch } from './cli-session.ts';
 import { type Party, type Tutorial, type TutorialOptions, setUpTutorial } from './tutorial.ts';
+import { WordcountError } from '../errors.ts';
 
 const REQUIRED_SERVICES = ['sts', 'kms', 'secrets', 'pubsub'];
 
@@ -188,7 +189,7 @@ async function freePort(): Promise<number> {
 export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new WordcountError('ERR_WORDCOUNT_SCENARIO', `timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -6,6 +6,7 @@ import {
   buildExternalAccountCredentials,
   createExternalAccountClient,
   createKmsKeyWrapper,
+  httpFailure,
   impersonationUrlFor,
   kmsClientOptions,
   tokenUrlFor,
@@ -52,9 +53,7 @@ export function openCollaboratorAccess(config: CollaboratorConfig, tokenFile?: s
     const text = await response.text();
     if (!response.ok) {
       // The status travels with the error, so the workload can tell an outage (5xx) from a refusal.
-      throw Object.assign(new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`), {
-        status: response.status,
-      });
+      throw httpFailure(response.status, `${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
     }
     return JSON.parse(text) as Record<string, unknown>;
   };

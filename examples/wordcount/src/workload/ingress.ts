@@ -6,6 +6,7 @@ import { type SecureContext, type TLSSocket, createSecureContext } from 'node:tl
 import type { Logger } from '@sealroom/core';
 import { tlsBindingNonce } from '@sealroom/workload';
 import type { ContributionProcessor } from '../processor.ts';
+import { WordcountError } from '../errors.ts';
 
 export const CONNECT_AUDIENCE_PREFIX = 'https://';
 const MAX_BODY_BYTES = 16 * 1024;
@@ -52,7 +53,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       SNICallback: (name, callback) => {
         const entry = contexts.get(name);
         if (entry) callback(null, entry.context);
-        else callback(new Error(`no tenant for server name ${name}`));
+        else callback(new WordcountError('ERR_WORDCOUNT_UNKNOWN_COLLABORATOR', `no tenant for server name ${name}`));
       },
     },
     (req, res) => {

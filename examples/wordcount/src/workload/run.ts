@@ -28,6 +28,7 @@ import { type StateStore, createSealedBlobStateStore, createSealedFileStateStore
 import { type Tally, type WordcountResult, createTally } from '../tally.ts';
 import { type CollaboratorAccess, openCollaboratorAccess } from './collaborator-access.ts';
 import { type Ingress, type IngressTenant, startIngress } from './ingress.ts';
+import { WordcountError } from '../errors.ts';
 
 /** State is sealed, and counted messages acked, per this many messages (or after 200 ms). */
 const FLUSH_EVERY_MESSAGES = 1000;
@@ -71,7 +72,8 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
   await checkKeyRelease(access, logger);
   const keys = new Map<string, CollaboratorKeys>([...access.values()].map((a) => [a.name, keysFor(a.name, a.wrapper)]));
   const stateAccess = access.get(config.state.collaborator);
-  if (!stateAccess) throw new Error('state collaborator missing'); // parseWordcountConfig guarantees it
+  // parseWordcountConfig guarantees it.
+  if (!stateAccess) throw new WordcountError('ERR_WORDCOUNT_BAD_CONFIG', 'the state collaborator is missing');
   const stateWrapper = stateAccess.wrapperFor(config.state.kmsKey);
   const { file, secret } = config.state;
   const sealedStore = secret
