@@ -85,6 +85,12 @@ export const TRANSPARENCY_ERRORS = {
     retryable: false,
     description: 'A log entry (or a release summary a workload appends) is malformed or larger than the log accepts.',
   },
+  ERR_TRANSPARENCY_TREE: {
+    status: 'INTERNAL',
+    retryable: false,
+    description:
+      'The in-memory Merkle tree was written out of order or asked for a node it does not hold: a defect, never caused by a request.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type TransparencyErrorCode = keyof typeof TRANSPARENCY_ERRORS;

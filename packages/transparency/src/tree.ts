@@ -29,7 +29,11 @@ class Level {
   count = 0;
 
   set(index: number, hash: Buffer): void {
-    if (index > this.count) throw new Error(`tree level written out of order (${index} after ${this.count})`);
+    if (index > this.count)
+      throw new TransparencyError(
+        'ERR_TRANSPARENCY_TREE',
+        `tree level written out of order (${index} after ${this.count})`,
+      );
     if ((index + 1) * HASH_BYTES > this.#bytes.length) {
       const grown = Buffer.alloc(Math.max(this.#bytes.length * 2, (index + 1) * HASH_BYTES));
       this.#bytes.copy(grown);
@@ -40,7 +44,8 @@ class Level {
   }
 
   get(index: number): Buffer {
-    if (index >= this.count) throw new Error(`tree node ${index} is not stored at this level`);
+    if (index >= this.count)
+      throw new TransparencyError('ERR_TRANSPARENCY_TREE', `tree node ${index} is not stored at this level`);
     return this.#bytes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
   }
 }

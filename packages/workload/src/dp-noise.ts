@@ -2,13 +2,14 @@
 // Integer arithmetic and rational parameters throughout: no floating-point sampling, so none of the
 // floating-point attacks on textbook Laplace noise (Mironov 2012) apply.
 import { randomBytes } from 'node:crypto';
+import { WorkloadError } from './errors.ts';
 
 /** Uniform integers in [0, n) from a cryptographic source; injectable for tests. */
 export type UniformSource = (n: bigint) => bigint;
 
 /** Rejection sampling over whole bytes: exactly uniform, from `crypto.randomBytes`. */
 export const cryptoUniform: UniformSource = (n) => {
-  if (n <= 0n) throw new RangeError('uniform over an empty range');
+  if (n <= 0n) throw new WorkloadError('ERR_WORKLOAD_DP_PARAMETER', 'uniform over an empty range');
   if (n === 1n) return 0n;
   const bits = (n - 1n).toString(2).length;
   const bytes = Math.ceil(bits / 8);
@@ -27,7 +28,8 @@ export interface Rational {
 
 /** The exact rational of a finite decimal number as JavaScript prints it (0.1 → 1/10, 1e-6 → 1/1000000). */
 export function toRational(x: number): Rational {
-  if (!Number.isFinite(x) || x < 0) throw new RangeError(`not a non-negative finite number: ${x}`);
+  if (!Number.isFinite(x) || x < 0)
+    throw new WorkloadError('ERR_WORKLOAD_DP_PARAMETER', `not a non-negative finite number: ${x}`);
   const [mantissa = '0', exponentText] = x.toString().split('e');
   const [whole = '0', fraction = ''] = mantissa.split('.');
   let num = BigInt(whole + fraction);

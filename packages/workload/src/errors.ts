@@ -37,6 +37,12 @@ export const WORKLOAD_ERRORS = {
     description:
       'A release under differential privacy would exceed a collaborator’s (ε, δ) budget of the output policy, or the sealed ledger of spent budget is missing or malformed; nothing is released.',
   },
+  ERR_WORKLOAD_DP_PARAMETER: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A differential-privacy parameter (ε, δ, a noise scale) is not a non-negative finite number, or a noise sampler was asked for an empty range; nothing is released.',
+  },
   ERR_WORKLOAD_HTTP: {
     status: 'UNKNOWN',
     retryable: false,
