@@ -35,7 +35,7 @@ const GOOD: ReadonlyArray<readonly [number, string | Uint8Array]> = [
   [COS_TYPE.LAUNCH_SEPARATOR, ''],
 ];
 
-describe('COS content TLVs (launcher.md §4 vectors)', () => {
+describe('COS content TLVs (vectors checked against a real Confidential Space log)', () => {
   it('encodes RestartPolicy Never exactly as the real log does, with its SHA-256 digest', () => {
     const content = encodeCosContent(COS_TYPE.RESTART_POLICY, 'Never');
     assert.equal(content.toString('hex'), '500000000a02000000054e65766572');
@@ -80,6 +80,13 @@ describe('canonical event log', () => {
     assert.equal(state.separatorSeen, true);
   });
 
+  it("reads Sealroom's TrustedCA event as the CA digest, and a log without it has none", () => {
+    const ca = `sha256:${'c'.repeat(64)}`;
+    const withCa = [...GOOD.slice(0, -1), [COS_TYPE.SEALROOM_TRUSTED_CA, ca] as const, GOOD.at(-1)!];
+    assert.equal(parseCosState(decodeCel(logOf(withCa)), 'tpm').trustedCaDigest, ca);
+    assert.equal(parseCosState(decodeCel(logOf(GOOD)), 'tpm').trustedCaDigest, undefined);
+  });
+
   it('accepts a log without a separator', () => {
     assert.equal(parseCosState(decodeCel(logOf(GOOD.slice(0, -1))), 'tpm').separatorSeen, false);
   });
@@ -119,6 +126,14 @@ describe('canonical event log', () => {
     { name: 'an override env name failing the regex', events: [[COS_TYPE.OVERRIDE_ENV, '1X=x']] },
     { name: 'an env entry without =', events: [[COS_TYPE.ENV_VAR, 'PATH']] },
     { name: 'a MemoryMonitor that is not one byte', events: [[COS_TYPE.MEMORY_MONITOR, Uint8Array.of(1, 1)]] },
+    { name: 'a TrustedCA that is not a sha256: digest', events: [[COS_TYPE.SEALROOM_TRUSTED_CA, 'sha256:abc']] },
+    {
+      name: 'a second TrustedCA',
+      events: [
+        [COS_TYPE.SEALROOM_TRUSTED_CA, `sha256:${'c'.repeat(64)}`],
+        [COS_TYPE.SEALROOM_TRUSTED_CA, `sha256:${'d'.repeat(64)}`],
+      ],
+    },
   ];
   for (const { name, events } of refusals) {
     it(`refuses ${name}`, () => {

@@ -1,5 +1,5 @@
 // Confidential Space (COS) events in the CEL: content types, encoding, and the verifier-side parsing rules
-// of reference/launcher.md §4 (GoogleCloudPlatform/confidential-space `server/extract/cos_state.go`).
+// of GoogleCloudPlatform/confidential-space `server/extract/cos_state.go` (docs/attestation.md, "Event logs").
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../tpm/bytes.ts';
 import { TPM_ALG, digest, findHash, hashInfo } from '../tpm/constants.ts';
@@ -20,16 +20,23 @@ export const COS_TYPE = {
   MEMORY_MONITOR: 9,
   GPU_CC_MODE: 10,
   GPU_DEVICE_ATTESTATION_BINDING: 11,
+  /**
+   * Sealroom's own: `sha256:<hex>` of the deployment CA the launcher puts in the workload's trust store, so the
+   * token shows which deployment the workload trusts. Far above Google's types, which grow from 0.
+   */
+  SEALROOM_TRUSTED_CA: 0xc0,
 } as const;
 
 /** The register COS events go to: PCR 13 on a TPM, CC MR 4 (RTMR3) on TDX. */
 export const COS_PCR = 13;
 export const COS_CCMR = 4;
 
-/** The launch register of each evidence kind, as its CEL records must name it (launcher.md §4). */
+/** The launch register of each evidence kind, as its CEL records must name it. */
 export const COS_REGISTERS = {
   tpm: { indexType: CEL_TYPE.PCR, index: COS_PCR, name: 'PCR 13' },
   tdx: { indexType: CEL_TYPE.CCMR, index: COS_CCMR, name: 'RTMR 3 (CC MR 4)' },
+  // SEV-SNP has no runtime register: the launcher keeps CC MR 4 in software and binds it in report_data.
+  'sev-snp': { indexType: CEL_TYPE.CCMR, index: COS_CCMR, name: 'the report-data launch register (CC MR 4)' },
 } as const;
 export type CosEvidenceKind = keyof typeof COS_REGISTERS;
 
@@ -65,6 +72,8 @@ export interface AttestedCosState {
   };
   readonly memoryMonitoring: boolean;
   readonly gpuCcMode?: GpuCcMode;
+  /** `sha256:<hex>` of the CA in the workload's trust store (Sealroom's SEALROOM_TRUSTED_CA event). */
+  readonly trustedCaDigest?: string;
   readonly separatorSeen: boolean;
 }
 
@@ -91,8 +100,8 @@ function splitEnv(value: string, what: string): [string, string] {
 }
 
 /**
- * Checks each record's register, shape and digests, then reads the COS events (launcher.md §4, "Verifier
- * parsing"). Every record must name the launch register of `kind`: PCR 13 for TPM evidence, RTMR 3 for TDX.
+ * Checks each record's register, shape and digests, then reads the COS events, as Confidential Space's
+ * verifier does. Every record must name the launch register of `kind`: PCR 13 for TPM evidence, RTMR 3 for TDX.
  */
 export function parseCosState(records: readonly CelRecord[], kind: CosEvidenceKind): AttestedCosState {
   const register = COS_REGISTERS[kind];
@@ -109,6 +118,7 @@ export function parseCosState(records: readonly CelRecord[], kind: CosEvidenceKi
   const seen = new Set<number>();
   let memoryMonitoring = false;
   let gpuCcMode: GpuCcMode | undefined;
+  let trustedCaDigest: string | undefined;
   let separatorSeen = false;
   for (const record of records) {
     if (record.indexType !== register.indexType || record.index !== register.index) {
@@ -183,6 +193,13 @@ export function parseCosState(records: readonly CelRecord[], kind: CosEvidenceKi
       }
       case COS_TYPE.GPU_DEVICE_ATTESTATION_BINDING:
         break;
+      case COS_TYPE.SEALROOM_TRUSTED_CA: {
+        once('TrustedCA');
+        const ca = text(value, 'TrustedCA');
+        if (!/^sha256:[0-9a-f]{64}$/.test(ca)) reject('The TrustedCA event is not a sha256: digest.');
+        trustedCaDigest = ca;
+        break;
+      }
       default:
         reject(`Unknown COS event type ${cosType}.`);
     }
@@ -191,6 +208,7 @@ export function parseCosState(records: readonly CelRecord[], kind: CosEvidenceKi
     container: state,
     memoryMonitoring,
     ...(gpuCcMode === undefined ? {} : { gpuCcMode }),
+    ...(trustedCaDigest === undefined ? {} : { trustedCaDigest }),
     separatorSeen,
   };
 }

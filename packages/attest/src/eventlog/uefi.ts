@@ -1,8 +1,8 @@
 // UEFI structures inside TCG event data (UEFI 2.10 §32.4, TCG PC Client PFP §10.2.6): UEFI_VARIABLE_DATA,
 // EFI_SIGNATURE_LIST and EFI_SIGNATURE_DATA, parsed and produced. Errors are boot-state refusals.
+import { parseDer, readChildren } from '@sealroom/formats';
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../tpm/bytes.ts';
-import { parseDer, readChildren } from '../x509/der.ts';
 
 /** An EFI_GUID in its wire form (Data1–3 little-endian, Data4 as bytes) from its text form. */
 export function efiGuid(text: string): Buffer {

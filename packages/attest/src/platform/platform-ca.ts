@@ -2,8 +2,7 @@
 // instance identity extension. Dev-only trust: production verifier configurations never list it.
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { encodeName, issueCertificate } from '../x509/certificate.ts';
-import { parseDer, readChildren } from '../x509/der.ts';
+import { EKU, encodeName, issueCertificate, readSubject } from '@sealroom/formats';
 import { GCE_INSTANCE_INFO_OID, encodeInstanceInfo } from '../x509/instance-info.ts';
 import type { InstanceInfo } from '../x509/instance-info.ts';
 
@@ -36,21 +35,10 @@ function caFrom(certificate: Buffer, privateKey: KeyObject): PlatformCa {
         notBefore: new Date(nowMs - 60_000),
         notAfter: new Date(nowMs + AK_CERT_VALIDITY_MS),
         isCa: false,
+        extendedKeyUsage: [EKU.tcgKpAikCertificate],
         extraExtensions: [{ oid: GCE_INSTANCE_INFO_OID, critical: false, value: encodeInstanceInfo(instance) }],
       }),
   };
-}
-
-/** The subject Name of a certificate as DER (the issuer of the certificates it signs). */
-function readSubject(certificate: Buffer): Uint8Array {
-  // Fields of TBSCertificate: [0] version, serial, signature, issuer, validity, subject.
-  const tbs = readTbsChildren(certificate);
-  return tbs[5]!;
-}
-
-function readTbsChildren(certificate: Uint8Array): Uint8Array[] {
-  const [tbs] = readChildren(parseDer(certificate));
-  return readChildren(tbs!).map((n) => n.raw);
 }
 
 export function createPlatformCa(nowMs: number): PlatformCa {

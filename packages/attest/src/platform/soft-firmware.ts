@@ -3,12 +3,12 @@
 // kernel command line, ExitBootServices), so the verifier appraises it with the same rules.
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { encodeName, issueCertificate } from '@sealroom/formats';
 import { EV, kernelCmdlineEvent } from '../eventlog/tcg.ts';
 import type { TcgEventInput } from '../eventlog/tcg.ts';
 import { EFI_GUID, efiGuid, encodeSignatureList, encodeUefiVariable } from '../eventlog/uefi.ts';
 import { ByteWriter } from '../tpm/bytes.ts';
 import { digest } from '../tpm/constants.ts';
-import { encodeName, issueCertificate } from '../x509/certificate.ts';
 
 export const SOFT_CRTM_VERSION = 'Sealroom soft platform 1';
 

@@ -1,5 +1,7 @@
 // The soft platform: an in-process TPM whose firmware (soft-firmware.ts) measures the launcher build and the
 // image family, and whose AK certificate (from the platform CA) carries the instance identity. hwmodel SOFTWARE.
+import { type KeyObject, X509Certificate } from 'node:crypto';
+import { AttestError } from '../errors.ts';
 import { digest } from '../tpm/constants.ts';
 import { CEL_TYPE, celRecordFor, encodeCelRecord } from '../eventlog/cel.ts';
 import { COS_PCR } from '../eventlog/cos.ts';
@@ -8,7 +10,7 @@ import type { InstanceInfo } from '../x509/instance-info.ts';
 import type { PlatformCa } from './platform-ca.ts';
 import { softBootEvents } from './soft-firmware.ts';
 import type { SoftFirmwareOptions } from './soft-firmware.ts';
-import type { Platform, PlatformEvidence } from './platform.ts';
+import type { Platform, TpmPlatformEvidence } from './platform.ts';
 import { SOFT_TPM_BANKS, SoftTpm } from './soft-tpm.ts';
 import type { AkAlgorithm } from './soft-tpm.ts';
 
@@ -39,7 +41,7 @@ export class SoftPlatform implements Platform {
   readonly kind = 'soft';
   readonly hwmodel = 'SOFTWARE';
   readonly tpm: SoftTpm;
-  readonly akCertificate: Buffer;
+  #akCertificate: Buffer;
   readonly #tcgEventLog: Buffer;
   readonly #cel: Buffer[] = [];
 
@@ -52,11 +54,20 @@ export class SoftPlatform implements Platform {
       for (const alg of algs) this.tpm.extend(event.pcrIndex, alg, event.digests?.get(alg) ?? digest(alg, event.data));
     }
     this.#tcgEventLog = encodeTcgEventLog(algs, events);
-    this.akCertificate = options.ca.issueAkCertificate(
+    this.#akCertificate = options.ca.issueAkCertificate(
       this.tpm.akPublicKey,
       { ...options.instance, securityVersion: '0', isProduction: true },
       options.nowMs,
     );
+  }
+
+  get akCertificate(): Buffer {
+    return this.#akCertificate;
+  }
+
+  /** For `bootSoftPlatformCertifiedBy`: the certificate arrives after the AK exists. */
+  setAkCertificate(certificate: Buffer): void {
+    this.#akCertificate = certificate;
   }
 
   async measureEvent(content: Uint8Array): Promise<void> {
@@ -69,7 +80,7 @@ export class SoftPlatform implements Platform {
     return Buffer.concat(this.#cel);
   }
 
-  async attest(nonce: Uint8Array): Promise<PlatformEvidence> {
+  async attest(nonce: Uint8Array): Promise<TpmPlatformEvidence> {
     return {
       kind: 'tpm',
       tpm: {
@@ -87,4 +98,33 @@ export class SoftPlatform implements Platform {
 /** Boots a fresh soft platform: new PCRs, new AK, new AK certificate. A restart is a new boot. */
 export function bootSoftPlatform(options: SoftBootOptions): SoftPlatform {
   return new SoftPlatform(options);
+}
+
+/** Certifies an AK for an instance somewhere else (the control plane keeps the platform CA; a host asks it). */
+export type AkCertifier = (
+  akPublicKey: KeyObject,
+  instance: Omit<InstanceInfo, 'securityVersion' | 'isProduction'>,
+) => Promise<Buffer>;
+
+/**
+ * Boots a soft platform whose AK certificate comes from `certify` (a remote host's boot: the platform CA
+ * stays with the control plane). The certificate must be for this AK; anything else fails the boot.
+ */
+export async function bootSoftPlatformCertifiedBy(
+  options: Omit<SoftBootOptions, 'ca'>,
+  certify: AkCertifier,
+): Promise<SoftPlatform> {
+  const pending: PlatformCa = {
+    certificate: Buffer.alloc(0),
+    exportPrivateKey: () => Buffer.alloc(0),
+    issueAkCertificate: () => Buffer.alloc(0),
+  };
+  const platform = new SoftPlatform({ ...options, ca: pending });
+  const certificate = await certify(platform.tpm.akPublicKey, options.instance);
+  const certified = new X509Certificate(certificate).publicKey;
+  const ours = platform.tpm.akPublicKey;
+  if (!certified.equals(ours))
+    throw new AttestError('ERR_ATTEST_AK_MISMATCH', 'The AK certificate received is not for this attestation key.');
+  platform.setAkCertificate(certificate);
+  return platform;
 }

@@ -5,7 +5,7 @@ import { loadGceVector } from '../test-vectors.ts';
 import { encodeTpmPublic, parseTpmPublic } from './public.ts';
 import type { TpmPublic } from './public.ts';
 import { TPM_ALG } from './constants.ts';
-import { verifyTpmEvidence } from './evidence.ts';
+import { verifyBootLog, verifyTpmEvidence } from './evidence.ts';
 import type { TpmEvidence } from './evidence.ts';
 
 const vector = loadGceVector();
@@ -32,6 +32,21 @@ describe('GCE COS 85 attestation as a whole (shared vector)', () => {
 
   it('also accepts the chain when the evidence itself carries the intermediate', () => {
     verifyTpmEvidence({ ...evidence, certChain: [vector.intermediate] }, { ...options, intermediates: [] });
+  });
+
+  it('reads a boot log once per log and PCR values, and still refuses it against other PCR values', () => {
+    const verified = verifyTpmEvidence(evidence, options);
+    const log = Buffer.from(vector.eventLog);
+    const first = verifyBootLog(log, verified.pcrs);
+    assert.equal(verifyBootLog(Buffer.from(log), verified.pcrs), first, 'the same bytes give the kept result');
+    assert.deepEqual(first.bootState, verified.bootState);
+    // One quoted SHA-256 value changed: a new key, so the log is replayed again and refused.
+    const sha256 = new Map(verified.pcrs.get(TPM_ALG.SHA256));
+    const [index, value] = [...sha256].find(([i]) => i === 4) as [number, Uint8Array];
+    sha256.set(index, Buffer.from(value).fill(0));
+    const changed = new Map(verified.pcrs).set(TPM_ALG.SHA256, sha256);
+    assert.throws(() => verifyBootLog(log, changed), { code: 'ERR_ATTEST_REPLAY_MISMATCH' });
+    assert.equal(verifyBootLog(log, verified.pcrs), first);
   });
 
   it('refuses SHA-1 alone', () => {

@@ -1,5 +1,5 @@
 // Appraisal of TPM evidence as a whole: AK chain, every quote, event-log replay, canonical event log.
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { AttestError } from '../errors.ts';
 import { decodeCel } from '../eventlog/cel.ts';
 import { COS_PCR, bindCosLog, parseCosState } from '../eventlog/cos.ts';
@@ -8,7 +8,7 @@ import { extractBootState, normalizeCmdline } from '../eventlog/boot-state.ts';
 import type { BootState } from '../eventlog/boot-state.ts';
 import { bindTcgEventLog, parseTcgEventLog } from '../eventlog/tcg.ts';
 import type { TcgEventLog } from '../eventlog/tcg.ts';
-import { verifyCertificateChain } from '../x509/certificate.ts';
+import { verifyAkCertificateChain } from '../x509/ak-chain.ts';
 import { readInstanceInfo } from '../x509/instance-info.ts';
 import type { InstanceInfo } from '../x509/instance-info.ts';
 import type { QuoteInfo } from './attest.ts';
@@ -62,6 +62,48 @@ export function verifyBootLog(
   bytes: Uint8Array,
   pcrs: QuotedPcrs,
 ): { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string } {
+  // A boot's TCG log and its PCRs are the same in every attestation until the next boot, and the result is a
+  // pure function of both: parsed and replayed once per (log, PCR values), not once per attestation.
+  const key = bootLogKey(bytes, pcrs);
+  const cached = verifiedBootLogs.get(key);
+  if (cached !== undefined) {
+    verifiedBootLogs.delete(key);
+    verifiedBootLogs.set(key, cached);
+    return cached;
+  }
+  const result = Object.freeze(parseAndBindBootLog(bytes, pcrs));
+  if (verifiedBootLogs.size >= BOOT_LOG_CACHE_LIMIT) {
+    verifiedBootLogs.delete(verifiedBootLogs.keys().next().value as string);
+  }
+  verifiedBootLogs.set(key, result);
+  return result;
+}
+
+/** Boots whose verified TCG log is kept (least recently used goes first); each entry is a few kB. */
+const BOOT_LOG_CACHE_LIMIT = 256;
+const verifiedBootLogs = new Map<string, { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string }>();
+
+/** SHA-256 over the log and every quoted PCR value with its bank and index, in a fixed order. */
+function bootLogKey(bytes: Uint8Array, pcrs: QuotedPcrs): string {
+  const hash = createHash('sha256').update(bytes);
+  const header = Buffer.alloc(8);
+  for (const alg of [...pcrs.keys()].sort((a, b) => a - b)) {
+    const values = pcrs.get(alg) as ReadonlyMap<number, Uint8Array>;
+    for (const index of [...values.keys()].sort((a, b) => a - b)) {
+      const value = values.get(index) as Uint8Array;
+      header.writeUInt16BE(alg, 0);
+      header.writeUInt16BE(index, 2);
+      header.writeUInt32BE(value.length, 4);
+      hash.update(header).update(value);
+    }
+  }
+  return hash.digest('base64');
+}
+
+function parseAndBindBootLog(
+  bytes: Uint8Array,
+  pcrs: QuotedPcrs,
+): { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string } {
   const eventLog = parseTcgEventLog(bytes);
   const bootState = extractBootState(eventLog, bindTcgEventLog(eventLog, pcrs));
   return {
@@ -82,9 +124,22 @@ export function verifyLaunchLog(bytes: Uint8Array, pcrs: QuotedPcrs): AttestedCo
 /**
  * Verifies TPM evidence. When an AK certificate is present its key, not akPub, verifies the quotes
  * (go-tpm-tools `TestVerifyIgnoreAKPubWithAKCert`); a differing akPub is refused. SHA-1 alone is refused.
+ * Throws AttestError on the first check that fails; the verifier's appraisal then judges what it returns.
+ *
+ * @example
+ * ```ts
+ * const ca = createPlatformCa(Date.now());
+ * const platform = bootSoftPlatform({ ca, instance, launcherBuild, imageFamily: 'confidential-space', nowMs: Date.now() });
+ * await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_DIGEST, imageDigest));
+ * const nonce = randomBytes(32);
+ * const { tpm } = await platform.attest(nonce);
+ * const verified = verifyTpmEvidence(tpm, { nonce, trustedRoots: [ca.certificate], at: new Date() });
+ * verified.instanceInfo?.instanceName; // from the AK certificate
+ * verified.cosState?.container.imageDigest; // === imageDigest, replayed from the canonical event log
+ * ```
  */
 export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvidenceOptions): VerifiedTpmEvidence {
-  const chain = verifyCertificateChain(evidence.akCert, {
+  const chain = verifyAkCertificateChain(evidence.akCert, {
     roots: options.trustedRoots,
     intermediates: [...evidence.certChain, ...(options.intermediates ?? [])],
     at: options.at,

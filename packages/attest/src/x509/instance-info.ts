@@ -1,8 +1,7 @@
-// The GCE instance identity carried by AK certificates: extension 1.3.6.1.4.1.11129.2.1.21 (launcher.md §8,
-// vectors/tpm expected.json "instanceInfoEncoding"); the soft platform writes the same layout.
-import { AttestError } from '../errors.ts';
+// The GCE instance identity carried by AK certificates: extension 1.3.6.1.4.1.11129.2.1.21, read into
+// `submods.gce` only when its is_production flag is set; the soft platform writes the same layout.
 import {
-  TAG,
+  DER_TAG as TAG,
   derBoolean,
   derExplicit,
   derInteger,
@@ -13,10 +12,12 @@ import {
   readChildren,
   toBigInt,
   toBoolean,
+  readExtensions,
   toText,
-} from './der.ts';
-import type { DerNode } from './der.ts';
-import { readExtensions } from './certificate.ts';
+} from '@sealroom/formats';
+import type { DerNode } from '@sealroom/formats';
+import { AttestError } from '../errors.ts';
+import { readEvidenceDer } from './ak-chain.ts';
 
 export const GCE_INSTANCE_INFO_OID = '1.3.6.1.4.1.11129.2.1.21';
 
@@ -43,6 +44,10 @@ function unsigned(node: DerNode | undefined, what: string): string {
  * [1] EXPLICIT BOOLEAN isProduction, [2]..[5] EXPLICIT BOOLEAN … } }
  */
 export function decodeInstanceInfo(value: Uint8Array): InstanceInfo {
+  return readEvidenceDer(() => decode(value));
+}
+
+function decode(value: Uint8Array): InstanceInfo {
   const parts = readChildren(expectTag(parseDer(value), TAG.SEQUENCE, 'instance info'));
   if (parts.length < 5) throw new AttestError('ERR_ATTEST_MALFORMED_DER', 'Instance info: too few fields.');
   let securityVersion = '0';
@@ -88,6 +93,6 @@ export function encodeInstanceInfo(info: InstanceInfo): Buffer {
 
 /** The instance info of an AK certificate, or undefined when it has none. */
 export function readInstanceInfo(certDer: Uint8Array): InstanceInfo | undefined {
-  const ext = readExtensions(certDer).get(GCE_INSTANCE_INFO_OID);
+  const ext = readEvidenceDer(() => readExtensions(certDer)).get(GCE_INSTANCE_INFO_OID);
   return ext === undefined ? undefined : decodeInstanceInfo(ext.value);
 }

@@ -3,9 +3,10 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EKU, encodeName, issueCertificate } from '@sealroom/formats';
 import { loadGceVector } from '../test-vectors.ts';
 import { parseTpmPublic, toPublicKey } from '../tpm/public.ts';
-import { encodeName, issueCertificate, verifyCertificateChain } from './certificate.ts';
+import { verifyAkCertificateChain } from './ak-chain.ts';
 import { decodeInstanceInfo, encodeInstanceInfo, readInstanceInfo } from './instance-info.ts';
 
 const vector = loadGceVector();
@@ -14,7 +15,7 @@ const notInChain = (name: string): Buffer => readFileSync(join(vector.dir, 'ca',
 
 describe('GCE AK certificate (shared vector)', () => {
   it('chains AK → tpm_ek_intermediate_2 → tpm_ek_root_1 at the pinned time', () => {
-    const chain = verifyCertificateChain(vector.akCert, {
+    const chain = verifyAkCertificateChain(vector.akCert, {
       roots: [vector.root],
       intermediates: [vector.intermediate],
       at: AT,
@@ -23,7 +24,7 @@ describe('GCE AK certificate (shared vector)', () => {
   });
 
   it('carries the same key as the AK public area', () => {
-    const fromCert = verifyCertificateChain(vector.akCert, {
+    const fromCert = verifyAkCertificateChain(vector.akCert, {
       roots: [vector.root],
       intermediates: [vector.intermediate],
       at: AT,
@@ -46,7 +47,7 @@ describe('GCE AK certificate (shared vector)', () => {
   });
 
   it('refuses a root with no intermediate', () => {
-    assert.throws(() => verifyCertificateChain(vector.akCert, { roots: [vector.root], intermediates: [], at: AT }), {
+    assert.throws(() => verifyAkCertificateChain(vector.akCert, { roots: [vector.root], intermediates: [], at: AT }), {
       code: 'ERR_ATTEST_CERT_CHAIN',
     });
   });
@@ -54,7 +55,7 @@ describe('GCE AK certificate (shared vector)', () => {
   it('refuses the CAs the AK certificate does not chain to', () => {
     assert.throws(
       () =>
-        verifyCertificateChain(vector.akCert, {
+        verifyAkCertificateChain(vector.akCert, {
           roots: [notInChain('gcp_ek_ak_ca_root.crt')],
           intermediates: [notInChain('gcp_ek_ak_ca_intermediate_v3.crt'), notInChain('tpm_ek_intermediate_3.crt')],
           at: AT,
@@ -66,7 +67,7 @@ describe('GCE AK certificate (shared vector)', () => {
   it('refuses the chain outside its validity window', () => {
     const at = new Date('2060-01-01T00:00:00Z');
     assert.throws(
-      () => verifyCertificateChain(vector.akCert, { roots: [vector.root], intermediates: [vector.intermediate], at }),
+      () => verifyAkCertificateChain(vector.akCert, { roots: [vector.root], intermediates: [vector.intermediate], at }),
       {
         code: 'ERR_ATTEST_CERT_CHAIN',
       },
@@ -114,16 +115,17 @@ describe('issued certificates', () => {
       notBefore: now,
       notAfter: later,
       isCa: false,
+      extendedKeyUsage: [EKU.tcgKpAikCertificate],
       extraExtensions: [{ oid: '1.3.6.1.4.1.11129.2.1.21', critical: false, value: encodeInstanceInfo(info) }],
     });
-    const chain = verifyCertificateChain(leaf, {
+    const chain = verifyAkCertificateChain(leaf, {
       roots: [root],
       intermediates: [],
       at: new Date('2026-07-01T00:00:00Z'),
     });
     assert.ok(chain.leaf.publicKey.equals(ak.publicKey));
     assert.deepEqual(readInstanceInfo(leaf), info);
-    assert.throws(() => verifyCertificateChain(leaf, { roots: [vector.root], intermediates: [], at: now }), {
+    assert.throws(() => verifyAkCertificateChain(leaf, { roots: [vector.root], intermediates: [], at: now }), {
       code: 'ERR_ATTEST_CERT_CHAIN',
     });
   });
