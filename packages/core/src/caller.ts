@@ -12,6 +12,8 @@ export interface FederatedIdentity {
   readonly attributes: Readonly<Record<string, string>>;
   /** Mapped `google.groups`. */
   readonly groups: readonly string[];
+  /** `{pool}/providers/{provider}`: the provider whose exchange issued the token (absent on older tokens). */
+  readonly provider?: string;
 }
 
 export interface Caller {
@@ -38,6 +40,16 @@ export interface Authorizer {
   authorize(caller: Caller | undefined, permission: string, resource: string): Promise<void>;
   /** Same decision as authorize, as a boolean. */
   isAllowed(caller: Caller | undefined, permission: string, resource: string): Promise<boolean>;
+  /**
+   * The same decision, and whether it may be reused until IAM state changes: not when a conditional
+   * binding granted it, since a condition may read the time. Without this method, every allow may be reused.
+   */
+  decide?(caller: Caller | undefined, permission: string, resource: string): Promise<AuthorizerDecision>;
+}
+
+export interface AuthorizerDecision {
+  readonly allowed: boolean;
+  readonly reusable: boolean;
 }
 
 export type AuditOutcome = 'ALLOWED' | 'DENIED' | 'FAILED';
@@ -86,4 +98,10 @@ export interface IssuedAccessToken {
 /** Mints bearer tokens that the deployment's Authenticator accepts (STS, IAM credentials). */
 export interface AccessTokenIssuer {
   issueAccessToken(request: AccessTokenRequest): Promise<IssuedAccessToken>;
+  /**
+   * Makes every use of a federated token ask `isActive` about the identity it carries (its pool and
+   * provider); a token whose pool or provider is disabled or deleted stops working at once, and
+   * works again if they are restored before it expires. Registered by the token service.
+   */
+  checkFederatedTokensWith?(isActive: (identity: FederatedIdentity) => Promise<boolean>): void;
 }

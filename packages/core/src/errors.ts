@@ -76,7 +76,7 @@ export interface SealroomErrorOptions {
 
 /**
  * Base class of every error Sealroom raises on purpose. Messages are shown to callers: they never
- * contain a token, key, plaintext or evidence bytes (STYLE.md rule 13).
+ * contain a token, key, plaintext or evidence bytes.
  */
 export class SealroomError<C extends string = string> extends Error {
   readonly code: C;
@@ -187,6 +187,12 @@ export const CORE_ERRORS = {
     status: 'FAILED_PRECONDITION',
     retryable: false,
     description: 'The configuration (file, flags or SEALROOM_* environment) is invalid; the message names the key.',
+  },
+  ERR_PORT_IN_USE: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'A port the server should listen on is held by another program; the message names the flag and the SEALROOM_* variable that choose another (`0` picks a free one).',
   },
   ERR_SEALED_DATA: {
     status: 'DATA_LOSS',

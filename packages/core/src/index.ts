@@ -20,7 +20,19 @@ export { PROJECT_ID_PATTERN, checkResourceId, projectOf, resourceTemplate } from
 export type { ResourceTemplate } from './resource-name.ts';
 export { REDACTED, createMemoryLogger, redact, silentLogger } from './logger.ts';
 export type { LogFields, Logger, MemoryLogger } from './logger.ts';
-export type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './sql.ts';
+export type {
+  SqlDatabase,
+  SqlExecutor,
+  SqlNotifications,
+  SqlRow,
+  SqlStatement,
+  SqlValue,
+  TransactionOptions,
+} from './sql.ts';
+export { pendingMigrations } from './sql.ts';
+export { createLocalNotifications } from './notifications.ts';
+export { createLeases, LEASE_MIGRATIONS, scheduleLeased } from './leases.ts';
+export type { LeasedScheduleOptions, Leases, LeasesOptions } from './leases.ts';
 export { DEFAULT_MIN_FREE_BYTES, openSqliteDatabase } from './sqlite.ts';
 export { storageFaultKindOf, storageFaultOf, toStorageFault } from './storage-fault.ts';
 export type { StorageFaultKind, StorageHealth } from './storage-fault.ts';
@@ -35,6 +47,7 @@ export type {
   AuditRecord,
   Authenticator,
   Authorizer,
+  AuthorizerDecision,
   Caller,
   CallerKind,
   FederatedIdentity,
@@ -55,3 +68,65 @@ export {
   parseOutputPolicyLabel,
 } from './output-policy.ts';
 export type { DpMechanism, DpPolicy, OutputPolicy } from './output-policy.ts';
+export { CONTRACT_ERRORS, ContractError } from './contracts/errors.ts';
+export type { ContractErrorCode } from './contracts/errors.ts';
+export type { JsonSchema } from './contracts/json-schema.ts';
+export { CLAIMS_SCHEMA } from './contracts/claims.schema.ts';
+export {
+  RESTART_POLICIES,
+  claimOf,
+  decodeClaims,
+  decodeClaimsPayload,
+  encodeClaims,
+  isRestartPolicy,
+  parseClaims,
+  sealroomClaimsOf,
+} from './contracts/claims.ts';
+export type {
+  Claims,
+  ConfidentialSpaceClaims,
+  ContainerClaims,
+  DebugStatus,
+  GceClaims,
+  HwModel,
+  ImageSignatureAlgorithm,
+  ImageSignatureClaim,
+  NvidiaGpuClaims,
+  RestartPolicy,
+  SealroomClaims,
+  SealroomTrustClaims,
+  Submods,
+  SupportAttribute,
+} from './contracts/claims.ts';
+export {
+  HASH_ALGORITHMS,
+  VERIFY_ATTESTATION_SCHEMA,
+  VERIFY_CONFIDENTIAL_SPACE_SCHEMA,
+} from './contracts/evidence.schema.ts';
+export {
+  encodeVerifyConfidentialSpaceRequest,
+  fromSignedEntitiesJson,
+  fromSevSnpAttestationJson,
+  fromTdCcelJson,
+  fromTpmAttestationJson,
+  parseVerifyAttestationRequest,
+  parseVerifyConfidentialSpaceRequest,
+  toSevSnpAttestationJson,
+  toTdCcelJson,
+  toTpmAttestationJson,
+} from './contracts/evidence.ts';
+export type {
+  ConfidentialSpaceOptionsJson,
+  ContainerImageSignatureJson,
+  GcpCredentialsJson,
+  SevSnpAttestationBytes,
+  SevSnpAttestationJson,
+  SignedEntityJson,
+  TdCcelBytes,
+  TdCcelJson,
+  TpmAttestationJson,
+  TpmEvidenceBytes,
+  TpmQuoteJson,
+  VerifyAttestationRequest,
+  VerifyConfidentialSpaceRequest,
+} from './contracts/evidence.ts';

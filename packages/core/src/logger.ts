@@ -21,7 +21,7 @@ export const silentLogger: Logger = {
   child: () => silentLogger,
 };
 
-/** Field names whose values never reach a log line (STYLE.md rule 21). */
+/** Field names whose values never reach a log line: a token, key or plaintext is never logged. */
 const SECRET_NAME = /token|secret|key|password|passphrase|authorization|cookie|plaintext|credential|assertion|private/i;
 
 /** Names that match the pattern above but are safe identifiers, logged as they are. */
@@ -65,7 +65,7 @@ function causeFields(error: Error): Record<string, unknown> {
 /**
  * The errors a logged error was caused by, outermost first, each with its type and code, so that a log
  * line says what failed underneath (ERR_STORAGE_FULL ← ERR_SQLITE_ERROR). Only Sealroom errors, whose
- * messages never hold a secret (STYLE.md rule 13), keep their message: a library's message may quote its
+ * messages never hold a secret, keep their message: a library's message may quote its
  * input, which can be a token or plaintext.
  */
 function causeChain(first: unknown): { causes?: Record<string, unknown>[] } {

@@ -1,5 +1,14 @@
 // Sealing at rest: key material and secrets are stored only as AES-256-GCM envelopes under a root key.
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CoreError } from './errors.ts';
@@ -24,15 +33,18 @@ export function createSealer(rootKey: Uint8Array): Sealer {
   if (rootKey.byteLength !== ROOT_KEY_BYTES) {
     throw new CoreError('ERR_CONFIG', `The root key must be ${ROOT_KEY_BYTES} bytes.`);
   }
-  const key = Buffer.from(rootKey);
-  const rootKeyId = createHash('sha256').update('sealroom-root-key-id\0').update(key).digest('hex');
-  const macKeys = new Map<string, Buffer>();
+  const raw = Buffer.from(rootKey);
+  const rootKeyId = createHash('sha256').update('sealroom-root-key-id\0').update(raw).digest('hex');
+  // Key objects, imported once: handing raw bytes to every cipher or HMAC re-imports them each call.
+  const key = createSecretKey(raw);
+  raw.fill(0);
+  const macKeys = new Map<string, KeyObject>();
   return {
     rootKeyId,
     mac(data, label) {
       let macKey = macKeys.get(label);
       if (!macKey) {
-        macKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `sealroom-mac\0${label}`, 32));
+        macKey = createSecretKey(Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `sealroom-mac\0${label}`, 32)));
         macKeys.set(label, macKey);
       }
       return createHmac('sha256', macKey).update(data).digest();
@@ -68,6 +80,14 @@ export function createSealer(rootKey: Uint8Array): Sealer {
 /**
  * Loads the root key from `path`, creating it (0600, in a 0700 directory) when absent. Refuses a key
  * file that others can read.
+ *
+ * @example
+ * ```ts
+ * const sealer = loadOrCreateRootKey('.sealroom/root.key');
+ * // The context binds a sealed value to its place: opened under another context, it fails.
+ * const sealed = sealer.seal(keyMaterial, `sealroom/kms/material\0${versionName}`);
+ * const material = sealer.open(sealed, `sealroom/kms/material\0${versionName}`);
+ * ```
  */
 export function loadOrCreateRootKey(path: string): Sealer {
   if (!existsSync(path)) {

@@ -3,7 +3,16 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CoreError } from './errors.ts';
-import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './sql.ts';
+import { createLocalNotifications } from './notifications.ts';
+import {
+  pendingMigrations,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlNotifications,
+  type SqlRow,
+  type SqlStatement,
+  type SqlValue,
+} from './sql.ts';
 import { type StorageHealth, storageFaultKindOf, storageFaultOf, toStorageFault } from './storage-fault.ts';
 
 export interface SqliteOptions {
@@ -29,6 +38,13 @@ const STATEMENT_CACHE_LIMIT = 500;
  * Opens a database. Durability: WAL with synchronous=NORMAL survives a crash or kill -9 of the
  * process (a committed transaction is in the WAL file); only an OS crash or power loss can lose the
  * last transactions, as SQLite documents.
+ *
+ * @example
+ * ```ts
+ * const db = openSqliteDatabase({ path: '.sealroom/sealroom.db' });
+ * // Each package applies its own migrations (idempotent) before it reads or writes.
+ * await db.migrate('kms', MIGRATIONS); // the package's SQL statements, applied once each, in order
+ * ```
  */
 export function openSqliteDatabase(options: SqliteOptions): SqlDatabase {
   let db: DatabaseSync | undefined;
@@ -47,6 +63,7 @@ export function openSqliteDatabase(options: SqliteOptions): SqlDatabase {
 
 class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
+  readonly notifications: SqlNotifications = createLocalNotifications();
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   /**
@@ -121,6 +138,11 @@ class SqliteDatabase implements SqlDatabase {
     return this.#runSync(sql, params);
   }
 
+  /** All or none, like PostgreSQL's: the statements share one transaction. */
+  async runBatch(statements: readonly SqlStatement[]): Promise<void> {
+    await this.transaction(async (tx) => tx.runBatch(statements));
+  }
+
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     while (this.#lock) await this.#lock;
     let release!: () => void;
@@ -131,6 +153,9 @@ class SqliteDatabase implements SqlDatabase {
       all: async (sql, params = []) => this.#allSync(sql, params),
       get: async (sql, params = []) => this.#getSync(sql, params),
       run: async (sql, params = []) => this.#runSync(sql, params),
+      runBatch: async (statements) => {
+        for (const statement of statements) this.#runSync(statement.sql, statement.params ?? []);
+      },
     };
     try {
       this.#call(() => this.#db.exec('BEGIN IMMEDIATE'));
@@ -192,14 +217,15 @@ class SqliteDatabase implements SqlDatabase {
     await this.run(
       'CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (namespace, version))',
     );
-    const rows = await this.all<{ version: number }>('SELECT version FROM schema_migrations WHERE namespace = ?', [
-      namespace,
-    ]);
-    const applied = new Set(rows.map((r) => r.version));
-    for (let version = 1; version <= migrations.length; version++) {
-      if (applied.has(version)) continue;
+    for (const version of await pendingMigrations(this, namespace, migrations.length)) {
       const sql = migrations[version - 1] as string;
       await this.transaction(async (tx) => {
+        // Checked again inside: a concurrent migrate of the same namespace may have applied it meanwhile.
+        const done = await tx.get('SELECT 1 AS done FROM schema_migrations WHERE namespace = ? AND version = ?', [
+          namespace,
+          version,
+        ]);
+        if (done) return;
         for (const statement of splitStatements(sql)) await tx.run(statement);
         await tx.run('INSERT INTO schema_migrations (namespace, version) VALUES (?, ?)', [namespace, version]);
       });

@@ -56,6 +56,16 @@ export interface OutboundClient {
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
+/**
+ * An HTTP client for requests that leave the process: https only, public addresses only, bounded
+ * redirects, sizes and times, unless the policy allows more.
+ *
+ * @example
+ * ```ts
+ * const client = createOutboundClient({ policy: { trustedOrigins: ['https://sealroom.collab1.example'] } });
+ * const response = await client.fetch('https://sealroom.collab1.example/.well-known/openid-configuration');
+ * ```
+ */
 export function createOutboundClient(options: OutboundClientOptions = {}): OutboundClient {
   const input = options.policy ?? {};
   const policy = resolvePolicy(input);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createIamTestContext } from '@sealroom/iam';
+import { createIamTestContext } from '@sealroom/iam/testing';
 import { CONFIG_FRAGMENTS, configFromFlags, resolveServerConfig, ServerConfigSchema } from './config.ts';
 import { SERVICES } from './services.ts';
 
@@ -27,11 +27,26 @@ test('each service’s section comes from the file, then its variables, then the
       }),
     );
     const fromFile = resolveServerConfig({ stateDir: dir }, {});
-    assert.deepEqual(fromFile.pubsub, { emulatorHost: '127.0.0.1', pullWaitMs: 10, purgeIntervalMs: 5000 });
+    assert.deepEqual(fromFile.pubsub, {
+      backend: 'sql',
+      emulatorHost: '127.0.0.1',
+      pullWaitMs: 10,
+      purgeIntervalMs: 5000,
+    });
     assert.equal(fromFile.verifier.tokenTtlSeconds, 600);
     assert.equal(fromFile.verifier.challengeTtlSeconds, 900);
     const fromEnv = resolveServerConfig({ stateDir: dir }, { SEALROOM_PUBSUB_PULL_WAIT_MS: '20' });
-    assert.deepEqual(fromEnv.pubsub, { emulatorHost: '127.0.0.1', pullWaitMs: 20, purgeIntervalMs: 5000 });
+    assert.deepEqual(fromEnv.pubsub, {
+      backend: 'sql',
+      emulatorHost: '127.0.0.1',
+      pullWaitMs: 20,
+      purgeIntervalMs: 5000,
+    });
+    const onNats = resolveServerConfig({ stateDir: dir }, { SEALROOM_PUBSUB_BACKEND: 'nats://127.0.0.1:4222' });
+    assert.equal(onNats.pubsub.backend, 'nats://127.0.0.1:4222');
+    assert.throws(() => resolveServerConfig({ stateDir: dir }, { SEALROOM_PUBSUB_BACKEND: 'kafka://x' }), {
+      code: 'ERR_CONFIG',
+    });
     const fromFlags = resolveServerConfig(
       { stateDir: dir, pubsub: { pullWaitMs: 30 } },
       { SEALROOM_PUBSUB_PULL_WAIT_MS: '20' },
@@ -101,6 +116,19 @@ test('serve’s flags set keys of every fragment, read as the keys’ types', ()
     code: 'ERR_CONFIG',
     message: '--grpc-port must be an integer.',
   });
+  const stateDir = join(tmpdir(), 'sr-config-no-state');
+  const tpm = resolveServerConfig(
+    {
+      stateDir,
+      ...configFromFlags({ platform: 'tpm', tpm: 'tcp://127.0.0.1:2321', 'tpm-ctrl': 'unix:/run/swtpm-ctrl.sock' }),
+    },
+    {},
+  ).compute;
+  assert.deepEqual(
+    { platform: tpm.platform, tpm: tpm.tpm, tpmCtrl: tpm.tpmCtrl },
+    { platform: 'tpm', tpm: 'tcp://127.0.0.1:2321', tpmCtrl: 'unix:/run/swtpm-ctrl.sock' },
+  );
+  assert.equal(resolveServerConfig({ stateDir }, { SEALROOM_COMPUTE_PLATFORM: 'soft' }).compute.platform, 'soft');
 });
 
 test('no two keys of the configuration share a variable or a flag', () => {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CoreError } from '@sealroom/core';
 import { type OutboundPolicy, resolvePolicy } from '@sealroom/outbound';
+import { computeConfigFragment } from '@sealroom/compute';
 import { pubsubConfigFragment } from '@sealroom/pubsub';
 import {
   type ConfigFragment,
@@ -48,6 +49,25 @@ export const serverConfigFragment = defineConfigFragment({
       defaultText: '`./.sealroom`',
       description:
         'State directory: database, root key, CA, registry blobs, instances. Created with mode 0700; its `config.json` is the configuration file when `--config` is not given.',
+    },
+    databaseUrl: {
+      schema: z
+        .string()
+        .regex(/^postgres(?:ql)?:\/\/[^\s]+$/, 'expected a postgres:// or postgresql:// URL')
+        .optional(),
+      env: 'SEALROOM_DATABASE_URL',
+      flag: 'database-url',
+      defaultText: 'SQLite in the state directory',
+      description:
+        'PostgreSQL for every service’s state (`postgres://USER@HOST:PORT/DATABASE`), shared by any number of `sealroom serve` replicas; without it, SQLite in `<state-dir>/sealroom.db`. Put a password in `~/.pgpass` or `PGPASSWORD`, not in the URL. See [deploy](deploy.md).',
+    },
+    blobDir: {
+      schema: z.string().min(1).optional(),
+      env: 'SEALROOM_BLOB_DIR',
+      flag: 'blob-dir',
+      defaultText: '`<state-dir>/registry`',
+      description:
+        'Directory of the registry’s blobs; replicas share one (a shared file system when they run on several machines).',
     },
     dev: {
       schema: z.boolean().default(false),
@@ -97,9 +117,16 @@ export const serverConfigFragment = defineConfigFragment({
       description:
         '32-byte root key (base64), created 0600 on first start; refused if group- or world-readable. A file, never the key itself.',
     },
+    metricsBearerTokenFile: {
+      schema: z.string().optional(),
+      env: 'SEALROOM_METRICS_BEARER_TOKEN_FILE',
+      description:
+        'A file holding the bearer token a Prometheus scraper presents to `GET /metrics` (its `authorization.credentials_file`). Without it, `/metrics` answers loopback callers of a `--dev` server and nobody else. See [docs/metrics.md](metrics.md).',
+    },
     shutdownGraceMs: {
       schema: z.number().int().min(0).max(600_000).default(10_000),
-      description: 'On SIGINT/SIGTERM, how long requests in flight may take before the process exits anyway.',
+      description:
+        "On SIGINT/SIGTERM, how long requests in flight may take before the process exits anyway; never less than the instances' 10 s stop grace plus 5 s, so no workload is left running.",
     },
     outboundHttpHosts: {
       schema: z.array(z.string()).default([]),
@@ -143,12 +170,14 @@ export const CONFIG_FRAGMENTS: readonly ConfigFragment[] = [
   serverConfigFragment,
   pubsubConfigFragment,
   verifierConfigFragment,
+  computeConfigFragment,
 ];
 
 /** The whole configuration: the server's keys, and each service's fragment under its section. */
 export const ServerConfigSchema = serverConfigFragment.schema.extend({
   pubsub: pubsubConfigFragment.schema.prefault({}),
   verifier: verifierConfigFragment.schema.prefault({}),
+  compute: computeConfigFragment.schema.prefault({}),
 });
 
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;

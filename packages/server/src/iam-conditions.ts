@@ -1,6 +1,5 @@
 // Evaluates IAM condition expressions (policy version 3) with CEL: `request.time` and `resource.name|type|service`.
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { type CelProgram, compileIamCondition, IAM_CONDITION_LIMITS } from '@sealroom/cel';
+import { type CelProgram, compileIamCondition, evaluateIamCondition, IAM_CONDITION_LIMITS } from '@sealroom/cel';
 import type { Logger } from '@sealroom/core';
 import type { ConditionEvaluator } from '@sealroom/iam';
 
@@ -25,14 +24,14 @@ export interface IamConditionEvaluatorOptions {
 }
 
 /**
- * A condition that does not compile, errors, hits the runtime cost limit, or yields anything but
- * `true` grants nothing (fail closed). `resource.name` is the canonical name, with the project as
+ * A condition that does not compile, errors, hits the runtime cost limit (or the worker pool's
+ * deadline, or finds the pool full), or yields anything but `true` grants nothing (fail closed). `resource.name` is the canonical name, with the project as
  * its number. Conditions were checked against the cost estimate when their policy was set; one
  * stored before that is compiled without it and bounded by the runtime limit alone.
  */
 export function createIamConditionEvaluator(options: IamConditionEvaluatorOptions = {}): ConditionEvaluator {
   const programs = new Map<string, CelProgram | null>();
-  return (expression, facts) => {
+  return async (expression, facts) => {
     let program = programs.get(expression);
     if (program === undefined) {
       try {
@@ -47,14 +46,22 @@ export function createIamConditionEvaluator(options: IamConditionEvaluatorOption
     const segments = facts.resource.split('/');
     const collection = segments.length >= 2 ? (segments[segments.length - 2] as string) : '';
     const [service, type] = TYPES[collection] ?? ['', ''];
-    const result = program.evaluate({
-      request: new Map([['time', timestampFromMs(facts.nowMs) as never]]),
-      resource: new Map([
-        ['name', facts.resource],
-        ['type', type],
-        ['service', service],
-      ]),
-    });
+    // A costly condition runs on a worker thread: the event loop keeps serving while it does.
+    let result: Awaited<ReturnType<typeof evaluateIamCondition>>;
+    try {
+      result = await evaluateIamCondition(program, expression, {
+        nowMs: facts.nowMs,
+        name: facts.resource,
+        type,
+        service,
+      });
+    } catch (error) {
+      options.logger?.warn(
+        { error, resource: facts.resource },
+        'an IAM condition could not be evaluated; its binding grants nothing',
+      );
+      return false;
+    }
     if (!result.ok && result.code === 'ERR_CEL_COST_LIMIT') {
       options.logger?.warn(
         { code: 'ERR_CEL_COST_LIMIT', resource: facts.resource },

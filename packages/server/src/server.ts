@@ -1,6 +1,5 @@
 // `sealroom serve`: every control-plane service in one process over one state directory.
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createConsoleModule } from '@sealroom/console';
 import { type Clock, type Logger, systemClock } from '@sealroom/core';
@@ -19,7 +18,9 @@ import {
   startGrpcServer,
 } from '@sealroom/transport';
 import { outboundPolicyOf, type ServerConfig } from './config.ts';
+import { assertPortsFree, freePort, type ListenerKey, portInUse, portTaken } from './ports.ts';
 import { createIamConditionEvaluator } from './iam-conditions.ts';
+import { createDeploymentMetrics, createMetricsAccess } from './metrics.ts';
 import { createStorageReadiness } from './readiness.ts';
 import { SERVICES, type ServiceEntry } from './services.ts';
 import { openState } from './state.ts';
@@ -47,15 +48,36 @@ export interface StartOptions {
   readonly services?: readonly ServiceEntry[];
 }
 
+/**
+ * Starts the control plane `sealroom serve` runs: opens the state directory (root key and database),
+ * creates every service of the configuration, and listens for REST and, when configured, gRPC over TLS.
+ *
+ * @example
+ * ```ts
+ * // Defaults, then <stateDir>/config.json, then SEALROOM_* variables, then these flags.
+ * const config = resolveServerConfig({ port: 0, stateDir: '.sealroom', dev: true });
+ * const server = await startServer(config, { logger: createPinoLogger('info') });
+ * console.log(server.url);
+ * await server.close();
+ * ```
+ */
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const port = config.port === 0 ? await findFreePort(config.host) : config.port;
+  // A held port fails here, in one line naming the flag and the variable, before any state is opened.
+  await assertPortsFree(config);
+  const port = config.port === 0 ? await freePort(config.host) : config.port;
   const baseUrl = (
     config.baseUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   ).replace(/\/$/, '');
-  const { sealer, db } = await openState(config.stateDir, config.rootKeyFile);
-  const settings = { baseUrl, universeDomain: config.universeDomain, stateDir: config.stateDir, dev: config.dev };
+  const { sealer, db } = await openState(config.stateDir, config.rootKeyFile, config.databaseUrl);
+  const settings = {
+    baseUrl,
+    universeDomain: config.universeDomain,
+    stateDir: config.stateDir,
+    dev: config.dev,
+    ...(config.blobDir === undefined ? {} : { blobDir: config.blobDir }),
+  };
   // Every security-relevant decision is a leaf of the deployment's transparency log as well as an audit entry.
   const transparency = await openDeploymentLog({
     db,
@@ -64,6 +86,12 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     logger: logger.child({ component: 'transparency' }),
     baseUrl,
   });
+  // Counters live from the first request; the gauges ask the modules at each scrape.
+  const metrics = createDeploymentMetrics({
+    modules: () => modules,
+    projects: async () => (await iam.deps.projects.list()).filter((p) => p.state === 'ACTIVE'),
+  });
+  const metricsAccess = createMetricsAccess({ bearerTokenFile: config.metricsBearerTokenFile, dev: config.dev });
   const iam = await createIam({
     db,
     logger: logger.child({ component: 'iam' }),
@@ -72,7 +100,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     settings,
     outbound: createOutboundClient({ policy: outboundPolicyOf(config) }),
     evaluateCondition: createIamConditionEvaluator({ logger: logger.child({ component: 'iam' }) }),
-    auditSink: transparencyAuditSink(transparency),
+    auditSink: metrics.countingAuditSink(transparencyAuditSink(transparency)),
   });
   if (config.dev) {
     logger.warn(
@@ -115,6 +143,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     routes: [...modules.flatMap((m) => m.routes), ...consoleModule.routes],
     authenticator: iam.context.authenticator,
     logger: logger.child({ component: 'http' }),
+    onRequestDone: metrics.observeRequest,
   });
   let ready = false;
   const storage = createStorageReadiness(db, clock, logger.child({ component: 'storage' }));
@@ -125,6 +154,29 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     if (!health.ok) return reply.code(503).send({ status: 'not ready', storage: health.fault, reason: health.message });
     return { status: 'ready', services: modules.map((m) => m.name) };
   });
+  // Where a client reaches this deployment: nothing secret (the CA's certificate is public), so no sign-in.
+  app.get('/v1/endpoints', async () => ({
+    rest: baseUrl,
+    grpc: grpc ? `${config.host}:${grpc.port}` : null,
+    caPem: tls.caPem,
+  }));
+  app.get('/metrics', async (request, reply) => {
+    const access = metricsAccess(request.headers.authorization, request.socket.remoteAddress);
+    if (!access.allowed) {
+      if (access.status === 401) reply.header('www-authenticate', 'Bearer realm="sealroom-metrics"');
+      return reply.code(access.status).type('text/plain; charset=utf-8').send(`${access.message}\n`);
+    }
+    return reply.type(metrics.contentType).send(await metrics.render());
+  });
+  let grpc: GrpcServer | undefined;
+  // Another program took a port after the check above: stop what started, then say which port (not a stack trace).
+  const abandon = async (error: unknown, key: ListenerKey, at: number): Promise<never> => {
+    for (const module of [...modules].reverse()) await module.stop?.().catch(() => undefined);
+    await grpc?.close();
+    await app.close().catch(() => undefined);
+    await db.close();
+    throw at > 0 && (await portTaken(config.host, at)) ? portInUse(key, config.host, at) : error;
+  };
   for (const module of modules) await module.start?.();
   const bindings = modules.flatMap((m) => m.grpc ?? []);
   // One IAMPolicy service for every resource of every module, dispatching to their REST policy routes.
@@ -133,7 +185,6 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   if (bindings.length > 0 && gaxProtos && policyRoutesOf(allRoutes).length > 0) {
     bindings.push(iamPolicyBinding(allRoutes, [gaxProtos]));
   }
-  let grpc: GrpcServer | undefined;
   if (config.grpcPort >= 0 && bindings.length > 0) {
     grpc = await startGrpcServer({
       bindings,
@@ -142,14 +193,24 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       tls: { keyPem: tls.keyPem, certPem: tls.certPem },
       host: config.host,
       port: config.grpcPort,
-    });
+      onCallDone: metrics.observeRequest,
+    }).catch((error: unknown) => abandon(error, 'grpcPort', config.grpcPort));
   }
-  await app.listen({ port, host: config.host });
+  await app.listen({ port, host: config.host }).catch((error: unknown) => abandon(error, 'port', port));
   ready = true;
   writeFileSync(
     join(config.stateDir, 'endpoints.json'),
     `${JSON.stringify({ rest: baseUrl, grpc: grpc ? `${config.host}:${grpc.port}` : null, ca: tls.caPath }, null, 2)}\n`,
   );
+  const serving = {
+    rest: baseUrl,
+    // A wildcard listener is reached on loopback by the embedded host's instances.
+    ...(grpc
+      ? { grpc: { host: /^(0\.0\.0\.0|::)$/.test(config.host) ? '127.0.0.1' : config.host, port: grpc.port } }
+      : {}),
+    caPem: tls.caPem,
+  };
+  for (const module of modules) module.serving?.(serving);
   logger.info(
     { url: baseUrl, grpcPort: grpc?.port, services: modules.map((m) => m.name), stateDir: config.stateDir },
     'sealroom is serving',
@@ -198,15 +259,4 @@ async function bootstrapAdmin(iam: Iam, stateDir: string, logger: Logger): Promi
     },
   );
   logger.info({ path }, 'administrator credential written; use `sealroom auth login --cred-file` with it');
-}
-
-async function findFreePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }

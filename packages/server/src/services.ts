@@ -1,5 +1,5 @@
 // The services `sealroom serve` composes, by the name `--only` selects them with.
-import { createComputeService } from '@sealroom/compute';
+import { createComputeModule } from '@sealroom/compute';
 import { createFederationService } from '@sealroom/federation';
 import { createKmsService } from '@sealroom/kms';
 import { createPubsubServiceWith, toPubsubConfig } from '@sealroom/pubsub';
@@ -23,5 +23,8 @@ export const SERVICES: readonly ServiceEntry[] = [
   { name: 'kms', factory: createKmsService },
   { name: 'secrets', factory: createSecretsService },
   { name: 'pubsub', factory: (ctx, config) => createPubsubServiceWith(toPubsubConfig(config.pubsub))(ctx) },
-  { name: 'compute', factory: createComputeService },
+  {
+    name: 'compute',
+    factory: (ctx, config) => createComputeModule(ctx, { config: config.compute, platformEndpoints: true }),
+  },
 ];

@@ -1,7 +1,15 @@
 // Public surface of @sealroom/transport: REST routes and gRPC bindings, and the adapters that serve them.
 export { ApiReply, reply } from './api.ts';
 export type { ApiRequest, ApiResponse, ApiRoute, AuthMode, BodyMode, ErrorMapper, HttpMethod } from './api.ts';
-export type { DeploymentSettings, ServiceContext, ServiceFactory, ServiceModule } from './service.ts';
+export type {
+  DeploymentSettings,
+  ModuleGauge,
+  RequestSample,
+  ServiceContext,
+  ServiceFactory,
+  ServiceModule,
+  ServingEndpoints,
+} from './service.ts';
 export type {
   GrpcBidiHandler,
   GrpcBidiStream,
@@ -37,8 +45,8 @@ export type {
   ConfigTextKind,
   ConfigValues,
 } from './config-fragment.ts';
-export { loadOrCreateDeploymentTls } from './tls.ts';
-export type { DeploymentTls } from './tls.ts';
+export { issueDeploymentClientCertificate, loadOrCreateDeploymentTls } from './tls.ts';
+export type { ClientCertificateOptions, DeploymentTls } from './tls.ts';
 export { GRPC_LOADER_OPTIONS, startGrpcServer, toGrpcStatus } from './grpc/server.ts';
 export type { GrpcServer, GrpcServerOptions } from './grpc/server.ts';
 export { iamPolicyBinding, policyRoutesOf } from './grpc/iam-policy.ts';

@@ -164,3 +164,27 @@ test('unexpected errors become a generic 500 that reveals nothing', async () => 
   assert.equal(res.json().error.status, 'INTERNAL');
   await app.close();
 });
+
+test('a refused request is logged with its catalogued error code, not its message', async () => {
+  const logger = createMemoryLogger();
+  const app = await buildRestApp({ routes, authenticator, logger });
+  const denied = await app.inject({
+    method: 'GET',
+    url: '/v1/projects/p/locations/global/keyRings/kr',
+    headers: { authorization: 'Bearer bad' },
+  });
+  assert.equal(denied.statusCode, 401);
+  const fine = await app.inject({
+    method: 'GET',
+    url: '/v1/projects/p/locations/global/keyRings/kr',
+    headers: { authorization: 'Bearer good' },
+  });
+  assert.equal(fine.statusCode, 200);
+  const lines = logger.entries.filter((e) => e.message === 'request');
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0]?.fields.status, 401);
+  assert.equal(lines[0]?.fields.code, 'ERR_UNAUTHENTICATED');
+  assert.equal(JSON.stringify(lines[0]).includes('Invalid credentials'), false);
+  assert.equal(lines[1]?.fields.code, undefined);
+  await app.close();
+});

@@ -6,6 +6,7 @@ import { ApiReply, type ApiRequest, type ApiRoute, type HttpMethod } from './api
 import { DEFAULT_BODY_LIMIT_BYTES, parseBody, readBody } from './body.ts';
 import { toGoogleError } from './errors-wire.ts';
 import { type CompiledTemplate, compileTemplate } from './path-template.ts';
+import type { RequestSample } from './service.ts';
 
 export interface RestAppOptions {
   readonly routes: readonly ApiRoute[];
@@ -13,6 +14,8 @@ export interface RestAppOptions {
   readonly logger: Logger;
   /** Log every request at info (default) or only failures. */
   readonly logRequests?: 'all' | 'errors';
+  /** Told of every answered request (the deployment's metrics). */
+  readonly onRequestDone?: (sample: RequestSample) => void;
 }
 
 interface CompiledRoute {
@@ -127,6 +130,7 @@ async function dispatch(
     const result = await route.handler(apiRequest);
     await send(out, method, result);
     logRequest(options, request, out.statusCode, started, caller);
+    reportRequest(options, method, route, out.statusCode, started);
   } catch (error) {
     const mapped = route?.mapError?.(error);
     if (mapped) {
@@ -139,8 +143,31 @@ async function dispatch(
     if (out.statusCode >= 500) {
       options.logger.error({ requestId: request.id, method, path: rawPath, error }, 'request failed');
     }
-    logRequest(options, request, out.statusCode, started, caller);
+    // The catalogued code (ERR_PERMISSION_DENIED, ERR_NOT_FOUND, …) goes on the line, never the message; a
+    // route's own error mapping (OAuth's `error`) answers with another shape, whose code is not this one.
+    const wire = toGoogleError(error);
+    const reason = wire.status === out.statusCode ? wire.body.error.details[0]?.reason : undefined;
+    const code = typeof reason === 'string' ? reason : undefined;
+    logRequest(options, request, out.statusCode, started, caller, code);
+    reportRequest(options, method, route, out.statusCode, started);
   }
+}
+
+/** The route's template, never the path itself: resource names would make one series per resource. */
+function reportRequest(
+  options: RestAppOptions,
+  method: HttpMethod,
+  route: ApiRoute | undefined,
+  status: number,
+  started: number,
+): void {
+  options.onRequestDone?.({
+    transport: 'http',
+    method,
+    route: route?.path ?? 'unmatched',
+    code: String(status),
+    seconds: (performance.now() - started) / 1000,
+  });
 }
 
 async function send(out: FastifyReply, method: HttpMethod, result: unknown): Promise<void> {
@@ -205,6 +232,7 @@ function logRequest(
   status: number,
   started: number,
   caller: Caller | undefined,
+  code?: string,
 ): void {
   if (options.logRequests === 'errors' && status < 400) return;
   const url = request.raw.url ?? '/';
@@ -217,6 +245,7 @@ function logRequest(
       status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       principal: caller?.principal,
+      ...(status >= 400 && code !== undefined ? { code } : {}),
     },
     'request',
   );

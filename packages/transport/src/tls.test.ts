@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -35,6 +36,32 @@ test('the deployment CA signs a server certificate that a client trusting only t
     });
     assert.equal(body, 'ok');
     server.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a new hostname reissues the server certificate under the same CA, which openssl verifies for TLS', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-tls-'));
+  try {
+    const sealer = createSealer(randomBytes(32));
+    const first = await loadOrCreateDeploymentTls(dir, sealer, []);
+    const second = await loadOrCreateDeploymentTls(dir, sealer, ['sealroom.test', '10.1.2.3']);
+    assert.equal(second.caPem, first.caPem);
+    assert.notEqual(second.certPem, first.certPem);
+    const leaf = new X509Certificate(second.certPem);
+    assert.equal(leaf.checkHost('sealroom.test'), 'sealroom.test');
+    assert.equal(leaf.checkIP('10.1.2.3'), '10.1.2.3');
+    assert.equal(leaf.checkIP('::1'), '::1');
+    const leafPath = join(dir, 'server.pem');
+    const verify = spawnSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', second.caPath, leafPath], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(verify.status, 0, verify.stderr);
+    assert.match(verify.stdout, /server\.pem: OK/);
+    const text = spawnSync('openssl', ['x509', '-noout', '-text', '-in', second.caPath], { encoding: 'utf8' });
+    assert.match(text.stdout, /CA:TRUE, pathlen:0/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,14 +1,21 @@
 // The deployment's own CA and the TLS certificate of its gRPC (and optional HTTPS) listeners.
-import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Sealer } from '@sealroom/core';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import {
+  EKU,
+  encodeName,
+  ipFromBytes,
+  ipToBytes,
+  issueCertificate,
+  readSubject,
+  readSubjectAltNames,
+  readSubjectKeyId,
+  toPem,
+} from '@sealroom/formats';
 
 export interface DeploymentTls {
   /** PEM of the CA certificate clients trust (also written to `<dir>/ca.pem`). */
@@ -18,9 +25,14 @@ export interface DeploymentTls {
   readonly keyPem: string;
 }
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const CA_YEARS = 10;
 const LEAF_DAYS = 397;
+const RENEW_BEFORE_MS = 30 * 86400_000;
+
+interface Ca {
+  readonly cert: X509Certificate;
+  readonly key: KeyObject;
+}
 
 /**
  * Loads the CA and server certificate from `dir`, creating them when absent or when the server
@@ -33,84 +45,116 @@ export async function loadOrCreateDeploymentTls(
 ): Promise<DeploymentTls> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caPath = join(dir, 'ca.pem');
-  const caKeyPath = join(dir, 'ca.key.sealed');
-  let caCert: x509.X509Certificate;
-  let caKeys: CryptoKeyPair;
-  if (existsSync(caPath) && existsSync(caKeyPath)) {
-    caCert = new x509.X509Certificate(readFileSync(caPath, 'utf8'));
-    const pkcs8 = sealer.open(readFileSync(caKeyPath), 'tls/ca-key');
-    const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, ALG, true, ['sign']);
-    caKeys = { privateKey, publicKey: await caCert.publicKey.export(ALG, ['verify']) } as CryptoKeyPair;
-  } else {
-    caKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-    const now = new Date();
-    caCert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: randomSerial(),
-      name: 'CN=Sealroom deployment CA, O=Sealroom',
-      notBefore: new Date(now.getTime() - 60_000),
-      notAfter: new Date(now.getTime() + CA_YEARS * 365 * 86400_000),
-      keys: caKeys,
-      signingAlgorithm: ALG,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-      ],
-    });
-    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', caKeys.privateKey));
-    writeFileSync(caKeyPath, sealer.seal(pkcs8, 'tls/ca-key'), { mode: 0o600 });
-    writeFileSync(caPath, caCert.toString('pem') + '\n', { mode: 0o644 });
-  }
+  const ca = loadOrCreateCa(dir, caPath, sealer);
+  const caPem = ca.cert.toString();
   const leafPath = join(dir, 'server.pem');
   const leafKeyPath = join(dir, 'server.key.sealed');
   const wanted = [...new Set(['localhost', '127.0.0.1', '::1', ...hostnames])];
   if (existsSync(leafPath) && existsSync(leafKeyPath)) {
-    const leaf = new x509.X509Certificate(readFileSync(leafPath, 'utf8'));
-    const san = leaf.getExtension(x509.SubjectAlternativeNameExtension);
-    const names = new Set((san?.names.items ?? []).map((n) => n.value));
-    const fresh = leaf.notAfter.getTime() - Date.now() > 30 * 86400_000;
-    if (fresh && wanted.every((h) => names.has(h)) && (await leaf.verify({ publicKey: caCert.publicKey }))) {
-      const keyPem = pemOf('PRIVATE KEY', sealer.open(readFileSync(leafKeyPath), 'tls/server-key'));
-      return { caPem: caCert.toString('pem'), caPath, certPem: leaf.toString('pem'), keyPem };
+    const leaf = new X509Certificate(readFileSync(leafPath, 'utf8'));
+    const fresh = leaf.validToDate.getTime() - Date.now() > RENEW_BEFORE_MS;
+    if (fresh && covers(leaf.raw, wanted) && leaf.checkIssued(ca.cert) && leaf.verify(ca.cert.publicKey)) {
+      const keyPem = toPem('PRIVATE KEY', sealer.open(readFileSync(leafKeyPath), 'tls/server-key'));
+      return { caPem, caPath, certPem: leaf.toString(), keyPem };
     }
   }
-  const leafKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const now = new Date();
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: 'CN=sealroom',
-    issuer: caCert.subject,
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + LEAF_DAYS * 86400_000),
-    publicKey: leafKeys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        wanted.map((h) => (/^[\d.:]+$/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h })),
-      ),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
+  const leafKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const now = Date.now();
+  const caKeyId = readSubjectKeyId(ca.cert.raw);
+  const leafDer = issueCertificate({
+    serial: randomSerial(),
+    issuer: readSubject(ca.cert.raw),
+    subject: encodeName('sealroom'),
+    subjectPublicKey: leafKeys.publicKey,
+    signingKey: ca.key,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + LEAF_DAYS * 86400_000),
+    isCa: false,
+    extendedKeyUsage: [EKU.serverAuth],
+    subjectAltNames: wanted.map((h) => ({ type: isIP(h) === 0 ? 'dns' : 'ip', value: h })),
+    ...(caKeyId === undefined ? {} : { authorityKeyId: caKeyId }),
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey));
+  const pkcs8 = leafKeys.privateKey.export({ type: 'pkcs8', format: 'der' });
+  const certPem = toPem('CERTIFICATE', leafDer);
   writeFileSync(leafKeyPath, sealer.seal(pkcs8, 'tls/server-key'), { mode: 0o600 });
-  writeFileSync(leafPath, leaf.toString('pem') + '\n', { mode: 0o644 });
-  return { caPem: caCert.toString('pem'), caPath, certPem: leaf.toString('pem'), keyPem: pemOf('PRIVATE KEY', pkcs8) };
+  writeFileSync(leafPath, certPem, { mode: 0o644 });
+  return { caPem, caPath, certPem, keyPem: toPem('PRIVATE KEY', pkcs8) };
 }
 
-function randomSerial(): string {
-  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
+function loadOrCreateCa(dir: string, caPath: string, sealer: Sealer): Ca {
+  const caKeyPath = join(dir, 'ca.key.sealed');
+  if (existsSync(caPath) && existsSync(caKeyPath)) {
+    const cert = new X509Certificate(readFileSync(caPath, 'utf8'));
+    const pkcs8 = sealer.open(readFileSync(caKeyPath), 'tls/ca-key');
+    return { cert, key: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }) };
+  }
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const name = encodeName('Sealroom deployment CA', 'Sealroom');
+  const now = Date.now();
+  const der = issueCertificate({
+    serial: randomSerial(),
+    issuer: name,
+    subject: name,
+    subjectPublicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + CA_YEARS * 365 * 86400_000),
+    isCa: true,
+    pathLength: 0,
+  });
+  writeFileSync(caKeyPath, sealer.seal(keys.privateKey.export({ type: 'pkcs8', format: 'der' }), 'tls/ca-key'), {
+    mode: 0o600,
+  });
+  writeFileSync(caPath, toPem('CERTIFICATE', der), { mode: 0o644 });
+  return { cert: new X509Certificate(der), key: keys.privateKey };
+}
+
+/** Whether the certificate names every host: DNS names as text, addresses in one form (`::1` = `0:…:1`). */
+function covers(certDer: Uint8Array, hosts: readonly string[]): boolean {
+  const names = readSubjectAltNames(certDer);
+  const dns = new Set(names.filter((n) => n.type === 'dns').map((n) => n.value));
+  const ips = new Set(names.filter((n) => n.type === 'ip').map((n) => n.value));
+  return hosts.every((h) => (isIP(h) === 0 ? dns.has(h) : ips.has(ipFromBytes(ipToBytes(h)))));
+}
+
+/** A positive 128-bit serial (RFC 5280 §4.1.2.2: at most 20 octets, non-negative). */
+function randomSerial(): Buffer {
+  const bytes = randomBytes(16);
   bytes[0] = (bytes[0] as number) & 0x7f;
-  return Buffer.from(bytes).toString('hex');
+  return bytes;
 }
 
-function pemOf(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+export interface ClientCertificateOptions {
+  /** The key the certificate binds (the requester proved it holds it). */
+  readonly publicKey: KeyObject;
+  readonly commonName: string;
+  readonly organization: string;
+  readonly validDays: number;
+}
+
+/**
+ * Issues a client certificate (EKU clientAuth) from the deployment CA in `dir`, for mutual TLS with a
+ * listener that trusts the CA (a host agent's channel). The CA key never leaves this process.
+ */
+export function issueDeploymentClientCertificate(
+  dir: string,
+  sealer: Sealer,
+  options: ClientCertificateOptions,
+): string {
+  const ca = loadOrCreateCa(dir, join(dir, 'ca.pem'), sealer);
+  const now = Date.now();
+  const caKeyId = readSubjectKeyId(ca.cert.raw);
+  const der = issueCertificate({
+    serial: randomSerial(),
+    issuer: readSubject(ca.cert.raw),
+    subject: encodeName(options.commonName, options.organization),
+    subjectPublicKey: options.publicKey,
+    signingKey: ca.key,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + options.validDays * 86400_000),
+    isCa: false,
+    extendedKeyUsage: [EKU.clientAuth],
+    ...(caKeyId === undefined ? {} : { authorityKeyId: caKeyId }),
+  });
+  return toPem('CERTIFICATE', der);
 }

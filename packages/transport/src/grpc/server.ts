@@ -12,6 +12,7 @@ import {
   storageFaultOf,
 } from '@sealroom/core';
 import type { GrpcBidiStream, GrpcCallContext, GrpcServiceBinding } from '../grpc-types.ts';
+import type { RequestSample } from '../service.ts';
 import { createWireChecker, requestTypeNameOf } from './wire-check.ts';
 
 export interface GrpcServerOptions {
@@ -23,6 +24,8 @@ export interface GrpcServerOptions {
   readonly host?: string;
   /** 0 (default) picks a free port. */
   readonly port?: number;
+  /** Told of every finished call (the deployment's metrics). */
+  readonly onCallDone?: (sample: RequestSample) => void;
 }
 
 export interface GrpcServer {
@@ -55,7 +58,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const cache = new Map<string, LoadedProtos>();
   for (const binding of options.bindings) addBinding(server, binding, options, cache);
   // Client certificates are not requested; the roots argument is given anyway because with null grpc-js
-  // reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, which a process sets for its *clients* (reference/gcp-compat.md §5).
+  // reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, which a process sets for its *clients* (docs/kms.md, "Clients").
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(
         Buffer.from(options.tls.certPem),
@@ -131,13 +134,21 @@ function addBinding(
       ) => {
         const controller = new AbortController();
         call.once('cancelled', () => controller.abort());
+        const started = performance.now();
         (async () => {
           if (!unary) throw new CoreError('ERR_UNIMPLEMENTED', `Method ${label} is not implemented.`);
           const context = await contextOf(call.metadata, binding, options, controller.signal);
           return unary(decodedOrThrow(call.request, spec), context);
         })().then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(toServiceError(error, options.logger, label)),
+          (response) => {
+            callback(null, response);
+            reportCall(options, label, grpc.status.OK, started);
+          },
+          (error: unknown) => {
+            const status = toServiceError(error, options.logger, label);
+            callback(status);
+            reportCall(options, label, status.code ?? grpc.status.UNKNOWN, started);
+          },
         );
       };
     } else if (spec.requestStream && spec.responseStream) {
@@ -146,6 +157,7 @@ function addBinding(
         const controller = new AbortController();
         call.once('cancelled', () => controller.abort());
         call.once('close', () => controller.abort());
+        const started = performance.now();
         (async () => {
           if (!bidi) throw new CoreError('ERR_UNIMPLEMENTED', `Method ${label} is not implemented.`);
           const context = await contextOf(call.metadata, binding, options, controller.signal);
@@ -165,6 +177,8 @@ function addBinding(
           if (!controller.signal.aborted || isSealroomError(error)) {
             call.emit('error', toServiceError(error, options.logger, label));
           }
+          const code = controller.signal.aborted ? grpc.status.CANCELLED : toGrpcStatus(error).code;
+          reportCall(options, label, code, started);
         });
       };
     } else {
@@ -275,6 +289,21 @@ export function toGrpcStatus(thrown: unknown): { code: number; details: string }
   const error = isSealroomError(thrown) ? thrown : (storageFaultOf(thrown) ?? thrown);
   if (isSealroomError(error)) return { code: GRPC_CODE_OF[error.status], details: error.message };
   return { code: grpc.status.INTERNAL, details: 'Internal error encountered.' };
+}
+
+/** gRPC status names by number (`grpc.status` maps both ways in the proto, one way in grpc-js). */
+const STATUS_NAMES = new Map<number, string>(
+  Object.entries(grpc.status).flatMap(([name, value]) => (typeof value === 'number' ? [[value, name]] : [])),
+);
+
+function reportCall(options: GrpcServerOptions, label: string, code: number, started: number): void {
+  options.onCallDone?.({
+    transport: 'grpc',
+    method: label,
+    route: label,
+    code: STATUS_NAMES.get(code) ?? String(code),
+    seconds: (performance.now() - started) / 1000,
+  });
 }
 
 function toServiceError(error: unknown, logger: Logger, method: string): Partial<grpc.StatusObject> {
