@@ -1,6 +1,6 @@
 // The per-project log: audit entries and workload entries, append-only and chained with a root-key MAC; plus
 // the deployment's own audit log for what belongs to no project (users, groups, credential revocation).
-import type { AuditLog, AuditRecord, Clock, ProjectResolver, Sealer, SqlDatabase } from '@sealroom/core';
+import type { AuditLog, AuditRecord, Clock, ProjectResolver, Sealer, SqlDatabase, SqlStatement } from '@sealroom/core';
 import { toRfc3339 } from '@sealroom/core';
 import { IamError } from './errors.ts';
 
@@ -30,6 +30,10 @@ const MAC_LABEL = 'log-chain';
 /** The chain key of the deployment log; project numbers are digits, so it cannot collide with one. */
 export const DEPLOYMENT_LOG = 'deployment';
 const GENESIS = '0'.repeat(64);
+/** The database-wide lock under which entries are chained, whichever replica appends them. */
+const AUDIT_CHAIN_LOCK = 'sealroom-audit-chain';
+/** 8 parameters a row: well under SQLite's and PostgreSQL's limits on one statement's parameters. */
+const INSERT_ROWS_PER_STATEMENT = 200;
 
 export type Severity = 'DEFAULT' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
 
@@ -108,53 +112,68 @@ export function createProjectLog(options: {
       .toString('hex');
 
   /**
-   * Appends are group-committed: callers that arrive while a commit is being prepared share one
-   * transaction, and each resolves only once its entries are durable. Under load this turns one
-   * transaction per audited request into one per batch.
+   * Appends are group-committed: callers that arrive while a commit runs share the next transaction, and
+   * each resolves only once its entries are durable. Under load this turns one transaction per audited
+   * request into one per batch.
    */
   let pending: { projectNumber: string; entries: readonly LogEntryInput[]; done: (error?: unknown) => void }[] = [];
   let scheduled = false;
+  /** The commit in flight: the next batch gathers while it runs, so a process holds the chain lock once at a time. */
+  let writing: Promise<void> = Promise.resolve();
 
   const flush = async (): Promise<void> => {
     const batch = pending;
     pending = [];
     scheduled = false;
     try {
-      await db.transaction(async (tx) => {
-        const heads = new Map<string, { seq: number; mac: string }>();
-        for (const item of batch) {
-          let head = heads.get(item.projectNumber);
-          if (!head) {
-            const row = await tx.get<{ seq: number; mac: string }>(
-              'SELECT seq, mac FROM log_heads WHERE project_number = ?',
-              [item.projectNumber],
-            );
-            head = { seq: row?.seq ?? 0, mac: row?.mac ?? GENESIS };
+      await db.transaction(
+        async (tx) => {
+          const heads = new Map<string, { seq: number; mac: string }>();
+          const rows: (string | number)[][] = [];
+          for (const item of batch) {
+            let head = heads.get(item.projectNumber);
+            if (!head) {
+              const row = await tx.get<{ seq: number; mac: string }>(
+                'SELECT seq, mac FROM log_heads WHERE project_number = ?',
+                [item.projectNumber],
+              );
+              head = { seq: row?.seq ?? 0, mac: row?.mac ?? GENESIS };
+            }
+            for (const entry of item.entries) {
+              const seq: number = head.seq + 1;
+              const time = clock.now();
+              const logName =
+                item.projectNumber === DEPLOYMENT_LOG
+                  ? `${DEPLOYMENT_LOG}/logs/${entry.logId}`
+                  : `projects/${item.projectNumber}/logs/${entry.logId}`;
+              const payload = JSON.stringify({ ...entry.payload, ...(entry.labels ? { labels: entry.labels } : {}) });
+              const mac = macOf(item.projectNumber, seq, time, logName, entry.severity, payload, head.mac);
+              rows.push([item.projectNumber, seq, time, logName, entry.severity, payload, head.mac, mac]);
+              head = { seq, mac };
+            }
+            heads.set(item.projectNumber, head);
           }
-          for (const entry of item.entries) {
-            const seq: number = head.seq + 1;
-            const time = clock.now();
-            const logName =
-              item.projectNumber === DEPLOYMENT_LOG
-                ? `${DEPLOYMENT_LOG}/logs/${entry.logId}`
-                : `projects/${item.projectNumber}/logs/${entry.logId}`;
-            const payload = JSON.stringify({ ...entry.payload, ...(entry.labels ? { labels: entry.labels } : {}) });
-            const mac = macOf(item.projectNumber, seq, time, logName, entry.severity, payload, head.mac);
-            await tx.run(
-              'INSERT INTO log_entries (project_number, seq, time, log_name, severity, payload, prev_mac, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-              [item.projectNumber, seq, time, logName, entry.severity, payload, head.mac, mac],
-            );
-            head = { seq, mac };
+          // Many rows per statement, and every write in one batch: on a networked database each round trip
+          // is time the chain's lock is held.
+          const writes: SqlStatement[] = [];
+          for (let i = 0; i < rows.length; i += INSERT_ROWS_PER_STATEMENT) {
+            const chunk = rows.slice(i, i + INSERT_ROWS_PER_STATEMENT);
+            writes.push({
+              sql: `INSERT INTO log_entries (project_number, seq, time, log_name, severity, payload, prev_mac, mac) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+              params: chunk.flat(),
+            });
           }
-          heads.set(item.projectNumber, head);
-        }
-        for (const [projectNumber, head] of heads) {
-          await tx.run(
-            'INSERT INTO log_heads (project_number, seq, mac) VALUES (?, ?, ?) ON CONFLICT (project_number) DO UPDATE SET seq = excluded.seq, mac = excluded.mac',
-            [projectNumber, head.seq, head.mac],
-          );
-        }
-      });
+          for (const [projectNumber, head] of heads) {
+            writes.push({
+              sql: 'INSERT INTO log_heads (project_number, seq, mac) VALUES (?, ?, ?) ON CONFLICT (project_number) DO UPDATE SET seq = excluded.seq, mac = excluded.mac',
+              params: [projectNumber, head.seq, head.mac],
+            });
+          }
+          await tx.runBatch(writes);
+          // Every replica appends to the same chains: one append at a time, each reading the head the last wrote.
+        },
+        { serializeOn: AUDIT_CHAIN_LOCK },
+      );
       for (const item of batch) item.done();
     } catch (error) {
       for (const item of batch) item.done(error);
@@ -167,7 +186,9 @@ export function createProjectLog(options: {
       pending.push({ projectNumber, entries, done: (error) => (error === undefined ? resolve() : reject(error)) });
       if (!scheduled) {
         scheduled = true;
-        setImmediate(() => void flush());
+        setImmediate(() => {
+          writing = writing.then(flush);
+        });
       }
     });
   };

@@ -6,7 +6,10 @@ import { canonicalResource } from './resource-canonical.ts';
 import { roleGrants } from './roles/index.ts';
 
 /** Evaluates an IAM condition; without one, conditional bindings never grant (fail closed). */
-export type ConditionEvaluator = (expression: string, facts: { resource: string; nowMs: number }) => boolean;
+export type ConditionEvaluator = (
+  expression: string,
+  facts: { resource: string; nowMs: number },
+) => boolean | Promise<boolean>;
 
 export interface AuthorizerOptions {
   readonly policies: PolicyStore;
@@ -41,7 +44,12 @@ export function createAuthorizer(options: AuthorizerOptions): IamAuthorizer {
 
   const canonicalize = (resource: string) => canonicalResource(options.projects, resource);
 
-  const isAllowed = async (caller: Caller | undefined, permission: string, resource: string): Promise<boolean> => {
+  /** `granted` by a binding without a condition, `conditional` by one with, or `false`. */
+  const evaluate = async (
+    caller: Caller | undefined,
+    permission: string,
+    resource: string,
+  ): Promise<'granted' | 'conditional' | false> => {
     if (caller && caller.expiresAt <= options.now()) return false;
     const canonical = await canonicalize(resource);
     if (!canonical) return false;
@@ -65,7 +73,7 @@ export function createAuthorizer(options: AuthorizerOptions): IamAuthorizer {
           if (!evaluate) continue;
           let holds = false;
           try {
-            holds = evaluate(binding.condition.expression, { resource: canonical, nowMs: options.now() });
+            holds = await evaluate(binding.condition.expression, { resource: canonical, nowMs: options.now() });
           } catch {
             holds = false;
           }
@@ -75,16 +83,23 @@ export function createAuthorizer(options: AuthorizerOptions): IamAuthorizer {
           const member = parse(text);
           if (!member) continue;
           const managed = member.type === 'group' ? await groupsOfCaller() : undefined;
-          if (memberMatches(member, caller, managed)) return true;
+          if (memberMatches(member, caller, managed)) return binding.condition ? 'conditional' : 'granted';
         }
       }
     }
     return false;
   };
 
+  const isAllowed = async (caller: Caller | undefined, permission: string, resource: string): Promise<boolean> =>
+    (await evaluate(caller, permission, resource)) !== false;
+
   return {
     canonicalize,
     isAllowed,
+    async decide(caller, permission, resource) {
+      const outcome = await evaluate(caller, permission, resource);
+      return { allowed: outcome !== false, reusable: outcome === 'granted' };
+    },
     async authorize(caller, permission, resource) {
       if (!(await isAllowed(caller, permission, resource))) throw permissionDenied(permission, resource);
     },

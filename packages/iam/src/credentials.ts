@@ -1,5 +1,6 @@
 // Bearer credentials: opaque access tokens and user refresh tokens, stored only as SHA-256 digests, and
-// checked against their principal on every use (no cache), so disabling or revoking takes effect at once.
+// checked against their principal on every use; a checked token is reused from memory until any IAM change
+// (a disable, a revocation, in this replica or another) drops it, so disabling or revoking takes effect at once.
 import { createHash } from 'node:crypto';
 import {
   type AccessTokenIssuer,
@@ -14,6 +15,8 @@ import {
   type SqlDatabase,
 } from '@sealroom/core';
 import { IamError } from './errors.ts';
+import { createChangeCache } from './change-cache.ts';
+import { iamChangesOf, signalIamChange } from './decisions.ts';
 
 export const CREDENTIAL_MIGRATIONS: readonly string[] = [
   `CREATE TABLE iam_access_tokens (
@@ -134,6 +137,14 @@ function stillValid(row: TokenRow): boolean {
   return row.kind === 'federated';
 }
 
+/** What a valid token's row says, kept by `inspect` between uses. */
+type CheckedToken = {
+  readonly kind: CallerKind;
+  readonly principal: string;
+  readonly expiresAt: number;
+  readonly federation: FederatedIdentity | undefined;
+} | null;
+
 interface UserRow {
   [key: string]: string | number;
   email: string;
@@ -155,18 +166,39 @@ const revokedGrant = () => new IamError('ERR_IAM_INVALID_GRANT', 'Token has been
 
 export function createCredentialStore(db: SqlDatabase, clock: Clock): CredentialStore {
   let issuedSinceSweep = 0;
+  /** Asked on every use of a federated token: is its pool (and provider) still active? */
+  let federatedActive: ((identity: FederatedIdentity) => Promise<boolean>) | undefined;
+
+  // Valid tokens only (a refusal is always asked again), by digest; every IAM change clears it.
+  const checked = createChangeCache<CheckedToken>({ counter: iamChangesOf(db), clock });
 
   const inspect = async (token: string): Promise<Caller | undefined> => {
     if (!token.startsWith(`${ACCESS_TOKEN_PREFIX}.`)) return undefined;
     const digest = digestToken(token);
-    const row = await db.get<TokenRow>(LOOKUP, [digest]);
-    if (!row || row.expire_time <= clock.now() || !stillValid(row)) return undefined;
-    const federation = row.federation ? (JSON.parse(row.federation) as FederatedIdentity) : undefined;
+    const found = await checked.read(
+      digest,
+      async () => {
+        const row = await db.get<TokenRow>(LOOKUP, [digest]);
+        if (!row || !stillValid(row)) return null;
+        return {
+          kind: row.kind as CallerKind,
+          principal: row.principal,
+          expiresAt: row.expire_time,
+          federation: row.federation ? (JSON.parse(row.federation) as FederatedIdentity) : undefined,
+        };
+      },
+      (value) => value !== null,
+    );
+    if (!found || found.expiresAt <= clock.now()) return undefined;
+    const { federation } = found;
+    if (found.kind === 'federated' && (!federation || (federatedActive && !(await federatedActive(federation))))) {
+      return undefined;
+    }
     return {
-      kind: row.kind as CallerKind,
-      principal: row.principal,
+      kind: found.kind,
+      principal: found.principal,
       credentialId: digest.slice(0, 16),
-      expiresAt: row.expire_time,
+      expiresAt: found.expiresAt,
       ...(federation ? { federation } : {}),
     };
   };
@@ -223,6 +255,9 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
   return {
     inspect,
     issueAccessToken,
+    checkFederatedTokensWith(isActive) {
+      federatedActive = isActive;
+    },
     async authenticate(token) {
       const caller = await inspect(token);
       if (!caller) {
@@ -261,6 +296,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
         disabled ? 1 : 0,
         email.toLowerCase(),
       ]);
+      signalIamChange(db);
       return changes === 1;
     },
     async issueRefreshToken(email) {
@@ -290,6 +326,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
       const result = await db.run('UPDATE iam_refresh_tokens SET revoked = 1 WHERE email = ? AND revoked = 0', [
         email.toLowerCase(),
       ]);
+      signalIamChange(db);
       return result.changes;
     },
     async revoke(token) {
@@ -302,6 +339,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
         if (!row) return undefined;
         await db.run('UPDATE iam_refresh_tokens SET revoked = 1 WHERE digest = ?', [digest]);
         await db.run('DELETE FROM iam_access_tokens WHERE refresh_digest = ?', [digest]);
+        signalIamChange(db);
         return { email: row.email, kind: 'refresh' };
       }
       const row = await db.get<{ principal: string }>('SELECT principal FROM iam_access_tokens WHERE digest = ?', [
@@ -309,6 +347,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
       ]);
       if (!row) return undefined;
       await db.run('DELETE FROM iam_access_tokens WHERE digest = ?', [digest]);
+      signalIamChange(db);
       return { email: row.principal.slice(row.principal.indexOf(':') + 1), kind: 'access' };
     },
   };

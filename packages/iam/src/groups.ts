@@ -1,6 +1,7 @@
 // Groups the deployment administers: the only source of `group:` membership (a token's claims never are).
 import { type Clock, CoreError, type SqlDatabase } from '@sealroom/core';
 import { parseMember } from './members.ts';
+import { signalIamChange } from './decisions.ts';
 
 export const GROUP_MIGRATIONS: readonly string[] = [
   `CREATE TABLE iam_groups (
@@ -104,11 +105,13 @@ export function createSqlGroupStore(db: SqlDatabase, clock: Clock): GroupStore {
       return out;
     },
     async delete(email) {
-      return db.transaction(async (tx) => {
+      const deleted = await db.transaction(async (tx) => {
         await tx.run('DELETE FROM iam_group_members WHERE group_email = ?', [email.toLowerCase()]);
         const { changes } = await tx.run('DELETE FROM iam_groups WHERE email = ?', [email.toLowerCase()]);
         return changes === 1;
       });
+      signalIamChange(db);
+      return deleted;
     },
     async addMember(email, member) {
       const lower = email.toLowerCase();
@@ -141,6 +144,7 @@ export function createSqlGroupStore(db: SqlDatabase, clock: Clock): GroupStore {
         lower,
         member,
       ]);
+      signalIamChange(db);
       return changes === 1;
     },
     async groupsOf(principal) {

@@ -4,7 +4,7 @@ import { type ApiRoute, parseWith } from '@sealroom/transport';
 import { z } from 'zod';
 import { AUDIT_LOG_ID, DATA_ACCESS_LOG_ID, type Severity, type StoredLogEntry, toLogEntryJson } from './audit.ts';
 import type { IamDeps } from './deps.ts';
-import { type LogFilterEntry, matchesLogFilter, parseLogFilter } from './log-filter.ts';
+import { matchesLogFilter, parseLogFilter } from './log-filter.ts';
 
 const SEVERITIES = ['DEFAULT', 'DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 const LOG_NAME = /^projects\/([^/]+)\/logs\/([A-Za-z0-9_.%/-]{1,512})$/;
@@ -122,7 +122,7 @@ export function loggingRoutes(deps: IamDeps): ApiRoute[] {
         const logNames = names ? { logNames: names } : {};
         let page: StoredLogEntry[];
         let next: number | undefined;
-        if (filter.groups.length === 0) {
+        if (filter.indexOnly) {
           const rows = await deps.audit.list(project.projectNumber, {
             ...logNames,
             newestFirst,
@@ -137,7 +137,7 @@ export function loggingRoutes(deps: IamDeps): ApiRoute[] {
             newestFirst,
             pageSize,
             afterSeq,
-            keep: (r) => visible(r) && matchesLogFilter(filter, { ...r.body, logName: r.logName } as LogFilterEntry),
+            keep: (r) => visible(r) && matchesLogFilter(filter, toLogEntryJson(r)),
           }));
         }
         return {

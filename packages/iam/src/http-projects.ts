@@ -4,7 +4,7 @@ import { type ApiRoute, parseWith } from '@sealroom/transport';
 import { z } from 'zod';
 import type { IamDeps } from './deps.ts';
 import { iamPolicyRoutes } from './iam-policy-routes.ts';
-import { toProjectJson } from './projects.ts';
+import { type Project, toProjectJson } from './projects.ts';
 
 const CreateProjectSchema = z
   .object({
@@ -25,13 +25,36 @@ const BatchEnableSchema = z
 const RESOURCE_MANAGER = 'google.cloudresourcemanager.v1.Projects';
 
 export function projectRoutes(deps: IamDeps): ApiRoute[] {
-  const { projects, policies, audit, clock } = deps;
+  const { projects, audit, clock } = deps;
   const requireProject = async (caller: Caller | undefined, permission: string, idOrNumber: string) => {
     await deps.authorizer.authorize(caller, permission, `projects/${idOrNumber}`);
     const project = await projects.get(idOrNumber);
     if (!project) throw permissionDenied(permission, `projects/${idOrNumber}`);
     return project;
   };
+  const enable = async (
+    caller: Caller | undefined,
+    idOrNumber: string,
+    services: readonly string[],
+    method: string,
+  ) => {
+    const project = await requireProject(caller, 'serviceusage.services.enable', idOrNumber);
+    await projects.enableServices(project.projectNumber, services, clock.now());
+    await audit.record({
+      project: project.projectNumber,
+      method: `google.api.serviceusage.v1.ServiceUsage.${method}`,
+      resource: `projects/${project.projectId}`,
+      caller,
+      outcome: 'ALLOWED',
+      details: { services },
+    });
+    return project;
+  };
+  const createOperation = (project: Project) => ({
+    name: `operations/cp.${project.projectNumber}.${newUuid()}`,
+    done: true,
+    response: { '@type': 'type.googleapis.com/google.cloudresourcemanager.v1.Project', ...toProjectJson(project) },
+  });
   return [
     {
       method: 'POST',
@@ -43,12 +66,8 @@ export function projectRoutes(deps: IamDeps): ApiRoute[] {
           throw new CoreError('ERR_PERMISSION_DENIED', 'Only user accounts can create projects.');
         }
         const now = clock.now();
+        // The project and its owner policy, in one transaction.
         const project = await projects.create(body.projectId, body.name ?? body.projectId, caller.principal, now);
-        await policies.update(
-          `projects/${project.projectNumber}`,
-          () => [{ role: 'roles/owner', members: [caller.principal] }],
-          now,
-        );
         await audit.record({
           project: project.projectNumber,
           method: `${RESOURCE_MANAGER}.CreateProject`,
@@ -56,14 +75,19 @@ export function projectRoutes(deps: IamDeps): ApiRoute[] {
           caller,
           outcome: 'ALLOWED',
         });
-        return {
-          name: `operations/cp.${newUuid()}`,
-          done: true,
-          response: {
-            '@type': 'type.googleapis.com/google.cloudresourcemanager.v1.Project',
-            ...toProjectJson(project),
-          },
-        };
+        return createOperation(project);
+      },
+    },
+    {
+      // gcloud polls the creation's operation even when it is done. Projects are created before the answer, so
+      // an operation's name carries the project's number and reading it reads the project.
+      method: 'GET',
+      path: '/v1/operations/{operation}',
+      handler: async (req) => {
+        const number = /^cp\.(\d{6,20})\.[0-9a-f-]{36}$/.exec(req.params.operation as string)?.[1];
+        if (!number) throw new CoreError('ERR_NOT_FOUND', `Operation operations/${req.params.operation} not found.`);
+        const project = await requireProject(req.caller, 'resourcemanager.projects.get', number);
+        return { ...createOperation(project), name: `operations/${req.params.operation}` };
       },
     },
     {
@@ -104,17 +128,30 @@ export function projectRoutes(deps: IamDeps): ApiRoute[] {
       path: '/v1/projects/{project}/services:batchEnable',
       handler: async (req) => {
         const body = parseWith(BatchEnableSchema, req.body);
-        const project = await requireProject(req.caller, 'serviceusage.services.enable', req.params.project as string);
-        await projects.enableServices(project.projectNumber, body.serviceIds, clock.now());
-        await audit.record({
-          project: project.projectNumber,
-          method: 'google.api.serviceusage.v1.ServiceUsage.BatchEnableServices',
-          resource: `projects/${project.projectId}`,
-          caller: req.caller,
-          outcome: 'ALLOWED',
-          details: { services: body.serviceIds },
-        });
+        await enable(req.caller, req.params.project as string, body.serviceIds, 'BatchEnableServices');
         return { name: `operations/acf.${newUuid()}`, done: true, response: {} };
+      },
+    },
+    {
+      // What `gcloud services enable S` calls for a single service.
+      method: 'POST',
+      path: '/v1/projects/{project}/services/{service}:enable',
+      handler: async (req) => {
+        const { serviceIds } = parseWith(BatchEnableSchema, { serviceIds: [req.params.service] });
+        const project = await enable(req.caller, req.params.project as string, serviceIds, 'EnableService');
+        return {
+          name: `operations/acf.${newUuid()}`,
+          done: true,
+          response: {
+            '@type': 'type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse',
+            service: {
+              name: `projects/${project.projectNumber}/services/${serviceIds[0]}`,
+              parent: `projects/${project.projectNumber}`,
+              config: { name: serviceIds[0] },
+              state: 'ENABLED',
+            },
+          },
+        };
       },
     },
     {
@@ -127,6 +164,7 @@ export function projectRoutes(deps: IamDeps): ApiRoute[] {
           services: services.map((s) => ({
             name: `projects/${project.projectNumber}/services/${s.service}`,
             parent: `projects/${project.projectNumber}`,
+            config: { name: s.service },
             state: 'ENABLED',
           })),
         };

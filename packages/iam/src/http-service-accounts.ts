@@ -26,7 +26,8 @@ const AccessTokenSchema = z
   .object({
     scope: z.array(z.string()).min(1, 'at least one scope is required'),
     lifetime: z.string().optional(),
-    delegates: z.array(z.string()).max(0, 'delegation chains are not supported').optional(),
+    // google-auth (Python, as gcloud uses it) sends `delegates: null`: proto3 JSON's null is the empty list.
+    delegates: z.array(z.string()).max(0, 'delegation chains are not supported').nullable().optional(),
   })
   .strict();
 const IdTokenSchema = z
@@ -34,7 +35,7 @@ const IdTokenSchema = z
     audience: z.string().min(1).max(1024),
     includeEmail: z.boolean().optional(),
     organizationNumberIncluded: z.boolean().optional(),
-    delegates: z.array(z.string()).max(0, 'delegation chains are not supported').optional(),
+    delegates: z.array(z.string()).max(0, 'delegation chains are not supported').nullable().optional(),
   })
   .strict();
 
@@ -237,7 +238,10 @@ export function serviceAccountRoutes(deps: IamDeps): ApiRoute[] {
           outcome: 'ALLOWED',
           details: { lifetimeSeconds: Math.round(lifetimeMs / 1000) },
         });
-        return { accessToken: issued.accessToken, expireTime: toRfc3339(issued.expiresAt) };
+        // In whole seconds, as Google writes it: google-auth for Python (gcloud) parses no fraction. Rounding down
+        // only makes a client refresh a moment early.
+        const expireTime = toRfc3339(Math.floor(issued.expiresAt / 1000) * 1000).replace('.000Z', 'Z');
+        return { accessToken: issued.accessToken, expireTime };
       },
     },
     {

@@ -96,6 +96,118 @@ test('setIamPolicy with a stale etag gets 409 ABORTED and writes nothing', async
   await t.close();
 });
 
+test('setIamPolicy compares etags by their bytes: the URL-safe alphabet gcloud sends back is accepted', async () => {
+  const { t, app, alice, as } = await setup();
+  await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'etag-url' },
+  });
+  // Every setIamPolicy draws a random etag; write until one holds a character the two alphabets spell differently.
+  let current = '';
+  for (let i = 0; i < 200 && !/[+/]/.test(current); i++) {
+    const got = (
+      await app.inject({ method: 'GET', url: '/v1/projects/etag-url:getIamPolicy', headers: as(alice.accessToken) })
+    ).json();
+    const set = await app.inject({
+      method: 'POST',
+      url: '/v1/projects/etag-url:setIamPolicy',
+      headers: as(alice.accessToken),
+      payload: { policy: { bindings: got.bindings, etag: got.etag } },
+    });
+    assert.equal(set.statusCode, 200, set.body);
+    current = set.json().etag;
+  }
+  assert.match(current, /[+/]/);
+  const urlSafe = Buffer.from(current, 'base64').toString('base64url');
+  const policy = (
+    await app.inject({ method: 'GET', url: '/v1/projects/etag-url:getIamPolicy', headers: as(alice.accessToken) })
+  ).json();
+  const ok = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/etag-url:setIamPolicy',
+    headers: as(alice.accessToken),
+    payload: { policy: { bindings: policy.bindings, etag: `${urlSafe}=` } },
+  });
+  assert.equal(ok.statusCode, 200, ok.body);
+  const stale = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/etag-url:setIamPolicy',
+    headers: as(alice.accessToken),
+    payload: { policy: { bindings: policy.bindings, etag: urlSafe } },
+  });
+  assert.equal(stale.statusCode, 409, 'the same bytes, once used, are stale in either alphabet');
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/etag-url:setIamPolicy',
+    headers: as(alice.accessToken),
+    payload: { policy: { bindings: policy.bindings, etag: 'not base64!' } },
+  });
+  assert.equal(bad.statusCode, 400);
+  await t.close();
+});
+
+test('services enable one at a time (as gcloud does for one service) or in a batch, and list what is enabled', async () => {
+  const { t, app, alice, bob, as } = await setup();
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/projects',
+    headers: as(alice.accessToken),
+    payload: { projectId: 'svc-proj' },
+  });
+  // gcloud projects create polls the operation it was given, done or not.
+  const operation = await app.inject({
+    method: 'GET',
+    url: `/v1/${created.json().name}`,
+    headers: as(alice.accessToken),
+  });
+  assert.equal(operation.statusCode, 200, operation.body);
+  assert.equal(operation.json().done, true);
+  assert.equal(operation.json().response.projectId, 'svc-proj');
+  const hidden = await app.inject({ method: 'GET', url: `/v1/${created.json().name}`, headers: as(bob.accessToken) });
+  assert.equal(hidden.statusCode, 403);
+  const unknown = await app.inject({ method: 'GET', url: '/v1/operations/cp.nothing', headers: as(alice.accessToken) });
+  assert.equal(unknown.statusCode, 404);
+  const one = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/svc-proj/services/cloudkms.googleapis.com:enable',
+    headers: as(alice.accessToken),
+  });
+  assert.equal(one.statusCode, 200, one.body);
+  assert.equal(one.json().done, true);
+  assert.equal(one.json().response.service.state, 'ENABLED');
+  const batch = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/svc-proj/services:batchEnable',
+    headers: as(alice.accessToken),
+    payload: { serviceIds: ['pubsub.googleapis.com'] },
+  });
+  assert.equal(batch.statusCode, 200, batch.body);
+  const list = await app.inject({
+    method: 'GET',
+    url: '/v1/projects/svc-proj/services',
+    headers: as(alice.accessToken),
+  });
+  assert.deepEqual(
+    list.json().services.map((s: { config: { name: string } }) => s.config.name),
+    ['cloudkms.googleapis.com', 'pubsub.googleapis.com'],
+  );
+  const denied = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/svc-proj/services/iam.googleapis.com:enable',
+    headers: as(bob.accessToken),
+  });
+  assert.equal(denied.statusCode, 403);
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/v1/projects/svc-proj/services/NOT_A_SERVICE:enable',
+    headers: as(alice.accessToken),
+  });
+  assert.equal(bad.statusCode, 400);
+  await t.close();
+});
+
 test('bad policies are refused precisely: unknown role, malformed member, conditions without v3, unknown field', async () => {
   const { t, app, alice, as } = await setup();
   await app.inject({
@@ -167,9 +279,11 @@ test('a service account access token from generateAccessToken authenticates, onl
     method: 'POST',
     url,
     headers: as(bob.accessToken),
-    payload: { scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '600s' },
+    // As google-auth (Python) sends it for gcloud: an explicit null list of delegates.
+    payload: { scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '600s', delegates: null },
   });
   assert.equal(minted.statusCode, 200, minted.body);
+  assert.match(minted.json().expireTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   const caller = await t.context.authenticator.authenticate(minted.json().accessToken);
   assert.equal(caller.principal, 'serviceAccount:worker@sa-proj.iam.gserviceaccount.com');
   const tooLong = await app.inject({
@@ -282,9 +396,31 @@ test('entries:list filters by resource and method, scanning past other entries, 
     method: 'POST',
     url: '/v2/entries:list',
     headers: as(alice.accessToken),
-    payload: { resourceNames: ['projects/filter-proj'], filter: 'jsonPayload.x="1"' },
+    payload: { resourceNames: ['projects/filter-proj'], filter: 'jsonPayload.x=~"1.*"' },
   });
   assert.equal(bad.statusCode, 501);
+  const malformed = await app.inject({
+    method: 'POST',
+    url: '/v2/entries:list',
+    headers: as(alice.accessToken),
+    payload: { resourceNames: ['projects/filter-proj'], filter: 'timestamp>="last week"' },
+  });
+  assert.equal(malformed.statusCode, 400);
+  // What gcloud logging read sends: a time bound joined with AND, newest first.
+  const gcloud = await app.inject({
+    method: 'POST',
+    url: '/v2/entries:list',
+    headers: as(alice.accessToken),
+    payload: {
+      resourceNames: ['projects/filter-proj'],
+      filter: `timestamp>="2000-01-01T00:00:00.000001Z" AND protoPayload.methodName:Decrypt AND severity>=INFO`,
+      orderBy: 'timestamp desc',
+      pageSize: 2,
+    },
+  });
+  assert.equal(gcloud.statusCode, 200, gcloud.body);
+  assert.equal(gcloud.json().entries.length, 2);
+  assert.ok(gcloud.json().entries[0].timestamp >= gcloud.json().entries[1].timestamp);
   await t.close();
 });
 

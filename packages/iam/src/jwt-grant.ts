@@ -1,6 +1,6 @@
 // The JWT-bearer grant of the token endpoint (RFC 7523): a service-account key signs an assertion; the
 // answer is an access token, or an ID token when the assertion carries `target_audience` (Google's behaviour).
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { Clock } from '@sealroom/core';
 import { compactVerify } from 'jose';
 import { IamError } from './errors.ts';
@@ -15,6 +15,18 @@ const CLOCK_SKEW_S = 60;
 const MAX_ASSERTION_CHARS = 16 * 1024;
 const MAX_TARGET_AUDIENCE_CHARS = 1024;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** Stands for an account that does not exist, so that its key lookup runs like a real one (and finds nothing). */
+const UNKNOWN_ACCOUNT: ServiceAccount = {
+  email: '',
+  projectNumber: '',
+  projectId: '',
+  accountId: '',
+  uniqueId: '',
+  displayName: '',
+  description: '',
+  disabled: true,
+};
 
 export interface AssertionClaims {
   readonly iss: string;
@@ -40,6 +52,24 @@ export interface JwtGrantOptions {
 }
 
 const grantError = (message: string) => new IamError('ERR_IAM_INVALID_GRANT', message);
+
+let decoy: KeyObject | undefined;
+/**
+ * A key no assertion is signed with, checked when the account or key is unknown, so that such an
+ * assertion costs the same work (one key lookup, one RSA verification) as a bad signature by a
+ * real key, and the time of the answer does not tell which accounts and keys exist.
+ */
+function decoyKey(): KeyObject {
+  if (!decoy) {
+    // A random 2048-bit modulus (top bit set, odd) with e = 65537: verifying against it costs what a real
+    // key of service-account size costs, and no private key for it is known to anyone.
+    const n = randomBytes(256);
+    n[0] = (n[0] as number) | 0x80;
+    n[255] = (n[255] as number) | 1;
+    decoy = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: 'AQAB' }, format: 'jwk' });
+  }
+  return decoy;
+}
 
 function decodeSegment(segment: string): Record<string, unknown> {
   if (!SEGMENT.test(segment)) throw grantError('Invalid JWT: the assertion is not a JWT.');
@@ -104,15 +134,20 @@ export async function verifyJwtAssertion(assertion: string, options: JwtGrantOpt
   // must not tell anyone which accounts exist.
   const found = await options.accounts.get(claims.iss);
   const account = found && !found.disabled ? found : undefined;
-  const candidates = !account
-    ? []
-    : kid === undefined
-      ? await options.keys.publicKeys(account)
-      : await options.keys.publicKey(account, kid).then((pem) => (pem ? [{ keyId: kid, pem }] : []));
+  // Unknown or disabled accounts are looked up like any other: the same queries, then the decoy key.
+  const owner: ServiceAccount = account ?? { ...UNKNOWN_ACCOUNT, email: claims.iss };
+  const stored =
+    kid === undefined
+      ? await options.keys.publicKeys(owner)
+      : await options.keys.publicKey(owner, kid).then((pem) => (pem ? [{ keyId: kid, pem }] : []));
+  const candidates: { keyId: string | undefined; key: KeyObject }[] =
+    account && stored.length > 0
+      ? stored.map((c) => ({ keyId: c.keyId, key: createPublicKey(c.pem) }))
+      : [{ keyId: undefined, key: decoyKey() }];
   let keyId: string | undefined;
   for (const candidate of candidates) {
     try {
-      await compactVerify(assertion, createPublicKey(candidate.pem), { algorithms: ['RS256'] });
+      await compactVerify(assertion, candidate.key, { algorithms: ['RS256'] });
       keyId = candidate.keyId;
       break;
     } catch {

@@ -3,9 +3,18 @@ import { test } from 'node:test';
 import { type LogFilterEntry, matchesLogFilter, parseLogFilter } from './log-filter.ts';
 
 const KEY = 'projects/p/locations/global/keyRings/kr/cryptoKeys/key1';
-const entry = (methodName: string, resourceName: string, principal = 'user:a@example.com'): LogFilterEntry => ({
-  logName: 'projects/1/logs/cloudaudit.googleapis.com%2Factivity',
+const AUDIT = 'projects/1/logs/cloudaudit.googleapis.com%2Factivity';
+const entry = (
+  methodName: string,
+  resourceName: string,
+  principal = 'user:a@example.com',
+  extra: Record<string, unknown> = {},
+): LogFilterEntry => ({
+  logName: AUDIT,
+  timestamp: '2026-01-02T03:04:05.000Z',
+  severity: 'NOTICE',
   protoPayload: { methodName, resourceName, authenticationInfo: { principalSubject: principal } },
+  ...extra,
 });
 
 test('log filters match by method, resource and principal, with = exact and : contains, OR before AND', () => {
@@ -22,6 +31,16 @@ test('log filters match by method, resource and principal, with = exact and : co
     ],
     ['protoPayload.authenticationInfo.principalSubject:"subject/vm1"', [true, false, false]],
     ['protoPayload.methodName="Decrypt"', [false, false, false]],
+    ['protoPayload.methodName:decrypt', [true, false, true]],
+    [`NOT protoPayload.resourceName="${KEY}"`, [false, false, true]],
+    [`-protoPayload.methodName:Encrypt protoPayload.resourceName="${KEY}"`, [true, false, false]],
+    [
+      `(protoPayload.methodName:Encrypt AND protoPayload.resourceName="${KEY}") OR protoPayload.resourceName="${KEY}2"`,
+      [false, true, true],
+    ],
+    ['protoPayload.methodName!="google.cloud.kms.v1.KeyManagementService.Encrypt"', [true, false, true]],
+    ['protoPayload.authenticationInfo:*', [true, true, true]],
+    ['jsonPayload:*', [false, false, false]],
   ];
   for (const [text, expected] of table) {
     const filter = parseLogFilter(text);
@@ -33,20 +52,44 @@ test('log filters match by method, resource and principal, with = exact and : co
   }
 });
 
-test('log filters keep a pure logName group for the index, and refuse what they do not understand', () => {
-  assert.deepEqual(parseLogFilter('logName="projects/p/logs/a" OR logName="projects/p/logs/b"'), {
-    logNames: ['projects/p/logs/a', 'projects/p/logs/b'],
-    groups: [],
-  });
-  assert.deepEqual(parseLogFilter('  '), { groups: [] });
+test('timestamps and severities compare by their order, as gcloud logging read sends them', () => {
+  const e = entry('m', 'r');
+  const table: [string, boolean][] = [
+    ['timestamp>="2026-01-01T00:00:00Z"', true],
+    ['timestamp>="2026-01-02T03:04:05.000001Z"', false],
+    ['timestamp<"2026-01-03T00:00:00+01:00" AND timestamp>"2026-01-02T00:00:00Z"', true],
+    ['severity>=NOTICE', true],
+    ['severity>WARNING', false],
+    ['severity=notice', true],
+    ['severity<=300', true],
+    [`timestamp>="2025-12-01T04:42:28.683928Z" AND logName="${AUDIT}"`, true],
+    ['labels.instance=vm1', false],
+  ];
+  for (const [text, expected] of table) assert.equal(matchesLogFilter(parseLogFilter(text), e), expected, text);
+  const labelled = entry('m', 'r', 'p', { labels: { instance: 'vm1' }, jsonPayload: { counts: [1, 2] } });
+  assert.equal(matchesLogFilter(parseLogFilter('labels.instance=vm1 AND jsonPayload.counts=2'), labelled), true);
+  assert.equal(matchesLogFilter(parseLogFilter('jsonPayload.counts>=3'), labelled), false);
+});
+
+test('log filters name the log names the index can answer, and refuse what they do not understand', () => {
+  const names = parseLogFilter('logName="projects/p/logs/a" OR logName="projects/p/logs/b"');
+  assert.deepEqual(names.logNames, ['projects/p/logs/a', 'projects/p/logs/b']);
+  assert.equal(names.indexOnly, true);
+  const mixed = parseLogFilter('timestamp>="2026-01-01T00:00:00Z" AND logName="projects/p/logs/a"');
+  assert.deepEqual(mixed.logNames, ['projects/p/logs/a']);
+  assert.equal(mixed.indexOnly, false);
+  assert.equal(parseLogFilter('NOT logName="projects/p/logs/a"').logNames, undefined);
+  assert.equal(parseLogFilter('  ').indexOnly, true);
+  assert.equal(matchesLogFilter(parseLogFilter(''), entry('m', 'r')), true);
   for (const bad of [
-    'severity="ERROR"',
-    'protoPayload.methodName=Decrypt',
-    'protoPayload.methodName="a" XOR protoPayload.methodName="b"',
-    'logName:"projects/p"',
-    'logName="projects/p/logs/a" AND protoPayload.methodName="x"',
-    Array.from({ length: 40 }, () => 'protoPayload.methodName="x"').join(' OR '),
+    'decrypt',
+    'protoPayload.methodName=~"De.*"',
+    Array.from({ length: 70 }, () => 'protoPayload.methodName="x"').join(' OR '),
+    `${'('.repeat(40)}a=b${')'.repeat(40)}`,
   ]) {
-    assert.throws(() => parseLogFilter(bad), /Supported filters/, bad);
+    assert.throws(() => parseLogFilter(bad), /Unsupported filter/, bad);
+  }
+  for (const bad of ['a="x', 'a=', '(a=b', 'a=b)', 'timestamp>="yesterday"', 'severity>=LOUD']) {
+    assert.throws(() => parseLogFilter(bad), /Invalid filter/, bad);
   }
 });

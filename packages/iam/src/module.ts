@@ -1,6 +1,14 @@
 // Builds the iam layer over one database: stores, authenticator, authorizer, log, routes, and the ServiceContext.
 import { createPublicKey } from 'node:crypto';
-import { type Authenticator, type Clock, CoreError, type Logger, type Sealer, type SqlDatabase } from '@sealroom/core';
+import {
+  type Authenticator,
+  type Clock,
+  CoreError,
+  createLeases,
+  type Logger,
+  type Sealer,
+  type SqlDatabase,
+} from '@sealroom/core';
 import type { OutboundClient } from '@sealroom/outbound';
 import type { DeploymentSettings, ServiceContext, ServiceModule } from '@sealroom/transport';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
@@ -46,7 +54,23 @@ export interface Iam {
   readonly module: ServiceModule;
 }
 
-/** Applies the iam migrations (idempotent) and wires the stores. */
+/**
+ * Applies the iam migrations (idempotent) and wires the stores. Its `context` is the ServiceContext
+ * every other service is built with; its `module` serves projects, IAM, IAM Credentials, OAuth and logging.
+ *
+ * @example
+ * ```ts
+ * const iam = await createIam({
+ *   db: openSqliteDatabase({ path: '.sealroom/sealroom.db' }),
+ *   sealer: loadOrCreateRootKey('.sealroom/root.key'),
+ *   settings: { baseUrl: 'http://127.0.0.1:8080', universeDomain: 'googleapis.com', stateDir: '.sealroom', dev: true },
+ *   outbound: createOutboundClient(),
+ *   logger, clock: systemClock,
+ * });
+ * const kms = await createKmsService(iam.context);
+ * await iam.context.authorizer.isAllowed(caller, 'cloudkms.cryptoKeyVersions.useToDecrypt', keyName);
+ * ```
+ */
 export async function createIam(options: IamOptions): Promise<Iam> {
   const { db, clock, sealer, settings, logger } = options;
   await db.migrate('resourcemanager', PROJECT_MIGRATIONS);
@@ -57,7 +81,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
   await db.migrate('logging', AUDIT_MIGRATIONS);
   await db.migrate('iam-groups', GROUP_MIGRATIONS);
   const projects = createSqlProjectStore(db);
-  const policies = createSqlPolicyStore(db);
+  const policies = createSqlPolicyStore(db, clock);
   const credentials = createCredentialStore(db, clock);
   const serviceAccounts = createSqlServiceAccountStore(db, clock);
   const keys = createSqlServiceAccountKeyStore(db, clock);
@@ -91,6 +115,7 @@ export async function createIam(options: IamOptions): Promise<Iam> {
     tokens: credentials,
     settings,
     outbound: options.outbound,
+    leases: createLeases({ db, clock }),
   };
   const deps: IamDeps = {
     db,

@@ -1,6 +1,6 @@
 // IAM policies: parsing and validating `{version, bindings, etag}` exactly as Google's IAM API takes them.
 import { checkIamConditions } from '@sealroom/cel';
-import { fromBase64 } from '@sealroom/core';
+import { fromBase64Lenient, toBase64 } from '@sealroom/core';
 import { z } from 'zod';
 import { IamError } from './errors.ts';
 import { parseMember } from './members.ts';
@@ -68,7 +68,9 @@ export function parsePolicyInput(input: unknown, universe: string): ParsedPolicy
   const version = raw.version === undefined ? 1 : Number(raw.version);
   if (![0, 1, 3].includes(version))
     throw new IamError('ERR_IAM_INVALID_POLICY', `Invalid policy version ${String(raw.version)}: use 1 or 3.`);
-  if (raw.etag !== undefined) fromBase64(raw.etag, 'policy.etag');
+  // An etag is bytes: gcloud decodes the one it read and sends it back in the URL-safe alphabet, protobuf JSON
+  // parsers accept both alphabets with or without padding. Compare bytes, so keep the canonical encoding.
+  const etag = raw.etag === undefined ? undefined : toBase64(fromBase64Lenient(raw.etag, 'policy.etag'));
   let memberCount = 0;
   const bindings: Binding[] = [];
   for (const binding of raw.bindings) {
@@ -94,7 +96,7 @@ export function parsePolicyInput(input: unknown, universe: string): ParsedPolicy
   if (memberCount > MAX_MEMBERS_PER_POLICY) {
     throw new IamError('ERR_IAM_INVALID_POLICY', `A policy may hold at most ${MAX_MEMBERS_PER_POLICY} members.`);
   }
-  return { version: version === 0 ? 1 : version, bindings, etag: raw.etag };
+  return { version: version === 0 ? 1 : version, bindings, etag };
 }
 
 /**

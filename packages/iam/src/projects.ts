@@ -8,6 +8,7 @@ import {
   type SqlDatabase,
   toRfc3339,
 } from '@sealroom/core';
+import { writePolicy } from './policy-store.ts';
 
 export const PROJECT_MIGRATIONS: readonly string[] = [
   `CREATE TABLE rm_projects (
@@ -45,6 +46,10 @@ export function toProjectJson(project: Project): Record<string, unknown> {
 }
 
 export interface ProjectStore extends ProjectResolver {
+  /**
+   * Creates the project with `creator` (a `user:` member) as its owner: the project and its owner
+   * policy are written in one transaction, so a failure leaves neither.
+   */
   create(projectId: string, displayName: string, creator: string, now: number): Promise<Project>;
   get(idOrNumber: string): Promise<Project | undefined>;
   list(): Promise<Project[]>;
@@ -101,6 +106,7 @@ export function createSqlProjectStore(db: SqlDatabase): ProjectStore {
           'INSERT INTO rm_projects (project_number, project_id, display_name, state, create_time, creator) VALUES (?, ?, ?, ?, ?, ?)',
           [number, projectId, displayName, 'ACTIVE', now, creator],
         );
+        await writePolicy(tx, `projects/${number}`, 1, [{ role: 'roles/owner', members: [creator] }], now);
         return { projectId, projectNumber: number, displayName, state: 'ACTIVE', createTime: now, creator } as const;
       });
     },

@@ -2,6 +2,7 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { type Clock, CoreError, type SqlDatabase, toBase64, toRfc3339 } from '@sealroom/core';
 import type { ServiceAccount } from './service-accounts.ts';
+import { signalIamChange } from './decisions.ts';
 
 /** Google allows at most 10 keys per service account; it also bounds the keys a kid-less JWT is tried against. */
 export const MAX_KEYS_PER_SERVICE_ACCOUNT = 10;
@@ -104,9 +105,11 @@ export function createSqlServiceAccountKeyStore(db: SqlDatabase, clock: Clock): 
         sa.email,
         keyId,
       ]);
+      signalIamChange(db);
     },
     async delete(sa, keyId) {
       await db.run('DELETE FROM iam_service_account_keys WHERE email = ? AND key_id = ?', [sa.email, keyId]);
+      signalIamChange(db);
     },
     async publicKey(sa, keyId) {
       const row = await db.get<{ public_pem: string }>(

@@ -9,6 +9,7 @@ import {
 } from '@sealroom/core';
 import { IamError } from './errors.ts';
 import { replaceMember } from './policy-store.ts';
+import { signalIamChange } from './decisions.ts';
 
 export const SERVICE_ACCOUNT_MIGRATIONS: readonly string[] = [
   `CREATE TABLE iam_service_accounts (
@@ -115,7 +116,7 @@ export function createSqlServiceAccountStore(db: SqlDatabase, clock: Clock): Ser
       checkResourceId(accountId, 'service account id', ACCOUNT_ID);
       const email = serviceAccountEmail(accountId, project.projectId);
       const uniqueId = newUniqueId();
-      return db.transaction(async (tx) => {
+      const created = await db.transaction(async (tx) => {
         const existing = await tx.get<SaRow>('SELECT * FROM iam_service_accounts WHERE email = ?', [email]);
         if (existing && existing.delete_time === null) {
           throw new CoreError(
@@ -142,6 +143,9 @@ export function createSqlServiceAccountStore(db: SqlDatabase, clock: Clock): Ser
           disabled: false,
         };
       });
+      // A purged predecessor's policy is gone: decisions it allowed must not be reused.
+      signalIamChange(db);
+      return created;
     },
     async get(email) {
       const row = await db.get<SaRow>('SELECT * FROM iam_service_accounts WHERE email = ? AND delete_time IS NULL', [
@@ -168,6 +172,7 @@ export function createSqlServiceAccountStore(db: SqlDatabase, clock: Clock): Ser
         disabled ? 1 : 0,
         sa.uniqueId,
       ]);
+      signalIamChange(db);
       return { ...sa, disabled };
     },
     async delete(sa) {
@@ -178,9 +183,10 @@ export function createSqlServiceAccountStore(db: SqlDatabase, clock: Clock): Ser
         );
         if (changes === 1) await replaceMember(tx, `serviceAccount:${sa.email}`, deletedMemberOf(sa), clock.now());
       });
+      signalIamChange(db);
     },
     async undelete(sa) {
-      return db.transaction(async (tx) => {
+      const restored = await db.transaction(async (tx) => {
         const row = await byUid(tx, sa.uniqueId);
         if (!row || row.delete_time === null) {
           throw new CoreError('ERR_FAILED_PRECONDITION', `Service account ${sa.email} is not deleted.`);
@@ -190,9 +196,12 @@ export function createSqlServiceAccountStore(db: SqlDatabase, clock: Clock): Ser
         }
         await tx.run('UPDATE iam_service_accounts SET delete_time = NULL WHERE unique_id = ?', [sa.uniqueId]);
         await replaceMember(tx, deletedMemberOf(sa), `serviceAccount:${sa.email}`, clock.now());
-        const { deleteTime: _gone, ...restored } = toServiceAccount(row);
-        return restored;
+        const { deleteTime: _gone, ...account } = toServiceAccount(row);
+        return account;
       });
+      // The account's grants are back in the policies: cached policies must be read again.
+      signalIamChange(db);
+      return restored;
     },
   };
 }

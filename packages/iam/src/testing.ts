@@ -1,12 +1,14 @@
 // An iam layer over an in-memory database, for services' tests: users, projects and grants in one line each.
 import { randomBytes } from 'node:crypto';
 import {
+  type Authorizer,
   type Caller,
   type Clock,
   createMemoryLogger,
   createSealer,
   type MemoryLogger,
   openSqliteDatabase,
+  permissionDenied,
   systemClock,
 } from '@sealroom/core';
 import { createOutboundClient, type OutboundPolicy } from '@sealroom/outbound';
@@ -71,13 +73,7 @@ export async function createIamTestContext(
       return { accessToken: issued.accessToken, caller: await deps.credentials.authenticate(issued.accessToken) };
     },
     async createProject(projectId, ownerEmail) {
-      const project = await deps.projects.create(projectId, projectId, `user:${ownerEmail}`, clock.now());
-      await deps.policies.update(
-        `projects/${project.projectNumber}`,
-        () => [{ role: 'roles/owner', members: [`user:${ownerEmail.toLowerCase()}`] }],
-        clock.now(),
-      );
-      return project;
+      return deps.projects.create(projectId, projectId, `user:${ownerEmail.toLowerCase()}`, clock.now());
     },
     async grant(resource, role, member) {
       const canonical = await canonicalResource(deps.projects, resource);
@@ -85,5 +81,39 @@ export async function createIamTestContext(
       await deps.policies.update(canonical, (current) => addBinding(current, role, member), clock.now());
     },
     close: () => db.close(),
+  };
+}
+
+/** A test caller for `user:EMAIL`, valid until 2030. */
+export function userCaller(email: string): Caller {
+  return { kind: 'user', principal: `user:${email}`, credentialId: `cred-${email}`, expiresAt: Date.UTC(2030, 0, 1) };
+}
+
+export interface GrantTableAuthorizer {
+  /** Allows exactly what `grant` added; refuses with PERMISSION_DENIED otherwise. */
+  readonly authorizer: Authorizer;
+  /** Grants `permission` on `resource` and everything below it to `principal`. */
+  grant(principal: string, permission: string, resource: string): void;
+}
+
+/** An authorizer over a table of grants, for a service's domain tests without the iam layer. */
+export function createGrantTableAuthorizer(): GrantTableAuthorizer {
+  const grants: { principal: string; permission: string; resource: string }[] = [];
+  const isAllowed = async (caller: Caller | undefined, permission: string, resource: string) =>
+    caller !== undefined &&
+    grants.some(
+      (g) =>
+        g.principal === caller.principal &&
+        g.permission === permission &&
+        (resource === g.resource || resource.startsWith(`${g.resource}/`)),
+    );
+  return {
+    authorizer: {
+      isAllowed,
+      authorize: async (caller, permission, resource) => {
+        if (!(await isAllowed(caller, permission, resource))) throw permissionDenied(permission, resource);
+      },
+    },
+    grant: (principal, permission, resource) => void grants.push({ principal, permission, resource }),
   };
 }

@@ -236,3 +236,51 @@ test('a self-signed JWT is a credential only when made for this deployment, neve
   }
   await t.close();
 });
+
+test('an unknown account, an unknown or disabled key and a bad signature get one answer, after the same lookups and checks', async () => {
+  const { t, grant, assertion, account, key, material } = await setup();
+  const lookups: string[] = [];
+  const keys = t.deps.keys;
+  const original = { publicKey: keys.publicKey, publicKeys: keys.publicKeys };
+  keys.publicKey = async (sa, keyId) => {
+    lookups.push('publicKey');
+    return original.publicKey.call(keys, sa, keyId);
+  };
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const signedBy = (signer: typeof key, claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+    new SignJWT({
+      iss: account.email,
+      aud: `${PUBLIC_URL}/token`,
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 600,
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: material.keyId, ...header } as never)
+      .sign(signer);
+  const cases: Record<string, () => Promise<string>> = {
+    'bad signature by a real key id': () => signedBy(other, {}),
+    'unknown key id': () => signedBy(other, {}, { kid: 'f'.repeat(40) }),
+    'unknown account': () => signedBy(other, { iss: 'nobody@token-proj.iam.gserviceaccount.com' }),
+    'unknown account, its real-looking key id': () =>
+      signedBy(key, { iss: 'nobody@token-proj.iam.gserviceaccount.com' }),
+  };
+  const answers = new Set<string>();
+  for (const [name, make] of Object.entries(cases)) {
+    lookups.length = 0;
+    const res = await grant(await make());
+    assert.equal(res.statusCode, 400, name);
+    answers.add(res.body);
+    assert.deepEqual(lookups, ['publicKey'], `${name}: one key lookup, as for a real account`);
+  }
+  // A disabled key answers the same.
+  await t.deps.keys.setDisabled(account, material.keyId, true);
+  lookups.length = 0;
+  answers.add((await grant(await assertion())).body);
+  assert.deepEqual(lookups, ['publicKey']);
+  assert.deepEqual(
+    [...answers],
+    [JSON.stringify({ error: 'invalid_grant', error_description: 'Invalid JWT Signature.' })],
+  );
+  keys.publicKey = original.publicKey;
+  await t.close();
+});

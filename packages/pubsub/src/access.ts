@@ -1,6 +1,7 @@
-// Who is calling and whether they may: IAM decisions with a short positive cache, and audit of refusals.
-import type { AuditLog, Authorizer, Caller, Clock } from '@sealroom/core';
+// Who is calling and whether they may: Pub/Sub's view of the shared authorize-run-audit path.
 import { projectOf } from '@sealroom/core';
+import type { Caller } from '@sealroom/core';
+import type { ServiceAccess } from '@sealroom/iam';
 
 /**
  * A request's identity. `trusted` marks the plaintext emulator port, which an operator enables on
@@ -11,61 +12,30 @@ export interface Access {
   readonly trusted?: boolean;
 }
 
-/** Allowed decisions are reused this long; IAM changes reach data-path calls within it. */
-const DECISION_TTL_MS = 5000;
-const DECISION_CACHE_LIMIT = 10_000;
-
-export class AccessControl {
-  readonly #authorizer: Authorizer;
-  readonly #audit: AuditLog;
-  readonly #clock: Clock;
-  readonly #allowed = new Map<string, number>();
-
-  constructor(authorizer: Authorizer, audit: AuditLog, clock: Clock) {
-    this.#authorizer = authorizer;
-    this.#audit = audit;
-    this.#clock = clock;
-  }
-
-  /** Throws Google's PERMISSION_DENIED unless the caller holds `permission` on `resource`. */
-  async require(access: Access, permission: string, resource: string, method: string): Promise<void> {
-    if (access.trusted) return;
-    const caller = access.caller;
-    const key = caller ? `${caller.credentialId}\n${permission}\n${resource}` : undefined;
-    const now = this.#clock.now();
-    if (key !== undefined) {
-      const until = this.#allowed.get(key);
-      if (until !== undefined && until > now && (caller?.expiresAt ?? 0) > now) return;
-    }
-    try {
-      await this.#authorizer.authorize(caller, permission, resource);
-    } catch (error) {
-      await this.#audit.record({
-        project: projectOf(resource) ?? '-',
-        method,
-        resource,
-        caller,
-        outcome: 'DENIED',
-        status: 'PERMISSION_DENIED',
-        details: { permission },
-      });
-      throw error;
-    }
-    if (key !== undefined) {
-      if (this.#allowed.size >= DECISION_CACHE_LIMIT) this.#allowed.clear();
-      this.#allowed.set(key, now + DECISION_TTL_MS);
-    }
-  }
-
+export interface AccessControl {
+  /** Throws Google's PERMISSION_DENIED unless the caller holds `permission` on `resource`; refusals are audited. */
+  require(access: Access, permission: string, resource: string, method: string): Promise<void>;
   /** Records an allowed administrative change (creates, updates, deletes). */
-  async recordChange(access: Access, method: string, resource: string, details?: Record<string, unknown>) {
-    await this.#audit.record({
-      project: projectOf(resource) ?? '-',
-      method,
-      resource,
-      caller: access.caller,
-      outcome: 'ALLOWED',
-      ...(details ? { details } : {}),
-    });
-  }
+  recordChange(access: Access, method: string, resource: string, details?: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * Pub/Sub over the shared path. The deployment hands it a decision cache: the data path (publish, pull,
+ * acknowledge) asks IAM again only when IAM state changed or the cached allow aged out.
+ */
+export function createAccessControl(access: ServiceAccess): AccessControl {
+  return {
+    async require(request, permission, resource, method) {
+      if (request.trusted) return;
+      await access.require({
+        caller: request.caller,
+        permission,
+        resource,
+        denial: { project: projectOf(resource) ?? '-', method },
+      });
+    },
+    async recordChange(request, method, resource, details) {
+      await access.record({ caller: request.caller, project: projectOf(resource) ?? '-', method, resource }, details);
+    },
+  };
 }

@@ -1,4 +1,4 @@
-// Pub/Sub's configuration fragment: the emulator port, pull wait and retention sweep (SEALROOM_PUBSUB_*).
+// Pub/Sub's configuration fragment: message backend, emulator port, pull wait and retention sweep (SEALROOM_PUBSUB_*).
 import { CoreError } from '@sealroom/core';
 import { type ConfigValues, defineConfigFragment, parseConfigFragment, readConfigEnv } from '@sealroom/transport';
 import { z } from 'zod';
@@ -13,6 +13,16 @@ export const pubsubConfigFragment = defineConfigFragment({
   intro:
     'The emulator port has no caller identity and does not consult IAM: anyone who reaches it reads and writes every topic and subscription. So it runs only with `--dev`; a server without `--dev` refuses to start with it unless it is asked for by its unsafe name. See [pubsub.md](pubsub.md#the-emulator-port-off-by-default-dev-only).',
   keys: {
+    backend: {
+      schema: z
+        .string()
+        .regex(/^(sql|nats:\/\/[^\s/]+(,\s*nats:\/\/[^\s/]+)*)$/, 'expected `sql` or `nats://host:port`')
+        .default('sql'),
+      env: 'SEALROOM_PUBSUB_BACKEND',
+      flag: 'pubsub-backend',
+      description:
+        'Where messages and their delivery state live: `sql` (the server’s database) or `nats://host:port` (NATS JetStream; several URLs comma-separated for a cluster), which replicas of the server can share. Topic and subscription records stay in the database either way. See [pubsub.md](pubsub.md#nats-jetstream-backend).',
+    },
     emulatorPort: {
       schema: port,
       env: 'SEALROOM_PUBSUB_EMULATOR_PORT',
@@ -60,6 +70,8 @@ export type PubsubConfigValues = ConfigValues<typeof pubsubConfigFragment.keys>;
 
 /** The settings the module runs with. */
 export interface PubsubConfig {
+  /** NATS server URL(s) when messages live in JetStream; undefined for the SQL store. */
+  readonly natsUrl?: string;
   /** Plaintext, identity-free gRPC port for emulator-style tools; undefined (off) by default. */
   readonly emulatorPort?: number;
   readonly emulatorHost: string;
@@ -78,6 +90,7 @@ export interface PubsubConfig {
 export function toPubsubConfig(values: PubsubConfigValues): PubsubConfig {
   const emulatorPort = values.unsafeEmulatorPort ?? values.emulatorPort;
   return {
+    ...(values.backend !== 'sql' ? { natsUrl: values.backend } : {}),
     ...(emulatorPort !== undefined ? { emulatorPort } : {}),
     ...(values.unsafeEmulatorPort !== undefined ? { emulatorUnsafe: true } : {}),
     emulatorHost: values.emulatorHost,

@@ -13,55 +13,51 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-export class PublishGroups {
-  readonly #store: PubsubStore;
-  readonly #clock: Clock;
-  #queue: Pending[] = [];
-  #running = false;
-
-  constructor(store: PubsubStore, clock: Clock) {
-    this.#store = store;
-    this.#clock = clock;
-  }
-
+export interface PublishGroups {
   /** Resolves once the batch is committed (undefined when its topic does not exist). */
-  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<PublishResult | undefined> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ topic, messages, resolve, reject });
-      if (!this.#running) void this.#drain();
-    });
-  }
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<PublishResult | undefined>;
+}
 
-  async #drain(): Promise<void> {
-    this.#running = true;
+export function createPublishGroups(store: PubsubStore, clock: Clock): PublishGroups {
+  const queue: Pending[] = [];
+  let running = false;
+
+  const take = (): Pending[] => {
+    let count = 0;
+    let n = 0;
+    while (n < queue.length && (n === 0 || count + (queue[n]?.messages.length ?? 0) <= MAX_GROUP_MESSAGES)) {
+      count += queue[n]?.messages.length ?? 0;
+      n++;
+    }
+    return queue.splice(0, n);
+  };
+
+  const drain = async (): Promise<void> => {
+    running = true;
     try {
-      while (this.#queue.length > 0) {
-        const group = this.#take();
+      while (queue.length > 0) {
+        const group = take();
         try {
-          const results = await this.#store.publishMany(group, this.#clock.now());
+          const results = await store.publishMany(group, clock.now());
           for (let i = 0; i < group.length; i++) group[i]?.resolve(results[i]);
         } catch {
           // One bad batch must not fail the others: retry each alone, each with its own outcome.
           for (const p of group) {
-            await this.#store.publish(p.topic, p.messages, this.#clock.now()).then(p.resolve, p.reject);
+            await store.publish(p.topic, p.messages, clock.now()).then(p.resolve, p.reject);
           }
         }
       }
     } finally {
-      this.#running = false;
+      running = false;
     }
-  }
+  };
 
-  #take(): Pending[] {
-    let count = 0;
-    let n = 0;
-    while (
-      n < this.#queue.length &&
-      (n === 0 || count + (this.#queue[n]?.messages.length ?? 0) <= MAX_GROUP_MESSAGES)
-    ) {
-      count += this.#queue[n]?.messages.length ?? 0;
-      n++;
-    }
-    return this.#queue.splice(0, n);
-  }
+  return {
+    publish(topic, messages) {
+      return new Promise((resolve, reject) => {
+        queue.push({ topic, messages, resolve, reject });
+        if (!running) void drain();
+      });
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { createMemoryLogger } from '@sealroom/core';
 import { buildRestApp } from '@sealroom/transport';
 import { pubsubRoutes } from './http.ts';
-import { createTestPubsub, testAuthenticator } from './test-support.ts';
+import { createTestPubsub, testAuthenticator } from './testing.ts';
 
 async function setup() {
   const t = await createTestPubsub();
@@ -157,4 +157,29 @@ test('REST errors are Google-shaped and precise', async () => {
   assert.equal(noToken.statusCode, 401);
   assert.equal(await t.store.countBacklog('projects/p1/subscriptions/sub9'), 0);
   await app.close();
+});
+
+test('REST: a body with a field the method does not know, at the top or nested, is refused in Google words', async () => {
+  const { call } = await setup();
+  const unknownTop = await call('PUT', '/v1/projects/p1/topics/strict', { labels: {}, colour: 'red' });
+  assert.equal(unknownTop.status, 400);
+  assert.equal(
+    unknownTop.json.error.message,
+    'Invalid JSON payload received. Unknown name "colour": Cannot find field.',
+  );
+  assert.equal((await call('PUT', '/v1/projects/p1/topics/strict', {})).status, 200);
+  const nested = await call('PATCH', '/v1/projects/p1/topics/strict', {
+    topic: { labels: { a: 'b' }, colour: 'red' },
+    updateMask: 'labels',
+  });
+  assert.equal(nested.status, 400);
+  assert.equal(
+    nested.json.error.message,
+    'Invalid JSON payload received. Unknown name "topic.colour": Cannot find field.',
+  );
+  const notObject = await call('POST', '/v1/projects/p1/topics/strict:publish', '[1]');
+  assert.equal(notObject.status, 400);
+  assert.equal(notObject.json.error.message, 'Invalid JSON payload received. Expected an object.');
+  const pull = await call('POST', '/v1/projects/p1/subscriptions/none:pull', { maxMessages: 1, wait: true });
+  assert.equal(pull.status, 400, 'checked before the subscription is looked up');
 });

@@ -1,7 +1,8 @@
 // REST v1 routes of Pub/Sub (pubsub.googleapis.com/v1): parse the JSON, call the service, shape the reply.
 import { CoreError } from '@sealroom/core';
 import { iamPolicyRoutes } from '@sealroom/iam';
-import type { ApiRequest, ApiRoute, ServiceContext } from '@sealroom/transport';
+import { type ApiRequest, type ApiRoute, parseWith, type ServiceContext } from '@sealroom/transport';
+import { z } from 'zod';
 import { MAX_PUBLISH_REQUEST_BYTES } from './limits.ts';
 import type { PubsubService } from './service.ts';
 import type { PubsubStore } from './store.ts';
@@ -16,8 +17,6 @@ import {
   toSubscriptionSpec,
   toTopicSpec,
 } from './wire.ts';
-
-type Loose = Record<string, unknown>;
 
 const TOPIC = 'projects/*/topics/*';
 const SUB = 'projects/*/subscriptions/*';
@@ -62,21 +61,29 @@ const SUBSCRIPTION_FIELDS = [
   'tags',
 ];
 
+/** A body with exactly these fields; their values are converted by wire.ts, which gRPC requests share. */
+function fieldsOf(fields: readonly string[]) {
+  return z.object(Object.fromEntries(fields.map((field) => [field, z.unknown().optional()]))).strict();
+}
+
+const TopicBody = fieldsOf(TOPIC_FIELDS);
+const SubscriptionBody = fieldsOf(SUBSCRIPTION_FIELDS);
+const UpdateTopicBody = z.object({ topic: TopicBody.optional(), updateMask: z.unknown().optional() }).strict();
+const UpdateSubscriptionBody = z
+  .object({ subscription: SubscriptionBody.optional(), updateMask: z.unknown().optional() })
+  .strict();
+const PublishBody = fieldsOf(['topic', 'messages']);
+const PullBody = fieldsOf(['subscription', 'returnImmediately', 'maxMessages']);
+const AcknowledgeBody = fieldsOf(['subscription', 'ackIds']);
+const ModifyAckDeadlineBody = fieldsOf(['subscription', 'ackIds', 'ackDeadlineSeconds']);
+
 /** Refuses a body that is not an object or has fields the method does not know, as Google's JSON parser does. */
-function objectBody(body: unknown, fields: readonly string[], prefix = ''): Loose {
-  if (body === undefined || body === '') return {};
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (body === undefined || body === '') return parseWith(schema, {});
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new CoreError('ERR_BAD_REQUEST_BODY', 'Invalid JSON payload received. Expected an object.');
   }
-  for (const key of Object.keys(body)) {
-    if (!fields.includes(key)) {
-      throw new CoreError(
-        'ERR_BAD_REQUEST_BODY',
-        `Invalid JSON payload received. Unknown name "${prefix}${key}": Cannot find field.`,
-      );
-    }
-  }
-  return body as Loose;
+  return parseWith(schema, body);
 }
 
 /** A name in the body must agree with the one in the URL. */
@@ -97,7 +104,7 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       method: 'PUT',
       path: `/v1/{name=${TOPIC}}`,
       handler: async (req) => {
-        const body = objectBody(req.body, TOPIC_FIELDS);
+        const body = parseBody(TopicBody, req.body);
         sameName(body.name, req.params.name as string);
         return fromTopic(await service.createTopic(access(req), req.params.name as string, toTopicSpec(body)), 'rest');
       },
@@ -111,8 +118,8 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       method: 'PATCH',
       path: `/v1/{name=${TOPIC}}`,
       handler: async (req) => {
-        const body = objectBody(req.body, ['topic', 'updateMask']);
-        const topic = objectBody(body.topic, TOPIC_FIELDS, 'topic.');
+        const body = parseBody(UpdateTopicBody, req.body);
+        const topic = body.topic ?? {};
         sameName(topic.name, req.params.name as string);
         const updated = await service.updateTopic(
           access(req),
@@ -158,7 +165,7 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       path: `/v1/{topic=${TOPIC}}:publish`,
       bodyLimit: PUBLISH_BODY_LIMIT,
       handler: async (req) => {
-        const body = objectBody(req.body, ['topic', 'messages']);
+        const body = parseBody(PublishBody, req.body);
         const messages = toOutgoingMessages(body.messages);
         return { messageIds: await service.publish(access(req), req.params.topic as string, messages) };
       },
@@ -167,7 +174,7 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       method: 'PUT',
       path: `/v1/{name=${SUB}}`,
       handler: async (req) => {
-        const body = objectBody(req.body, SUBSCRIPTION_FIELDS);
+        const body = parseBody(SubscriptionBody, req.body);
         sameName(body.name, req.params.name as string);
         const created = await service.createSubscription(
           access(req),
@@ -187,8 +194,8 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       method: 'PATCH',
       path: `/v1/{name=${SUB}}`,
       handler: async (req) => {
-        const body = objectBody(req.body, ['subscription', 'updateMask']);
-        const sub = objectBody(body.subscription, SUBSCRIPTION_FIELDS, 'subscription.');
+        const body = parseBody(UpdateSubscriptionBody, req.body);
+        const sub = body.subscription ?? {};
         sameName(sub.name, req.params.name as string);
         const updated = await service.updateSubscription(
           access(req),
@@ -222,7 +229,7 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       method: 'POST',
       path: `/v1/{subscription=${SUB}}:pull`,
       handler: async (req) => {
-        const body = objectBody(req.body, ['subscription', 'returnImmediately', 'maxMessages']);
+        const body = parseBody(PullBody, req.body);
         const received = await service.pull(
           access(req),
           req.params.subscription as string,
@@ -237,7 +244,7 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       method: 'POST',
       path: `/v1/{subscription=${SUB}}:acknowledge`,
       handler: async (req) => {
-        const body = objectBody(req.body, ['subscription', 'ackIds']);
+        const body = parseBody(AcknowledgeBody, req.body);
         await service.acknowledge(access(req), req.params.subscription as string, toStringList(body.ackIds, 'ack_ids'));
         return {};
       },
@@ -246,7 +253,7 @@ export function pubsubRoutes(service: PubsubService): ApiRoute[] {
       method: 'POST',
       path: `/v1/{subscription=${SUB}}:modifyAckDeadline`,
       handler: async (req) => {
-        const body = objectBody(req.body, ['subscription', 'ackIds', 'ackDeadlineSeconds']);
+        const body = parseBody(ModifyAckDeadlineBody, req.body);
         await service.modifyAckDeadline(
           access(req),
           req.params.subscription as string,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createIamTestContext } from '@sealroom/iam';
+import { createFakeClock } from '@sealroom/core';
+import { createIamTestContext } from '@sealroom/iam/testing';
 import { buildRestApp } from '@sealroom/transport';
 import { createPubsubServiceWith } from './module.ts';
 
@@ -57,6 +58,61 @@ test('the seed flow: publisher and subscriber roles granted with setIamPolicy on
   const pulled = await pull(reader.accessToken);
   assert.equal(pulled.status, 200);
   assert.equal(Buffer.from(pulled.json.receivedMessages[0].message.data, 'base64').toString(), 'secret');
+  await module.stop?.();
+  await app.close();
+  await iam.close();
+});
+
+test('a publisher whose allow is cached is refused at once when setIamPolicy removes it, and when it is disabled', async () => {
+  // A clock that never moves: nothing ages out of the decision cache, only IAM changes can drop it.
+  const iam = await createIamTestContext({ clock: createFakeClock(Date.UTC(2026, 0, 1)) });
+  const owner = await iam.createUser('owner@example.com');
+  const writer = await iam.createUser('writer@example.com');
+  const project = await iam.createProject('proj-cache', 'owner@example.com');
+  const robot = await iam.deps.serviceAccounts.create(project, 'publisher-bot', '', '');
+  const robotToken = (
+    await iam.deps.credentials.issueAccessToken({
+      kind: 'serviceAccount',
+      principal: `serviceAccount:${robot.email}`,
+      lifetimeMs: 600_000,
+    })
+  ).accessToken;
+  const module = await createPubsubServiceWith({ emulatorHost: '127.0.0.1', pullWaitMs: 10, purgeIntervalMs: 60_000 })(
+    iam.context,
+  );
+  const app = await buildRestApp({
+    routes: module.routes,
+    authenticator: iam.context.authenticator,
+    logger: iam.logger,
+  });
+  const call = async (token: string, url: string, body: unknown = {}, method: 'PUT' | 'POST' = 'POST') => {
+    const res = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+    return { status: res.statusCode, json: res.json() };
+  };
+  const topic = 'projects/proj-cache/topics/cached';
+  assert.equal((await call(owner.accessToken, `/v1/${topic}`, {}, 'PUT')).status, 200);
+  const setBindings = async (members: string[]) => {
+    const current = await call(owner.accessToken, `/v1/${topic}:getIamPolicy`);
+    const policy = { bindings: [{ role: 'roles/pubsub.publisher', members }], etag: current.json.etag };
+    assert.equal((await call(owner.accessToken, `/v1/${topic}:setIamPolicy`, { policy })).status, 200);
+  };
+  await setBindings(['user:writer@example.com', `serviceAccount:${robot.email}`]);
+  const publish = (token: string) =>
+    call(token, `/v1/${topic}:publish`, { messages: [{ data: Buffer.from('m').toString('base64') }] });
+  for (const token of [writer.accessToken, robotToken]) {
+    assert.equal((await publish(token)).status, 200);
+    assert.equal((await publish(token)).status, 200, 'allowed again, from the cache');
+  }
+  await setBindings([`serviceAccount:${robot.email}`]);
+  assert.equal((await publish(writer.accessToken)).status, 403, 'the removed binding no longer grants');
+  assert.equal((await publish(robotToken)).status, 200);
+  await iam.deps.serviceAccounts.setDisabled(robot, true);
+  assert.equal((await publish(robotToken)).status, 401, 'a disabled account is refused on its next use');
   await module.stop?.();
   await app.close();
   await iam.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Message, PubSub } from '@google-cloud/pubsub';
-import { createIamTestContext } from '@sealroom/iam';
+import { createIamTestContext } from '@sealroom/iam/testing';
 import { loadPubsubConfig } from './config.ts';
 import { createPubsubServiceWith } from './module.ts';
 

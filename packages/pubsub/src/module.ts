@@ -1,13 +1,17 @@
 // The Pub/Sub ServiceFactory: store, service, REST routes, gRPC bindings, retention sweeps, emulator port.
-import { CoreError } from '@sealroom/core';
+import { CoreError, type ProjectRef, scheduleLeased } from '@sealroom/core';
+import { createDecisionCache, createServiceAccess, iamChangesOf } from '@sealroom/iam';
 import { type GrpcServer, type ServiceContext, type ServiceModule, startGrpcServer } from '@sealroom/transport';
-import { AccessControl } from './access.ts';
+import { createAccessControl } from './access.ts';
 import { loadPubsubConfig, type PubsubConfig } from './config.ts';
 import { pubsubGrpcBindings } from './grpc.ts';
 import { pubsubPolicyRoutes, pubsubRoutes } from './http.ts';
-import { PubsubService } from './service.ts';
-import { SqlPubsubStore } from './sql-store.ts';
-import { Wakeup } from './wakeup.ts';
+import { createPubsub } from './service.ts';
+import { createNatsWakeup } from './nats-wakeup.ts';
+import type { PubsubStore } from './store.ts';
+import { openNatsPubsubStore } from './store-nats.ts';
+import { openSqlPubsubStore } from './store-sqlite.ts';
+import { createSharedWakeup, type Wakeup } from './wakeup.ts';
 
 /** The module, plus the emulator port once started (undefined while off). */
 export interface PubsubModule extends ServiceModule {
@@ -27,18 +31,25 @@ export function createPubsubServiceWith(config?: PubsubConfig): (ctx: ServiceCon
       );
     }
     const logger = ctx.logger.child({ service: 'pubsub' });
-    const store = new SqlPubsubStore(ctx.db);
-    await store.init();
-    const service = new PubsubService({
+    const backend = await openBackend(ctx, settings);
+    const store = backend.store;
+    const service = createPubsub({
       store,
-      access: new AccessControl(ctx.authorizer, ctx.audit, ctx.clock),
+      access: createAccessControl(
+        createServiceAccess({
+          authorizer: ctx.authorizer,
+          audit: ctx.audit,
+          clock: ctx.clock,
+          decisions: createDecisionCache({ clock: ctx.clock, changes: iamChangesOf(ctx.db) }),
+        }),
+      ),
       clock: ctx.clock,
       logger,
-      wakeup: new Wakeup(),
+      wakeup: backend.wakeup,
       pullWaitMs: settings.pullWaitMs,
     });
     const shutdown = new AbortController();
-    let purgeTimer: NodeJS.Timeout | undefined;
+    let stopPurge: (() => Promise<void>) | undefined;
     let emulator: GrpcServer | undefined;
     const purge = async () => {
       try {
@@ -56,8 +67,13 @@ export function createPubsubServiceWith(config?: PubsubConfig): (ctx: ServiceCon
       routes: [...pubsubRoutes(service), ...pubsubPolicyRoutes(store, ctx)],
       grpc: pubsubGrpcBindings(service, { shutdown: shutdown.signal }),
       start: async () => {
-        purgeTimer = setInterval(() => void purge(), settings.purgeIntervalMs);
-        purgeTimer.unref();
+        stopPurge = scheduleLeased({
+          leases: ctx.leases,
+          name: 'pubsub-retention-sweep',
+          intervalMs: settings.purgeIntervalMs,
+          work: purge,
+          onError: (error) => logger.error({ error }, 'retention sweep failed'),
+        });
         if (settings.emulatorPort !== undefined) {
           emulator = await startGrpcServer({
             bindings: pubsubGrpcBindings(service, { trusted: true, shutdown: shutdown.signal }),
@@ -74,11 +90,71 @@ export function createPubsubServiceWith(config?: PubsubConfig): (ctx: ServiceCon
       },
       stop: async () => {
         shutdown.abort();
-        clearInterval(purgeTimer);
+        await stopPurge?.();
         await emulator?.close();
+        await backend.close();
       },
+      gauges: async (projects) => [
+        {
+          name: 'sealroom_pubsub_backlog_messages',
+          help: 'Messages of a subscription not yet acknowledged (its backlog).',
+          labelNames: ['subscription'],
+          samples: await backlogSamples(store, projects),
+        },
+      ],
     };
   };
 }
 
+interface Backend {
+  readonly store: PubsubStore;
+  readonly wakeup: Wakeup;
+  close(): Promise<void>;
+}
+
+/** The SQL store in the server's database, or JetStream for messages with the records kept in the database. */
+async function openBackend(ctx: ServiceContext, settings: PubsubConfig): Promise<Backend> {
+  if (settings.natsUrl === undefined) {
+    return {
+      store: await openSqlPubsubStore(ctx.db),
+      wakeup: createSharedWakeup(ctx.db.notifications),
+      close: async () => {},
+    };
+  }
+  const store = await openNatsPubsubStore({ url: settings.natsUrl, db: ctx.db });
+  const wakeup = createNatsWakeup(store.connection, store.wakeSubject);
+  ctx.logger.info({ service: 'pubsub', backend: 'nats' }, 'Pub/Sub messages are kept in NATS JetStream');
+  return {
+    store,
+    wakeup,
+    close: async () => {
+      wakeup.close();
+      await store.close();
+    },
+  };
+}
+
 export const createPubsubService = (ctx: ServiceContext): Promise<PubsubModule> => createPubsubServiceWith()(ctx);
+
+/** Every subscription of the projects, with its backlog; a page at a time, so a large deployment stays bounded. */
+async function backlogSamples(
+  store: PubsubStore,
+  projects: readonly ProjectRef[],
+): Promise<{ labels: { subscription: string }; value: number }[]> {
+  const samples: { labels: { subscription: string }; value: number }[] = [];
+  for (const project of projects) {
+    let pageToken = '';
+    do {
+      const page = await store.listSubscriptions(project.projectId, BACKLOG_PAGE_SIZE, pageToken);
+      for (const subscription of page.items)
+        samples.push({
+          labels: { subscription: subscription.name },
+          value: await store.countBacklog(subscription.name),
+        });
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+  }
+  return samples;
+}
+
+const BACKLOG_PAGE_SIZE = 1000;

@@ -4,6 +4,11 @@ import { PubsubError } from './errors.ts';
 import { checkPubsubId } from './limits.ts';
 import type { LeaseRef } from './store.ts';
 
+/** A lease of the SQL store: the delivery row and the attempt that leased it. */
+export interface SqlLeaseRef extends LeaseRef {
+  readonly deliveryId: number;
+}
+
 const TOPIC = resourceTemplate<'project' | 'topic'>('projects/{project}/topics/{topic}');
 const SUBSCRIPTION = resourceTemplate<'project' | 'subscription'>('projects/{project}/subscriptions/{subscription}');
 const PROJECT = resourceTemplate<'project'>('projects/{project}');
@@ -46,11 +51,11 @@ export function shortId(name: string): string {
 const ACK_ID = /^S1\.([1-9a-z][0-9a-z]{0,11})\.([1-9a-z][0-9a-z]{0,5})$/;
 
 /** Ack ids are opaque to clients: the delivery's row and the attempt that leased it. */
-export function toAckId(ref: LeaseRef): string {
+export function toAckId(ref: SqlLeaseRef): string {
   return `S1.${ref.deliveryId.toString(36)}.${ref.attempt.toString(36)}`;
 }
 
-export function parseAckId(ackId: unknown): LeaseRef {
+export function parseAckId(ackId: unknown): SqlLeaseRef {
   const match = typeof ackId === 'string' ? ACK_ID.exec(ackId) : null;
   if (!match) {
     throw new PubsubError('ERR_PUBSUB_BAD_ACK_ID', 'You have passed an invalid ack ID to the service.');

@@ -1,18 +1,20 @@
-// The storage interface the Pub/Sub service needs; SQLite implements it now, NATS JetStream can later.
+// The storage interface the Pub/Sub service needs: the SQL store and the NATS JetStream store implement it.
 import type { OutgoingMessage, PubsubMessage, SubscriptionRecord, TopicRecord } from './model.ts';
 
 /** One delivery of one message on one subscription, as the store hands it out under a lease. */
 export interface LeasedMessage {
-  /** The store's handle of this subscription's copy of the message. */
-  readonly deliveryId: number;
+  /** The opaque handle a client acknowledges or extends this delivery with (the store's own format). */
+  readonly ackId: string;
   readonly message: PubsubMessage;
   /** Deliveries so far, this one included. */
   readonly attempt: number;
 }
 
-/** A reference to one lease, decoded from an ack id. */
+/**
+ * A reference to one lease, decoded from an ack id by the store that issued it. The service reads only the
+ * attempt; each store keeps its own fields beside it.
+ */
 export interface LeaseRef {
-  readonly deliveryId: number;
   readonly attempt: number;
 }
 
@@ -52,7 +54,13 @@ export interface Page<T> {
 }
 
 export interface PubsubStore {
-  init(): Promise<void>;
+  /**
+   * False when concurrent publishes should go to the store as they come rather than be grouped into one
+   * transaction (a store without transactions gains nothing from waiting).
+   */
+  readonly groupCommit?: boolean;
+  /** Decodes an ack id this store issued; anything else fails with ERR_PUBSUB_BAD_ACK_ID. */
+  parseAckId(ackId: unknown): LeaseRef;
 
   createTopic(topic: TopicRecord): Promise<boolean>;
   getTopic(name: string): Promise<TopicRecord | undefined>;
@@ -81,11 +89,15 @@ export interface PubsubStore {
   lease(subscription: string, options: LeaseOptions): Promise<LeaseResult>;
   /** Acknowledges deliveries (deleted, or kept as acked when the subscription retains them); returns how many. */
   acknowledge(subscription: string, refs: readonly LeaseRef[], retain: boolean): Promise<number>;
-  /** Sets each current lease's deadline to `visibleAt` (now for a nack); stale leases are ignored. */
+  /**
+   * Sets each current lease's deadline to `visibleAt` (now, or the retry backoff, for a nack: `nack` true);
+   * stale leases are ignored.
+   */
   modifyDeadline(
     subscription: string,
     refs: readonly LeaseRef[],
     visibleAt: (ref: LeaseRef) => number,
+    nack?: boolean,
   ): Promise<number>;
   /** Drops messages older than each subscription's retention; returns how many. */
   purgeExpired(now: number): Promise<number>;

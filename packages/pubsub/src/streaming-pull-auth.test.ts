@@ -2,11 +2,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { type Authenticator, CoreError, createMemoryLogger } from '@sealroom/core';
 import { type GrpcServer, startGrpcServer } from '@sealroom/transport';
-import { pubsubGrpcBindings, pubsubProtoDirs } from './grpc.ts';
-import { createTestPubsub, realClock, type TestPubsub, testCaller, text } from './test-support.ts';
+import { pubsubGrpcBindings } from './grpc.ts';
+import {
+  connectRawSubscriber,
+  createTestPubsub,
+  type RawSubscriberClient,
+  realClock,
+  type TestPubsub,
+  testCaller,
+  text,
+} from './testing.ts';
 
 type Loose = Record<string, unknown>;
 const T = 'projects/p1/topics/auth-topic';
@@ -14,7 +21,7 @@ const S = 'projects/p1/subscriptions/auth-sub';
 const shutdown = new AbortController();
 let t: TestPubsub;
 let host: GrpcServer;
-let client: grpc.Client & { StreamingPull(metadata: grpc.Metadata): grpc.ClientDuplexStream<Loose, Loose> };
+let client: RawSubscriberClient;
 /** Whether the reader's token still authenticates (an administrator disabling the account flips it). */
 let readerValid = true;
 
@@ -33,16 +40,7 @@ before(async () => {
     authenticator,
     logger: createMemoryLogger(),
   });
-  const definition = protoLoader.loadSync('google/pubsub/v1/pubsub.proto', {
-    includeDirs: pubsubProtoDirs(),
-    keepCase: false,
-    longs: String,
-    defaults: false,
-  });
-  const root = grpc.loadPackageDefinition(definition) as unknown as {
-    google: { pubsub: { v1: { Subscriber: new (address: string, creds: grpc.ChannelCredentials) => typeof client } } };
-  };
-  client = new root.google.pubsub.v1.Subscriber(`127.0.0.1:${host.port}`, grpc.credentials.createInsecure());
+  client = connectRawSubscriber(host.port);
   await t.service.createTopic(t.admin, T, {});
   await t.service.createSubscription(t.admin, S, { topic: T });
 });

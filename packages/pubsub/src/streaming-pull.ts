@@ -32,149 +32,143 @@ interface Outstanding {
   expiresAt: number;
 }
 
-export class StreamingPullSession {
+export interface StreamingPullSession {
   /** The subscription's settings, refreshed while the stream idles so updates reach open streams. */
-  subscription: SubscriptionRecord;
-  readonly #service: PubsubService;
-  readonly #maxMessages: number;
-  readonly #maxBytes: number;
-  readonly #outstanding = new Map<string, Outstanding>();
-  #outstandingBytes = 0;
-  #deadlineMs: number;
-  #released: (() => void) | undefined;
-  #lastExistenceCheck = 0;
-  #lastExpiryScan = 0;
-
-  /** Validates the first request (subscription and deadline are required there) and opens the session. */
-  constructor(service: PubsubService, subscription: SubscriptionRecord, first: StreamingPullRequestFields) {
-    if (first.streamAckDeadlineSeconds === 0) {
-      throw new PubsubError(
-        'ERR_PUBSUB_STREAM_PROTOCOL',
-        'The first StreamingPullRequest must set stream_ack_deadline_seconds.',
-      );
-    }
-    this.#service = service;
-    this.subscription = subscription;
-    this.#deadlineMs = checkSubscriptionAckDeadline(first.streamAckDeadlineSeconds) * 1000;
-    this.#maxMessages =
-      first.maxOutstandingMessages > 0 ? first.maxOutstandingMessages : DEFAULT_MAX_OUTSTANDING_MESSAGES;
-    this.#maxBytes = first.maxOutstandingBytes > 0 ? first.maxOutstandingBytes : DEFAULT_MAX_OUTSTANDING_BYTES;
-  }
-
-  get outstandingMessages(): number {
-    return this.#outstanding.size;
-  }
-
+  readonly subscription: SubscriptionRecord;
   /** Applies the acks and deadline changes a request carries; later requests may also change the deadline. */
-  async handle(request: StreamingPullRequestFields): Promise<void> {
-    if (request.modifyDeadlineSeconds.length !== request.modifyDeadlineAckIds.length) {
-      throw new PubsubError(
-        'ERR_PUBSUB_STREAM_PROTOCOL',
-        'modify_deadline_seconds and modify_deadline_ack_ids must have the same length.',
-      );
-    }
-    if (request.streamAckDeadlineSeconds > 0) {
-      this.#deadlineMs = checkSubscriptionAckDeadline(request.streamAckDeadlineSeconds) * 1000;
-    }
-    if (request.ackIds.length > 0) await this.#service.acknowledgeLeases(this.subscription, request.ackIds);
-    const bySeconds = new Map<number, string[]>();
-    request.modifyDeadlineAckIds.forEach((ackId, i) => {
-      const seconds = request.modifyDeadlineSeconds[i] as number;
-      const list = bySeconds.get(seconds) ?? [];
-      list.push(ackId);
-      bySeconds.set(seconds, list);
-    });
-    for (const [seconds, ackIds] of bySeconds) await this.#service.modifyLeases(this.subscription, ackIds, seconds);
-  }
-
+  handle(request: StreamingPullRequestFields): Promise<void>;
   /** Called by the service when leases of this subscription are acked, nacked or extended anywhere. */
-  onLeaseChange(ackIds: readonly string[], deadlineMs: number | 'acked'): void {
-    let released = false;
-    for (const ackId of ackIds) {
-      const entry = this.#outstanding.get(ackId);
-      if (!entry) continue;
-      if (deadlineMs === 'acked' || deadlineMs === 0) {
-        this.#outstanding.delete(ackId);
-        this.#outstandingBytes -= entry.bytes;
-        released = true;
-      } else {
-        entry.expiresAt = this.#service.clock.now() + deadlineMs;
-      }
-    }
-    if (released) this.#wakeForCredit();
-  }
-
+  onLeaseChange(ackIds: readonly string[], deadlineMs: number | 'acked'): void;
   /** Leases and sends messages while the client has credit, until `signal` aborts. */
-  async run(send: (messages: ReceivedMessage[]) => Promise<void>, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      this.#dropExpired();
-      const room = Math.min(this.#maxMessages - this.#outstanding.size, MAX_PULL_MESSAGES);
-      if (room <= 0 || this.#outstandingBytes >= this.#maxBytes) {
-        await this.#waitForCredit(signal);
-        continue;
-      }
-      const batch = await this.#service.leaseMessages(
-        this.subscription,
-        room,
-        this.#deadlineMs,
-        this.#maxBytes - this.#outstandingBytes,
-      );
-      if (batch.length === 0) {
-        await this.#checkExists();
-        await this.#service.wakeup.wait(this.subscription.name, IDLE_POLL_MS, signal);
-        continue;
-      }
-      const expiresAt = this.#service.clock.now() + this.#deadlineMs;
-      for (const r of batch) {
-        const bytes = messageSize(r.message);
-        this.#outstanding.set(r.ackId, { bytes, expiresAt });
-        this.#outstandingBytes += bytes;
-      }
-      await send(batch);
-    }
+  run(send: (messages: ReceivedMessage[]) => Promise<void>, signal: AbortSignal): Promise<void>;
+}
+
+/** Validates the first request (subscription and deadline are required there) and opens the session. */
+export function openStreamingPullSession(
+  service: PubsubService,
+  opened: SubscriptionRecord,
+  first: StreamingPullRequestFields,
+): StreamingPullSession {
+  if (first.streamAckDeadlineSeconds === 0) {
+    throw new PubsubError(
+      'ERR_PUBSUB_STREAM_PROTOCOL',
+      'The first StreamingPullRequest must set stream_ack_deadline_seconds.',
+    );
   }
+  let subscription = opened;
+  const maxMessages =
+    first.maxOutstandingMessages > 0 ? first.maxOutstandingMessages : DEFAULT_MAX_OUTSTANDING_MESSAGES;
+  const maxBytes = first.maxOutstandingBytes > 0 ? first.maxOutstandingBytes : DEFAULT_MAX_OUTSTANDING_BYTES;
+  const outstanding = new Map<string, Outstanding>();
+  let outstandingBytes = 0;
+  let deadlineMs = checkSubscriptionAckDeadline(first.streamAckDeadlineSeconds) * 1000;
+  let released: (() => void) | undefined;
+  let lastExistenceCheck = 0;
+  let lastExpiryScan = 0;
 
   /** A lease that expired unextended is back in the backlog; its credit returns to the stream. */
-  #dropExpired(): void {
-    const now = this.#service.clock.now();
-    if (now - this.#lastExpiryScan < EXPIRY_SCAN_MS) return;
-    this.#lastExpiryScan = now;
-    for (const [ackId, entry] of this.#outstanding) {
+  const dropExpired = (): void => {
+    const now = service.clock.now();
+    if (now - lastExpiryScan < EXPIRY_SCAN_MS) return;
+    lastExpiryScan = now;
+    for (const [ackId, entry] of outstanding) {
       if (entry.expiresAt <= now) {
-        this.#outstanding.delete(ackId);
-        this.#outstandingBytes -= entry.bytes;
+        outstanding.delete(ackId);
+        outstandingBytes -= entry.bytes;
       }
     }
-  }
+  };
 
-  async #checkExists(): Promise<void> {
+  const checkExists = async (): Promise<void> => {
     const now = Date.now();
-    if (now - this.#lastExistenceCheck < EXISTENCE_CHECK_MS) return;
-    this.#lastExistenceCheck = now;
-    const current = await this.#service.store.getSubscription(this.subscription.name);
+    if (now - lastExistenceCheck < EXISTENCE_CHECK_MS) return;
+    lastExistenceCheck = now;
+    const current = await service.store.getSubscription(subscription.name);
     if (!current) {
-      throw new CoreError('ERR_NOT_FOUND', `Resource not found (resource=${this.subscription.name.split('/')[3]}).`);
+      throw new CoreError('ERR_NOT_FOUND', `Resource not found (resource=${subscription.name.split('/')[3]}).`);
     }
-    this.subscription = current;
-  }
+    subscription = current;
+  };
 
-  #waitForCredit(signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
+  const waitForCredit = (signal: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        this.#released = undefined;
+        released = undefined;
         resolve();
       };
       const timer = setTimeout(done, IDLE_POLL_MS);
       signal.addEventListener('abort', done, { once: true });
-      this.#released = done;
+      released = done;
     });
-  }
 
-  #wakeForCredit(): void {
-    this.#released?.();
-  }
+  return {
+    get subscription() {
+      return subscription;
+    },
+
+    async handle(request) {
+      if (request.modifyDeadlineSeconds.length !== request.modifyDeadlineAckIds.length) {
+        throw new PubsubError(
+          'ERR_PUBSUB_STREAM_PROTOCOL',
+          'modify_deadline_seconds and modify_deadline_ack_ids must have the same length.',
+        );
+      }
+      if (request.streamAckDeadlineSeconds > 0) {
+        deadlineMs = checkSubscriptionAckDeadline(request.streamAckDeadlineSeconds) * 1000;
+      }
+      if (request.ackIds.length > 0) await service.acknowledgeLeases(subscription, request.ackIds);
+      const bySeconds = new Map<number, string[]>();
+      request.modifyDeadlineAckIds.forEach((ackId, i) => {
+        const seconds = request.modifyDeadlineSeconds[i] as number;
+        const list = bySeconds.get(seconds) ?? [];
+        list.push(ackId);
+        bySeconds.set(seconds, list);
+      });
+      for (const [seconds, ackIds] of bySeconds) await service.modifyLeases(subscription, ackIds, seconds);
+    },
+
+    onLeaseChange(ackIds, changedDeadlineMs) {
+      let freed = false;
+      for (const ackId of ackIds) {
+        const entry = outstanding.get(ackId);
+        if (!entry) continue;
+        if (changedDeadlineMs === 'acked' || changedDeadlineMs === 0) {
+          outstanding.delete(ackId);
+          outstandingBytes -= entry.bytes;
+          freed = true;
+        } else {
+          entry.expiresAt = service.clock.now() + changedDeadlineMs;
+        }
+      }
+      if (freed) released?.();
+    },
+
+    async run(send, signal) {
+      while (!signal.aborted) {
+        dropExpired();
+        const room = Math.min(maxMessages - outstanding.size, MAX_PULL_MESSAGES);
+        if (room <= 0 || outstandingBytes >= maxBytes) {
+          await waitForCredit(signal);
+          continue;
+        }
+        const batch = await service.leaseMessages(subscription, room, deadlineMs, maxBytes - outstandingBytes);
+        if (batch.length === 0) {
+          await checkExists();
+          await service.wakeup.wait(subscription.name, IDLE_POLL_MS, signal);
+          continue;
+        }
+        const expiresAt = service.clock.now() + deadlineMs;
+        for (const r of batch) {
+          const bytes = messageSize(r.message);
+          outstanding.set(r.ackId, { bytes, expiresAt });
+          outstandingBytes += bytes;
+        }
+        await send(batch);
+      }
+    },
+  };
 }
 
 /**
@@ -196,7 +190,7 @@ export async function serveStreamingPull(
     throw new PubsubError('ERR_PUBSUB_STREAM_PROTOCOL', 'The first StreamingPullRequest must name a subscription.');
   }
   const sub = await service.openForConsume(access, first.value.subscription, 'StreamingPull');
-  const session = new StreamingPullSession(service, sub, first.value);
+  const session = openStreamingPullSession(service, sub, first.value);
   const off = service.onLeaseChange((name, ackIds, deadline) => {
     if (name === sub.name) session.onLeaseChange(ackIds, deadline);
   });

@@ -1,7 +1,7 @@
 // Roles of the data services: KMS, Secret Manager, Pub/Sub, Artifact Registry, Confidential Computing, Compute.
 import type { RoleTable } from './catalog.types.ts';
 
-/** Every KMS role also carries these (reference/gcp-compat.md §6). */
+/** Every KMS role also carries these, as in Google Cloud's predefined roles. */
 const KMS_BASE = ['cloudkms.locations.get', 'cloudkms.locations.list', 'resourcemanager.projects.get'];
 const KMS_READ = [
   'cloudkms.keyRings.get',
@@ -212,12 +212,33 @@ export const SERVICE_ROLES: RoleTable = {
       'compute.instances.setMetadata',
       'compute.instances.getSerialPortOutput',
       'compute.instances.osAdminLogin',
+      'compute.projects.get',
+      'compute.zones.get',
+      'resourcemanager.projects.get',
+    ],
+  },
+  'roles/compute.securityAdmin': {
+    title: 'Compute Security Admin',
+    permissions: [
+      'compute.firewalls.create',
+      'compute.firewalls.delete',
+      'compute.firewalls.get',
+      'compute.firewalls.list',
+      'compute.projects.get',
       'resourcemanager.projects.get',
     ],
   },
   'roles/compute.viewer': {
     title: 'Compute Viewer',
-    permissions: ['compute.instances.get', 'compute.instances.list', 'resourcemanager.projects.get'],
+    permissions: [
+      'compute.firewalls.get',
+      'compute.firewalls.list',
+      'compute.instances.get',
+      'compute.instances.list',
+      'compute.projects.get',
+      'compute.zones.get',
+      'resourcemanager.projects.get',
+    ],
   },
   // Sealroom's own: the transparency log's receipts, and workloads that log what they release.
   'roles/transparency.receiptViewer': {

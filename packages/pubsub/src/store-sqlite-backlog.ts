@@ -2,6 +2,7 @@
 import type { SqlExecutor, SqlValue } from '@sealroom/core';
 import type { OutgoingMessage, PubsubMessage } from './model.ts';
 import { messageSize } from './model.ts';
+import { toAckId } from './names.ts';
 import type { LeasedMessage, LeaseOptions, Page, PublishResult } from './store.ts';
 
 /** Rows per multi-row INSERT and ids per IN list; chunks are powers of two so few statements get prepared. */
@@ -158,19 +159,27 @@ function toMessage(row: BacklogRow): PubsubMessage {
 }
 
 export function toLeased(row: BacklogRow): LeasedMessage {
-  return { deliveryId: Number(row.id), attempt: Number(row.attempts), message: toMessage(row) };
+  return {
+    ackId: toAckId({ deliveryId: Number(row.id), attempt: Number(row.attempts) }),
+    attempt: Number(row.attempts),
+    message: toMessage(row),
+  };
 }
 
 /** The attributes Google adds to a message it forwards to a dead-letter topic. */
 export function toDeadLetter(row: BacklogRow, subscription: string): OutgoingMessage {
-  const message = toMessage(row);
+  return toDeadLetterMessage(toMessage(row), Number(row.attempts), subscription);
+}
+
+/** `attempt` is the delivery that was not made: the message failed `attempt - 1` deliveries. */
+export function toDeadLetterMessage(message: PubsubMessage, attempt: number, subscription: string): OutgoingMessage {
   const [, project = '', , id = ''] = subscription.split('/');
   return {
     data: message.data,
     orderingKey: message.orderingKey,
     attributes: {
       ...message.attributes,
-      CloudPubSubDeadLetterSourceDeliveryCount: String(Number(row.attempts) - 1),
+      CloudPubSubDeadLetterSourceDeliveryCount: String(attempt - 1),
       CloudPubSubDeadLetterSourceSubscription: id,
       CloudPubSubDeadLetterSourceSubscriptionProject: project,
       CloudPubSubDeadLetterSourceTopicPublishTime: new Date(message.publishTime).toISOString(),

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { openSqliteDatabase } from '@sealroom/core';
 import fc from 'fast-check';
 import { parseAckId, toAckId } from './names.ts';
-import { PUBSUB_MIGRATIONS, SqlPubsubStore } from './sql-store.ts';
+import { openSqlPubsubStore, PUBSUB_MIGRATIONS } from './store-sqlite.ts';
 
 test('a database written by the first schema keeps its undelivered messages after the upgrade', async () => {
   const db = openSqliteDatabase({ path: ':memory:' });
@@ -22,8 +22,7 @@ test('a database written by the first schema keeps its undelivered messages afte
     'INSERT INTO pubsub_backlog (id, sub_id, message_id, data, attributes, ordering_key, publish_time, visible_at) VALUES (8, 7, 3, ?, \'{"k":"v"}\', NULL, 5, 5)',
     [Buffer.from('kept')],
   );
-  const store = new SqlPubsubStore(db);
-  await store.init();
+  const store = await openSqlPubsubStore(db);
   const { leased } = await store.lease(sub.name, {
     max: 10,
     maxBytes: 1000,
