@@ -2,7 +2,7 @@
 
 const BACKTICK =
   'Backtick-quoted field names (m.`a-b`), a CEL addition after v0.24, are not parsed by @bufbuild/cel 0.6.1; ' +
-  'Google WIF does not document them, so policies cannot rely on them (reference/cel.md §2, §6.8).';
+  'Google WIF does not document them, so policies cannot rely on them.';
 
 export const KNOWN_DEVIATIONS: Readonly<Record<string, string>> = {
   'fields/quoted_map_fields/field_access_slash': BACKTICK,

@@ -1,4 +1,4 @@
-// The CEL environment Sealroom evaluates with: @bufbuild/cel plus the cel-go fixes of reference/cel.md §6.
+// The CEL environment Sealroom evaluates with: @bufbuild/cel plus the cel-go fixes docs/cel.md lists.
 import {
   type CelEnv,
   CelScalar,

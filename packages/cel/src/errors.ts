@@ -51,6 +51,12 @@ export const CEL_ERRORS = {
     retryable: false,
     description: 'A value given to a CEL evaluation is not JSON data (a function, a symbol, a bigint, undefined).',
   },
+  ERR_CEL_BUSY: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'Too many costly CEL evaluations are waiting for a worker thread (or the server is shutting down); retry later. A token exchange answers 503 temporarily_unavailable; an IAM condition grants nothing.',
+  },
   ERR_CEL_UNMETERED: {
     status: 'INTERNAL',
     retryable: false,

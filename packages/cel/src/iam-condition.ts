@@ -1,7 +1,9 @@
 // IAM conditions (policy version 3): CEL over `request.time` and `resource.name|type|service`, within cost limits.
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { CelPolicyError } from './errors.ts';
 import { CEL_COST_LIMITS } from './limits.ts';
-import { type CelProgram, compileCel } from './program.ts';
+import { CEL_OFFLOAD_LIMITS, type IamConditionFacts, type IamConditionResult, sharedCelWorkerPool } from './offload.ts';
+import { type CelBindings, type CelProgram, compileCel } from './program.ts';
 import { joinShapes, mapShape, SCALAR, type Shape, stringShape } from './shape.ts';
 
 export const IAM_CONDITION_LIMITS = {
@@ -48,4 +50,34 @@ export function checkIamConditions(expressions: readonly string[]): void {
       `the policy's conditions together have an estimated worst-case cost of ${Math.ceil(total)}, above the limit of ${CEL_COST_LIMITS.estimated}`,
     );
   }
+}
+
+/** The variables a condition reads, from the facts of one authorization. */
+export function iamConditionBindings(facts: IamConditionFacts): CelBindings {
+  return {
+    request: new Map([['time', timestampFromMs(facts.nowMs) as never]]),
+    resource: new Map([
+      ['name', facts.name],
+      ['type', facts.type],
+      ['service', facts.service],
+    ]),
+  };
+}
+
+/**
+ * Evaluates a compiled condition: on this thread when its estimated worst case is within
+ * CEL_OFFLOAD_LIMITS.inlineCost, else on the shared worker pool, so the event loop never waits
+ * for a costly one. Rejects only with ERR_CEL_BUSY.
+ */
+export async function evaluateIamCondition(
+  program: CelProgram,
+  expression: string,
+  facts: IamConditionFacts,
+): Promise<IamConditionResult> {
+  if (program.estimate.cost <= CEL_OFFLOAD_LIMITS.inlineCost) {
+    const result = program.evaluate(iamConditionBindings(facts));
+    if (!result.ok) return result;
+    return { ok: true, value: typeof result.value === 'boolean' ? result.value : null };
+  }
+  return sharedCelWorkerPool().evaluateIamCondition(expression, facts);
 }

@@ -8,13 +8,21 @@ export {
   parseStrictInt,
   parseStrictUint,
 } from './env.ts';
-export { checkIamConditions, compileIamCondition, IAM_CONDITION_LIMITS } from './iam-condition.ts';
+export {
+  checkIamConditions,
+  compileIamCondition,
+  evaluateIamCondition,
+  IAM_CONDITION_LIMITS,
+  iamConditionBindings,
+} from './iam-condition.ts';
 export type { CompileIamConditionOptions } from './iam-condition.ts';
 export { toCelInput } from './input.ts';
 export { CEL_COSTS } from './cost-model.ts';
 export type { CostEstimate } from './estimate.ts';
 export { CEL_COST_LIMITS } from './limits.ts';
 export { CostMeter } from './meter.ts';
+export { CEL_OFFLOAD_LIMITS, createCelWorkerPool, sharedCelWorkerPool } from './offload.ts';
+export type { CelWorkerPool, CelWorkerPoolOptions, IamConditionFacts, IamConditionResult } from './offload.ts';
 export { compileCel } from './program.ts';
 export { jsonShape, listShape, mapShape, SCALAR, stringShape, UNBOUNDED } from './shape.ts';
 export type { Shape } from './shape.ts';

@@ -5,7 +5,7 @@ import { CelPolicyError } from './errors.ts';
 /**
  * JSON → CEL, as WIF exposes `assertion` (a protobuf Struct): objects become maps, arrays lists,
  * every number a double (never int), null stays null. Pre-converting doubles evaluation speed
- * (reference/cel.md §5).
+ * (measured on @bufbuild/cel 0.6.1).
  */
 export function toCelInput(json: unknown): CelInput {
   if (json === null) return null;

@@ -1,4 +1,4 @@
-// Behaviour of compile/evaluate/explain and of the cel-go fixes (reference/cel.md §2, §6).
+// Behaviour of compile/evaluate/explain and of the cel-go fixes (docs/cel.md, "Differences from plain @bufbuild/cel").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { celMap, isCelError } from '@bufbuild/cel';

@@ -250,7 +250,7 @@ function flatten(expr: Expr, operator: '&&' | '||', out: Expr[]): void {
   out.push(expr);
 }
 
-/** The parser accepts int literals beyond int64 (reference/cel.md §2); cel-go refuses them. */
+/** @bufbuild/cel 0.6.1's parser accepts int literals beyond int64; cel-go refuses them. */
 function checkLiterals(expr: Expr | undefined, label: string): void {
   if (expr === undefined) return;
   const kind = expr.exprKind;

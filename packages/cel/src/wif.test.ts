@@ -147,7 +147,7 @@ const NESTED_COMPREHENSION = `${DIGITS}.all(a,${DIGITS}.all(b,${DIGITS}.all(c,${
 
 describe('provider policy cost limits', () => {
   const SUBJECT = { 'google.subject': 'assertion.sub' };
-  /** Google's documented image-signature condition (reference/cel.md §3, P4). */
+  /** The image-signature condition Google's Confidential Space documentation gives. */
   const SIGNATURES =
     "['ECDSA_P256_SHA256:abc'].exists(f, f in assertion.submods.container.image_signatures.map(sig, sig.signature_algorithm + ':' + sig.key_id))";
 

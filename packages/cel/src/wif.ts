@@ -4,11 +4,12 @@ import { CelPolicyError } from './errors.ts';
 import { toCelInput } from './input.ts';
 import { CEL_COST_LIMITS } from './limits.ts';
 import { CostMeter } from './meter.ts';
+import { CEL_OFFLOAD_LIMITS, sharedCelWorkerPool } from './offload.ts';
 import { type CelEvaluation, type CelExplanation, type CelProgram, compileCel } from './program.ts';
 import { joinShapes, jsonShape, listShape, mapShape, type Shape, stringShape } from './shape.ts';
 import type { SourceSpan } from './source.ts';
 
-/** Limits of reference/gcp-compat.md §7. */
+/** Google's limits on workload identity pool providers (docs/cel.md, "WIF rules"). */
 export const WIF_LIMITS = {
   conditionMaxChars: 4096,
   mappingMaxChars: 2048,
@@ -65,6 +66,17 @@ export interface ProviderPolicy {
    * whole decision, explanation included, runs on one meter of CEL_COST_LIMITS.runtime units.
    */
   decide(assertion: unknown, options?: { readonly explain?: boolean }): PolicyDecision;
+  /**
+   * The same decision, on this thread when `estimatedCost` is within CEL_OFFLOAD_LIMITS.inlineCost
+   * (a few milliseconds at most). A policy whose worst case is costlier is first tried on this thread
+   * under a meter of CEL_OFFLOAD_LIMITS.inlineCost units: a grant there is final (evaluation is pure, so
+   * a larger budget would grant the same). A decision that ran out of that budget, a refusal, or an
+   * explanation goes to the shared CEL worker pool under the full runtime limit, so a costly policy
+   * never stalls the event loop. From the pool, a non-bool result in an explanation reads as null, and a
+   * decision cut off at the pool's deadline is a denial with code ERR_CEL_COST_LIMIT. Rejects only
+   * with ERR_CEL_BUSY (too many evaluations waiting).
+   */
+  decideAsync(assertion: unknown, options?: { readonly explain?: boolean }): Promise<PolicyDecision>;
 }
 
 export interface CompileProviderPolicyOptions {
@@ -89,7 +101,23 @@ function conditionVariables(groups: number): Readonly<Record<string, Shape>> {
   };
 }
 
-/** Validates and compiles a provider's mapping and condition; throws CelPolicyError at config time. */
+/**
+ * Validates and compiles a provider's mapping and condition; throws CelPolicyError at config time.
+ *
+ * @example
+ * ```ts
+ * const policy = compileProviderPolicy({
+ *   attributeMapping: {
+ *     'google.subject': 'assertion.sub',
+ *     'attribute.image_digest': 'assertion.submods.container.image_digest',
+ *   },
+ *   attributeCondition: "assertion.swname == 'CONFIDENTIAL_SPACE'",
+ * });
+ * const decision = policy.decide(claims); // the decoded, already verified token payload
+ * if (decision.granted) decision.identity.attributes.image_digest;
+ * else decision.denial.reason;
+ * ```
+ */
 export function compileProviderPolicy(
   source: ProviderPolicySource,
   options: CompileProviderPolicyOptions = {},
@@ -143,11 +171,25 @@ export function compileProviderPolicy(
       `attributeMapping and attributeCondition together have an estimated worst-case cost of ${shown}, above the limit of ${limit}`,
     );
   }
+  const policySource: ProviderPolicySource = {
+    attributeMapping: { ...source.attributeMapping },
+    ...(conditionText === '' ? {} : { attributeCondition: conditionText }),
+  };
   return {
     mapping,
     condition,
     estimatedCost,
     decide: (assertion, decideOptions) => decide(mapping, condition, assertion, decideOptions),
+    decideAsync: async (assertion, decideOptions = {}) => {
+      if (estimatedCost <= CEL_OFFLOAD_LIMITS.inlineCost) return decide(mapping, condition, assertion, decideOptions);
+      // Real claims cost a small part of the worst case: a worker hop per decision made the exchange wait on
+      // a thread the OS schedules at a lower priority. Refusals keep the full budget for their explanation.
+      if (decideOptions.explain !== true) {
+        const inline = decide(mapping, condition, assertion, { costLimit: CEL_OFFLOAD_LIMITS.inlineCost });
+        if (inline.granted) return inline;
+      }
+      return sharedCelWorkerPool().decide(policySource, assertion, decideOptions);
+    },
   };
 }
 
@@ -161,7 +203,7 @@ function decide(
   mapping: ReadonlyMap<string, CelProgram>,
   condition: CelProgram | undefined,
   assertion: unknown,
-  options: { readonly explain?: boolean } = {},
+  options: { readonly explain?: boolean; readonly costLimit?: number } = {},
 ): PolicyDecision {
   // The cost estimate assumes claims of bounded size; larger ones are refused before any CEL runs.
   const chars = JSON.stringify(assertion ?? null).length;
@@ -175,7 +217,7 @@ function decide(
       },
     };
   }
-  const meter = new CostMeter(CEL_COST_LIMITS.runtime);
+  const meter = new CostMeter(Math.min(options.costLimit ?? CEL_COST_LIMITS.runtime, CEL_COST_LIMITS.runtime));
   const input = toCelInput(assertion);
   const mapped = mapAttributes(mapping, input, meter);
   if ('denial' in mapped) return { granted: false, denial: mapped.denial };

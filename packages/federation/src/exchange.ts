@@ -61,7 +61,7 @@ export function parseExchangeRequest(body: unknown): ExchangeRequest {
     audience: field('audience', 'audience'),
     scope: field('scope', 'scope').split(/\s+/).filter(Boolean),
     requestedTokenType: field('requestedTokenType', 'requested_token_type'),
-    // The library sends the file as read, trailing newline included (reference/gcp-compat.md §2).
+    // google-auth-library sends the token file as read, trailing newline included (`subject_token=…%0A`).
     subjectToken: field('subjectToken', 'subject_token').trim(),
     subjectTokenType: field('subjectTokenType', 'subject_token_type'),
   };
@@ -113,6 +113,24 @@ export interface TokenExchange {
   verify(token: string, provider: ProviderRecord): Promise<VerifiedToken>;
 }
 
+/**
+ * The STS token exchange behind `POST /v1/token`: the audience names a pool provider; the subject token
+ * (an attestation token) must verify against the provider's issuer keys; the provider's CEL mapping and
+ * condition must grant it; then an access token is issued for the mapped principal. Every outcome is
+ * audited in the pool's project. `createFederationService` wires it with the deployment's context.
+ *
+ * @example
+ * ```ts
+ * const exchange = createTokenExchange({
+ *   store: await createSqlFederationStore(ctx.db, { clock: ctx.clock }),
+ *   keys: createIssuerKeys({ clock: ctx.clock, outbound: ctx.outbound }),
+ *   clock: ctx.clock, tokens: ctx.tokens, audit: ctx.audit, projects: ctx.projects, logger: ctx.logger,
+ *   universeDomain: ctx.settings.universeDomain,
+ * });
+ * // body: the form google-auth-library posts (grant_type token-exchange, audience, subject_token, …)
+ * const { access_token, expires_in } = await exchange.exchange(parseExchangeRequest(body));
+ * ```
+ */
 export function createTokenExchange(options: TokenExchangeOptions): TokenExchange {
   const policies = new Map<string, { updateTime: number; policy: ProviderPolicy }>();
   const policyOf = (provider: ProviderRecord): ProviderPolicy => {
@@ -222,7 +240,7 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
         const resolved = await resolveAudience(request.audience);
         provider = resolved.provider;
         verified = await verify(request.subjectToken, provider);
-        decision = resolved.policy.decide(verified.claims);
+        decision = await resolved.policy.decideAsync(verified.claims);
         if (!decision.granted) {
           const { denial } = decision;
           if (denial.code === 'ERR_CEL_COST_LIMIT') {
@@ -242,6 +260,7 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
         const principal = principalOf(provider, identity.subject, options.universeDomain);
         const federation: FederatedIdentity = {
           pool: provider.poolName,
+          provider: provider.name,
           subject: identity.subject,
           attributes: identity.attributes,
           groups: identity.groups,

@@ -1,7 +1,7 @@
 // Policy explain: runs a provider's checks, mapping and condition on a token and says, clause by clause, what held.
 import { compileProviderPolicy, type ProviderPolicy } from '@sealroom/cel';
 import type { Authorizer, Caller } from '@sealroom/core';
-import { isSealroomError } from '@sealroom/core';
+import { isSealroomError, permissionDenied } from '@sealroom/core';
 import type { TokenExchange } from './exchange.ts';
 import { formatPoolName, principalOf } from './names.ts';
 import type { ProviderRecord } from './store.ts';
@@ -58,13 +58,41 @@ export interface PolicyExplanation {
   readonly warnings: readonly string[];
 }
 
+/** The permission that lets a caller read a resource's policy, by the resource's last collection. */
+const GET_IAM_POLICY: Readonly<Record<string, string>> = {
+  projects: 'resourcemanager.projects.getIamPolicy',
+  keyRings: 'cloudkms.keyRings.getIamPolicy',
+  cryptoKeys: 'cloudkms.cryptoKeys.getIamPolicy',
+  secrets: 'secretmanager.secrets.getIamPolicy',
+  topics: 'pubsub.topics.getIamPolicy',
+  subscriptions: 'pubsub.subscriptions.getIamPolicy',
+  repositories: 'artifactregistry.repositories.getIamPolicy',
+  serviceAccounts: 'iam.serviceAccounts.getIamPolicy',
+};
+
+/**
+ * Testing a principal's access to a resource reads that resource's policy, so the caller must be
+ * allowed to read it: otherwise the answer is the refusal a missing resource gets (denied reads
+ * like missing), and nothing is evaluated.
+ */
+async function checkMayReadPolicy(authorizer: Authorizer, caller: Caller | undefined, resource: string) {
+  const segments = resource.replace(/^\/+/, '').split('/');
+  const collection = segments.length >= 2 && segments.length % 2 === 0 ? segments[segments.length - 2] : undefined;
+  const permission = (collection && GET_IAM_POLICY[collection]) || 'resourcemanager.projects.getIamPolicy';
+  if (!caller || !(await authorizer.isAllowed(caller, permission, resource))) {
+    throw permissionDenied(permission, resource);
+  }
+}
+
 export async function explainPolicy(
   exchange: TokenExchange,
   authorizer: Authorizer,
   provider: ProviderRecord,
   request: ExplainRequest,
   universeDomain: string,
+  caller?: Caller,
 ): Promise<PolicyExplanation> {
+  if (request.resource !== undefined) await checkMayReadPolicy(authorizer, caller, request.resource);
   const draft = request.attributeMapping !== undefined || request.attributeCondition !== undefined;
   const attributeCondition = request.attributeCondition ?? provider.attributeCondition;
   // A draft compiles under the same limits as a saved provider; a bad draft is a 400 that says where.
@@ -95,7 +123,7 @@ export async function explainPolicy(
       warnings.push('The token did not verify; the policy below ran on its unverified claims.');
     }
   }
-  const decision = policy.decide(claims, { explain: true });
+  const decision = await policy.decideAsync(claims, { explain: true });
   const identity = decision.identity;
   const denial = decision.granted ? undefined : decision.denial;
   const explanation = decision.explanation;

@@ -64,10 +64,20 @@ const explainBody = z
     path: ['subjectToken'],
   });
 
-/** RFC 6749 §5.2 bodies for STS routes; anything unexpected is a generic 500 (details stay in the log). */
+/**
+ * RFC 6749 §5.2 bodies for STS routes. A fault the caller can retry (storage full or unwritable,
+ * the CEL workers saturated) is 503 `temporarily_unavailable` (RFC 6749 §4.1.2.1's code), which
+ * Google's auth libraries retry; anything unexpected is a generic 500 (details stay in the log).
+ */
 export function toOAuthError(error: unknown): ApiResponse {
   if (error instanceof FederationError) {
     return reply({ error: OAUTH_ERROR_OF[error.code], error_description: error.message }, 400, NO_STORE);
+  }
+  if (isSealroomError(error) && error.httpStatus === 503) {
+    return reply({ error: 'temporarily_unavailable', error_description: error.message }, 503, {
+      ...NO_STORE,
+      'retry-after': '1',
+    });
   }
   if (isSealroomError(error) && error.httpStatus < 500) {
     return reply({ error: 'invalid_request', error_description: error.message }, 400, NO_STORE);
@@ -341,7 +351,7 @@ export function createFederationRoutes(options: FederationRoutesOptions): ApiRou
         const body = parse(explainBody, request.body);
         const { project, pool, provider } = P(request);
         const record = await admin.getProvider(request.caller, project, pool, provider);
-        return explainPolicy(exchange, options.authorizer, record, body, options.universeDomain);
+        return explainPolicy(exchange, options.authorizer, record, body, options.universeDomain, request.caller);
       },
     },
   ];

@@ -1,7 +1,8 @@
 // Signing keys of token issuers: a provider's inline JWKS, or OIDC discovery + JWKS, cached and refreshed on unknown kid.
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { Clock } from '@sealroom/core';
 import { allowsHttp, describeTarget, type OutboundClient, OutboundError } from '@sealroom/outbound';
-import { type CryptoKey, type JWK, importJWK } from 'jose';
+import type { JWK } from 'jose';
 import { FederationError } from './errors.ts';
 import { issuerUriProblem } from './issuer-uri.ts';
 import { normaliseIssuer } from './names.ts';
@@ -38,19 +39,26 @@ export interface IssuerKeys {
    * The verification key for `kid`; throws ERR_FEDERATION_TOKEN_KID, or ERR_FEDERATION_DISCOVERY /
    * ERR_FEDERATION_ISSUER_UNAVAILABLE with the generic message and the reason in `auditDetail`.
    */
-  keyFor(issuerUri: string, kid: string, alg: string, jwksJson?: string): Promise<CryptoKey>;
+  keyFor(issuerUri: string, kid: string, alg: string, jwksJson?: string): Promise<KeyObject>;
 }
 
 interface CachedJwks {
   readonly keys: readonly JWK[];
   readonly fetchedAt: number;
+  /** Keys imported from `keys`, by `kid|alg`: they go when the document they came from is replaced. */
+  readonly imported: Map<string, KeyObject>;
 }
+
+/** Inline JWKS documents (a provider's `oidc.jwksJson`) kept parsed and imported, by their text. */
+const INLINE_CACHE_LIMIT = 256;
+/** RFC 7518 §3.3: RS256 keys of 2048 bits or more. */
+const MIN_RSA_BITS = 2048;
 
 export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
   const cache = new Map<string, CachedJwks>();
   const inflight = new Map<string, Promise<CachedJwks>>();
   const failures = new Map<string, { readonly error: unknown; readonly at: number }>();
-  const imported = new Map<string, Promise<CryptoKey>>();
+  const inline = new Map<string, CachedJwks>();
 
   const refresh = (issuer: string): Promise<CachedJwks> => {
     const failed = failures.get(issuer);
@@ -60,7 +68,7 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
       pending = fetchJwks(options.outbound, issuer)
         .then(
           (keys) => {
-            const entry = { keys, fetchedAt: options.clock.now() };
+            const entry: CachedJwks = { keys, fetchedAt: options.clock.now(), imported: new Map() };
             cache.set(issuer, entry);
             failures.delete(issuer);
             return entry;
@@ -76,32 +84,35 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
     return pending;
   };
 
-  const importKey = (cacheKey: string, jwk: JWK, alg: string): Promise<CryptoKey> => {
-    let key = imported.get(cacheKey);
+  /** The key for `kid` in a document as a KeyObject, imported once per document (importing costs more than verifying). */
+  const importKey = (entry: CachedJwks, jwk: JWK, alg: string): KeyObject => {
+    const cacheKey = `${jwk.kid}|${alg}`;
+    let key = entry.imported.get(cacheKey);
     if (!key) {
-      key = importJWK(jwk, alg).then((k) => {
-        // A JWKS publishes public keys; an `oct` key would let anyone who read it sign.
-        if (k instanceof Uint8Array)
-          throw new FederationError('ERR_FEDERATION_TOKEN_KID', `The key '${kid(jwk)}' is symmetric.`);
-        return k;
-      });
-      key.catch(() => imported.delete(cacheKey));
-      imported.set(cacheKey, key);
+      key = toVerificationKey(jwk, alg);
+      entry.imported.set(cacheKey, key);
     }
-    return key.catch((error: unknown) => {
-      throw new FederationError('ERR_FEDERATION_TOKEN_KID', `The key '${kid(jwk)}' cannot verify ${alg} signatures.`, {
-        cause: error,
-      });
-    });
+    return key;
+  };
+
+  const inlineEntry = (jwksJson: string): CachedJwks => {
+    let entry = inline.get(jwksJson);
+    if (!entry) {
+      entry = { keys: parseJwks(jwksJson), fetchedAt: 0, imported: new Map() };
+      if (inline.size >= INLINE_CACHE_LIMIT) inline.clear();
+      inline.set(jwksJson, entry);
+    }
+    return entry;
   };
 
   return {
     async keyFor(issuerUri, keyId, alg, jwksJson) {
       const issuer = normaliseIssuer(issuerUri);
       if (jwksJson !== undefined && jwksJson !== '') {
-        const jwk = parseJwks(jwksJson).find((k) => k.kid === keyId);
+        const entry = inlineEntry(jwksJson);
+        const jwk = entry.keys.find((k) => k.kid === keyId);
         if (!jwk) throw unknownKid(keyId);
-        return importKey(`inline|${jwksJson.length}|${issuer}|${keyId}|${alg}|${JSON.stringify(jwk)}`, jwk, alg);
+        return importKey(entry, jwk, alg);
       }
       const now = options.clock.now();
       let entry = cache.get(issuer);
@@ -112,13 +123,44 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
         jwk = entry.keys.find((k) => k.kid === keyId);
       }
       if (!jwk) throw unknownKid(keyId);
-      return importKey(`${issuer}|${entry.fetchedAt}|${keyId}|${alg}`, jwk, alg);
+      return importKey(entry, jwk, alg);
     },
   };
 }
 
 function kid(jwk: JWK): string {
   return typeof jwk.kid === 'string' ? jwk.kid : '';
+}
+
+/**
+ * A JWK as a public KeyObject that can check `alg` signatures: RS256 needs an RSA key of 2048 bits or more,
+ * ES256 a P-256 key (RFC 7518 §3.3, §3.4); a key that says it is for another `alg` is refused.
+ */
+function toVerificationKey(jwk: JWK, alg: string): KeyObject {
+  const refuse = (cause?: unknown) =>
+    new FederationError(
+      'ERR_FEDERATION_TOKEN_KID',
+      `The key '${kid(jwk).slice(0, 128)}' cannot verify ${alg} signatures.`,
+      cause === undefined ? {} : { cause },
+    );
+  if (typeof jwk.alg === 'string' && jwk.alg !== alg) throw refuse();
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw refuse();
+  let key: KeyObject;
+  try {
+    // Only the public members: parseJwks already refused private keys.
+    const members =
+      jwk.kty === 'RSA' ? { kty: 'RSA', n: jwk.n, e: jwk.e } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+    key = createPublicKey({ key: members as JsonWebKey, format: 'jwk' });
+  } catch (error) {
+    throw refuse(error);
+  }
+  const details = key.asymmetricKeyDetails;
+  const fits =
+    alg === 'RS256'
+      ? key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= MIN_RSA_BITS
+      : alg === 'ES256' && key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1';
+  if (!fits) throw refuse();
+  return key;
 }
 
 function unknownKid(keyId: string): FederationError {

@@ -265,6 +265,47 @@ describe('policy explain', () => {
     ]);
   });
 
+  it('tests access only on resources whose policy the caller may read; others answer as missing ones do', async () => {
+    // Another tenant, owner of its own pool and provider, asks about the first tenant's resources.
+    await h.iam.createProject('other-tenant', 'stranger@example.com');
+    const other = async (path: string, body: unknown) => {
+      const response = await h.app.inject({
+        method: 'POST',
+        url: `/v1/projects/other-tenant/locations/global/workloadIdentityPools${path}`,
+        headers: { authorization: `Bearer ${strangerToken}`, 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+      return { status: response.statusCode, body: response.body };
+    };
+    assert.equal((await other('?workloadIdentityPoolId=own-pool', {})).status, 200);
+    const created = await other('/own-pool/providers?workloadIdentityPoolProviderId=own-provider', {
+      oidc: OIDC(),
+      attributeMapping: { 'google.subject': 'assertion.sub' },
+    });
+    assert.equal(created.status, 200, created.body);
+    const claims = { sub: 'probe' };
+    const ask = (resource: string) =>
+      other('/own-pool/providers/own-provider:explain', {
+        claims,
+        resource,
+        permissions: ['resourcemanager.projects.get'],
+      });
+    const existing = await ask(`projects/${h.projectId}`);
+    const missing = await ask('projects/no-such-tenant');
+    assert.equal(existing.status, 403);
+    assert.deepEqual(
+      [existing.status, existing.body.replace(h.projectId, 'P')],
+      [missing.status, missing.body.replace('no-such-tenant', 'P')],
+    );
+    assert.match(existing.body, /resourcemanager\.projects\.getIamPolicy.*\(or it may not exist\)/);
+    const key = await ask(`projects/${h.projectId}/locations/global/keyRings/kr/cryptoKeys/k`);
+    assert.match(key.body, /cloudkms\.cryptoKeys\.getIamPolicy/);
+    // On its own project the same question is answered.
+    const own = await ask('projects/other-tenant');
+    assert.equal(own.status, 200, own.body);
+    assert.deepEqual(JSON.parse(own.body).access, [{ permission: 'resourcemanager.projects.get', allowed: false }]);
+  });
+
   it('explains a draft condition without saving it: the failing clause passes once edited', async () => {
     const token = await issuer.sign(exampleClaims(issuer.url, clock.now()));
     const draft = "assertion.swname == 'CONFIDENTIAL_SPACE' &&\n  assertion.dbgstat == 'disabled-since-boot'";

@@ -1,13 +1,15 @@
 // Workload identity pools and providers: create, get, list, update, delete, undelete, with IAM checks.
 import { compileProviderPolicy } from '@sealroom/cel';
 import {
+  type AuditLog,
+  type Authorizer,
   type Caller,
   type Clock,
   CoreError,
   type ProjectResolver,
   permissionDenied,
-  type Authorizer,
 } from '@sealroom/core';
+import { createServiceAccess } from '@sealroom/iam';
 import { FederationError } from './errors.ts';
 import { parseJwks } from './issuer-keys.ts';
 import { issuerUriProblem } from './issuer-uri.ts';
@@ -40,6 +42,7 @@ export interface ProviderFields extends PoolFields {
 export interface PoolAdminOptions {
   readonly store: FederationStore;
   readonly authorizer: Authorizer;
+  readonly audit: AuditLog;
   readonly projects: ProjectResolver;
   readonly clock: Clock;
   /** Lets `http://` issuers through: hosts on the outbound http allow-list, loopback in dev mode. */
@@ -96,7 +99,8 @@ export interface PoolAdmin {
 }
 
 export function createPoolAdmin(options: PoolAdminOptions): PoolAdmin {
-  const { store, authorizer, clock } = options;
+  const { store, clock } = options;
+  const access = createServiceAccess({ authorizer: options.authorizer, audit: options.audit, clock });
 
   /**
    * Checks the permission on the resource as the caller named it, and only then resolves the project, so a
@@ -109,7 +113,7 @@ export function createPoolAdmin(options: PoolAdminOptions): PoolAdmin {
     permission: string,
     resource: (n: string) => string,
   ) => {
-    await authorizer.authorize(caller, permission, resource(project));
+    await access.require({ caller, permission, resource: resource(project) });
     const ref = await options.projects.resolve(project);
     if (!ref) throw permissionDenied(permission, resource(project));
     return ref.projectNumber;

@@ -61,7 +61,7 @@ before(async () => {
   );
   dir = mkdtempSync(join(tmpdir(), 'sealroom-sts-'));
   tokenFile = join(dir, 'attestation_verifier_claims_token');
-  // The launcher writes the raw JWT; a trailing newline must not matter (reference/gcp-compat.md §2).
+  // The launcher writes the raw JWT; a trailing newline must not matter (google-auth-library sends the file as read).
   writeFileSync(tokenFile, `${await issuer.sign(exampleClaims(issuer.url, Date.now()))}\n`);
 });
 

@@ -455,3 +455,58 @@ describe('cost limit', () => {
     assert.equal(refused?.metadata.failingExpression, 'attributeCondition');
   });
 });
+
+describe('storage faults', () => {
+  it('answers 503 temporarily_unavailable, retryable, when the storage cannot be written during an exchange', async () => {
+    const token = await issuer.sign(claims());
+    // SQLite itself refuses every write from now on (SQLITE_READONLY), as a read-only or failing disk does.
+    await h.iam.context.db.run('PRAGMA query_only = ON');
+    let result: Awaited<ReturnType<typeof exchange>>;
+    try {
+      result = await exchange(token, 'seed-004-digest');
+    } finally {
+      await h.iam.context.db.run('PRAGMA query_only = OFF');
+    }
+    assert.equal(result.status, 503);
+    assert.equal(result.body.error, 'temporarily_unavailable');
+    assert.match(String(result.body.error_description), /storage cannot be written/);
+    assert.equal((await exchange(token, 'seed-004-digest')).status, 200);
+  });
+});
+
+describe('federated tokens and their pool and provider', () => {
+  it('stop working at once when their provider or pool is disabled or deleted, and work again when restored', async () => {
+    await createProvider('lifecycle', SEED_PROVIDERS['seed-004-digest'] as Record<string, unknown>);
+    const issued = await exchange(await issuer.sign(claims()), 'lifecycle');
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    const token = String(issued.body.access_token);
+    const works = async () => {
+      try {
+        await h.iam.context.authenticator.authenticate(token);
+        return true;
+      } catch (error) {
+        assert.equal((error as { code?: string }).code, 'ERR_UNAUTHENTICATED');
+        return false;
+      }
+    };
+    const pool = `/v1/projects/${h.projectId}/locations/global/workloadIdentityPools/pool-1`;
+    const provider = `${pool}/providers/lifecycle`;
+    const step = async (method: 'PATCH' | 'DELETE' | 'POST', url: string, body?: unknown) => {
+      const result = await api(method, url, body);
+      assert.equal(result.status, 200, JSON.stringify(result.body));
+    };
+    assert.equal(await works(), true);
+    await step('PATCH', `${provider}?updateMask=disabled`, { disabled: true });
+    assert.equal(await works(), false, 'provider disabled');
+    await step('PATCH', `${provider}?updateMask=disabled`, { disabled: false });
+    assert.equal(await works(), true, 'provider enabled again');
+    await step('PATCH', `${pool}?updateMask=disabled`, { disabled: true });
+    assert.equal(await works(), false, 'pool disabled');
+    await step('PATCH', `${pool}?updateMask=disabled`, { disabled: false });
+    assert.equal(await works(), true, 'pool enabled again');
+    await step('DELETE', provider);
+    assert.equal(await works(), false, 'provider deleted');
+    await step('POST', `${provider}:undelete`, {});
+    assert.equal(await works(), true, 'provider undeleted');
+  });
+});

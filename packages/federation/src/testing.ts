@@ -4,11 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, resolveSharedDir } from '@sealroom/core';
-import { createIamTestContext, type IamTestContext } from '@sealroom/iam';
+import { createIamTestContext, type IamTestContext } from '@sealroom/iam/testing';
 import type { OutboundPolicy } from '@sealroom/outbound';
 import { type ApiRoute, buildRestApp } from '@sealroom/transport';
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { createFederationService } from './service.ts';
+import { createFederationService } from './module.ts';
 
 export interface TestIssuer {
   readonly url: string;

@@ -1,17 +1,16 @@
 // What the KMS domain needs from the deployment, and the guard every method runs: resolve, authorize, audit.
 import {
   type AuditLog,
-  type AuditOutcome,
   type Authorizer,
   type Caller,
   type Clock,
-  isSealroomError,
   type Logger,
   type ProjectResolver,
   permissionDenied,
   type ResourceTemplate,
   type Sealer,
 } from '@sealroom/core';
+import { createServiceAccess, type ServiceAccess } from '@sealroom/iam';
 import type { KmsStore } from './store.ts';
 
 export interface KmsDeps {
@@ -33,6 +32,11 @@ export interface Resolved<K extends string> {
   readonly parts: Record<K, string>;
 }
 
+/** The deployment's authorize-run-audit path over these deps (no decision cache: every KMS call asks IAM). */
+function accessOf(deps: KmsDeps): ServiceAccess {
+  return createServiceAccess({ authorizer: deps.authorizer, audit: deps.audit, clock: deps.clock });
+}
+
 /**
  * Parses `name`, resolves its project (an unknown project answers like a denial, as Google does) and
  * checks `permission` on it. A denial is written to the project's audit log before it is thrown.
@@ -49,19 +53,13 @@ export async function guard<K extends 'project' | string>(
   const project = await deps.projects.resolve(parts.project);
   if (!project) throw permissionDenied(permission, rawName);
   const canonical = template.format({ ...parts, project: project.projectId });
-  const allowed = await deps.authorizer.isAllowed(caller, permission, canonical);
-  if (!allowed) {
-    await deps.audit.record({
-      project: project.projectId,
-      method: KMS_METHOD_PREFIX + method,
-      resource: canonical,
-      caller,
-      outcome: 'DENIED',
-      status: 'PERMISSION_DENIED',
-      details: { permission },
-    });
-    throw permissionDenied(permission, rawName);
-  }
+  await accessOf(deps).require({
+    caller,
+    permission,
+    resource: canonical,
+    shownAs: rawName,
+    denial: { project: project.projectId, method: KMS_METHOD_PREFIX + method },
+  });
   return { name: canonical, projectId: project.projectId, parts: { ...parts, project: project.projectId } };
 }
 
@@ -73,28 +71,10 @@ export async function audited<T>(
   method: string,
   run: () => Promise<{ result: T; details?: Record<string, unknown> }>,
 ): Promise<T> {
-  let outcome: AuditOutcome = 'ALLOWED';
-  let status: string | undefined;
-  let details: Record<string, unknown> | undefined;
-  try {
-    const done = await run();
-    details = done.details;
-    return done.result;
-  } catch (error) {
-    outcome = 'FAILED';
-    status = isSealroomError(error) ? error.code : 'ERR_INTERNAL';
-    throw error;
-  } finally {
-    await deps.audit.record({
-      project: resolved.projectId,
-      method: KMS_METHOD_PREFIX + method,
-      resource: resolved.name,
-      caller,
-      outcome,
-      ...(status === undefined ? {} : { status }),
-      ...(details === undefined ? {} : { details }),
-    });
-  }
+  return accessOf(deps).run(
+    { caller, project: resolved.projectId, method: KMS_METHOD_PREFIX + method, resource: resolved.name },
+    run,
+  );
 }
 
 /** The sealing context of a version's material: binds the blob to exactly that version. */

@@ -60,7 +60,12 @@ function gcmAad(header: Buffer, aad: Uint8Array): Buffer {
   return Buffer.concat([header, aad]);
 }
 
-export function encryptSymmetric(key: Buffer, versionId: number, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+export function encryptSymmetric(
+  key: Buffer | KeyObject,
+  versionId: number,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
   header[0] = FORMAT;
   header.writeUInt32BE(versionId, 1);
@@ -88,7 +93,7 @@ export function versionIdOfCiphertext(ciphertext: Uint8Array): number {
   return id;
 }
 
-export function decryptSymmetric(key: Buffer, ciphertext: Uint8Array, aad: Uint8Array): Buffer {
+export function decryptSymmetric(key: Buffer | KeyObject, ciphertext: Uint8Array, aad: Uint8Array): Buffer {
   const buf = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength);
   if (buf.length < CIPHERTEXT_OVERHEAD_BYTES) throw badCiphertext();
   const header = buf.subarray(0, HEADER_BYTES);

@@ -11,7 +11,7 @@ import { crc32c, createSealer } from '@sealroom/core';
 import { OAuth2Client } from 'google-auth-library';
 import { type GrpcServer, iamPolicyBinding, loadOrCreateDeploymentTls, startGrpcServer } from '@sealroom/transport';
 import { kmsProtoDirs } from './grpc.ts';
-import { type KmsHarness, startKmsHarness } from './test-harness.ts';
+import { type KmsHarness, startKmsHarness } from './testing.ts';
 
 const LOCATION = 'projects/proj-a/locations/global';
 const RING = `${LOCATION}/keyRings/ring`;

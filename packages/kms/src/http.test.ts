@@ -1,7 +1,7 @@
 // KMS REST routes in-process: Google's error bodies, REST-fallback quirks, limits, federated callers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type KmsHarness, startKmsHarness } from './test-harness.ts';
+import { type KmsHarness, startKmsHarness } from './testing.ts';
 
 const LOCATION = 'projects/proj-a/locations/global';
 const RING = `${LOCATION}/keyRings/ring`;

@@ -110,7 +110,8 @@ function maskOf(query: Readonly<Record<string, string>>): string[] {
     .filter((p) => p.length > 0);
 }
 
-/** The body of the KMS REST fallback's createKeyRing is the literal JSON string "" (gcp-compat §3). */
+/** The body of the KMS REST fallback's createKeyRing is the literal JSON string ""
+ * (what `@google-cloud/kms` sends for `createKeyRing({ keyRing: {} })`). */
 function emptyOrObject(body: unknown): unknown {
   return body === '' || body === undefined ? {} : body;
 }

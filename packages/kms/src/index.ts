@@ -1,11 +1,4 @@
-// Public surface of @sealroom/kms: the KMS domain, its store, and its error catalogue.
+// Public surface of @sealroom/kms: the `kms` service module and its error catalogue (the rest is internal).
 export { KMS_ERRORS, KmsError } from './errors.ts';
 export type { KmsErrorCode } from './errors.ts';
-export { createKeyManager } from './service.ts';
-export type { KeyManager, KmsDeps } from './service.ts';
-export { openSqlKmsStore } from './store.ts';
-export type { CryptoKeyRecord, KeyRingRecord, KmsStore, VersionRecord } from './store.ts';
-export { MAX_PLAINTEXT_BYTES } from './operations.ts';
-export { createKmsService, MAINTENANCE_INTERVAL_MS } from './module.ts';
-export { kmsPolicyRoutes, kmsRoutes } from './http.ts';
-export { kmsGrpcBindings, kmsProtoDirs } from './grpc.ts';
+export { createKmsService } from './module.ts';

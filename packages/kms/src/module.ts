@@ -1,4 +1,5 @@
 // The KMS service module: domain, REST routes, gRPC bindings and the maintenance timer, for `sealroom serve`.
+import { scheduleLeased } from '@sealroom/core';
 import type { ServiceFactory } from '@sealroom/transport';
 import { kmsGrpcBindings } from './grpc.ts';
 import { kmsPolicyRoutes, kmsRoutes } from './http.ts';
@@ -8,9 +9,19 @@ import { openSqlKmsStore } from './store.ts';
 /** How often scheduled destructions are carried out and due rotations made. */
 export const MAINTENANCE_INTERVAL_MS = 60_000;
 
+/**
+ * The `kms` service of `sealroom serve`: Cloud KMS v1 over REST and gRPC, keys sealed at rest under the
+ * deployment's root key, scheduled destruction and rotation.
+ *
+ * @example
+ * ```ts
+ * const kms = await createKmsService(ctx); // ctx: the ServiceContext the server (or a test) builds
+ * const app = await buildRestApp({ routes: kms.routes, authenticator: ctx.authenticator, logger: ctx.logger });
+ * ```
+ */
 export const createKmsService: ServiceFactory = async (ctx) => {
   const kms = await createKeyManager({
-    store: await openSqlKmsStore(ctx.db),
+    store: await openSqlKmsStore(ctx.db, ctx.clock),
     sealer: ctx.sealer,
     clock: ctx.clock,
     authorizer: ctx.authorizer,
@@ -18,10 +29,7 @@ export const createKmsService: ServiceFactory = async (ctx) => {
     projects: ctx.projects,
     logger: ctx.logger.child({ service: 'kms' }),
   });
-  let timer: NodeJS.Timeout | undefined;
-  const maintain = () => {
-    kms.runMaintenance().catch((error: unknown) => ctx.logger.error({ error }, 'kms maintenance failed'));
-  };
+  let stopMaintenance: (() => Promise<void>) | undefined;
   const policyRoutes = kmsPolicyRoutes(kms, ctx);
   let grpc: ReturnType<typeof kmsGrpcBindings> = [];
   try {
@@ -35,12 +43,19 @@ export const createKmsService: ServiceFactory = async (ctx) => {
     routes: [...policyRoutes, ...kmsRoutes(kms)],
     grpc,
     async start() {
-      maintain();
-      timer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);
-      timer.unref();
+      // Replicas share the keys: one of them at a time destroys and rotates, under the lease.
+      stopMaintenance = scheduleLeased({
+        leases: ctx.leases,
+        name: 'kms-maintenance',
+        intervalMs: MAINTENANCE_INTERVAL_MS,
+        work: async () => {
+          await kms.runMaintenance();
+        },
+        onError: (error) => ctx.logger.error({ error }, 'kms maintenance failed'),
+      });
     },
     async stop() {
-      if (timer) clearInterval(timer);
+      await stopMaintenance?.();
     },
   };
 };

@@ -1,4 +1,5 @@
 // Cryptographic use of keys: encrypt, decrypt, asymmetric sign and decrypt, public keys; each one audited.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { type Caller, crc32c, invalidArgument } from '@sealroom/core';
 import type { KmsAdmin } from './admin.ts';
 import { type KmsDeps, audited, guard, materialContext } from './context.ts';
@@ -17,6 +18,8 @@ import type { Algorithm, ProtectionLevel, Purpose } from './enums.ts';
 import { KmsError } from './errors.ts';
 import { CRYPTO_KEY, CRYPTO_KEY_VERSION } from './names.ts';
 import type { CryptoKeyRecord, VersionRecord } from './store.ts';
+
+const SYMMETRIC_KEY_CACHE_LIMIT = 10_000;
 
 /** Cloud KMS's limit on plaintext and additional authenticated data. */
 export const MAX_PLAINTEXT_BYTES = 65_536;
@@ -116,6 +119,25 @@ export function createOperations(deps: KmsDeps, admin: KmsAdmin) {
   const openMaterial = (version: VersionRecord): Buffer =>
     deps.sealer.open(version.sealedMaterial as Buffer, materialContext(version.name));
 
+  // Opened symmetric keys by version, with the sealed blob each came from. Unsealing (and importing raw key
+  // bytes) on every call cost more than the encryption itself; a version's state is still checked on every
+  // call from its record, and every KMS change (a disable, a destroy) drops the opened keys from memory.
+  const symmetricKeys = new Map<string, { sealed: Buffer; key: KeyObject }>();
+  let seen = deps.store.changes?.generation;
+  const symmetricKeyOf = (version: VersionRecord): KeyObject => {
+    if (deps.store.changes?.generation !== seen || deps.store.changes === undefined) {
+      symmetricKeys.clear();
+      seen = deps.store.changes?.generation;
+    }
+    const sealed = version.sealedMaterial as Buffer;
+    const cached = symmetricKeys.get(version.name);
+    if (cached && (cached.sealed === sealed || cached.sealed.equals(sealed))) return cached.key;
+    const key = createSecretKey(openMaterial(version));
+    if (symmetricKeys.size >= SYMMETRIC_KEY_CACHE_LIMIT) symmetricKeys.clear();
+    symmetricKeys.set(version.name, { sealed, key });
+    return key;
+  };
+
   /** The version a version-level method names, checked to be enabled and of the purpose. */
   async function usableVersion(name: string, purpose: Purpose): Promise<VersionRecord> {
     const version = await admin.loadVersion(name);
@@ -168,7 +190,7 @@ export function createOperations(deps: KmsDeps, admin: KmsAdmin) {
           requireEnabled(version);
         }
         const ciphertext = encryptSymmetric(
-          openMaterial(version),
+          symmetricKeyOf(version),
           version.versionId,
           input.plaintext,
           input.additionalAuthenticatedData,
@@ -209,7 +231,7 @@ export function createOperations(deps: KmsDeps, admin: KmsAdmin) {
         }
         const found = version as VersionRecord;
         requireEnabled(found);
-        const plaintext = decryptSymmetric(openMaterial(found), input.ciphertext, input.additionalAuthenticatedData);
+        const plaintext = decryptSymmetric(symmetricKeyOf(found), input.ciphertext, input.additionalAuthenticatedData);
         return {
           result: {
             plaintext,

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { crc32c } from '@sealroom/core';
 import { OAuth2Client } from 'google-auth-library';
-import { type KmsHarness, startKmsHarness } from './test-harness.ts';
+import { type KmsHarness, startKmsHarness } from './testing.ts';
 
 const LOCATION = 'projects/proj-a/locations/global';
 const RING = `${LOCATION}/keyRings/ring`;

@@ -1,5 +1,6 @@
 // What the KMS service stores (key rings, keys, versions with sealed material) and its SQL implementation.
-import type { SqlDatabase, SqlExecutor, SqlRow } from '@sealroom/core';
+import { type Clock, type SqlDatabase, type SqlExecutor, type SqlRow, systemClock } from '@sealroom/core';
+import { announceChange, type ChangeCounter, changeCounterOf, createChangeCache } from '@sealroom/iam';
 import type { Algorithm, ProtectionLevel, Purpose, VersionState } from './enums.ts';
 
 export interface KeyRingRecord {
@@ -52,6 +53,8 @@ export interface Page<T> {
 }
 
 export interface KmsStore {
+  /** Moves on every change to the stored keys (in any replica); what caches of derived state watch. */
+  readonly changes?: ChangeCounter;
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
   insertKeyRing(record: KeyRingRecord): Promise<boolean>;
@@ -206,9 +209,60 @@ async function page<T>(
   return { items: rows.map(map), total: Number(count?.n ?? 0) };
 }
 
-/** Creates the tables (once) and returns the store. */
-export async function openSqlKmsStore(db: SqlDatabase): Promise<KmsStore> {
+/** The channel on which every replica on the database hears of a change to a key ring, key or version. */
+export const KMS_CHANGE_CHANNEL = 'sealroom_kms_changes';
+
+/**
+ * Creates the tables (once) and returns the store. Keys and versions are read on every cryptographic call,
+ * so they are kept in memory until any KMS change, here or in another replica sharing the database, is
+ * announced: each write below announces its change once committed, before it resolves, so a version
+ * disabled or destroyed by a call that was answered is refused at once.
+ */
+export async function openSqlKmsStore(db: SqlDatabase, clock: Clock = systemClock): Promise<KmsStore> {
   await db.migrate('kms', MIGRATIONS);
+  const counter = changeCounterOf(db, KMS_CHANGE_CHANNEL);
+  const rings = createChangeCache<KeyRingRecord | undefined>({ counter, clock });
+  const keys = createChangeCache<CryptoKeyRecord | undefined>({ counter, clock });
+  const versions = createChangeCache<VersionRecord | undefined>({ counter, clock });
+  const changed = () => announceChange(db, KMS_CHANGE_CHANNEL);
+  const store = sqlKmsStore(db);
+  return {
+    ...store,
+    changes: counter,
+    getKeyRing: (name) => rings.read(name, () => store.getKeyRing(name)),
+    getCryptoKey: (name) => keys.read(name, () => store.getCryptoKey(name)),
+    getVersion: (name) => versions.read(name, () => store.getVersion(name)),
+    async insertKeyRing(record) {
+      const inserted = await store.insertKeyRing(record);
+      await changed();
+      return inserted;
+    },
+    async insertCryptoKey(record, first, makePrimary) {
+      const inserted = await store.insertCryptoKey(record, first, makePrimary);
+      await changed();
+      return inserted;
+    },
+    async updateCryptoKey(record) {
+      await store.updateCryptoKey(record);
+      await changed();
+    },
+    async addVersion(key, version, makePrimary, nextRotationTime) {
+      const added = await store.addVersion(key, version, makePrimary, nextRotationTime);
+      await changed();
+      return added;
+    },
+    async updateVersionState(name, state, destroyTime, destroyEventTime) {
+      await store.updateVersionState(name, state, destroyTime, destroyEventTime);
+      await changed();
+    },
+    async eraseVersion(name, destroyEventTime) {
+      await store.eraseVersion(name, destroyEventTime);
+      await changed();
+    },
+  };
+}
+
+function sqlKmsStore(db: SqlDatabase): KmsStore {
   return {
     async getMeta(key) {
       const row = await db.get('SELECT value FROM kms_meta WHERE key = ?', [key]);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { crc32c } from '@sealroom/core';
-import { createIamTestContext, type IamTestContext } from '@sealroom/iam';
+import { createIamTestContext, type IamTestContext } from '@sealroom/iam/testing';
 import { buildRestApp } from '@sealroom/transport';
 import { createSecretsService } from './module.ts';
 

@@ -1,7 +1,6 @@
 // Secret Manager's domain: secrets, versions, `latest`, sealed payloads with CRC32C; every access audited.
 import {
   type AuditLog,
-  type AuditOutcome,
   type Authorizer,
   type Caller,
   type Clock,
@@ -9,7 +8,6 @@ import {
   checkResourceId,
   crc32c,
   invalidArgument,
-  isSealroomError,
   notFound,
   type ProjectResolver,
   permissionDenied,
@@ -17,6 +15,7 @@ import {
   type Sealer,
   toBase64Url,
 } from '@sealroom/core';
+import { createServiceAccess } from '@sealroom/iam';
 import { SecretsError } from './errors.ts';
 import type { SecretRecord, SecretVersionRecord, SecretVersionState, SecretsStore } from './store.ts';
 
@@ -81,6 +80,8 @@ function stateError(version: SecretVersionRecord): SecretsError {
 }
 
 export function createSecretManager(deps: SecretsDeps) {
+  const access = createServiceAccess({ authorizer: deps.authorizer, audit: deps.audit, clock: deps.clock });
+
   async function guard(
     caller: Caller | undefined,
     template: typeof PROJECT | typeof SECRET | typeof VERSION,
@@ -92,46 +93,20 @@ export function createSecretManager(deps: SecretsDeps) {
     const project = await deps.projects.resolve(parts.project);
     if (!project) throw permissionDenied(permission, rawName);
     const name = (template as typeof VERSION).format({ ...parts, project: project.projectNumber });
-    if (!(await deps.authorizer.isAllowed(caller, permission, name))) {
-      await deps.audit.record({
-        project: project.projectId,
-        method: METHOD + method,
-        resource: name,
-        caller,
-        outcome: 'DENIED',
-        status: 'PERMISSION_DENIED',
-        details: { permission },
-      });
-      throw permissionDenied(permission, rawName);
-    }
+    await access.require({
+      caller,
+      permission,
+      resource: name,
+      shownAs: rawName,
+      denial: { project: project.projectId, method: METHOD + method },
+    });
     return { name, projectId: project.projectId, projectNumber: project.projectNumber };
   }
 
-  async function audited<T>(
-    caller: Caller | undefined,
-    r: Resolved,
-    method: string,
-    run: () => Promise<T>,
-  ): Promise<T> {
-    let outcome: AuditOutcome = 'ALLOWED';
-    let status: string | undefined;
-    try {
-      return await run();
-    } catch (error) {
-      outcome = 'FAILED';
-      status = isSealroomError(error) ? error.code : 'ERR_INTERNAL';
-      throw error;
-    } finally {
-      await deps.audit.record({
-        project: r.projectId,
-        method: METHOD + method,
-        resource: r.name,
-        caller,
-        outcome,
-        ...(status === undefined ? {} : { status }),
-      });
-    }
-  }
+  const audited = <T>(caller: Caller | undefined, r: Resolved, method: string, run: () => Promise<T>): Promise<T> =>
+    access.run({ caller, project: r.projectId, method: METHOD + method, resource: r.name }, async () => ({
+      result: await run(),
+    }));
 
   async function loadSecret(name: string): Promise<SecretRecord> {
     const secret = await deps.store.getSecret(name);

@@ -1,5 +1,5 @@
 // Log entries: which decisions become leaves, and the leaf bytes (a salted summary safe to publish).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import type { AuditOutcome, AuditRecord } from '@sealroom/core';
 import { toRfc3339 } from '@sealroom/core';
 import { TransparencyError } from './errors.ts';
@@ -41,6 +41,21 @@ export interface LogEntry {
 export type Decision = Omit<LogEntry, 'v' | 'time' | 'salt'>;
 
 const SALT_BYTES = 16;
+/** Salts are cut from a pool of CSPRNG output: one call per 256 leaves instead of one per leaf. */
+const SALT_POOL_BYTES = 4096;
+const saltPool = Buffer.alloc(SALT_POOL_BYTES);
+let saltOffset = SALT_POOL_BYTES;
+
+/** A fresh salt, never handed out twice (the pool is refilled once used up). */
+function nextSalt(): string {
+  if (saltOffset + SALT_BYTES > SALT_POOL_BYTES) {
+    randomFillSync(saltPool);
+    saltOffset = 0;
+  }
+  const salt = saltPool.toString('base64', saltOffset, saltOffset + SALT_BYTES);
+  saltOffset += SALT_BYTES;
+  return salt;
+}
 /** Largest leaf the log stores; release summaries are checked against it too. */
 export const MAX_ENTRY_BYTES = 8 * 1024;
 
@@ -143,7 +158,7 @@ export function toLeaf(decision: Decision, timeMs: number): Buffer {
     ...(decision.status === undefined ? {} : { status: decision.status }),
     facts: decision.facts,
     ...(decision.detailsDigest === undefined ? {} : { detailsDigest: decision.detailsDigest }),
-    salt: randomBytes(SALT_BYTES).toString('base64'),
+    salt: nextSalt(),
   };
   const bytes = Buffer.from(canonicalJson(entry), 'utf8');
   if (bytes.length > MAX_ENTRY_BYTES) {

@@ -108,7 +108,17 @@ export interface VerifiedReceipt extends VerifiedCheckpoint {
   readonly index: number;
 }
 
-/** Verifies a receipt offline: checkpoint signatures, then the leaf's inclusion in the checkpointed tree. */
+/**
+ * Verifies a receipt offline: checkpoint signatures, then the leaf's inclusion in the checkpointed tree.
+ *
+ * @example
+ * ```ts
+ * // logKey: the log's note verifier key, as `sealroom transparency log-key` prints it
+ * const verified = verifyReceipt(readFileSync('receipts/42.tlog-proof', 'utf8'), { logKey });
+ * verified.entry; // what was decided (a key use, a token exchange, a policy change, a release)
+ * verified.index; // its leaf index in the tree of verified.checkpoint.size leaves
+ * ```
+ */
 export function verifyReceipt(text: string, options: VerifyCheckpointOptions): VerifiedReceipt {
   const receipt = parseReceipt(text);
   const verified = verifyCheckpointNote(receipt.checkpointNote, options);

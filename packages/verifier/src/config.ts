@@ -41,7 +41,18 @@ const imageSchema = z.strictObject({
     .refine((banks) => Object.values(banks).some((d) => d !== undefined && d.length > 0), {
       message: 'list the boot applications in at least one bank',
     }),
+  /** SEV-SNP MEASUREMENT or TDX MRTD values (hex) of the image, for hardware evidence. */
+  launchMeasurements: z.array(z.string().regex(/^[0-9a-f]{96}$/)).optional(),
 });
+
+const TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+] as const;
 
 export const verifierConfigFragment = defineConfigFragment({
   name: 'verifier',
@@ -69,6 +80,31 @@ export const verifierConfigFragment = defineConfigFragment({
       schema: z.array(imageSchema).default([]),
       description:
         'The image database: each image’s golden boot, keyed by its kernel command line ([verifier.md](verifier.md#configuration)). A debug image with support attributes is refused at start (`ERR_VERIFIER_DEBUG_SUPPORT_ATTRIBUTES`).',
+    },
+    collateralDir: {
+      schema: z.string().min(1).optional(),
+      defaultText: '`collateral` in the state directory',
+      description:
+        'The offline collateral store (AMD certificates and CRLs, Intel TCB info, QE identity and CRLs) that hardware evidence is appraised against; filled by `sealroom verifier collateral import` or `fetch`. Appraisal never calls out.',
+    },
+    amdArkSha256: {
+      schema: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
+      description:
+        'SHA-256 fingerprints (hex) of AMD root keys (ARK) trusted beside the built-in Milan pin, e.g. the Genoa and Turin ARKs; the certificate itself comes from the collateral store or the evidence and must match.',
+    },
+    tdxAcceptedTcbStatuses: {
+      schema: z.array(z.enum(TCB_STATUSES)).min(1).default(['UpToDate']),
+      description:
+        'Intel TCB statuses accepted for a TDX platform, its TDX module and its quoting enclave (`Revoked` never is).',
+    },
+    allowStaleCollateral: {
+      schema: z.boolean().default(false),
+      description:
+        'Accept Intel TCB info or QE identity past its nextUpdate; the token then says the collateral is stale.',
+    },
+    allowDebugHardware: {
+      schema: z.boolean().default(false),
+      description: 'Accept SEV-SNP guests and TDs whose policy allows debugging (their tokens say `dbgstat: enabled`).',
     },
     challengeTtlSeconds: {
       schema: z.number().int().min(10).max(86_400).default(900),
@@ -116,7 +152,8 @@ export function toImageEntry(image: VerifierConfig['images'][number]): ImageEntr
   const bootApplications = Object.fromEntries(
     Object.entries(image.bootApplications).filter(([, digests]) => digests !== undefined),
   ) as ImageEntry['bootApplications'];
-  return { ...image, bootApplications };
+  const { launchMeasurements, ...rest } = image;
+  return { ...rest, bootApplications, ...(launchMeasurements === undefined ? {} : { launchMeasurements }) };
 }
 
 /** PEM (one certificate) → DER, refusing anything that is not a certificate. */

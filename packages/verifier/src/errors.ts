@@ -95,6 +95,36 @@ export const VERIFIER_ERRORS = {
     retryable: false,
     description: 'The attestation key certificate does not chain to a platform root this verifier trusts.',
   },
+  ERR_VERIFIER_PLATFORM_POLICY: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      "A hardware report breaks the deployment's platform policy: debug allowed, a less privileged VMPL, a product, TCB or TCB status below the minimum, or other host data.",
+  },
+  ERR_VERIFIER_EVIDENCE_FILE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A file given to the offline verifier is none of the evidence or collateral it reads (SEV-SNP report, TDX quote, certificates, CRL, Intel TCB info or QE identity, TPM attestation, canonical event log).',
+  },
+  ERR_VERIFIER_EVIDENCE_INCOMPLETE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The evidence files hold no report, quote or attestation, more than one, or lack a part it needs (the VCEK or VLEK of a SEV-SNP report, the nonce of a TPM quote).',
+  },
+  ERR_VERIFIER_COLLATERAL_FILE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'A file to import into the collateral cache is not collateral (certificates, CRLs, Intel TCB info or QE identity), or a cached blob no longer matches its digest.',
+  },
+  ERR_VERIFIER_COLLATERAL_FETCH: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'Collateral could not be fetched: the host is not one of the vendors’ (AMD KDS, Intel PCS), it could not be reached, it answered other than 200, or it left out the issuer-chain header; nothing was stored.',
+  },
   ERR_VERIFIER_AK_MISMATCH: {
     status: 'INVALID_ARGUMENT',
     retryable: false,

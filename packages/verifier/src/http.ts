@@ -1,141 +1,85 @@
-// REST routes of the verifier: Confidential Computing v1 shapes (reference/gcp-compat.md §8), discovery and JWKS.
-import { CoreError, fromBase64Lenient } from '@sealroom/core';
-import type { TpmEvidence } from '@sealroom/attest';
+// REST routes of the verifier: Confidential Computing v1 shapes (docs/verifier.md, "API"), discovery and
+// JWKS.
+import {
+  CoreError,
+  fromBase64Lenient,
+  fromSevSnpAttestationJson,
+  fromSignedEntitiesJson,
+  fromTdCcelJson,
+  fromTpmAttestationJson,
+  type SevSnpAttestationJson,
+  type TdCcelJson,
+  parseVerifyAttestationRequest,
+  parseVerifyConfidentialSpaceRequest,
+  type TpmAttestationJson,
+} from '@sealroom/core';
 import { ERROR_DOMAIN, parseWith, reply } from '@sealroom/transport';
 import type { ApiRequest, ApiRoute } from '@sealroom/transport';
 import { z } from 'zod';
 import { VerifierError } from './errors.ts';
-import type { ImageSignatureInput } from './image-signatures.ts';
+import type { HardwareEvidence } from './hardware-appraisal.ts';
 import type { TokenOptions, Verifier, VerifyRequest } from './service.ts';
 
-const HASH_ALGO: Readonly<Record<string, number>> = { SHA1: 4, SHA256: 11, SHA384: 12, SHA512: 13 };
-const b64 = z.string().max(8 * 1024 * 1024);
-
-const quoteSchema = z.strictObject({
-  hashAlgo: z.union([z.number().int(), z.string()]),
-  pcrValues: z.record(z.string().regex(/^[0-9]{1,2}$/), b64).default({}),
-  rawQuote: b64.default(''),
-  rawSignature: b64.default(''),
-});
-
-const tpmSchema = z.strictObject({
-  quotes: z.array(quoteSchema).max(8).default([]),
-  tcgEventLog: b64.optional(),
-  canonicalEventLog: b64.optional(),
-  akCert: b64.optional(),
-  certChain: z.array(b64).max(8).default([]),
-});
-
-const signatureSchema = z.strictObject({
-  payload: b64,
-  signature: b64,
-  publicKey: z.string().optional(),
-  sigAlg: z.union([z.string(), z.number()]).optional(),
-});
-const signedEntitySchema = z.strictObject({ containerImageSignatures: z.array(signatureSchema).default([]) });
-const credentialsSchema = z.strictObject({ serviceAccountIdTokens: z.array(z.string().max(16 * 1024)).default([]) });
-const unsupported = z.unknown().optional();
-
-const verifyAttestationSchema = z.strictObject({
-  challenge: z.string().optional(),
-  gcpCredentials: credentialsSchema.optional(),
-  tpmAttestation: tpmSchema.optional(),
-  confidentialSpaceInfo: z.strictObject({ signedEntities: z.array(signedEntitySchema).default([]) }).optional(),
-  tokenOptions: z
-    .strictObject({
-      audience: z.string().optional(),
-      nonce: z.array(z.string()).default([]),
-      tokenType: z.string().optional(),
-      awsPrincipalTagsOptions: unsupported,
-    })
-    .optional(),
-  tdCcel: unsupported,
-  sevSnpAttestation: unsupported,
-  nvidiaAttestation: unsupported,
-  attester: z.string().optional(),
-  instance: z.string().optional(),
-});
-
-const verifyConfidentialSpaceSchema = z.strictObject({
-  challenge: z.string().optional(),
-  tpmAttestation: tpmSchema.optional(),
-  tdCcel: unsupported,
-  gcpCredentials: credentialsSchema.optional(),
-  signedEntities: z.array(signedEntitySchema).default([]),
-  gceShieldedIdentity: z.strictObject({ akCert: b64.optional(), akCertChain: z.array(b64).default([]) }).optional(),
-  /** Sealroom's addition: the image config blob, whose digest is the measured image ID (labels → claims). */
-  sealroomImageConfig: b64.optional(),
-  options: z
-    .strictObject({
-      audience: z.string().optional(),
-      tokenProfile: z.string().optional(),
-      nonce: z.array(z.string()).default([]),
-      signatureType: z.string().optional(),
-      awsPrincipalTagsOptions: unsupported,
-    })
-    .optional(),
-  nvidiaAttestation: unsupported,
-});
-
-function bytes(value: string | undefined, field: string): Buffer {
-  return value === undefined ? Buffer.alloc(0) : fromBase64Lenient(value, field);
+interface EvidenceMembers {
+  readonly tpmAttestation?: TpmAttestationJson;
+  readonly tdCcel?: TdCcelJson;
+  readonly sevSnpAttestation?: SevSnpAttestationJson;
+  readonly nvidiaAttestation?: unknown;
 }
 
-function toEvidence(
-  tpm: z.infer<typeof tpmSchema> | undefined,
-  extraCert?: { akCert?: string | undefined; akCertChain: string[] },
-): TpmEvidence {
-  if (tpm === undefined) {
-    throw new VerifierError('ERR_VERIFIER_UNSUPPORTED_EVIDENCE', 'Only tpmAttestation evidence is supported here.');
+type ShieldedIdentity = { readonly akCert?: string; readonly akCertChain: readonly string[] };
+
+/**
+ * The body's evidence as bytes: vTPM evidence, a SEV-SNP report or TDX quote beside it (GCE's shape), or a
+ * bare report with the instance identity certificate (`gceShieldedIdentity`) its report_data binds.
+ */
+function evidenceOf(
+  body: EvidenceMembers,
+  shieldedIdentity?: ShieldedIdentity,
+): Pick<VerifyRequest, 'evidence' | 'hardware' | 'identity'> {
+  if (body.nvidiaAttestation !== undefined) {
+    throw new VerifierError('ERR_VERIFIER_UNSUPPORTED_EVIDENCE', 'GPU evidence is not supported yet.');
   }
-  const akCert = tpm.akCert ?? extraCert?.akCert;
-  return {
-    quotes: tpm.quotes.map((q, i) => {
-      const hashAlgo = typeof q.hashAlgo === 'number' ? q.hashAlgo : HASH_ALGO[q.hashAlgo];
-      if (hashAlgo === undefined)
-        throw new CoreError('ERR_INVALID_ARGUMENT', `Invalid value at 'tpmAttestation.quotes[${i}].hashAlgo'.`);
-      return {
-        hashAlgo,
-        pcrValues: new Map(
-          Object.entries(q.pcrValues).map(([k, v]) => [Number(k), bytes(v, `tpmAttestation.quotes[${i}].pcrValues`)]),
-        ),
-        rawQuote: bytes(q.rawQuote, `tpmAttestation.quotes[${i}].rawQuote`),
-        rawSignature: bytes(q.rawSignature, `tpmAttestation.quotes[${i}].rawSignature`),
-      };
-    }),
-    akCert: bytes(akCert, 'tpmAttestation.akCert'),
-    certChain: [...tpm.certChain, ...(extraCert?.akCertChain ?? [])].map((c) => bytes(c, 'tpmAttestation.certChain')),
-    tcgEventLog: bytes(tpm.tcgEventLog, 'tpmAttestation.tcgEventLog'),
-    canonicalEventLog: bytes(tpm.canonicalEventLog, 'tpmAttestation.canonicalEventLog'),
+  const hardware: HardwareEvidence = {
+    ...(body.sevSnpAttestation === undefined ? {} : { sevSnp: fromSevSnpAttestationJson(body.sevSnpAttestation) }),
+    ...(body.tdCcel === undefined ? {} : { tdx: fromTdCcelJson(body.tdCcel) }),
   };
-}
-
-function toSignatures(entities: ReadonlyArray<z.infer<typeof signedEntitySchema>>): ImageSignatureInput[] {
-  return entities.flatMap((e) =>
-    e.containerImageSignatures.map((s) => ({
-      payload: bytes(s.payload, 'containerImageSignatures.payload'),
-      signature: bytes(s.signature, 'containerImageSignatures.signature'),
-    })),
-  );
+  if (hardware.sevSnp !== undefined && hardware.tdx !== undefined) {
+    throw new VerifierError('ERR_VERIFIER_UNSUPPORTED_EVIDENCE', 'Send one hardware report: SEV-SNP or TDX.');
+  }
+  const hasHardware = hardware.sevSnp !== undefined || hardware.tdx !== undefined;
+  if (body.tpmAttestation !== undefined) {
+    return {
+      evidence: fromTpmAttestationJson(body.tpmAttestation, shieldedIdentity),
+      ...(hasHardware ? { hardware } : {}),
+    };
+  }
+  if (!hasHardware) {
+    throw new VerifierError(
+      'ERR_VERIFIER_UNSUPPORTED_EVIDENCE',
+      'Send tpmAttestation, sevSnpAttestation or tdCcel evidence.',
+    );
+  }
+  const akCert = shieldedIdentity?.akCert;
+  return {
+    hardware,
+    ...(akCert === undefined
+      ? {}
+      : {
+          identity: {
+            certificate: fromBase64Lenient(akCert, 'gceShieldedIdentity.akCert'),
+            chain: (shieldedIdentity?.akCertChain ?? []).map((c) =>
+              fromBase64Lenient(c, 'gceShieldedIdentity.akCertChain'),
+            ),
+          },
+        }),
+  };
 }
 
 function signatureKind(value: string | undefined): TokenOptions['signature'] {
   if (value === undefined || value === '' || /(^|_)OIDC$/.test(value) || /UNSPECIFIED$/.test(value)) return 'OIDC';
   if (/(^|_)PKI$/.test(value)) return 'PKI';
   throw new CoreError('ERR_UNIMPLEMENTED', `Token type '${value}' is not offered by this verifier.`);
-}
-
-function refuseOtherEvidence(body: {
-  tdCcel?: unknown;
-  sevSnpAttestation?: unknown;
-  nvidiaAttestation?: unknown;
-}): void {
-  if (body.tdCcel !== undefined || body.sevSnpAttestation !== undefined || body.nvidiaAttestation !== undefined) {
-    throw new VerifierError(
-      'ERR_VERIFIER_UNSUPPORTED_EVIDENCE',
-      'TDX, SEV-SNP and GPU evidence are not supported yet.',
-    );
-  }
 }
 
 function challengeOf(request: ApiRequest): string {
@@ -167,12 +111,11 @@ export function verifierRoutes(verifier: Verifier): ApiRoute[] {
       path: '/v1/{challenge=projects/*/locations/*/challenges/*}:verifyAttestation',
       bodyLimit: 32 * 1024 * 1024,
       handler: async (req) => {
-        const body = parseWith(verifyAttestationSchema, req.body);
-        refuseOtherEvidence(body);
+        const body = parseVerifyAttestationRequest(req.body);
         const request: VerifyRequest = {
-          evidence: toEvidence(body.tpmAttestation),
+          ...evidenceOf(body),
           serviceAccountIdTokens: body.gcpCredentials?.serviceAccountIdTokens ?? [],
-          imageSignatures: toSignatures(body.confidentialSpaceInfo?.signedEntities ?? []),
+          imageSignatures: fromSignedEntitiesJson(body.confidentialSpaceInfo?.signedEntities ?? []),
           options: {
             ...(body.tokenOptions?.audience === undefined ? {} : { audience: body.tokenOptions.audience }),
             nonces: body.tokenOptions?.nonce ?? [],
@@ -188,18 +131,17 @@ export function verifierRoutes(verifier: Verifier): ApiRoute[] {
       path: '/v1/{challenge=projects/*/locations/*/challenges/*}:verifyConfidentialSpace',
       bodyLimit: 32 * 1024 * 1024,
       handler: async (req) => {
-        const body = parseWith(verifyConfidentialSpaceSchema, req.body);
-        refuseOtherEvidence(body);
+        const body = parseVerifyConfidentialSpaceRequest(req.body);
         if (body.options?.tokenProfile !== undefined && !/DEFAULT_EAT$|UNSPECIFIED$/.test(body.options.tokenProfile)) {
           throw new CoreError('ERR_UNIMPLEMENTED', `Token profile '${body.options.tokenProfile}' is not offered.`);
         }
         const request: VerifyRequest = {
-          evidence: toEvidence(body.tpmAttestation, body.gceShieldedIdentity ?? { akCertChain: [] }),
+          ...evidenceOf(body, body.gceShieldedIdentity),
           serviceAccountIdTokens: body.gcpCredentials?.serviceAccountIdTokens ?? [],
-          imageSignatures: toSignatures(body.signedEntities),
+          imageSignatures: fromSignedEntitiesJson(body.signedEntities),
           ...(body.sealroomImageConfig === undefined
             ? {}
-            : { imageConfig: bytes(body.sealroomImageConfig, 'sealroomImageConfig') }),
+            : { imageConfig: fromBase64Lenient(body.sealroomImageConfig, 'sealroomImageConfig') }),
           options: {
             ...(body.options?.audience === undefined ? {} : { audience: body.options.audience }),
             nonces: body.options?.nonce ?? [],

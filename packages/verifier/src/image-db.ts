@@ -1,5 +1,5 @@
 // The image database: golden boot measurements → release, hardened or debug, swversion and support
-// attributes (confidential-space `server/image/image.go`, reference/launcher.md §8). An entry is keyed by the
+// attributes (confidential-space `server/image/image.go`). An entry is keyed by the
 // kernel command line and also pins the Secure Boot db and the EFI boot applications of that boot.
 import { createHash } from 'node:crypto';
 import { TPM_ALG, digest, softBootCmdline, softBootImages, softSecureBootKeys } from '@sealroom/attest';
@@ -31,10 +31,17 @@ export interface ImageEntry {
   readonly secureBootDb: readonly string[];
   /** Digests (hex) of the EFI boot applications in boot order, per bank; every bank listed is compared. */
   readonly bootApplications: Readonly<Partial<Record<BootBank, readonly string[]>>>;
+  /**
+   * The image's hardware launch measurements (hex, 48 bytes): SEV-SNP MEASUREMENT or TDX MRTD. Bare hardware
+   * evidence (no vTPM) finds its image by them; with a vTPM, a report's must be one of them when listed.
+   */
+  readonly launchMeasurements?: readonly string[];
 }
 
 export interface ImageDatabase {
   lookup(cmdline: string): ImageEntry | undefined;
+  /** The image whose `launchMeasurements` list this SEV-SNP MEASUREMENT or TDX MRTD (hex). */
+  lookupLaunch(measurement: string): ImageEntry | undefined;
   entries(): readonly ImageEntry[];
 }
 
@@ -74,7 +81,15 @@ export function createImageDatabase(entries: readonly ImageEntry[]): ImageDataba
     checkBootValues(entry);
     byCmdline.set(entry.cmdline, entry);
   }
-  return { lookup: (cmdline) => byCmdline.get(cmdline), entries: () => [...byCmdline.values()] };
+  const byLaunch = new Map<string, ImageEntry>();
+  for (const entry of byCmdline.values()) {
+    for (const measurement of entry.launchMeasurements ?? []) byLaunch.set(measurement, entry);
+  }
+  return {
+    lookup: (cmdline) => byCmdline.get(cmdline),
+    lookupLaunch: (measurement) => byLaunch.get(measurement),
+    entries: () => [...byCmdline.values()],
+  };
 }
 
 /** The soft platform's image of one launcher build and family: its db key and boot images. */

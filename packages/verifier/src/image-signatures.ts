@@ -1,5 +1,5 @@
 // Container image signatures (cosign simple signing) checked the way Confidential Space's verifier does
-// (reference/launcher.md §7; GoogleCloudPlatform/confidential-space `server/signedcontainer`).
+// (GoogleCloudPlatform/confidential-space `server/signedcontainer`; docs/supply-chain.md, "Signatures").
 import { createHash, createPublicKey, constants, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { VerifierError } from './errors.ts';
@@ -14,7 +14,7 @@ export interface ImageSignatureInput {
   readonly signature: Uint8Array;
 }
 
-/** `submods.container.image_signatures[]` (CONTRACTS.md). */
+/** One entry of the `submods.container.image_signatures[]` claim (docs/verifier.md, "The token"). */
 export interface VerifiedImageSignature {
   readonly key_id: string;
   readonly signature: string;

@@ -21,3 +21,21 @@ export { createVerifier } from './service.ts';
 export type { Challenge, TokenOptions, Verifier, VerifyRequest, VerifyResult } from './service.ts';
 export { createSqlVerifierStore } from './store.ts';
 export type { VerifierStore } from './store.ts';
+export { snpClaims, tdxClaims } from './hardware-claims.ts';
+export type { HardwareClaimOptions, HardwareClaims, HardwareModel } from './hardware-claims.ts';
+export { classifyFile } from './evidence-files.ts';
+export type { ClassifiedFile, EvidenceFileKind } from './evidence-files.ts';
+export { collateralOf, importCollateral, loadCollateral } from './collateral-store.ts';
+export type { ImportOptions } from './collateral-store.ts';
+export type { ImportedCollateral, LoadedCollateral } from './collateral-store.ts';
+export { verifyEvidenceOffline } from './offline.ts';
+export type { OfflineOptions, OfflineVerdict } from './offline.ts';
+export {
+  AMD_KDS_URL,
+  COLLATERAL_HOSTS,
+  INTEL_CERTIFICATES_URL,
+  INTEL_PCS_URL,
+  fetchSnpCollateral,
+  fetchTdxCollateral,
+} from './collateral-fetch.ts';
+export type { CollateralFetchOptions, SnpFetchRequest, TdxFetchRequest } from './collateral-fetch.ts';

@@ -1,8 +1,10 @@
 // The verifier as a ServiceFactory: wires config, trusted roots, store, keys and routes.
+import { join } from 'node:path';
 import { loadOrCreatePlatformCa } from '@sealroom/attest';
 import type { ServiceContext, ServiceFactory, ServiceModule } from '@sealroom/transport';
 import type { JWTVerifyGetKey } from 'jose';
 import type { TrustedRoot } from './appraisal.ts';
+import { loadCollateral } from './collateral-store.ts';
 import { loadVerifierConfig, pemToDer, toImageEntry } from './config.ts';
 import type { VerifierConfig } from './config.ts';
 import { verifierRoutes } from './http.ts';
@@ -21,6 +23,16 @@ export interface VerifierServiceOptions {
   readonly serviceAccountKeys?: JWTVerifyGetKey;
 }
 
+/**
+ * The verifier service of `sealroom serve`: challenges, `:verifyConfidentialSpace`, OIDC discovery and
+ * JWKS, with its token-signing keys sealed in the deployment's state. `verifier` is the domain object.
+ *
+ * @example
+ * ```ts
+ * const module = await createVerifierModule(ctx, { config: parseVerifierConfig({}) });
+ * const app = await buildRestApp({ routes: module.routes, authenticator: ctx.authenticator, logger: ctx.logger });
+ * ```
+ */
 export async function createVerifierModule(
   context: ServiceContext,
   options: VerifierServiceOptions = {},
@@ -46,6 +58,8 @@ export async function createVerifierModule(
     clock,
     rotationMs: config.keyRotationSeconds * 1000,
     tokenTtlMs: config.tokenTtlSeconds * 1000,
+    // Replicas share the keys: one of them at a time makes the next one.
+    leases: context.leases,
   });
   const verifier = createVerifier({
     store,
@@ -55,6 +69,8 @@ export async function createVerifierModule(
     roots,
     intermediates: config.intermediates.map(pemToDer),
     images: createImageDatabase(config.images.map(toImageEntry)),
+    // Read per appraisal, so an import or fetch is seen without a restart; nothing here goes to the network.
+    collateral: () => loadCollateral(config.collateralDir ?? join(settings.stateDir, 'collateral')),
     verifyServiceAccountTokens: createServiceAccountTokenVerifier({
       issuer: `${settings.baseUrl}/accounts`,
       now: () => clock.now(),

@@ -184,9 +184,15 @@ describe('verifier refusals', () => {
     await expectRefusal(challenge, body, 'ERR_VERIFIER_TOKEN_OPTIONS');
   });
 
-  it('TDX evidence → ERR_VERIFIER_UNSUPPORTED_EVIDENCE', async () => {
+  it('a truncated TDX quote beside the vTPM → ERR_VERIFIER_MALFORMED_EVIDENCE', async () => {
     const { challenge, evidence } = await fresh();
     const body = { ...(await f.body(evidence, challenge)), tdCcel: { tdQuote: 'AAAA' } };
+    await expectRefusal(challenge, body, 'ERR_VERIFIER_MALFORMED_EVIDENCE');
+  });
+
+  it('GPU evidence → ERR_VERIFIER_UNSUPPORTED_EVIDENCE', async () => {
+    const { challenge, evidence } = await fresh();
+    const body = { ...(await f.body(evidence, challenge)), nvidiaAttestation: {} };
     await expectRefusal(challenge, body, 'ERR_VERIFIER_UNSUPPORTED_EVIDENCE');
   });
 
@@ -215,6 +221,7 @@ describe('verifier refusals', () => {
           supportAttributes: ['STABLE'],
           secureBootDb: [...debugEntry.secureBootDb],
           bootApplications: { sha256: [...debugEntry.bootApplications.sha256!] },
+          launchMeasurements: [...(debugEntry.launchMeasurements ?? [])],
         },
       ],
     });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createFakeClock } from '@sealroom/core';
-import { createIamTestContext } from '@sealroom/iam';
-import type { IamTestContext } from '@sealroom/iam';
+import { createIamTestContext } from '@sealroom/iam/testing';
+import type { IamTestContext } from '@sealroom/iam/testing';
 import { createLocalJWKSet } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
 import { createServiceAccountTokenVerifier } from './sa-tokens.ts';

@@ -1,12 +1,15 @@
 // The verifier's domain logic: challenges, appraisal of evidence, and token issuance. No HTTP here.
 import { createHash, randomBytes } from 'node:crypto';
+import { readInstanceInfo, verifyAkCertificateChain } from '@sealroom/attest';
 import type { HwModel, TpmEvidence } from '@sealroom/attest';
-import { CoreError, newUuid, outputPolicyClaims, toRfc3339 } from '@sealroom/core';
-import type { Caller, Clock, Logger } from '@sealroom/core';
+import { CLAIMS_SCHEMA, CoreError, newUuid, outputPolicyClaims, toRfc3339 } from '@sealroom/core';
+import type { Caller, Clock, Logger, SealroomClaims } from '@sealroom/core';
 import type { ServiceContext } from '@sealroom/transport';
-import { appraiseTpmEvidence } from './appraisal.ts';
+import { appraiseTpmEvidence, toVerifierError } from './appraisal.ts';
 import type { Appraisal, TrustedRoot } from './appraisal.ts';
-import { type SealroomClaims, buildClaims } from './claims.ts';
+import { buildClaims } from './claims.ts';
+import type { LoadedCollateral } from './collateral-store.ts';
+import { type HardwareEvidence, type HardwarePolicy, appraiseHardware, spkiOf } from './hardware-appraisal.ts';
 import type { VerifierConfig } from './config.ts';
 import { VerifierError } from './errors.ts';
 import type { ImageDatabase } from './image-db.ts';
@@ -43,7 +46,12 @@ export interface TokenOptions {
 }
 
 export interface VerifyRequest {
-  readonly evidence: TpmEvidence;
+  /** vTPM evidence; absent when a bare hardware report is sent. */
+  readonly evidence?: TpmEvidence;
+  /** A SEV-SNP report or TDX quote: beside `evidence` (GCE's shape) or alone with `identity`. */
+  readonly hardware?: HardwareEvidence;
+  /** Bare hardware evidence: the instance identity certificate its report_data binds, and its chain. */
+  readonly identity?: { readonly certificate: Uint8Array; readonly chain: readonly Uint8Array[] };
   readonly serviceAccountIdTokens: readonly string[];
   readonly imageSignatures: readonly ImageSignatureInput[];
   readonly options: TokenOptions;
@@ -71,6 +79,8 @@ export interface VerifierDeps {
   readonly intermediates: readonly Uint8Array[];
   readonly images: ImageDatabase;
   readonly verifyServiceAccountTokens: ServiceAccountTokenVerifier;
+  /** The deployment's collateral store, read (never fetched) for each hardware appraisal. */
+  readonly collateral?: () => LoadedCollateral;
   readonly context: Pick<ServiceContext, 'authorizer' | 'audit' | 'projects' | 'settings'>;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -144,6 +154,99 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       at: new Date(clock.now()),
     });
 
+  const hardwarePolicy = (at: Date): HardwarePolicy => ({
+    at,
+    collateral: deps.collateral?.() ?? { certificates: [], crls: [], tcbInfos: [], qeIdentities: [] },
+    amdArkSha256: config.amdArkSha256,
+    acceptedTcbStatuses: config.tdxAcceptedTcbStatuses,
+    allowStaleCollateral: config.allowStaleCollateral,
+    allowDebug: config.allowDebugHardware,
+  });
+
+  const mapped = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      throw toVerifierError(error);
+    }
+  };
+
+  /** Bare hardware evidence: the identity certificate names the instance, the report binds its key. */
+  const appraiseBare = (request: VerifyRequest, hardware: HardwareEvidence, nonce: Uint8Array): Appraisal => {
+    const at = new Date(clock.now());
+    const identity = request.identity;
+    if (identity === undefined || identity.certificate.length === 0) {
+      throw new VerifierError(
+        'ERR_VERIFIER_EVIDENCE_INCOMPLETE',
+        'A hardware report without a vTPM needs the instance identity certificate (gceShieldedIdentity.akCert).',
+      );
+    }
+    mapped(() =>
+      verifyAkCertificateChain(identity.certificate, {
+        intermediates: [...identity.chain, ...deps.intermediates],
+        roots: deps.roots.map((r) => r.certificate),
+        at,
+      }),
+    );
+    const instance = mapped(() => readInstanceInfo(identity.certificate));
+    if (instance === undefined || !instance.isProduction) {
+      throw new VerifierError(
+        'ERR_VERIFIER_NO_INSTANCE_IDENTITY',
+        'The identity certificate carries no production instance identity.',
+      );
+    }
+    const boundKey = spkiOf(identity.certificate);
+    const hw = mapped(() => appraiseHardware(hardware, { nonce, boundKey, withVtpm: false }, hardwarePolicy(at)));
+    const image = deps.images.lookupLaunch(hw.launchMeasurement);
+    if (image === undefined) {
+      throw new VerifierError('ERR_VERIFIER_UNKNOWN_IMAGE', 'The launch measurement is not in the image database.');
+    }
+    const container = hw.cosState?.container;
+    if (container === undefined || container.imageReference === '' || container.imageDigest === '') {
+      throw new VerifierError(
+        'ERR_VERIFIER_MISSING_LAUNCH_EVENTS',
+        'The canonical event log lacks the ImageRef, ImageDigest or RestartPolicy launch event.',
+      );
+    }
+    return {
+      hwmodel: hw.claims.hwmodel,
+      instance,
+      image,
+      boot: { kernelCmdline: '', secureBoot: { enabled: false, db: [] }, bootApplications: {} },
+      ...(hw.cosState === undefined ? {} : { cosState: hw.cosState }),
+      hardware: hw.claims,
+    };
+  };
+
+  /** The request's evidence appraised: a vTPM (with or without a hardware report bound to its AK), or bare hardware. */
+  const appraiseRequest = (request: VerifyRequest, nonce: Uint8Array): Appraisal => {
+    const { evidence, hardware } = request;
+    if (evidence === undefined) {
+      if (hardware === undefined) {
+        throw new VerifierError('ERR_VERIFIER_UNSUPPORTED_EVIDENCE', 'The request carries no evidence.');
+      }
+      return appraiseBare(request, hardware, nonce);
+    }
+    const base = appraise(evidence, nonce);
+    if (hardware === undefined) return base;
+    const at = new Date(clock.now());
+    const hw = mapped(() =>
+      appraiseHardware(
+        hardware,
+        { nonce, boundKey: base.akSpki ?? Buffer.alloc(0), withVtpm: true },
+        hardwarePolicy(at),
+      ),
+    );
+    const known = base.image.launchMeasurements;
+    if (known !== undefined && !known.includes(hw.launchMeasurement)) {
+      throw new VerifierError(
+        'ERR_VERIFIER_UNKNOWN_IMAGE',
+        "The hardware launch measurement is not one of the image's in the image database.",
+      );
+    }
+    return { ...base, hwmodel: hw.claims.hwmodel, hardware: hw.claims };
+  };
+
   const issueToken = async (appraisal: Appraisal, serviceAccounts: readonly string[], request: VerifyRequest) => {
     const imageDigest = appraisal.cosState?.container.imageDigest ?? '';
     const signatures = verifyImageSignatures(request.imageSignatures, imageDigest);
@@ -158,6 +261,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       appraisal,
       serviceAccounts,
       imageSignatures: signatures.verified,
+      ...(appraisal.hardware === undefined ? {} : { hardware: appraisal.hardware }),
     });
     return {
       token: await deps.keys.sign(claims, { x5c: request.options.signature === 'PKI' }),
@@ -214,17 +318,20 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         });
       try {
         checkTokenOptions(request.options);
-        const challenge = await store.getChallenge(name);
-        if (challenge === undefined)
+        // Consumed before appraisal, in one round trip: a failed attempt uses the challenge up too. Only when
+        // it cannot be had is it read again, to say why (missing, expired, or used).
+        const challenge = await store.useChallenge(name);
+        const refusal = challenge === undefined ? await store.getChallenge(name) : undefined;
+        const record = challenge ?? refusal;
+        if (record === undefined)
           throw new VerifierError('ERR_VERIFIER_CHALLENGE_NOT_FOUND', `Challenge ${name} not found.`);
-        if (challenge.expireTime <= clock.now()) {
+        if (record.expireTime <= clock.now()) {
           throw new VerifierError('ERR_VERIFIER_CHALLENGE_EXPIRED', `Challenge ${name} has expired.`);
         }
-        // Consumed before appraisal: a failed attempt uses the challenge up too.
-        if (challenge.used || !(await store.markChallengeUsed(name))) {
+        if (challenge === undefined) {
           throw new VerifierError('ERR_VERIFIER_CHALLENGE_USED', `Challenge ${name} was already used.`);
         }
-        const appraisal = appraise(request.evidence, challenge.nonce);
+        const appraisal = appraiseRequest(request, challenge.nonce);
         const serviceAccounts = await deps.verifyServiceAccountTokens(request.serviceAccountIdTokens, name);
         const { token, errors, outputPolicyDigest } = await issueToken(appraisal, serviceAccounts, request);
         await audit('ALLOWED', 'OK', {
@@ -261,24 +368,8 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256'],
         scopes_supported: ['openid'],
-        claims_supported: [
-          'sub',
-          'aud',
-          'exp',
-          'iat',
-          'iss',
-          'nbf',
-          'eat_nonce',
-          'eat_profile',
-          'secboot',
-          'oemid',
-          'hwmodel',
-          'swname',
-          'swversion',
-          'dbgstat',
-          'google_service_accounts',
-          'submods',
-        ],
+        // Every top-level claim of the claims contract, so discovery and the tokens cannot disagree.
+        claims_supported: Object.keys(CLAIMS_SCHEMA.properties ?? {}),
       };
     },
     jwks: () => deps.keys.jwks(),

@@ -1,9 +1,10 @@
 // The verifier's token-signing keys: RS256, sealed at rest, rotated with overlap, each certified by the
 // verifier's own PKI root for PKI tokens (x5c).
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { KeyObject } from 'node:crypto';
-import { encodeName, issueCertificate, parseDer, readChildren } from '@sealroom/attest';
-import type { Clock, Sealer } from '@sealroom/core';
+import { type Clock, CoreError, type Leases, type Sealer } from '@sealroom/core';
+import { EKU, encodeName, issueCertificate, readSubject } from '@sealroom/formats';
 import { exportJWK } from 'jose';
 import type { JWK } from 'jose';
 import type { SigningKeyRecord, VerifierStore } from './store.ts';
@@ -16,7 +17,18 @@ export interface KeyRingOptions {
   readonly rotationMs: number;
   /** Lifetime of the tokens: a retired key stays published this long after it stops signing. */
   readonly tokenTtlMs: number;
+  /**
+   * Replicas sharing the store: a rotation is made only by the holder of the `verifier-signing-keys` lease,
+   * so two replicas never both create the next key; the others sign with the newest key until they see it.
+   * Without it (one process) the key ring rotates by itself.
+   */
+  readonly leases?: Leases;
 }
+
+/** The lease under which one replica at a time creates the next signing key. */
+export const SIGNING_KEY_LEASE = 'verifier-signing-keys';
+/** How long the rotating replica holds the lease: far longer than creating one RSA key takes. */
+const SIGNING_KEY_LEASE_MS = 60_000;
 
 interface ActiveKey {
   readonly kid: string;
@@ -26,13 +38,17 @@ interface ActiveKey {
 }
 
 export interface KeyRing {
-  sign(claims: Record<string, unknown>, options?: { x5c?: boolean }): Promise<string>;
+  /** An RS256 JWT of `payload` (the verifier passes `Claims` checked by `buildClaims`) under the active key. */
+  sign(payload: object, options?: { x5c?: boolean }): Promise<string>;
   jwks(): Promise<{ keys: JWK[] }>;
   /** DER of the PKI root that certifies the signing keys. */
   pkiRoot(): Promise<Buffer>;
 }
 
 const PKI_ROOT_VALIDITY_MS = 20 * 365 * 24 * 3600_000;
+/** How long a replica waits for the first signing key another replica is creating (50 × 100 ms). */
+const FIRST_KEY_POLLS = 50;
+const FIRST_KEY_POLL_MS = 100;
 
 export function createKeyRing(options: KeyRingOptions): KeyRing {
   const { store, sealer, clock } = options;
@@ -90,13 +106,14 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
     const certificate = issueCertificate({
       serial: Buffer.concat([Buffer.of(1), randomBytes(15)]),
-      issuer: subjectOf(ca.certificate),
+      issuer: readSubject(ca.certificate),
       subject: encodeName(`Sealroom attestation token signer ${kid.slice(0, 16)}`, 'Sealroom'),
       subjectPublicKey: publicKey,
       signingKey: ca.privateKey,
       notBefore: new Date(now - 60_000),
       notAfter: new Date(now + options.rotationMs + options.tokenTtlMs + 3600_000),
       isCa: false,
+      extendedKeyUsage: [EKU.tcgKpAikCertificate],
     });
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
     await store.insertSigningKey({
@@ -109,17 +126,55 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     return { kid, privateKey, certificate, createTime: now };
   };
 
-  const activeKey = async (): Promise<ActiveKey> => {
+  const newestKey = async () => (await store.listSigningKeys()).at(-1);
+
+  /** One look at the store at a time in this process: concurrent signs wait for it rather than rotate too. */
+  let refreshing: Promise<ActiveKey> | undefined;
+  const activeKey = (): Promise<ActiveKey> => {
+    if (active && clock.now() - active.createTime < options.rotationMs) return Promise.resolve(active);
+    refreshing ??= refreshActiveKey().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  };
+
+  const refreshActiveKey = async (): Promise<ActiveKey> => {
     const now = clock.now();
-    if (active && now - active.createTime < options.rotationMs) return active;
-    const newest = (await store.listSigningKeys()).at(-1);
-    active = newest && now - newest.createTime < options.rotationMs ? open(newest) : await createKey(now);
+    let newest = await newestKey();
+    if (!newest || now - newest.createTime >= options.rotationMs) {
+      if (!options.leases) {
+        active = await createKey(now);
+      } else if (await options.leases.acquire(SIGNING_KEY_LEASE, SIGNING_KEY_LEASE_MS)) {
+        // Read again under the lease: the last holder may have rotated since the read above.
+        newest = await newestKey();
+        active = newest && now - newest.createTime < options.rotationMs ? open(newest) : await createKey(now);
+      } else if (newest) {
+        // Another replica is rotating: the key it replaces stays published, so signing with it is still sound.
+        active = open(newest);
+        return active;
+      } else {
+        active = open(await waitForFirstKey());
+        return active;
+      }
+    } else {
+      active = open(newest);
+    }
     await store.deleteSigningKeysCreatedBefore(now - options.rotationMs - options.tokenTtlMs);
     return active;
   };
 
+  /** The first start of several replicas at once: one creates the first key, the others wait to read it. */
+  const waitForFirstKey = async (): Promise<SigningKeyRecord> => {
+    for (let attempt = 0; attempt < FIRST_KEY_POLLS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, FIRST_KEY_POLL_MS));
+      const newest = await newestKey();
+      if (newest) return newest;
+    }
+    throw new CoreError('ERR_UNAVAILABLE', 'The verifier has no signing key yet; retry shortly.');
+  };
+
   return {
-    async sign(claims, signOptions = {}) {
+    async sign(payload, signOptions = {}) {
       const key = await activeKey();
       const header: { alg: 'RS256'; kid: string; typ: 'JWT'; x5c?: string[] } = {
         alg: 'RS256',
@@ -130,7 +185,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
         const ca = await loadRoot();
         header.x5c = [key.certificate.toString('base64'), ca.certificate.toString('base64')];
       }
-      return signCompactJwt(header, claims, key.privateKey);
+      return signCompactJwt(header, payload, key.privateKey);
     },
     async jwks() {
       await activeKey();
@@ -144,17 +199,15 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   };
 }
 
-/**
- * RS256 compact JWS (RFC 7515 §7.1) signed on the calling thread: one RSA signature and two base64url
- * encodings, without a thread-pool hop per token (the verifier's throughput is bounded by this call).
- */
-function signCompactJwt(header: object, claims: object, privateKey: KeyObject): string {
-  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
-}
+const signOnThreadPool = promisify(sign);
 
-/** The subject Name (DER) of a certificate: the issuer of what it signs. */
-function subjectOf(certificate: Uint8Array): Uint8Array {
-  const [tbs] = readChildren(parseDer(certificate));
-  return readChildren(tbs!)[5]!.raw;
+/**
+ * RS256 compact JWS (RFC 7515 §7.1). The RSA signature (about a millisecond, the largest single cost of a
+ * token) runs on libuv's thread pool: on the event loop it held every other request for that long and left
+ * the machine's other cores idle, so the verifier topped out near one core's signing rate.
+ */
+async function signCompactJwt(header: object, claims: object, privateKey: KeyObject): Promise<string> {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const signature = await signOnThreadPool('sha256', Buffer.from(input), privateKey);
+  return `${input}.${signature.toString('base64url')}`;
 }

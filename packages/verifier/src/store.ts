@@ -24,6 +24,11 @@ export interface VerifierStore {
   getChallenge(name: string): Promise<ChallengeRecord | undefined>;
   /** Marks the challenge used; false when it already was (the single-use guarantee, atomic). */
   markChallengeUsed(name: string): Promise<boolean>;
+  /**
+   * Marks the challenge used and returns it as it was, in one round trip; undefined when it is missing or
+   * was already used (atomic across replicas: of racing calls, exactly one gets the record).
+   */
+  useChallenge(name: string): Promise<ChallengeRecord | undefined>;
   deleteChallengesExpiredBefore(time: number): Promise<number>;
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
@@ -78,6 +83,14 @@ export async function createSqlVerifierStore(db: SqlDatabase): Promise<VerifierS
     async markChallengeUsed(name) {
       const { changes } = await db.run('UPDATE verifier_challenges SET used = 1 WHERE name = ? AND used = 0', [name]);
       return changes === 1;
+    },
+    async useChallenge(name) {
+      // RETURNING gives the row after the update; only a row that was unused matches, so `used` was false.
+      const row = await db.get<Row>(
+        'UPDATE verifier_challenges SET used = 1 WHERE name = ? AND used = 0 RETURNING name, nonce, create_time, expire_time',
+        [name],
+      );
+      return row === undefined ? undefined : toChallenge({ ...row, used: 0 });
     },
     async deleteChallengesExpiredBefore(time) {
       return (await db.run('DELETE FROM verifier_challenges WHERE expire_time < ?', [time])).changes;

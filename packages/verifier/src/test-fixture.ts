@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COS_TYPE, bootSoftPlatform, createPlatformCa, encodeCosContent } from '@sealroom/attest';
 import type { ImageFamily, PlatformCa, SoftFirmwareOptions, SoftPlatform, TpmEvidence } from '@sealroom/attest';
-import { createFakeClock, resolveSharedDir, toBase64 } from '@sealroom/core';
-import type { FakeClock } from '@sealroom/core';
-import { createIamTestContext } from '@sealroom/iam';
-import type { IamTestContext } from '@sealroom/iam';
+import { createFakeClock, resolveSharedDir, toTpmAttestationJson } from '@sealroom/core';
+import type { FakeClock, TpmAttestationJson } from '@sealroom/core';
+import { createIamTestContext } from '@sealroom/iam/testing';
+import type { IamTestContext } from '@sealroom/iam/testing';
 import { buildRestApp } from '@sealroom/transport';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { parseVerifierConfig } from './config.ts';
@@ -42,8 +42,12 @@ export interface Fixture {
   body(evidence: TpmEvidence, challenge: string, extra?: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-export async function createFixture(config: Partial<VerifierConfig> = {}): Promise<Fixture> {
-  const clock = createFakeClock(Date.UTC(2026, 5, 1));
+/** `startMs`: the clock's start, which is also when the soft platform CA begins to be valid (ten years). */
+export async function createFixture(
+  config: Partial<VerifierConfig> = {},
+  options: { readonly startMs?: number } = {},
+): Promise<Fixture> {
+  const clock = createFakeClock(options.startMs ?? Date.UTC(2026, 5, 1));
   const t = await createIamTestContext({ clock, dev: true, baseUrl: BASE_URL });
   await t.createUser('owner@example.com');
   const project = await t.createProject('operator-project', 'owner@example.com');
@@ -87,13 +91,7 @@ export async function createFixture(config: Partial<VerifierConfig> = {}): Promi
     async boot(imageFamily = 'confidential-space', bootCa = ca, firmware = {}, imageId = `sha256:${'e9'.repeat(32)}`) {
       const platform = bootSoftPlatform({
         ca: bootCa,
-        instance: {
-          zone: 'us-central1-a',
-          projectId: 'operator-project',
-          projectNumber: project.projectNumber,
-          instanceName: 'vm1',
-          instanceId: '6920867375712861823',
-        },
+        instance: fixtureInstance(project.projectNumber),
         launcherBuild: LAUNCHER_BUILD,
         imageFamily,
         nowMs: clock.now(),
@@ -145,19 +143,34 @@ export async function createFixture(config: Partial<VerifierConfig> = {}): Promi
   return fixture;
 }
 
-export function toTpmJson(evidence: TpmEvidence): Record<string, unknown> {
+/** The `tpmAttestation` JSON of evidence, as the launcher sends it (the evidence contract's encoder). */
+/** The operator's instance vm1 the fixture's platforms boot as (project number from the fixture). */
+export function fixtureInstance(projectNumber: string) {
   return {
-    quotes: evidence.quotes.map((q) => ({
-      hashAlgo: q.hashAlgo,
-      pcrValues: Object.fromEntries([...q.pcrValues].map(([k, v]) => [String(k), toBase64(v)])),
-      rawQuote: toBase64(q.rawQuote),
-      rawSignature: toBase64(q.rawSignature),
-    })),
-    tcgEventLog: toBase64(evidence.tcgEventLog ?? new Uint8Array(0)),
-    canonicalEventLog: toBase64(evidence.canonicalEventLog ?? new Uint8Array(0)),
-    akCert: toBase64(evidence.akCert),
-    certChain: evidence.certChain.map(toBase64),
+    zone: 'us-central1-a',
+    projectId: 'operator-project',
+    projectNumber,
+    instanceName: 'vm1',
+    instanceId: '6920867375712861823',
   };
+}
+
+/** A hardened SEV-SNP image the verifier knows by its launch measurement (`sealroom.image=<name>`). */
+export function snpTestImage(name: string, measurement: Buffer): VerifierConfig['images'][number] {
+  return {
+    cmdline: `sealroom.image=${name}`,
+    imageReleaseName: `sealroom-${name}`,
+    isHardened: true,
+    swversion: '261100',
+    supportAttributes: ['STABLE'],
+    secureBootDb: ['0'.repeat(64)],
+    bootApplications: { sha256: ['0'.repeat(64)] },
+    launchMeasurements: [measurement.toString('hex')],
+  };
+}
+
+export function toTpmJson(evidence: TpmEvidence): TpmAttestationJson {
+  return toTpmAttestationJson(evidence);
 }
 
 export function cosignSignature(payload: string, signature: string): { payload: string; signature: string } {

@@ -55,6 +55,7 @@ describe('buildExternalAccountCredentials', () => {
       audience: AUDIENCE,
       subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
       token_url: 'https://collab1.example/v1/token',
+      token_info_url: 'https://collab1.example/v1/introspect',
       credential_source: { file: tokenFile },
       service_account_impersonation_url:
         'https://collab1.example/v1/projects/-/serviceAccounts/sa@c1.iam.gserviceaccount.com:generateAccessToken',

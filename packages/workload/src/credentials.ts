@@ -16,17 +16,32 @@ export interface ExternalAccountOptions {
   readonly universeDomain?: string;
 }
 
-/** The JSON google-auth-library reads (reference/gcp-compat.md §2), as Confidential Space samples write it. */
+/** The `external_account` JSON google-auth-library reads, as Confidential Space samples write it. */
 export interface ExternalAccountCredentials {
   readonly type: 'external_account';
   readonly audience: string;
   readonly subject_token_type: string;
   readonly token_url: string;
+  /** Token introspection, which `gcloud auth login --cred-file` calls to name the account it signed in. */
+  readonly token_info_url?: string;
   readonly credential_source: { readonly file: string };
   readonly service_account_impersonation_url?: string;
   readonly universe_domain?: string;
 }
 
+/**
+ * The credential one collaborator's identity needs: google-auth-library reads the launcher's token file,
+ * exchanges it at `tokenUrl` for the provider `audience`, and optionally impersonates a service account.
+ *
+ * @example
+ * ```ts
+ * const credentials = buildExternalAccountCredentials({
+ *   audience: '//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/verifier',
+ *   tokenUrl: tokenUrlFor('https://sealroom.collab1.example'),
+ * });
+ * const authClient = createExternalAccountClient(credentials); // or write it out for GOOGLE_APPLICATION_CREDENTIALS
+ * ```
+ */
 export function buildExternalAccountCredentials(options: ExternalAccountOptions): ExternalAccountCredentials {
   if (!options.audience.startsWith('//')) {
     throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', `audience "${options.audience}" is not a provider's full name`);
@@ -46,6 +61,9 @@ export function buildExternalAccountCredentials(options: ExternalAccountOptions)
     audience: options.audience,
     subject_token_type: JWT_TOKEN_TYPE,
     token_url: options.tokenUrl,
+    ...(/\/v1\/token$/.test(options.tokenUrl)
+      ? { token_info_url: options.tokenUrl.replace(/token$/, 'introspect') }
+      : {}),
     credential_source: { file: options.tokenFile ?? resolveLauncherPaths().tokenFile },
     ...(options.impersonationUrl === undefined ? {} : { service_account_impersonation_url: options.impersonationUrl }),
     ...(options.universeDomain === undefined ? {} : { universe_domain: options.universeDomain }),
@@ -57,7 +75,7 @@ export function impersonationUrlFor(baseUrl: string, serviceAccountEmail: string
   return `${trimSlash(baseUrl)}/v1/projects/-/serviceAccounts/${serviceAccountEmail}:generateAccessToken`;
 }
 
-/** `{base}/v1/token`: the STS of a Sealroom deployment. */
+/** `{base}/v1/token`: the STS of a Sealroom deployment (its introspection endpoint is `{base}/v1/introspect`). */
 export function tokenUrlFor(baseUrl: string): string {
   return `${trimSlash(baseUrl)}/v1/token`;
 }

@@ -36,11 +36,20 @@ export interface KmsClientOptionsInput {
   readonly transport?: KmsTransport;
 }
 
-/** For `new KeyManagementServiceClient(options)`: REST fallback (default) or gRPC over TLS. */
+/**
+ * For `new KeyManagementServiceClient(options)`: REST fallback (default) or gRPC over TLS.
+ *
+ * @example
+ * ```ts
+ * const kms = new KeyManagementServiceClient(
+ *   kmsClientOptions({ endpoint: { restUrl: 'https://sealroom.collab1.example' }, authClient }) as never,
+ * );
+ * ```
+ */
 export function kmsClientOptions(input: KmsClientOptionsInput): Record<string, unknown> {
   if ((input.transport ?? 'rest') === 'rest') {
     const url = parseRestUrl(input.endpoint.restUrl);
-    // The port must be passed separately: a host:port apiEndpoint is sent to :443 (gcp-compat.md §5).
+    // The port must be passed separately: a host:port apiEndpoint is sent to :443.
     return {
       fallback: true,
       protocol: url.protocol.slice(0, -1),
@@ -74,7 +83,7 @@ export function pubsubClientOptions(input: PubsubClientOptionsInput): Record<str
 function grpcTls(endpoint: SealroomEndpoint, authClient: AuthClient): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   if (endpoint.caPem !== undefined) {
-    // gax uses sslCreds as is, so the bearer token must be composed in (gcp-compat.md §5).
+    // gax uses sslCreds as is, so the bearer token must be composed in.
     options.sslCreds = grpc.credentials.combineChannelCredentials(
       grpc.credentials.createSsl(Buffer.from(endpoint.caPem)),
       bearerCallCredentials(authClient),

@@ -9,7 +9,7 @@ export {
   resolveLauncherPaths,
 } from './paths.ts';
 export type { LauncherPaths } from './paths.ts';
-export { decodeTokenClaims, readDefaultToken } from './token.ts';
+export { decodeTokenClaims, readDefaultToken, readTokenClaims } from './token.ts';
 export type { ReadTokenOptions } from './token.ts';
 export { fetchDefaultToken, requestCustomToken } from './teeserver-client.ts';
 export type { CustomTokenOptions, CustomTokenType } from './teeserver-client.ts';
@@ -59,4 +59,19 @@ export {
 } from './dp-noise.ts';
 export type { Rational, UniformSource } from './dp-noise.ts';
 export { createPrivacyLedger, outputPolicyOfClaims, releaseResult } from './release.ts';
-export type { PrivacyLedger, PrivacyLedgerSnapshot, Release, ReleaseOptions, ValueTally } from './release.ts';
+export type {
+  OutputPolicyClaims,
+  PrivacyLedger,
+  PrivacyLedgerSnapshot,
+  Release,
+  ReleaseOptions,
+  ValueTally,
+} from './release.ts';
+export {
+  CONTAINER_PLATFORM_DIR,
+  ENDPOINTS_FILE_NAME,
+  PLATFORM_DIR_ENV,
+  googleClientOptions,
+  readPlatformEndpoints,
+} from './platform-endpoints.ts';
+export type { GoogleClientOptionsInput, PlatformEndpointsDocument, ServiceEndpoint } from './platform-endpoints.ts';

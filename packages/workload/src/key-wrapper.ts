@@ -24,7 +24,21 @@ export interface KeyWrapper {
   unwrap(wrapped: Uint8Array, aad?: Uint8Array): Promise<Buffer>;
 }
 
-/** A KMS symmetric key used as key-encryption key; CRC32Cs are sent and checked both ways. */
+/**
+ * A KMS symmetric key used as key-encryption key; CRC32Cs are sent and checked both ways. The client is
+ * the unmodified `@google-cloud/kms` client, authenticated as the workload's federated identity.
+ *
+ * @example
+ * ```ts
+ * const authClient = createExternalAccountClient(buildExternalAccountCredentials({ audience, tokenUrl }));
+ * const kms = new KeyManagementServiceClient(kmsClientOptions({ endpoint: { restUrl: api }, authClient }) as never);
+ * const key = createKmsKeyWrapper(kms as never, 'projects/collab1/locations/global/keyRings/kr1/cryptoKeys/key1');
+ * const dataKey = createDataKey();
+ * const wrapped = await key.wrap(dataKey); // store beside the data; only the attested workload can unwrap it
+ * const sealed = encryptWithDataKey(dataKey, plaintext, aad);
+ * const opened = decryptWithDataKey(await key.unwrap(wrapped), sealed, aad);
+ * ```
+ */
 export function createKmsKeyWrapper(client: KmsCryptoClient, keyName: string): KeyWrapper {
   return {
     async wrap(dataKey, aad) {

@@ -1,4 +1,4 @@
-// Where the launcher puts the token file and the teeserver socket, as the workload sees them (launcher.md §6).
+// Where the launcher puts the token file and the teeserver socket, as the workload sees them (docs/workload.md).
 import { join } from 'node:path';
 
 /** The launcher's directory inside the container; fixed by the contract. */

@@ -177,10 +177,14 @@ export async function releaseResult(
   };
 }
 
+/** What `outputPolicyOfClaims` reads of a token's claims; `Claims` (core's claims contract) is one. */
+export interface OutputPolicyClaims {
+  readonly submods?: { readonly sealroom?: { readonly output_policy?: unknown } };
+}
+
 /** The output policy in a token's claims (`submods.sealroom.output_policy`), or undefined when it has none. */
-export function outputPolicyOfClaims(claims: Readonly<Record<string, unknown>>): OutputPolicy | undefined {
-  const submods = claims.submods as { sealroom?: { output_policy?: unknown } } | undefined;
-  const value = submods?.sealroom?.output_policy;
+export function outputPolicyOfClaims(claims: OutputPolicyClaims): OutputPolicy | undefined {
+  const value = claims.submods?.sealroom?.output_policy;
   if (value === undefined) return undefined;
   try {
     return parseOutputPolicy(value);

@@ -1,4 +1,4 @@
-// The teeserver client against a socket server that answers like the launcher's (launcher.md §6).
+// The teeserver client against a socket server that answers like the launcher's (docs/launcher.md, "teeserver").
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';

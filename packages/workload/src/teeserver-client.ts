@@ -17,7 +17,15 @@ export interface CustomTokenOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** `POST /v1/token` on the teeserver socket; the answer is the raw JWT. */
+/**
+ * `POST /v1/token` on the teeserver socket; the answer is the raw JWT.
+ *
+ * @example
+ * ```ts
+ * // A token for a relying party of one's own, bound to its nonce (e.g. tlsBindingNonce(socket)).
+ * const token = await requestCustomToken({ audience: 'https://collab.example', nonces: [nonce] });
+ * ```
+ */
 export async function requestCustomToken(options: CustomTokenOptions): Promise<string> {
   const body = JSON.stringify({
     audience: options.audience,
@@ -50,7 +58,7 @@ function callTeeServer(
         const text = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
         if (status === 200) resolve(text.trim());
-        // The teeserver's 400 body is its reason text (launcher.md §6), safe to pass on: it holds no token.
+        // The teeserver's 400 body is its reason text, safe to pass on: it holds no token.
         else if (status === 400) reject(new WorkloadError('ERR_WORKLOAD_TOKEN_REQUEST_REFUSED', text.trim()));
         else reject(new WorkloadError('ERR_WORKLOAD_TEESERVER', `the teeserver answered ${status}`));
       });

@@ -1,6 +1,6 @@
 // Reads the launcher's default attestation token and decodes its claims for inspection (never for trust).
 import { readFile } from 'node:fs/promises';
-import { fromBase64Url } from '@sealroom/core';
+import { type Claims, decodeClaims, decodeClaimsPayload, isSealroomError } from '@sealroom/core';
 import { WorkloadError } from './errors.ts';
 import { resolveLauncherPaths } from './paths.ts';
 
@@ -9,7 +9,15 @@ export interface ReadTokenOptions {
   readonly tokenFile?: string;
 }
 
-/** The default token (audience `https://sts.<universe>`) as the launcher last wrote it, trimmed. */
+/**
+ * The default token (audience `https://sts.<universe>`) as the launcher last wrote it, trimmed.
+ *
+ * @example
+ * ```ts
+ * const token = await readDefaultToken(); // /run/container_launcher/attestation_verifier_claims_token
+ * const claims = decodeTokenClaims(token); // for logs and self-inspection only: relying parties verify
+ * ```
+ */
 export async function readDefaultToken(options: ReadTokenOptions = {}): Promise<string> {
   const tokenFile = options.tokenFile ?? resolveLauncherPaths().tokenFile;
   let text: string;
@@ -26,23 +34,40 @@ export async function readDefaultToken(options: ReadTokenOptions = {}): Promise<
 }
 
 /**
- * The payload of a compact JWT, WITHOUT verifying its signature: for logging a digest or reading one's
- * own claims. Relying parties verify against the issuer's JWKS instead.
+ * The claims of the launcher's default token, checked against the claims contract (`parseClaims`) but
+ * WITHOUT verifying its signature: for reading one's own claims. Relying parties verify the token against
+ * the issuer's JWKS instead.
+ *
+ * @example
+ * ```ts
+ * const claims = await readTokenClaims();
+ * claims.submods.container.image_digest; // 'sha256:…', the image this workload runs
+ * ```
+ * @throws WorkloadError `ERR_WORKLOAD_TOKEN_UNAVAILABLE` (no token yet); ContractError `ERR_CLAIMS_*`.
  */
-export function decodeTokenClaims(token: string): Record<string, unknown> {
-  const parts = token.trim().split('.');
-  const payload = parts[1];
-  if (parts.length !== 3 || payload === undefined) {
-    throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'not a compact JWT (three dot-separated parts expected)');
-  }
+export async function readTokenClaims(options: ReadTokenOptions = {}): Promise<Claims> {
+  return decodeClaims(await readDefaultToken(options));
+}
+
+/**
+ * The payload of any compact JWT, WITHOUT verifying its signature and without the claims contract: for
+ * tokens that are not attestation tokens. An attestation token's claims are read with `readTokenClaims`
+ * (or core's `decodeClaims`), which types them.
+ */
+export function decodeTokenClaims(token: string): { readonly [claim: string]: unknown } {
   let claims: unknown;
   try {
-    claims = JSON.parse(fromBase64Url(payload).toString('utf8'));
+    claims = decodeClaimsPayload(token);
   } catch (cause) {
-    throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'the JWT payload is not JSON', { cause });
+    const reason = isSealroomError(cause) ? cause.message : 'the token does not decode';
+    throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', reason, { cause });
   }
-  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) {
+  if (!isJsonObject(claims)) {
     throw new WorkloadError('ERR_WORKLOAD_BAD_CONFIG', 'the JWT payload is not a JSON object');
   }
-  return claims as Record<string, unknown>;
+  return claims;
+}
+
+function isJsonObject(value: unknown): value is { readonly [claim: string]: unknown } {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -2,35 +2,24 @@
 import { randomBytes } from 'node:crypto';
 import {
   type AuditRecord,
-  type Caller,
   createFakeClock,
   createSealer,
   type FakeClock,
   openSqliteDatabase,
-  permissionDenied,
   type Sealer,
   type SqlDatabase,
 } from '@sealroom/core';
+import { createGrantTableAuthorizer } from '@sealroom/iam/testing';
 import type { SecretsDeps } from './service.ts';
 import { openSqlSecretsStore } from './store.ts';
 
-export function userCaller(email: string): Caller {
-  return { kind: 'user', principal: `user:${email}`, credentialId: `cred-${email}`, expiresAt: Date.UTC(2030, 0, 1) };
-}
+export { userCaller } from '@sealroom/iam/testing';
 
 export async function createSecretsTestBed(options: { db?: SqlDatabase; sealer?: Sealer } = {}) {
   const db = options.db ?? openSqliteDatabase({ path: ':memory:' });
   const clock: FakeClock = createFakeClock();
   const audit: AuditRecord[] = [];
-  const grants: { principal: string; permission: string; resource: string }[] = [];
-  const isAllowed = async (caller: Caller | undefined, permission: string, resource: string) =>
-    caller !== undefined &&
-    grants.some(
-      (g) =>
-        g.principal === caller.principal &&
-        g.permission === permission &&
-        (resource === g.resource || resource.startsWith(`${g.resource}/`)),
-    );
+  const { authorizer, grant } = createGrantTableAuthorizer();
   const project = { projectId: 'proj-a', projectNumber: '111111111111' };
   const deps: SecretsDeps = {
     store: await openSqlSecretsStore(db),
@@ -38,19 +27,13 @@ export async function createSecretsTestBed(options: { db?: SqlDatabase; sealer?:
     clock,
     audit: { record: async (entry) => void audit.push(entry) },
     projects: { resolve: async (id) => (id === 'proj-a' || id === '111111111111' ? project : undefined) },
-    authorizer: {
-      isAllowed,
-      authorize: async (caller, permission, resource) => {
-        if (!(await isAllowed(caller, permission, resource))) throw permissionDenied(permission, resource);
-      },
-    },
+    authorizer,
   };
   return {
     deps,
     db,
     clock,
     audit,
-    grant: (principal: string, permission: string, resource: string) =>
-      void grants.push({ principal, permission, resource }),
+    grant,
   };
 }
