@@ -1,11 +1,11 @@
 // The routes a live console needs: the aggregated list, decoded token claims, the serial console as SSE.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type IamTestContext, createIamTestContext } from '@sealroom/iam';
+import { type IamTestContext, createIamTestContext } from '@sealroom/iam/testing';
 import { buildRestApp } from '@sealroom/transport';
 import { createComputeModule } from './module.ts';
 import { createSerialStreams } from './serial-stream.ts';
-import { type FakeAgent, createFakeAgent } from './test-support.ts';
+import { type FakeAgent, createFakeAgent } from './testing.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GCE JSON read field by field
 type Json = any;

@@ -7,6 +7,16 @@ export const COMPUTE_ERRORS = {
     retryable: false,
     description: 'An instance with this name already exists in the zone; pick another name or delete it first.',
   },
+  ERR_COMPUTE_FIREWALL_EXISTS: {
+    status: 'ALREADY_EXISTS',
+    retryable: false,
+    description: 'A firewall rule with this name already exists in the project; pick another name or delete it first.',
+  },
+  ERR_COMPUTE_FIREWALL_NOT_FOUND: {
+    status: 'NOT_FOUND',
+    retryable: false,
+    description: 'No firewall rule with this name in this project (answered only to callers allowed to see it).',
+  },
   ERR_COMPUTE_INSTANCE_NOT_FOUND: {
     status: 'NOT_FOUND',
     retryable: false,
@@ -46,10 +56,62 @@ export const COMPUTE_ERRORS = {
     description:
       'The instance holds no attestation token now: it has not attested yet, the verifier refused it, or it is stopped.',
   },
+  ERR_COMPUTE_FINGERPRINT_MISMATCH: {
+    status: 'FAILED_PRECONDITION',
+    retryable: true,
+    description:
+      'The metadata changed since the caller read its fingerprint (instances.setMetadata): read the instance again and reapply the change.',
+  },
   ERR_COMPUTE_BAD_REQUEST: {
     status: 'INVALID_ARGUMENT',
     retryable: false,
     description: 'The instance resource is malformed (name, zone, metadata items or labels).',
+  },
+  ERR_COMPUTE_HOST_CSR: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      'The host enrolment request carries no valid PKCS#10 request (EC P-256 key, ECDSA-SHA256 self-signature, a host name as common name).',
+  },
+  ERR_COMPUTE_HOST_TOKEN: {
+    status: 'PERMISSION_DENIED',
+    retryable: false,
+    description:
+      'The host enrolment token is unknown, already used or expired: tokens are single use; ask an administrator for a new one.',
+  },
+  ERR_COMPUTE_HOST_NAME: {
+    status: 'ALREADY_EXISTS',
+    retryable: false,
+    description: 'A host with this name already serves another pool; join under another name.',
+  },
+  ERR_COMPUTE_HOST_DENIED: {
+    status: 'PERMISSION_DENIED',
+    retryable: false,
+    description:
+      'A host asked for something of an instance that is not placed on it (tokens, AK certificate), or sent a malformed call.',
+  },
+  ERR_COMPUTE_HOST_DISABLED: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description: 'The deployment runs without the host channel (compute hostPort -1): remote hosts cannot join.',
+  },
+  ERR_COMPUTE_HOST_CHANNEL: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'The channel between the control plane and a host failed (closed, a malformed frame, a call not answered in time); the host reconnects.',
+  },
+  ERR_COMPUTE_HOST_STATE: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'The host state directory is missing or incomplete: run `sealroom host join` first (it writes host.json, the key and the certificate).',
+  },
+  ERR_COMPUTE_HOST_INSECURE_JOIN: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'A host join over plain http sends the enrolment token in clear, where anyone on the path could redeem it: give an https control plane URL, or pass --insecure-enrolment on a network you trust (development).',
   },
 } as const satisfies ErrorCatalog<string>;
 

@@ -1,10 +1,17 @@
 // The instances API in process: lifecycle, IAM (roles, actAs, denied = missing), serial output, exec, errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type IamTestContext, createIamTestContext } from '@sealroom/iam';
+import { createLeases } from '@sealroom/core';
+import { type IamTestContext, createIamTestContext } from '@sealroom/iam/testing';
 import { buildRestApp } from '@sealroom/transport';
 import { createComputeModule } from './module.ts';
-import { type FakeAgent, createFakeAgent } from './test-support.ts';
+import {
+  type ComputeTestApp,
+  type FakeAgent,
+  createFakeAgent,
+  seedOperatorProject,
+  startComputeTestApp,
+} from './testing.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GCE JSON read field by field
 type Json = any;
@@ -45,34 +52,57 @@ describe('the instances API', () => {
   let agent: FakeAgent;
   const tokens: Record<string, string> = {};
 
-  const call = async (who: string, method: string, url: string, body?: unknown) => {
-    const res = await app.inject({
-      method: method as 'GET',
-      url,
-      headers: { authorization: `Bearer ${tokens[who]}` },
-      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
-    });
-    return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as Json) : undefined };
-  };
+  let call: ComputeTestApp['call'];
 
   before(async () => {
     t = await createIamTestContext();
-    for (const who of ['owner', 'admin', 'viewer', 'stranger', 'admin-no-actas'])
-      tokens[who] = (await t.createUser(`${who}@example.com`)).accessToken;
-    const project = await t.createProject('operator-project', 'owner@example.com');
+    await seedOperatorProject(t, ['owner', 'admin', 'viewer', 'stranger', 'admin-no-actas'], tokens);
     await t.createProject('stranger-project', 'stranger@example.com');
-    await t.deps.serviceAccounts.create(project, 'run-confidential-vm', 'runs VMs', '');
     await t.grant('projects/operator-project', 'roles/compute.instanceAdmin.v1', 'user:admin@example.com');
     await t.grant('projects/operator-project', 'roles/iam.serviceAccountUser', 'user:admin@example.com');
     await t.grant('projects/operator-project', 'roles/compute.instanceAdmin.v1', 'user:admin-no-actas@example.com');
     await t.grant('projects/operator-project', 'roles/compute.viewer', 'user:viewer@example.com');
-    agent = createFakeAgent();
-    const module = await createComputeModule(t.context, { agent });
-    app = await buildRestApp({ routes: module.routes, authenticator: t.context.authenticator, logger: t.logger });
+    ({ app, agent, call } = await startComputeTestApp(t, tokens));
   });
   after(async () => {
     await app.close();
     await t.close();
+  });
+
+  test('what gcloud sends and reads: the project, the zone, canIpForward and deletionProtection false', async () => {
+    const project = await call('viewer', 'GET', '/compute/v1/projects/operator-project');
+    assert.equal(project.status, 200, JSON.stringify(project.json));
+    assert.equal(project.json.name, 'operator-project');
+    const zone = await call('viewer', 'GET', `/compute/v1/projects/operator-project/zones/${ZONE}`);
+    assert.equal(zone.status, 200);
+    assert.equal(zone.json.status, 'UP');
+    assert.match(zone.json.region, /\/regions\/us-central1$/);
+    const denied = await call('stranger', 'GET', `/compute/v1/projects/operator-project/zones/${ZONE}`);
+    const missing = await call('stranger', 'GET', `/compute/v1/projects/no-such-project/zones/${ZONE}`);
+    assert.equal(denied.status, 403);
+    assert.equal(missing.status, 403);
+    const badZone = await call('viewer', 'GET', '/compute/v1/projects/operator-project/zones/moon');
+    assert.equal(badZone.status, 400);
+    const withFlags = await call(
+      'owner',
+      'POST',
+      BASE,
+      createBody('vm-gcloud', {
+        canIpForward: false,
+        deletionProtection: false,
+        machineType: `http://127.0.0.1/compute/v1/projects/operator-project/zones/${ZONE}/machineTypes/n2d-standard-2`,
+        networkInterfaces: [{ network: 'http://127.0.0.1/compute/v1/projects/operator-project/global/networks/n' }],
+      }),
+    );
+    assert.equal(withFlags.status, 200, JSON.stringify(withFlags.json));
+    const got = await call('owner', 'GET', `${BASE}/vm-gcloud`);
+    assert.equal(got.json.canIpForward, false);
+    for (const field of ['canIpForward', 'deletionProtection']) {
+      const refused = await call('owner', 'POST', BASE, createBody('vm-refused', { [field]: true }));
+      assert.equal(refused.status, 400, field);
+      assert.match(refused.json.error.message, new RegExp(field));
+    }
+    assert.equal((await call('owner', 'DELETE', `${BASE}/vm-gcloud`)).status, 200);
   });
 
   test('create answers a DONE insert operation and boots the instance with its identity and metadata', async () => {
@@ -106,6 +136,66 @@ describe('the instances API', () => {
     const again = await call('owner', 'POST', BASE, createBody('vm1'));
     assert.equal(again.status, 409);
     assert.equal(again.json.error.status, 'ALREADY_EXISTS');
+  });
+
+  test('setMetadata compares fingerprints by their bytes: the URL-safe alphabet gcloud sends back is accepted', async () => {
+    // Change the metadata until its fingerprint has a character the two alphabets spell differently (bounded).
+    let urlSafe: string | undefined;
+    for (let i = 0; i < 200 && urlSafe === undefined; i++) {
+      const current = (await call('admin', 'GET', `${BASE}/vm1`)).json.metadata;
+      const std = current.fingerprint as string;
+      if (/[+/]/.test(std)) {
+        urlSafe = std.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+        break;
+      }
+      const items = [
+        ...(current.items ?? []).filter((it: { key: string }) => it.key !== 'spin'),
+        { key: 'spin', value: String(i) },
+      ];
+      assert.equal((await call('admin', 'POST', `${BASE}/vm1/setMetadata`, { fingerprint: std, items })).status, 200);
+    }
+    assert.ok(urlSafe, 'no fingerprint with + or / in 200 changes');
+    const current = (await call('admin', 'GET', `${BASE}/vm1`)).json.metadata;
+    const items = (current.items ?? []).filter((it: { key: string }) => it.key !== 'spin');
+    const set = await call('admin', 'POST', `${BASE}/vm1/setMetadata`, { fingerprint: urlSafe, items });
+    assert.equal(set.status, 200, JSON.stringify(set.json));
+    const bad = await call('admin', 'POST', `${BASE}/vm1/setMetadata`, { fingerprint: 'not base64!', items });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error.message, /metadata\.fingerprint/);
+  });
+
+  test('setMetadata replaces the items under the fingerprint read; a stale fingerprint is refused', async () => {
+    const before = await call('admin', 'GET', `${BASE}/vm1`);
+    const fingerprint = before.json.metadata.fingerprint as string;
+    const items = [...before.json.metadata.items, { key: 'team-note', value: 'hello' }];
+    const set = await call('admin', 'POST', `${BASE}/vm1/setMetadata`, { fingerprint, items });
+    assert.equal(set.status, 200, JSON.stringify(set.json));
+    assert.equal(set.json.operationType, 'setMetadata');
+    const after = await call('viewer', 'GET', `${BASE}/vm1`);
+    assert.deepEqual(after.json.metadata.items.at(-1), { key: 'team-note', value: 'hello' });
+    assert.notEqual(after.json.metadata.fingerprint, fingerprint, 'the change moved the fingerprint');
+    // A second writer still holding the first fingerprint loses, and changes nothing.
+    const stale = await call('admin', 'POST', `${BASE}/vm1/setMetadata`, { fingerprint, items: [] });
+    assert.equal(stale.status, 400);
+    assert.equal(stale.json.error.status, 'FAILED_PRECONDITION');
+    assert.match(stale.json.error.message, /fingerprint does not match/);
+    assert.equal((await call('viewer', 'GET', `${BASE}/vm1`)).json.metadata.items.length, items.length);
+    const missing = await call('admin', 'POST', `${BASE}/vm1/setMetadata`, { items: [] });
+    assert.equal(missing.status, 400, 'the fingerprint is required');
+    const viewer = await call('viewer', 'POST', `${BASE}/vm1/setMetadata`, {
+      fingerprint: after.json.metadata.fingerprint,
+      items: [],
+    });
+    assert.equal(viewer.status, 403);
+    assert.match(viewer.json.error.message, /compute\.instances\.setMetadata/);
+    const duplicate = await call('admin', 'POST', `${BASE}/vm1/setMetadata`, {
+      fingerprint: after.json.metadata.fingerprint,
+      items: [
+        { key: 'a', value: '1' },
+        { key: 'a', value: '2' },
+      ],
+    });
+    assert.equal(duplicate.status, 400);
   });
 
   test('a caller without access gets the same 403 for an existing and a missing instance', async () => {
@@ -288,12 +378,15 @@ describe('a server restart', () => {
     });
     assert.equal(res.statusCode, 200, res.body);
     await app.close();
-    const second = await createComputeModule(t.context, { agent: createFakeAgent() });
+    // The restarted process is another lease holder: the first one's instances are no longer its own.
+    const leases = createLeases({ db: t.context.db, clock: t.context.clock, holder: 'restarted-process' });
+    const second = await createComputeModule({ ...t.context, leases }, { agent: createFakeAgent() });
     await second.start?.();
     const after = await t.context.db.get<{ body: string }>('SELECT body FROM compute_instances');
     const row = JSON.parse(after?.body ?? '{}') as Json;
     assert.equal(row.status, 'TERMINATED');
     assert.match(row.statusMessage, /host restarted/);
+    await second.stop?.();
     await t.close();
   });
 });

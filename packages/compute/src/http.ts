@@ -1,9 +1,10 @@
 // Compute Engine v1 REST routes for instances: parse and validate, call the domain, answer GCE's shapes.
 import type { ImageFamily } from '@sealroom/attest';
-import type { Caller } from '@sealroom/core';
+import { type Caller, fromBase64Lenient, toBase64 } from '@sealroom/core';
 import { type ApiRoute, parseWith, reply } from '@sealroom/transport';
 import { z } from 'zod';
 import { ComputeError } from './errors.ts';
+import { resolveMachineType } from './machine-types.ts';
 import { instanceUrl, toInstanceJson, toOperationJson } from './json.ts';
 import type { SerialStreams } from './serial-stream.ts';
 import type { InstanceService } from './service.ts';
@@ -34,12 +35,16 @@ const CreateBody = z
       .optional(),
     labels: z.record(z.string(), z.string()).optional(),
     disks: z.array(z.record(z.string(), z.unknown())).optional(),
-    // Accepted and recorded, as the seed's command line sets them; the host agent does not act on them.
+    // Accepted and recorded, as the seed's command line sets them; the host agent does not act on them
+    // (machineType and the boot disk's diskSizeGb above set the instance's memory and disk limits).
     tags: z.object({ items: z.array(z.string()).optional() }).optional(),
     scheduling: z.record(z.string(), z.unknown()).optional(),
     networkInterfaces: z.array(z.record(z.string(), z.unknown())).optional(),
     confidentialInstanceConfig: z.record(z.string(), z.unknown()).optional(),
     shieldedInstanceConfig: z.record(z.string(), z.unknown()).optional(),
+    // gcloud always sends both (false unless asked otherwise); Sealroom supports neither being true.
+    canIpForward: z.boolean().optional(),
+    deletionProtection: z.boolean().optional(),
   })
   .strict();
 
@@ -52,7 +57,18 @@ const RECORDED_FIELDS = [
   'networkInterfaces',
   'confidentialInstanceConfig',
   'shieldedInstanceConfig',
+  'canIpForward',
+  'deletionProtection',
 ] as const;
+
+/** instances.setMetadata's body: the whole Metadata resource, with the fingerprint read before the change. */
+const SetMetadataBody = z
+  .object({
+    kind: z.string().optional(),
+    fingerprint: z.string().min(1, "Required field 'fingerprint' not specified"),
+    items: z.array(z.object({ key: z.string(), value: z.string().optional() }).strict()).optional(),
+  })
+  .strict();
 
 const ExecBody = z.object({ command: z.array(z.string()).min(1).max(256) }).strict();
 
@@ -75,15 +91,27 @@ export function imageFamilyOf(disks: readonly Record<string, unknown>[] | undefi
   return family as ImageFamily;
 }
 
-function parseCreate(body: unknown) {
-  const input = parseWith(CreateBody, body);
-  const metadata = (input.metadata?.items ?? []).map((item) => {
-    if (!METADATA_KEY.test(item.key))
+/** Metadata items as Compute Engine checks them: key syntax, one entry per key, 512 KiB in all. */
+function toMetadataItems(items: readonly { key: string; value?: string | undefined }[]) {
+  const seen = new Set<string>();
+  const metadata = items.map((item) => {
+    if (!METADATA_KEY.test(item.key) || seen.has(item.key))
       throw bad(`Invalid value for field 'resource.metadata': '${item.key.slice(0, 128)}'.`);
+    seen.add(item.key);
     return { key: item.key, value: item.value ?? '' };
   });
   if (metadata.reduce((n, i) => n + i.key.length + Buffer.byteLength(i.value), 0) > MAX_METADATA_BYTES)
     throw bad('The metadata of the instance exceeds 512 KiB.');
+  return metadata;
+}
+
+function parseCreate(body: unknown) {
+  const input = parseWith(CreateBody, body);
+  const metadata = toMetadataItems(input.metadata?.items ?? []);
+  if (input.canIpForward)
+    throw bad(`Invalid value for field 'resource.canIpForward': instances do not forward packets.`);
+  if (input.deletionProtection)
+    throw bad(`Invalid value for field 'resource.deletionProtection': deletion protection is not supported.`);
   const labels = input.labels ?? {};
   for (const [k, v] of Object.entries(labels))
     if (!LABEL.test(k) || k === '' || !LABEL.test(v)) throw bad(`Invalid value for field 'resource.labels': '${k}'.`);
@@ -94,6 +122,8 @@ function parseCreate(body: unknown) {
       'ERR_COMPUTE_SERVICE_ACCOUNT',
       'A Confidential Space instance needs exactly one service account.',
     );
+  // An unknown machine type is refused here: the instance's memory limit comes from it.
+  resolveMachineType(input.machineType);
   const recorded: Record<string, unknown> = {};
   for (const field of RECORDED_FIELDS) if (input[field] !== undefined) recorded[field] = input[field];
   return {
@@ -124,6 +154,37 @@ export function computeRoutes(
       return toOperationJson(req.baseUrl, instance, verb, userOf(req.caller), options.now());
     };
   return [
+    {
+      // gcloud reads the project and the zone before it creates an instance.
+      method: 'GET',
+      path: '/compute/v1/projects/{project}',
+      handler: async (req) => {
+        const ref = await compute.getProject(req.caller, req.params.project as string);
+        return {
+          kind: 'compute#project',
+          id: ref.projectNumber,
+          name: ref.projectId,
+          selfLink: `${req.baseUrl}/compute/v1/projects/${ref.projectId}`,
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: ZONE,
+      handler: async (req) => {
+        const { project, zone } = req.params as { project: string; zone: string };
+        const ref = await compute.getZone(req.caller, project, zone);
+        const base = `${req.baseUrl}/compute/v1/projects/${ref.projectId}`;
+        return {
+          kind: 'compute#zone',
+          name: zone,
+          description: zone,
+          status: 'UP',
+          region: `${base}/regions/${zone.replace(/-[a-z]$/, '')}`,
+          selfLink: `${base}/zones/${zone}`,
+        };
+      },
+    },
     {
       method: 'POST',
       path: `${ZONE}/instances`,
@@ -166,6 +227,20 @@ export function computeRoutes(
     { method: 'POST', path: `${INSTANCE}:stop`, body: 'none', handler: lifecycle('stop') },
     { method: 'POST', path: `${INSTANCE}:start`, body: 'none', handler: lifecycle('start') },
     { method: 'POST', path: `${INSTANCE}/reset`, body: 'none', handler: lifecycle('reset') },
+    {
+      method: 'POST',
+      path: `${INSTANCE}/setMetadata`,
+      handler: async (req) => {
+        const body = parseWith(SetMetadataBody, req.body);
+        const instance = await compute.setMetadata(req.caller, ...p(req.params), {
+          // The fingerprint is bytes: gcloud decodes the one it read and sends it back in the URL-safe alphabet
+          // without padding. Compared by its bytes, in the encoding the instance shows.
+          fingerprint: toBase64(fromBase64Lenient(body.fingerprint, 'metadata.fingerprint')),
+          items: toMetadataItems(body.items ?? []),
+        });
+        return toOperationJson(req.baseUrl, instance, 'setMetadata', userOf(req.caller), options.now());
+      },
+    },
     { method: 'POST', path: `${INSTANCE}:reset`, body: 'none', handler: lifecycle('reset') },
     {
       method: 'GET',

@@ -1,5 +1,6 @@
 // The instance as Sealroom keeps it: identity, operator input, status and boot facts.
 import type { ImageFamily } from '@sealroom/attest';
+import type { InstanceNetworkFacts } from './host-agent.ts';
 
 /** Compute Engine's lifecycle states that Sealroom instances go through. */
 export type InstanceStatus = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'TERMINATED';
@@ -37,6 +38,16 @@ export interface Instance {
   readonly lastExitCode?: number;
   /** The container runtime the host agent uses (runc, bwrap or process). */
   readonly runtime?: string;
+  /** The platform the last boot attested with (soft or tpm). */
+  readonly platform?: string;
+  /** The last boot's network: isolation, addresses, published ports. */
+  readonly network?: InstanceNetworkFacts;
+}
+
+/** The instance's network tags (`tags.items` of the request), which firewall rules target. */
+export function instanceTags(instance: Pick<Instance, 'recorded'>): string[] {
+  const tags = instance.recorded.tags as { items?: unknown } | undefined;
+  return Array.isArray(tags?.items) ? tags.items.filter((t): t is string => typeof t === 'string') : [];
 }
 
 export function metadataMap(items: readonly MetadataItem[]): Record<string, string> {

@@ -105,3 +105,43 @@ describe('images from a registry the operator names', () => {
     assert.equal(registryBaseUrl('127.0.0.1:5000', OWN, dev), 'http://127.0.0.1:5000');
   });
 });
+
+describe('a pull the deployment’s registry refuses', () => {
+  it('names the instance’s service account, the permission, the repository and the binding that grants it', async () => {
+    const message =
+      "Permission 'artifactregistry.repositories.downloadArtifacts' denied on resource 'projects/builder-p/locations/us-central1/repositories/repo1' (or it may not exist).";
+    const own: Server = createServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message }] }));
+    });
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(own.address() as AddressInfo).port}`;
+    try {
+      const source = createRegistryImageSource({
+        baseUrl: `http://${host}`,
+        accessToken: async () => SA_TOKEN,
+        outbound: createOutboundClient({ policy: { allowLoopback: true } }),
+        serviceAccountEmail: 'runner@operator-p.iam.gserviceaccount.com',
+        cacheDir: join(dir, 'refused-cache'),
+        shareRootfs: false,
+        instanceDir: join(dir, 'refused-instance'),
+      });
+      await assert.rejects(source.pull(`${host}/builder-p/repo1/tee:v1`), (error: Error) => {
+        assert.match(error.message, /service account runner@operator-p\.iam\.gserviceaccount\.com may not pull/);
+        assert.match(
+          error.message,
+          /lacks 'artifactregistry\.repositories\.downloadArtifacts' on projects\/builder-p\/locations\/us-central1\/repositories\/repo1/,
+        );
+        assert.match(
+          error.message,
+          /sealroom artifacts repositories add-iam-policy-binding repo1 --location=us-central1 --project=builder-p --member=serviceAccount:runner@operator-p\.iam\.gserviceaccount\.com --role=roles\/artifactregistry\.reader/,
+        );
+        assert.ok(!error.message.includes(SA_TOKEN));
+        return true;
+      });
+    } finally {
+      own.closeAllConnections();
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+    }
+  });
+});

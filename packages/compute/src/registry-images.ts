@@ -1,21 +1,22 @@
 // The instance's image source: pulls from an OCI registry with the instance service account's token, then unpacks.
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
+  LauncherError,
   type ImageSignature,
   type ImageSource,
   type PulledImage,
   createOciLayoutImageSource,
 } from '@sealroom/launcher';
 import { type OutboundClient, allowsHttp } from '@sealroom/outbound';
+import { openOciLayout, pullToLayout, toDigestTag } from '@sealroom/formats';
+import { hashTree, verifyCachedImage } from './image-cache.ts';
 import {
+  parseImageReference,
   REGISTRY_MAX_BODY_BYTES,
   REGISTRY_TIMEOUT_MS,
   RegistryClient,
-  openOciLayout,
-  parseImageReference,
-  pullToLayout,
-  toDigestTag,
+  RegistryError,
 } from '@sealroom/registry';
 
 const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
@@ -29,6 +30,8 @@ export interface RegistryImageOptions {
    * is reached under the deployment's policy (https, public addresses, unless allow-listed).
    */
   readonly outbound: OutboundClient;
+  /** The instance's service account, named when the registry refuses it the image. */
+  readonly serviceAccountEmail?: string;
 }
 
 export interface RegistryImageSourceOptions extends RegistryImageOptions {
@@ -41,11 +44,17 @@ export interface RegistryImageSourceOptions extends RegistryImageOptions {
   readonly shareRootfs: boolean;
   /** Where this instance unpacks when it does not share. */
   readonly instanceDir: string;
+  /** Told about each cached blob that failed its digest check and was fetched again. */
+  readonly onEvicted?: (digest: string) => void;
+  /** Told when an unpacked tree no longer matches what was unpacked, and is unpacked again. */
+  readonly onTreeChanged?: (imageDigest: string) => void;
 }
 
 interface UnpackedRecord {
   readonly configDigest?: string;
   readonly config: PulledImage['config'];
+  /** `hashTree` of the tree as unpacked from verified blobs. */
+  readonly tree?: { readonly digest: string; readonly sizeBytes: number };
 }
 
 /**
@@ -84,7 +93,32 @@ export function createRegistryImageSource(options: RegistryImageSourceOptions): 
       const ref = parseImageReference(reference);
       const client = clientFor(ref.registry, options, await options.accessToken());
       const layout = await openOciLayout(join(options.cacheDir, 'layout'), { create: true });
-      const manifest = await pullToLayout(client, ref.repository, ref.digest ?? ref.tag ?? 'latest', layout);
+      // Blobs this pull fetched: the layout hashed each as it wrote it and refuses a mismatch.
+      const written = new Set<string>();
+      const recording: typeof layout = {
+        ...layout,
+        putBlob: async (bytes, expected) => {
+          // A file already there is not rewritten by putBlob, so only a blob absent until now counts.
+          const had = expected === undefined || (await layout.hasBlob(expected));
+          const put = await layout.putBlob(bytes, expected);
+          if (!had) written.add(put.digest);
+          return put;
+        },
+      };
+      const fetchInto = () =>
+        pullToLayout(client, ref.repository, ref.digest ?? ref.tag ?? 'latest', recording).catch((error: unknown) => {
+          throw pullRefusal(error, reference, options.serviceAccountEmail) ?? error;
+        });
+      let manifest = await fetchInto();
+      // Every use re-hashes the blobs the cache already held; one that fails is removed and fetched again, once.
+      const evicted = await verifyCachedImage(layout, manifest.digest, written);
+      if (evicted.length > 0) {
+        for (const digest of evicted) options.onEvicted?.(digest);
+        manifest = await fetchInto();
+        const still = await verifyCachedImage(layout, manifest.digest);
+        if (still.length > 0)
+          throw new LauncherError('ERR_LAUNCHER_IMAGE_INVALID', `blob ${still[0]} does not match its digest`);
+      }
       const digest = manifest.digest;
       const pinned = `${ref.registry}/${ref.repository}@${digest}`;
       const hex = digest.replace(/^sha256:/, '');
@@ -99,20 +133,29 @@ export function createRegistryImageSource(options: RegistryImageSourceOptions): 
       const marker = join(unpackDir, hex, 'complete.json');
       let record = unpacking.get(digest);
       if (!record) {
-        record = (async (): Promise<UnpackedRecord> => {
+        // Each boot's launcher is a process of its own: the unpack of a digest is locked across them too.
+        record = withUnpackLock(join(unpackDir, `${hex}.lock`), async (): Promise<UnpackedRecord> => {
           const done = await readFile(marker, 'utf8').catch(() => undefined);
-          if (done) return JSON.parse(done) as UnpackedRecord;
+          if (done) {
+            // Every use re-hashes the tree: one changed since it was unpacked is unpacked again.
+            const recorded = JSON.parse(done) as UnpackedRecord;
+            const now = await hashTree(join(unpackDir, hex, 'rootfs')).catch(() => undefined);
+            if (recorded.tree && now?.digest === recorded.tree.digest) return recorded;
+            options.onTreeChanged?.(digest);
+            await rm(marker, { force: true });
+          }
           const pulled = await createOciLayoutImageSource({ layoutDir: layout.dir, unpackDir }).pull(pinned);
           const result: UnpackedRecord = {
             ...(pulled.configDigest === undefined ? {} : { configDigest: pulled.configDigest }),
             config: pulled.config,
+            tree: await hashTree(pulled.rootfs),
           };
           await writeFile(marker, JSON.stringify(result));
           return result;
-        })().finally(() => unpacking.delete(digest));
+        }).finally(() => unpacking.delete(digest));
         unpacking.set(digest, record);
       }
-      const { configDigest, config } = await record;
+      const { configDigest, config, tree } = await record;
       const rootfs = join(unpackDir, hex, 'rootfs');
       // The layout checks blobs by digest on write and read: these bytes hash to the config digest.
       const configBlob = configDigest === undefined ? undefined : await layout.readBlob(configDigest);
@@ -123,13 +166,82 @@ export function createRegistryImageSource(options: RegistryImageSourceOptions): 
         config,
         ...(configBlob === undefined ? {} : { configBlob }),
         rootfs,
+        ...(tree === undefined ? {} : { sizeBytes: tree.sizeBytes }),
       };
     },
   };
 }
 
+const UNPACK_LOCK_WAIT_MS = 30 * 60_000;
+const UNPACK_LOCK_POLL_MS = 100;
+
+/** Whether a process of this host still runs (a lock whose holder died is taken over). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Cosign signatures of `digest` from each `tee-signed-image-repos` repository (launcher.md §7): the
+ * Runs `fn` holding an exclusive lock file (created with O_EXCL, holding the holder's pid): another launcher
+ * unpacking the same digest waits, and one whose holder died takes the lock over. Bounded by a deadline.
+ */
+async function withUnpackLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(path), { recursive: true });
+  const deadline = Date.now() + UNPACK_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
+        await rm(path, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new LauncherError('ERR_LAUNCHER_IMAGE_INVALID', 'another launcher kept the image cache locked too long');
+      await new Promise((resolve) => setTimeout(resolve, UNPACK_LOCK_POLL_MS));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+/**
+ * A registry's 403 as the operator needs it: which principal lacks which permission on which repository,
+ * and the binding that grants it (the serial console and the instance's status carry this message).
+ */
+export function pullRefusal(error: unknown, reference: string, email: string | undefined): RegistryError | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const denied =
+    /: 403 DENIED: Permission '([^']+)' denied on resource '(projects\/([^/]+)\/locations\/([^/]+)\/repositories\/([^/']+))'/.exec(
+      message,
+    );
+  if (!denied || !email) return undefined;
+  const [, permission, repository, project, location, repo] = denied as unknown as string[];
+  return new RegistryError(
+    'ERR_REGISTRY_REMOTE',
+    `The instance's service account ${email} may not pull ${reference}: it lacks '${permission}' on ${repository} ` +
+      `(or the repository does not exist). The repository's owner grants it with: sealroom artifacts repositories ` +
+      `add-iam-policy-binding ${repo} --location=${location} --project=${project} --member=serviceAccount:${email} ` +
+      '--role=roles/artifactregistry.reader',
+    { cause: error },
+  );
+}
+
+/**
+ * Cosign signatures of `digest` from each `tee-signed-image-repos` repository, found as Confidential Space's
+ * launcher finds them: the
  * `sha256-<hex>.sig` manifest's layers, each a payload with its signature annotation. A repository
  * without signatures, or one that cannot be read, adds none.
  */

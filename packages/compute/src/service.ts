@@ -1,6 +1,7 @@
 // The instances domain: IAM checks, the lifecycle state machine, serial output, and the host agent behind it.
 import type { ImageFamily } from '@sealroom/attest';
-import { type Caller, newInstanceId, permissionDenied, toRfc3339 } from '@sealroom/core';
+import { type Caller, CoreError, newInstanceId, type ProjectRef, permissionDenied, toRfc3339 } from '@sealroom/core';
+import { createServiceAccess } from '@sealroom/iam';
 import type { ServiceContext } from '@sealroom/transport';
 import { ComputeError } from './errors.ts';
 import type { DecodedToken, ExecResult, HostAgent, InstanceEvents } from './host-agent.ts';
@@ -9,10 +10,14 @@ import {
   type InstanceServiceAccount,
   type InstanceStatus,
   type MetadataItem,
+  instanceTags,
   isHardened,
   metadataMap,
 } from './instance.types.ts';
+import { instanceDiskBytes, resolveMachineType } from './machine-types.ts';
+import { fingerprint } from './json.ts';
 import type { InstanceStore } from './store.ts';
+import type { FirewallRule } from '@sealroom/launcher';
 
 const METHOD = 'compute.instances';
 const NAME_PATTERN = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -37,8 +42,19 @@ export interface InstanceServiceOptions {
   readonly store: InstanceStore;
   readonly agent: HostAgent;
   readonly serviceAccounts: ServiceAccountLookup;
+  /** The project's firewall rules, handed to the host at each power-on. */
+  readonly firewallRules?: (projectNumber: string) => Promise<readonly FirewallRule[]>;
   /** Writes workload lines to the project's log (the logging service); absent when there is none. */
   readonly writeWorkloadLog?: (projectNumber: string, instance: Instance, entry: WorkloadLogEntry) => Promise<void>;
+  /** This server process's name among the replicas; recorded on each instance it powers on. */
+  readonly runner?: string;
+  /** Whether another replica (by its `runner` name) still lives: its instances are its to stop or reach. */
+  readonly isRunnerAlive?: (runner: string) => Promise<boolean>;
+}
+
+export interface RecoverOptions {
+  /** Whether the replica that powered an instance on still lives; without it, none but this one does. */
+  readonly isRunnerAlive?: (runner: string) => Promise<boolean>;
 }
 
 export interface WorkloadLogEntry {
@@ -50,6 +66,10 @@ export interface InstanceService {
   create(caller: Caller | undefined, project: string, zone: string, input: CreateInstanceInput): Promise<Instance>;
   get(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   list(caller: Caller | undefined, project: string, zone: string): Promise<Instance[]>;
+  /** The project as Compute Engine names it (what gcloud reads before it creates an instance). */
+  getProject(caller: Caller | undefined, project: string): Promise<ProjectRef>;
+  /** Checks that the caller may read the zone of the project and that the zone's name is valid. */
+  getZone(caller: Caller | undefined, project: string, zone: string): Promise<ProjectRef>;
   /** Every zone's instances of the project (Compute Engine's aggregated list). */
   listAggregated(caller: Caller | undefined, project: string): Promise<Instance[]>;
   delete(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
@@ -57,6 +77,18 @@ export interface InstanceService {
   start(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
   /** A hard reset: the workload is killed at once (no SIGTERM), then the instance boots again. */
   reset(caller: Caller | undefined, project: string, zone: string, name: string): Promise<Instance>;
+  /**
+   * Compute Engine's instances.setMetadata: replaces every item, when `fingerprint` is the current
+   * metadata's (read with the instance); a stale one is refused, so two writers never lose a change. The
+   * launcher reads metadata at boot: a running workload sees the change at its next start or reset.
+   */
+  setMetadata(
+    caller: Caller | undefined,
+    project: string,
+    zone: string,
+    name: string,
+    change: { readonly fingerprint: string; readonly items: readonly MetadataItem[] },
+  ): Promise<Instance>;
   serialOutput(caller: Caller | undefined, project: string, zone: string, name: string): Promise<string>;
   /** Serial lines after `afterSeq` with their order numbers, and the instance as it is now (for live views). */
   serialSince(
@@ -81,8 +113,15 @@ export interface InstanceService {
     name: string,
     command: readonly string[],
   ): Promise<ExecResult>;
-  /** Instances a previous server process left running cannot be running now: they are marked TERMINATED. */
-  recover(): Promise<void>;
+  /**
+   * Instances whose server process is gone (a previous run of this one, or a replica whose lease lapsed)
+   * cannot be running now: they are marked TERMINATED. Instances another live replica runs are left alone.
+   */
+  recover(options?: RecoverOptions): Promise<number>;
+  /** How many instances the host agent runs now. */
+  runningCount(): number;
+  /** The recorder of an instance's reports, for a host that reconnected to this replica; undefined when gone. */
+  eventsForId(instanceId: string): Promise<InstanceEvents | undefined>;
   close(): Promise<void>;
 }
 
@@ -102,7 +141,8 @@ function checkNames(zone: string, name?: string): void {
 
 export function createInstanceService(options: InstanceServiceOptions): InstanceService {
   const { context, store, agent } = options;
-  const { authorizer, audit, projects, clock, logger } = context;
+  const { projects, clock, logger } = context;
+  const access = createServiceAccess({ authorizer: context.authorizer, audit: context.audit, clock });
   /** Per instance, writes happen in the order the agent reported them. */
   const queues = new Map<string, Promise<unknown>>();
   const enqueue = (id: string, work: () => Promise<unknown>): Promise<unknown> => {
@@ -122,21 +162,48 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
     },
     workloadLog: (entry) =>
       void enqueue(instance.id, async () => options.writeWorkloadLog?.(instance.projectNumber, instance, entry)),
-    booted: (bootCount, runtime) =>
+    booted: (bootCount, runtime, platform) =>
       void enqueue(instance.id, () =>
-        store.update(instance.id, (i) => ({ ...i, bootCount, runtime, status: 'RUNNING', statusMessage: '' })),
+        store.update(instance.id, (i) => ({
+          ...i,
+          bootCount,
+          runtime,
+          ...(platform === undefined ? {} : { platform }),
+          status: 'RUNNING',
+          statusMessage: '',
+        })),
       ),
     exited: (exitCode) =>
       void enqueue(instance.id, () => store.update(instance.id, (i) => ({ ...i, lastExitCode: exitCode }))),
+    network: (facts) => void enqueue(instance.id, () => store.update(instance.id, (i) => ({ ...i, network: facts }))),
+    settled: async () => {
+      await queues.get(instance.id);
+    },
   });
 
   const setStatus = (id: string, status: InstanceStatus, statusMessage: string) =>
     store.update(id, (i) => ({ ...i, status, statusMessage }));
 
+  /**
+   * An instance another live replica runs can be stopped, reset or reached only there: here the call fails
+   * as retryable (503), so a client or proxy retrying on the other replicas reaches the one that runs it.
+   */
+  const requireRunsHere = async (instance: Instance): Promise<void> => {
+    if (instance.status === 'TERMINATED' || agent.isRunning(instance.id)) return;
+    const runner = await store.runnerOf(instance.id);
+    if (runner === undefined || runner === options.runner) return;
+    if (await options.isRunnerAlive?.(runner)) {
+      throw new CoreError(
+        'ERR_UNAVAILABLE',
+        `The instance '${instance.name}' runs on another replica of this deployment; retry (through the proxy).`,
+      );
+    }
+  };
+
   /** Authorizes first, so that a caller without the permission cannot tell a missing instance from a denied one. */
   const find = async (caller: Caller | undefined, permission: string, project: string, zone: string, name: string) => {
     const resource = instanceResource(project, zone, name);
-    await authorizer.authorize(caller, permission, resource);
+    await access.require({ caller, permission, resource });
     const ref = await projects.resolve(project);
     const instance = ref ? await store.get(ref.projectNumber, zone, name) : undefined;
     if (!instance) throw new ComputeError('ERR_COMPUTE_INSTANCE_NOT_FOUND', `The resource '${resource}' was not found`);
@@ -144,17 +211,22 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
   };
 
   const record = async (caller: Caller | undefined, instance: Instance, method: string, details = {}) =>
-    audit.record({
-      project: instance.projectNumber,
-      method: `v1.compute.instances.${method}`,
-      resource: instanceResource(instance.projectId, instance.zone, instance.name),
-      caller,
-      outcome: 'ALLOWED',
-      details: { instanceId: instance.id, ...details },
-    });
+    access.record(
+      {
+        caller,
+        project: instance.projectNumber,
+        method: `v1.compute.instances.${method}`,
+        resource: instanceResource(instance.projectId, instance.zone, instance.name),
+      },
+      { instanceId: instance.id, ...details },
+    );
 
   const powerOn = async (instance: Instance): Promise<void> => {
     await store.appendSerial(instance.id, [`${toRfc3339(clock.now())} sealroom: power on (${instance.imageFamily})`]);
+    const firewall = (await options.firewallRules?.(instance.projectNumber)) ?? [];
+    const disks = instance.recorded.disks as readonly Record<string, unknown>[] | undefined;
+    const canWriteLogs = await mayWriteLogs(instance);
+    if (options.runner !== undefined) await store.setRunner(instance.id, options.runner);
     agent.powerOn(
       {
         instanceId: instance.id,
@@ -165,10 +237,33 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
         imageFamily: instance.imageFamily,
         metadata: metadataMap(instance.metadata),
         serviceAccountEmail: instance.serviceAccount.email,
+        serviceAccountScopes: instance.serviceAccount.scopes,
+        createTime: instance.createTime,
         previousBoots: instance.bootCount,
+        tags: instanceTags(instance),
+        firewall,
+        machineType: resolveMachineType(instance.recorded.machineType as string | undefined),
+        diskBytes: instanceDiskBytes(disks),
+        canWriteLogs,
       },
       eventsFor(instance),
     );
+  };
+
+  /**
+   * Cloud Logging takes entries from a service account that holds `logging.logEntries.create` on the
+   * project (roles/logging.logWriter), as Google's does for a Confidential Space VM; checked at each power-on.
+   */
+  const mayWriteLogs = async (instance: Instance): Promise<boolean> => {
+    const account: Caller = {
+      kind: 'serviceAccount',
+      principal: `serviceAccount:${instance.serviceAccount.email}`,
+      credentialId: 'instance-metadata-server',
+      expiresAt: clock.now() + 60_000,
+    };
+    return context.authorizer
+      .isAllowed(account, 'logging.logEntries.create', `projects/${instance.projectId}`)
+      .catch(() => false);
   };
 
   /** Stops the host's instance and waits for the queued reports, so the row is final afterwards. */
@@ -181,15 +276,14 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
     async create(caller, project, zone, input) {
       checkNames(zone, input.name);
       const resource = instanceResource(project, zone, input.name);
-      await authorizer.authorize(caller, `${METHOD}.create`, resource);
+      await access.require({ caller, permission: `${METHOD}.create`, resource });
       const ref = await projects.resolve(project);
       if (!ref) throw permissionDenied(`${METHOD}.create`, resource);
       const account = await options.serviceAccounts.get(input.serviceAccount.email);
       const accountProject = account?.projectId ?? /@([a-z][a-z0-9-]+)\./.exec(input.serviceAccount.email)?.[1] ?? '-';
       const accountResource = `projects/${accountProject}/serviceAccounts/${input.serviceAccount.email}`;
       // Like Compute Engine: whoever attaches a service account must be allowed to act as it.
-      if (!(await authorizer.isAllowed(caller, 'iam.serviceAccounts.actAs', accountResource)))
-        throw permissionDenied('iam.serviceAccounts.actAs', accountResource);
+      await access.require({ caller, permission: 'iam.serviceAccounts.actAs', resource: accountResource });
       if (!account || account.disabled)
         throw new ComputeError(
           'ERR_COMPUTE_SERVICE_ACCOUNT',
@@ -224,19 +318,37 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
 
     async list(caller, project, zone) {
       checkNames(zone);
-      await authorizer.authorize(caller, `${METHOD}.list`, `projects/${project}`);
+      await access.require({ caller, permission: `${METHOD}.list`, resource: `projects/${project}` });
       const ref = await projects.resolve(project);
       return ref ? store.list(ref.projectNumber, zone) : [];
     },
 
+    async getProject(caller, project) {
+      const permission = 'compute.projects.get';
+      await access.require({ caller, permission, resource: `projects/${project}` });
+      const ref = await projects.resolve(project);
+      if (!ref) throw permissionDenied(permission, `projects/${project}`);
+      return ref;
+    },
+
+    async getZone(caller, project, zone) {
+      checkNames(zone);
+      const permission = 'compute.zones.get';
+      await access.require({ caller, permission, resource: `projects/${project}` });
+      const ref = await projects.resolve(project);
+      if (!ref) throw permissionDenied(permission, `projects/${project}`);
+      return ref;
+    },
+
     async listAggregated(caller, project) {
-      await authorizer.authorize(caller, `${METHOD}.list`, `projects/${project}`);
+      await access.require({ caller, permission: `${METHOD}.list`, resource: `projects/${project}` });
       const ref = await projects.resolve(project);
       return ref ? store.listProject(ref.projectNumber) : [];
     },
 
     async delete(caller, project, zone, name) {
       const instance = await find(caller, `${METHOD}.delete`, project, zone, name);
+      await requireRunsHere(instance);
       await setStatus(instance.id, 'STOPPING', 'deleting');
       await powerOff(instance);
       await store.delete(instance.id);
@@ -247,6 +359,7 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
 
     async stop(caller, project, zone, name) {
       const instance = await find(caller, `${METHOD}.stop`, project, zone, name);
+      await requireRunsHere(instance);
       if (instance.status === 'TERMINATED') return instance;
       await setStatus(instance.id, 'STOPPING', 'stop requested');
       await powerOff(instance);
@@ -270,6 +383,7 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
 
     async reset(caller, project, zone, name) {
       const instance = await find(caller, `${METHOD}.reset`, project, zone, name);
+      await requireRunsHere(instance);
       if (!agent.isRunning(instance.id))
         throw new ComputeError(
           'ERR_COMPUTE_INSTANCE_STATE',
@@ -282,6 +396,23 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
       await record(caller, instance, 'reset');
       await powerOn(starting);
       return starting;
+    },
+
+    async setMetadata(caller, project, zone, name, change) {
+      const instance = await find(caller, `${METHOD}.setMetadata`, project, zone, name);
+      let stale = false;
+      // Compared inside the store's update, so that two writers holding one fingerprint cannot both win.
+      const updated = await store.update(instance.id, (current) => {
+        stale = fingerprint(current.metadata) !== change.fingerprint;
+        return stale ? current : { ...current, metadata: [...change.items] };
+      });
+      if (stale || !updated)
+        throw new ComputeError(
+          'ERR_COMPUTE_FINGERPRINT_MISMATCH',
+          `Supplied fingerprint does not match current metadata fingerprint of '${name}': read the instance again and retry.`,
+        );
+      await record(caller, instance, 'setMetadata', { keys: change.items.map((i) => i.key) });
+      return updated;
     },
 
     async serialOutput(caller, project, zone, name) {
@@ -299,6 +430,7 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
 
     async tokenClaims(caller, project, zone, name) {
       const instance = await find(caller, `${METHOD}.get`, project, zone, name);
+      await requireRunsHere(instance);
       return agent.tokenClaims?.(instance.id);
     },
 
@@ -309,21 +441,38 @@ export function createInstanceService(options: InstanceServiceOptions): Instance
           'ERR_COMPUTE_NO_OPERATOR_ACCESS',
           `The instance '${name}' runs the hardened confidential-space image: the operator has no shell on it.`,
         );
+      await requireRunsHere(instance);
       if (!agent.isRunning(instance.id))
         throw new ComputeError('ERR_COMPUTE_EXEC_UNAVAILABLE', `The instance '${name}' is not running.`);
       await record(caller, instance, 'exec', { argc: command.length });
       return agent.exec(instance.id, command);
     },
 
-    async recover() {
+    async recover(recoverOptions = {}) {
+      let recovered = 0;
       for (const instance of await store.listAll()) {
         if (instance.status === 'TERMINATED' || agent.isRunning(instance.id)) continue;
-        await store.update(instance.id, (i) => ({
-          ...i,
-          status: 'TERMINATED',
-          statusMessage: 'the host restarted; start the instance again',
-        }));
+        const runner = await store.runnerOf(instance.id);
+        // This process's own instance between power-on and its first report, or another live replica's.
+        if (runner !== undefined && runner === options.runner) continue;
+        if (runner !== undefined && (await recoverOptions.isRunnerAlive?.(runner))) continue;
+        const updated = await store.update(instance.id, (i) =>
+          i.status === 'TERMINATED'
+            ? i
+            : { ...i, status: 'TERMINATED', statusMessage: 'the host restarted; start the instance again' },
+        );
+        if (updated) recovered += 1;
       }
+      return recovered;
+    },
+
+    runningCount() {
+      return agent.runningCount?.() ?? 0;
+    },
+
+    async eventsForId(instanceId) {
+      const instance = await store.getById(instanceId);
+      return instance ? eventsFor(instance) : undefined;
     },
 
     async close() {

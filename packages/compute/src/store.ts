@@ -17,6 +17,18 @@ export const COMPUTE_MIGRATIONS: readonly string[] = [
      line TEXT NOT NULL,
      PRIMARY KEY (instance_id, seq)
    );`,
+  `CREATE TABLE compute_firewalls (
+     id TEXT PRIMARY KEY,
+     project_number TEXT NOT NULL,
+     name TEXT NOT NULL,
+     body TEXT NOT NULL,
+     UNIQUE (project_number, name)
+   );`,
+  // Which server process (replica) powered each instance on: its host agent is the one that runs it.
+  `CREATE TABLE compute_runners (
+     instance_id TEXT PRIMARY KEY,
+     runner TEXT NOT NULL
+   );`,
 ];
 
 /** Serial output kept per instance; older lines are dropped beyond this many. */
@@ -35,6 +47,9 @@ export interface InstanceStore {
   /** Applies `change` to the current row; returns the new instance, or undefined when it is gone. */
   update(id: string, change: (current: Instance) => Instance): Promise<Instance | undefined>;
   delete(id: string): Promise<void>;
+  /** Records that the server process `runner` powered the instance on (its lease says whether it lives). */
+  setRunner(id: string, runner: string): Promise<void>;
+  runnerOf(id: string): Promise<string | undefined>;
   appendSerial(id: string, lines: readonly string[]): Promise<void>;
   serial(id: string): Promise<string[]>;
   /** Lines after `afterSeq` (0 for all), oldest first, at most `limit`; `seq` orders them across reads. */
@@ -105,20 +120,44 @@ export async function openSqlInstanceStore(db: SqlDatabase): Promise<InstanceSto
       await db.transaction(async (tx) => {
         await tx.run('DELETE FROM compute_instances WHERE id = ?', [id]);
         await tx.run('DELETE FROM compute_serial WHERE instance_id = ?', [id]);
+        await tx.run('DELETE FROM compute_runners WHERE instance_id = ?', [id]);
       });
+    },
+    async setRunner(id, runner) {
+      await db.run(
+        'INSERT INTO compute_runners (instance_id, runner) VALUES (?, ?) ON CONFLICT (instance_id) DO UPDATE SET runner = excluded.runner',
+        [id, runner],
+      );
+    },
+    async runnerOf(id) {
+      const row = await db.get<{ runner: string }>('SELECT runner FROM compute_runners WHERE instance_id = ?', [id]);
+      return row?.runner;
     },
     async appendSerial(id, lines) {
       if (lines.length === 0) return;
-      await db.transaction(async (tx) => {
-        for (const line of lines) {
-          await tx.run('INSERT INTO compute_serial (instance_id, seq, line) VALUES (?, ?, ?)', [id, ++seq, line]);
-        }
-        await tx.run(
-          `DELETE FROM compute_serial WHERE instance_id = ? AND seq <= (
+      await db.transaction(
+        async (tx) => {
+          // Replicas on one database each count on their own: a line follows the instance's last one, whoever wrote it.
+          let next = seq;
+          if (db.dialect !== 'sqlite') {
+            const top = await tx.get<{ m: number | null }>(
+              'SELECT MAX(seq) AS m FROM compute_serial WHERE instance_id = ?',
+              [id],
+            );
+            next = Math.max(next, Number(top?.m ?? 0));
+          }
+          for (const line of lines) {
+            await tx.run('INSERT INTO compute_serial (instance_id, seq, line) VALUES (?, ?, ?)', [id, ++next, line]);
+          }
+          seq = Math.max(seq, next);
+          await tx.run(
+            `DELETE FROM compute_serial WHERE instance_id = ? AND seq <= (
              SELECT seq FROM compute_serial WHERE instance_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-          [id, id, MAX_SERIAL_LINES],
-        );
-      });
+            [id, id, MAX_SERIAL_LINES],
+          );
+        },
+        { serializeOn: `compute_serial:${id}` },
+      );
     },
     async serial(id) {
       const rows = await db.all<{ line: string }>(

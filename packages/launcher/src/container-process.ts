@@ -1,4 +1,5 @@
-// From the image config and the launch spec to the workload's process: args, env, cwd, user, ports (launcher.md §2, §4).
+// From the image config and the launch spec to the workload's process: args, env, cwd, user, ports
+// (docs/launcher.md).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LauncherError } from './errors.ts';

@@ -1,4 +1,4 @@
-// The launcher's error catalogue; each code also says which exit-code class it leads to (launcher.md §3).
+// The launcher's error catalogue; each code also says which exit-code class it leads to (docs/launcher.md).
 import { type ErrorCatalog, SealroomError, type SealroomErrorOptions } from '@sealroom/core';
 
 export const LAUNCHER_ERRORS = {
@@ -63,6 +63,12 @@ export const LAUNCHER_ERRORS = {
     retryable: true,
     description: 'The verifier could not be reached or failed; the token refresher backs off and retries.',
   },
+  ERR_LAUNCHER_METADATA_REQUEST: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description:
+      "The instance's metadata server refused a request (no Metadata-Flavor: Google or an X-Forwarded-For header: 403; a bad parameter: 400; an unknown path: 404). Fix the request.",
+  },
   ERR_LAUNCHER_RUNTIME_START: {
     status: 'UNAVAILABLE',
     retryable: true,
@@ -75,10 +81,39 @@ export const LAUNCHER_ERRORS = {
     description:
       'The workload exited with a non-zero code. Hardened: exit 3 (reboot) under Always/OnFailure, 1 under Never.',
   },
+  ERR_LAUNCHER_DISK: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      "The instance's ephemeral disk (dm-crypt or tmpfs, with its size limit) could not be set up. Hardened: exit 3 (reboot) under Always/OnFailure, 1 under Never.",
+  },
   ERR_LAUNCHER_NO_RUNTIME: {
     status: 'FAILED_PRECONDITION',
     retryable: false,
     description: 'No container runtime is available (runc, bwrap, or plain processes when allowed).',
+  },
+  ERR_LAUNCHER_NETWORK: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      'The host could not set up or change the instance network (namespace, veth pair, nftables, published ports); the message names the failing step.',
+  },
+  ERR_LAUNCHER_METADATA_SERVER: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      '`sealroom launcher` could not read its instance from the metadata server (unreachable, an answer without Metadata-Flavor: Google, a status other than 200, bad JSON); check GCE_METADATA_HOST / --metadata-host. Exit 1.',
+  },
+  ERR_LAUNCHER_HOST_CHANNEL: {
+    status: 'UNAVAILABLE',
+    retryable: true,
+    description:
+      "The launcher's report channel to its host agent failed or the host refused a request on it (an AK certificate, publishing the EXPOSEd ports); the launcher stops its workload. Exit 1.",
+  },
+  ERR_LAUNCHER_USAGE: {
+    status: 'INVALID_ARGUMENT',
+    retryable: false,
+    description: '`sealroom launcher` was started with a bad flag value (see `sealroom launcher --help`).',
   },
   ERR_LAUNCHER_INTERNAL: {
     status: 'INTERNAL',
@@ -91,7 +126,7 @@ export const LAUNCHER_ERRORS = {
 export type LauncherErrorCode = keyof typeof LAUNCHER_ERRORS;
 
 /**
- * How an error feeds `exitCodeFor` (launcher.md §3): `metadata` is always 1; `retryable` and `workload`
+ * How an error feeds `exitCodeFor` (docs/launcher.md): `metadata` is always 1; `retryable` and `workload`
  * reboot under Always/OnFailure on hardened images; `fatal` stops a hardened image.
  */
 export type FailureClass = 'metadata' | 'fatal' | 'retryable' | 'workload';
@@ -108,9 +143,15 @@ export const FAILURE_CLASS_OF: Readonly<Record<LauncherErrorCode, FailureClass>>
   ERR_LAUNCHER_TOKEN_REQUEST_INVALID: 'fatal',
   ERR_LAUNCHER_VERIFIER_REFUSED: 'fatal',
   ERR_LAUNCHER_VERIFIER_UNAVAILABLE: 'fatal',
+  ERR_LAUNCHER_METADATA_REQUEST: 'fatal',
   ERR_LAUNCHER_RUNTIME_START: 'retryable',
   ERR_LAUNCHER_WORKLOAD_FAILED: 'workload',
+  ERR_LAUNCHER_DISK: 'retryable',
   ERR_LAUNCHER_NO_RUNTIME: 'fatal',
+  ERR_LAUNCHER_NETWORK: 'retryable',
+  ERR_LAUNCHER_METADATA_SERVER: 'fatal',
+  ERR_LAUNCHER_HOST_CHANNEL: 'fatal',
+  ERR_LAUNCHER_USAGE: 'metadata',
   ERR_LAUNCHER_INTERNAL: 'fatal',
 };
 

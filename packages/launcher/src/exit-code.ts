@@ -1,4 +1,4 @@
-// Exit codes of a launch and the restart-policy table (launcher.md §3): 0 success, 1 fail, 2 panic, 3 reboot, 4 hold.
+// Exit codes of a launch and the restart-policy table (docs/launcher.md): 0 success, 1 fail, 2 panic, 3 reboot, 4 hold.
 import { type FailureClass, LauncherError } from './errors.ts';
 import type { RestartPolicy } from './launch-spec.ts';
 

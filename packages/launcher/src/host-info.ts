@@ -1,4 +1,5 @@
-// Facts about the host the launcher checks metadata against (MemFree for /dev/shm and tmpfs sizes, launcher.md §1).
+// Facts about the host the launcher checks metadata against (MemFree of /proc/meminfo bounds
+// the /dev/shm and tmpfs sizes, in kB).
 import { readFile } from 'node:fs/promises';
 
 /** `MemFree` of /proc/meminfo in kB, or undefined where there is no /proc (the check is then skipped). */

@@ -8,6 +8,8 @@ export interface PulledImage extends ImageIdentity {
   readonly configBlob?: Uint8Array;
   /** Host directory holding the unpacked layers; the container sees it read-only. */
   readonly rootfs: string;
+  /** Bytes of the unpacked image (regular files): what it takes of the instance's disk. */
+  readonly sizeBytes?: number;
 }
 
 export interface ImageSource {

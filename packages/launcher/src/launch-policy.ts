@@ -1,4 +1,5 @@
-// The image author's input: `tee.launch_policy.*` labels, and verifyLaunchPolicy joining them with the spec (launcher.md §2).
+// The image author's input: `tee.launch_policy.*` labels, and verifyLaunchPolicy joining them with the spec
+// (docs/launcher.md, "Launch policy").
 import { LauncherError } from './errors.ts';
 import type { LaunchSpec } from './launch-spec.ts';
 import { type MonitoringType, cleanPath, isPathWithin, parseGoBool, parseMonitoringType } from './parse-values.ts';
@@ -106,7 +107,8 @@ function violation(message: string): LauncherError {
 
 /**
  * Checks the operator's spec against the author's policy and returns the first violation, in the
- * order of Google's `LaunchPolicy.Verify` (launcher.md §2), or undefined when the launch may go on.
+ * order of Google's `LaunchPolicy.Verify` (docs/launcher.md, "Launch policy"), or undefined when the launch
+ * may go on.
  */
 export function verifyLaunchPolicy(policy: LaunchPolicy, spec: LaunchSpec): LauncherError | undefined {
   for (const env of spec.envOverrides) {

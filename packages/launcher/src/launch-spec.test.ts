@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLaunchSpec } from './launch-spec.ts';
+import { LauncherError } from './errors.ts';
 
 const REF = 'localhost:8080/p/repo/img@sha256:' + 'a'.repeat(64);
 const parse = (metadata: Record<string, string>, hardened = true, memFreeKb?: number) =>
@@ -38,9 +39,39 @@ test('an empty env name is an error', () => {
   assert.throws(() => parse({ 'tee-env-': 'x' }), /tee-env-/);
 });
 
-test('the old key names get a hint to the real ones', () => {
-  assert.throws(() => parse({ 'tee-memory-monitoring-enable': 'true' }), /did you mean tee-monitoring-memory-enable/);
-  assert.throws(() => parse({ 'tee-dev-shm-size': '10' }), /tee-dev-shm-size-kb/);
+test('the documentation spellings tee-dev-shm-size and tee-memory-monitoring-enable are read as the real keys', () => {
+  assert.equal(parse({ 'tee-memory-monitoring-enable': 'true' }).monitoring, 'memoryonly');
+  assert.equal(parse({ 'tee-dev-shm-size': '10' }).devShmSizeKb, 10);
+  assert.deepEqual(parse({ 'tee-dev-shm-size': '10' }).warnings, []);
+  assert.throws(
+    () => parse({ 'tee-dev-shm-size': '10', 'tee-dev-shm-size-kb': '20' }),
+    /tee-dev-shm-size-kb and tee-dev-shm-size cannot both be set/,
+  );
+  assert.throws(
+    () => parse({ 'tee-memory-monitoring-enable': 'true', 'tee-monitoring-enable': 'all' }),
+    /cannot both be set/,
+  );
+});
+
+test('a near miss of a real key is refused: a typo must not pass silently', () => {
+  assert.throws(() => parse({ 'tee-restart-polcy': 'Always' }), /did you mean tee-restart-policy\?/);
+  assert.throws(() => parse({ 'tee-monitoring-memory-enabled': 'true' }), /tee-monitoring-memory-enable/);
+});
+
+test('any other unknown tee-* key is refused too (CONTRACTS: an error, not ignored), naming the key', () => {
+  assert.throws(
+    () => parse({ 'tee-no-such-key': 'x' }),
+    (error: unknown) =>
+      error instanceof LauncherError &&
+      error.code === 'ERR_LAUNCHER_METADATA_INVALID' &&
+      error.message === 'unknown metadata key tee-no-such-key: not a launcher key',
+  );
+  assert.throws(
+    () => parse({ 'tee-attestation-service-endpoint': 'https://a' }),
+    /tee-attestation-service-endpoint: not a launcher key \(did you mean the server URL of the instance \(gca-service-env in Google Cloud\)\?\)/,
+  );
+  // Keys without the prefix are not the launcher's: still ignored, with nothing to say.
+  assert.deepEqual(parse({ 'other-key': 'y', 'gca-service-env': 'prod' }).warnings, []);
 });
 
 test('booleans follow Go ParseBool: T and 1 are true, yes is an error', () => {

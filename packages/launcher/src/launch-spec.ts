@@ -1,4 +1,4 @@
-// The operator's input: instance metadata parsed once into a LaunchSpec (launcher.md §1, CONTRACTS.md "Inside the instance").
+// The operator's input: instance metadata parsed once into a LaunchSpec (docs/launcher.md, "Instance metadata").
 import { metadataError } from './errors.ts';
 import { ENV_NAME_PATTERN, type MonitoringType, cleanPath, parseGoBool, parseMonitoringType } from './parse-values.ts';
 
@@ -39,6 +39,8 @@ export interface LaunchSpec {
   readonly disableTokenRefresh: boolean;
   /** From the image family (confidential-space vs -debug), not from metadata. */
   readonly hardened: boolean;
+  /** Lines for the serial output about metadata the launcher read but did not use (none today: unknown keys are refused). */
+  readonly warnings: readonly string[];
 }
 
 export interface ParseLaunchSpecOptions {
@@ -49,7 +51,12 @@ export interface ParseLaunchSpecOptions {
 
 const ENV_PREFIX = 'tee-env-';
 
-/** Every tee-* key Sealroom knows; any other `tee-*` key is an error (stricter than Google, on purpose). */
+/**
+ * Every tee-* key the launcher reads. Google's launcher looks up the keys it knows in the metadata map and
+ * never looks at the others; Sealroom is stricter on purpose (CONTRACTS: unknown `tee-*` keys are an error,
+ * not ignored): any other `tee-*` key is refused, naming the key it is closest to, so a typo
+ * (`tee-restart-polcy`) or a retired key never passes silently. Keys without the prefix stay ignored.
+ */
 export const METADATA_KEYS = [
   'tee-image-reference',
   'tee-restart-policy',
@@ -66,12 +73,19 @@ export const METADATA_KEYS = [
   'tee-install-gpu-driver',
   'tee-disable-gca-refresh',
 ] as const;
-const KNOWN_KEYS: ReadonlySet<string> = new Set(METADATA_KEYS);
-
-/** Names people type from old docs; the error points at the real key. */
-const KEY_HINTS: Readonly<Record<string, string>> = {
-  'tee-memory-monitoring-enable': 'tee-monitoring-memory-enable',
+/**
+ * Spellings of Google's documentation read as the key they stand for: `tee-dev-shm-size` (the key's name
+ * before Google's launcher renamed it, as the workload documentation still spells it) and
+ * `tee-memory-monitoring-enable` (the launch-policy documentation's spelling). Setting both spellings is an error.
+ */
+export const METADATA_KEY_ALIASES: Readonly<Record<string, (typeof METADATA_KEYS)[number]>> = {
   'tee-dev-shm-size': 'tee-dev-shm-size-kb',
+  'tee-memory-monitoring-enable': 'tee-monitoring-memory-enable',
+};
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...METADATA_KEYS, ...Object.keys(METADATA_KEY_ALIASES)]);
+
+/** Names people type from old docs; the error points at what replaced them. */
+const KEY_HINTS: Readonly<Record<string, string>> = {
   'tee-attestation-service-endpoint': 'the server URL of the instance (gca-service-env in Google Cloud)',
 };
 
@@ -81,16 +95,26 @@ export function parseLaunchSpec(
   options: ParseLaunchSpecOptions,
 ): LaunchSpec {
   const envOverrides: EnvOverride[] = [];
+  const warnings: string[] = [];
   for (const [key, value] of Object.entries(metadata)) {
     if (!key.startsWith('tee-')) continue;
     if (key.startsWith(ENV_PREFIX)) {
       envOverrides.push(parseEnvOverride(key.slice(ENV_PREFIX.length), value));
     } else if (!KNOWN_KEYS.has(key)) {
-      const hint = KEY_HINTS[key];
-      throw metadataError(`unknown metadata key ${key}${hint ? ` (did you mean ${hint}?)` : ''}`);
+      const suggestion = KEY_HINTS[key] ?? nearestKey(key);
+      throw metadataError(
+        `unknown metadata key ${key.slice(0, 128)}: not a launcher key${suggestion ? ` (did you mean ${suggestion}?)` : ''}`,
+      );
     }
   }
-  const get = (key: (typeof METADATA_KEYS)[number]): string | undefined => metadata[key];
+  const get = (key: (typeof METADATA_KEYS)[number]): string | undefined => {
+    const alias = Object.keys(METADATA_KEY_ALIASES).find((a) => METADATA_KEY_ALIASES[a] === key);
+    if (alias !== undefined && metadata[alias] !== undefined) {
+      if (metadata[key] !== undefined) throw metadataError(`metadata ${key} and ${alias} cannot both be set`);
+      return metadata[alias];
+    }
+    return metadata[key];
+  };
   const imageReference = get('tee-image-reference');
   if (imageReference === undefined || imageReference === '') {
     throw metadataError('metadata tee-image-reference is required and must not be empty');
@@ -124,7 +148,28 @@ export function parseLaunchSpec(
     cgroupNamespace: parseBoolKey('tee-cgroup-ns', get('tee-cgroup-ns'), { emptyIsError: true }),
     disableTokenRefresh: parseBoolKey('tee-disable-gca-refresh', get('tee-disable-gca-refresh')),
     hardened: options.hardened,
+    warnings,
   };
+}
+
+/** A known key at most two edits away from `key` (a typo of it), if any. */
+function nearestKey(key: string): string | undefined {
+  if (key.length > 64) return undefined;
+  return [...KNOWN_KEYS].find((known) => editDistance(key, known) <= 2);
+}
+
+/** Levenshtein distance, two rows at a time. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 function parseEnvOverride(name: string, value: string): EnvOverride {
@@ -204,7 +249,7 @@ function checkGpu(value: string | undefined): void {
   }
 }
 
-/** Parses `tee-mount`: `;`-separated tmpfs mounts of `,`-separated `key=value` options (launcher.md §10). */
+/** Parses `tee-mount`: `;`-separated tmpfs mounts of `,`-separated `key=value` options (docs/launcher.md). */
 export function parseMounts(value: string | undefined, memFreeKb?: number): TmpfsMount[] {
   if (value === undefined || value === '') return [];
   return value

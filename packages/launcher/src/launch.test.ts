@@ -405,3 +405,44 @@ describe('one boot with a real container runtime', async () => {
     ]);
   });
 });
+
+describe('what a boot passes to the runtime and reports about the workload', () => {
+  test('allowed capabilities, the cgroup namespace and the memory limit reach the container config', async () => {
+    const runtime = fakeRuntime({});
+    const { options } = setup({
+      runtime,
+      metadata: { 'tee-added-capabilities': '["CAP_SYS_ADMIN"]', 'tee-cgroup-ns': 'true' },
+      labels: { 'tee.launch_policy.allow_capabilities': 'true', 'tee.launch_policy.allow_cgroups': 'true' },
+    });
+    const result = await runLaunch({ ...options, memoryLimitBytes: 8 * 1024 ** 3 });
+    assert.equal(result.exitCode, 0, result.error?.message);
+    const config = runtime.runs[0]?.config;
+    assert.deepEqual(config?.addedCapabilities, ['CAP_SYS_ADMIN']);
+    assert.equal(config?.cgroupNamespace, true);
+    assert.equal(config?.memoryLimitBytes, 8 * 1024 ** 3);
+    assert.equal(config?.writableRootfs, false, 'no disk: the image is the read-only root');
+  });
+
+  test('an unknown tee-* metadata key refuses the launch (exit 1), naming the key; the workload never runs', async () => {
+    const runtime = fakeRuntime({ lines: ['hello'] });
+    const { options, pulled } = setup({ metadata: { 'tee-some-future-key': 'x' }, runtime });
+    const result = await runLaunch(options);
+    assert.equal(result.exitCode, 1);
+    assert.equal((result.error as LauncherError).code, 'ERR_LAUNCHER_METADATA_INVALID');
+    assert.match(result.error?.message ?? '', /unknown metadata key tee-some-future-key/);
+    assert.equal(runtime.runs.length, 0);
+    assert.equal(pulled.length, 0, 'refused before the pull');
+  });
+
+  test('a hardened image logs a non-zero return code without its value; a debug image keeps it', async () => {
+    for (const hardened of [true, false]) {
+      const { options } = setup({ runtime: fakeRuntime({ exitCode: 42 }), hardened });
+      const logger = createMemoryLogger();
+      await runLaunch({ ...options, logger });
+      const line = logger.entries.find((e) => e.message === 'workload finished with a non-zero return code');
+      assert.ok(line);
+      assert.deepEqual(line.fields, hardened ? {} : { exitCode: 42 });
+      assert.equal(JSON.stringify(logger.entries).includes('42'), !hardened);
+    }
+  });
+});

@@ -1,4 +1,5 @@
-// One boot of the launcher: spec, pull, policy, measure, first token, teeserver, run, exit code (launcher.md start-up order).
+// One boot of the launcher: spec, pull, policy, measure, first token, teeserver, run, exit code (Google's launcher's
+// start-up order).
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Platform } from '@sealroom/attest';
@@ -12,6 +13,7 @@ import { readImageOutputPolicy } from './output-policy.ts';
 import { type LaunchSpec, parseLaunchSpec } from './launch-spec.ts';
 import { decideLogRedirect } from './log-redirect.ts';
 import { cosEventsFor, measureLaunch } from './measure.ts';
+import type { EphemeralDisk } from './runtime/ephemeral-disk.ts';
 import { stopContainer } from './runtime/stop.ts';
 import type { ContainerExit, ContainerRuntime, RunningContainer } from './runtime/types.ts';
 import { TEESERVER_SOCKET_NAME, type TeeServer, startTeeServer } from './teeserver.ts';
@@ -19,6 +21,7 @@ import type { Timers } from './timers.ts';
 import { type BackoffOptions, TOKEN_FILE_NAME, createTokenRefresher, type TokenRefresher } from './token-refresher.ts';
 import type { TokenSourceFactory } from './token-source.ts';
 import { type WorkloadLogSink, createWorkloadOutput } from './workload-logs.ts';
+import { reportWorkloadExit, startMemoryMonitor } from './workload-report.ts';
 
 export type LaunchPhase = 'spec' | 'pull' | 'policy' | 'measure' | 'token' | 'teeserver' | 'run' | 'done';
 
@@ -38,6 +41,17 @@ export interface LaunchOptions {
   readonly launcherDir: string;
   /** Scratch space of the runtime (bundles, state). */
   readonly workDir: string;
+  /**
+   * What the host gives the container besides the image: the metadata server's address and the platform's
+   * endpoints and CA (env after the image's own, /run/sealroom, /etc/hosts). Not measured, except the CA.
+   */
+  readonly environment?: {
+    readonly env: readonly string[];
+    readonly platformDir?: string;
+    readonly hostsFile?: string;
+    /** `sha256:<hex>` of the CA `env` makes the workload trust: measured, so the token shows it. */
+    readonly trustedCaDigest?: string;
+  };
   readonly logs: WorkloadLogSink;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -52,6 +66,15 @@ export interface LaunchOptions {
   readonly graceMs?: number;
   /** Called as the launch moves on, for the instance status and the serial log. */
   readonly onPhase?: (phase: LaunchPhase) => void;
+  /**
+   * The boot's ephemeral disk, prepared by the host: the container's writable layer over the image lives
+   * on it, sized to the disk less the image. Without one the container's root is the image, read-only.
+   */
+  readonly disk?: EphemeralDisk;
+  /** The instance's memory limit (its machine type's memory), swap excluded. */
+  readonly memoryLimitBytes?: number;
+  /** How often memory use is reported when monitoring is on (60 s by default). */
+  readonly memoryMonitorIntervalMs?: number;
 }
 
 export interface LaunchResult {
@@ -63,7 +86,36 @@ export interface LaunchResult {
   readonly spec?: LaunchSpec;
 }
 
-/** Runs one boot to its exit code; never throws (every failure becomes a code, as `main.go` does). */
+/**
+ * Runs one boot to its exit code; never throws (every failure becomes a code, as `main.go` does). The
+ * phases: parse the metadata, pull and pin the image, check its launch policy, measure the launch into
+ * the platform, get the first token, start the teeserver, run the workload. The host agent of
+ * `@sealroom/compute` is the usual caller.
+ *
+ * @example
+ * ```ts
+ * const platform = bootSoftPlatform({ ca, instance, launcherBuild, imageFamily: 'confidential-space', nowMs: Date.now() });
+ * const { runtime } = await detectContainerRuntime(); // runc, else bwrap, else a plain process
+ * const result = await runLaunch({
+ *   metadata: { 'tee-image-reference': `${repo}@sha256:…`, 'tee-restart-policy': 'Never' },
+ *   hardened: true,
+ *   instanceName: 'vm1',
+ *   images: createOciLayoutImageSource({ layoutDir: 'layout', unpackDir: 'unpacked' }),
+ *   platform,
+ *   tokenSource: () =>
+ *     createVerifierTokenSource({
+ *       baseUrl, projectId: 'operator-project', region: 'us-central1', accessToken, idTokens, platform,
+ *       defaultAudience: 'https://sts.googleapis.com',
+ *     }),
+ *   runtime,
+ *   launcherDir: 'launcher', // the token file and the teeserver socket; /run/container_launcher inside
+ *   workDir: 'work',
+ *   logs: { serial: (stream, line) => console.log(stream, line), cloudLogging: () => {} },
+ *   logger, clock: systemClock, timers: systemTimers, random: Math.random,
+ * });
+ * result.exitCode; // 0 success, 1 fail, 2 panic, 3 reboot, 4 hold
+ * ```
+ */
 export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
   const { logger } = options;
   let phase: LaunchPhase = 'spec';
@@ -90,8 +142,10 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
     logger.info({ exitCode, outcome }, 'launch finished');
     return { exitCode, outcome, phase, spec, ...extra };
   };
+  for (const warning of spec.warnings) logger.warn({}, warning);
   let refresher: TokenRefresher | undefined;
   let teeServer: TeeServer | undefined;
+  let stopMonitor = (): void => {};
   try {
     // A token of a previous boot must never be visible to this boot's workload.
     await rm(join(options.launcherDir, TOKEN_FILE_NAME), { force: true });
@@ -107,7 +161,7 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
     const workload = buildContainerProcess(image.config, spec, options.instanceName);
     const user = await resolveImageUser(workload.user, image.rootfs);
     enter('measure');
-    await measureLaunch(options.platform, cosEventsFor(image, spec, workload));
+    await measureLaunch(options.platform, cosEventsFor(image, spec, workload, options.environment?.trustedCaDigest));
     enter('token');
     const tokenSource = options.tokenSource({
       spec,
@@ -138,31 +192,49 @@ export async function runLaunch(options: LaunchOptions): Promise<LaunchResult> {
       return finish('success');
     }
     const output = createWorkloadOutput(decideLogRedirect(spec, policy), options.logs);
+    const rootfs = options.disk ? await options.disk.overlay(image.rootfs, image.sizeBytes ?? 0) : image.rootfs;
     const container = await options.runtime.start(
       {
         id: `sealroom-${options.instanceName}-${options.clock.now()}`,
-        rootfs: image.rootfs,
+        rootfs,
+        writableRootfs: rootfs !== image.rootfs,
+        addedCapabilities: spec.addedCapabilities,
+        cgroupNamespace: spec.cgroupNamespace,
+        ...(options.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: options.memoryLimitBytes }),
         args: workload.args,
-        env: workload.env,
+        env: [...workload.env, ...(options.environment?.env ?? [])],
         cwd: workload.cwd,
         user,
         hostname: options.instanceName,
         launcherDir: options.launcherDir,
+        ...(options.environment?.platformDir === undefined ? {} : { platformDir: options.environment.platformDir }),
+        ...(options.environment?.hostsFile === undefined ? {} : { hostsFile: options.environment.hostsFile }),
         tmpfsMounts: spec.mounts,
         devShmSizeKb: spec.devShmSizeKb,
         workDir: options.workDir,
+        exposedPorts: workload.exposedPorts,
       },
       output,
     );
     logger.info({ runtime: options.runtime.kind }, 'workload started');
+    stopMonitor = startMemoryMonitor({
+      spec,
+      container,
+      timers: options.timers,
+      memoryLimitBytes: options.memoryLimitBytes,
+      report: (message) => options.logs.cloudLogging({ severity: 'INFO', message }),
+      ...(options.memoryMonitorIntervalMs === undefined ? {} : { intervalMs: options.memoryMonitorIntervalMs }),
+    });
     const workloadExit = await waitOrStop(container, options);
+    stopMonitor();
     output.flush();
-    logger.info({ exitCode: workloadExit.exitCode }, 'workload exited');
+    reportWorkloadExit(logger, workloadExit, { hardened: spec.hardened, memoryLimitBytes: options.memoryLimitBytes });
     return finish(outcomeOfWorkloadExit(workloadExit.exitCode), { workloadExit });
   } catch (error) {
     logger.error({ error, phase }, 'launch failed');
     return finish(outcomeOf(error), { error: asError(error) });
   } finally {
+    stopMonitor();
     refresher?.stop();
     await teeServer?.close();
   }

@@ -1,4 +1,4 @@
-// Where the workload's stdout/stderr go, and the measured memory-monitoring flag (launcher.md §10).
+// Where the workload's stdout/stderr go, and the measured memory-monitoring flag (docs/launcher.md, "Logs").
 import type { LaunchPolicy } from './launch-policy.ts';
 import type { LaunchSpec } from './launch-spec.ts';
 
@@ -33,7 +33,7 @@ export function decideLogRedirect(spec: LaunchSpec, policy: LaunchPolicy): LogDe
 
 /**
  * The MemoryMonitor event byte and the `monitoring_enabled.memory` claim: true only for
- * `memoryonly`. Under `all` memory metrics run, yet the measured byte is 0 (launcher.md pitfalls).
+ * `memoryonly`. Under `all` memory metrics run, yet the measured byte is 0, as in Google's launcher.
  */
 export function isMemoryMonitoringMeasured(spec: LaunchSpec): boolean {
   return spec.monitoring === 'memoryonly';

@@ -1,4 +1,5 @@
-// The COS events the launcher measures into PCR 13 before the first token, in Google's order (launcher.md §4).
+// The COS events the launcher measures into PCR 13 before the first token, in Google's order (docs/launcher.md,
+// "Measurement").
 import { COS_TYPE, encodeCosContent, type Platform } from '@sealroom/attest';
 import type { ContainerProcess } from './container-process.ts';
 import type { LaunchSpec } from './launch-spec.ts';
@@ -21,9 +22,15 @@ export interface CosEvent {
 
 /**
  * The ordered events: ImageRef, ImageDigest, RestartPolicy, ImageID, each Arg, each EnvVar, each
- * OverrideEnv, each OverrideArg, MemoryMonitor, then the separator last.
+ * OverrideEnv, each OverrideArg, MemoryMonitor, Sealroom's TrustedCA when the platform gives a CA, then the
+ * separator last.
  */
-export function cosEventsFor(image: ImageIdentity, spec: LaunchSpec, process: ContainerProcess): CosEvent[] {
+export function cosEventsFor(
+  image: ImageIdentity,
+  spec: LaunchSpec,
+  process: ContainerProcess,
+  trustedCaDigest?: string,
+): CosEvent[] {
   return [
     { type: COS_TYPE.IMAGE_REF, value: image.reference },
     { type: COS_TYPE.IMAGE_DIGEST, value: image.digest },
@@ -34,6 +41,8 @@ export function cosEventsFor(image: ImageIdentity, spec: LaunchSpec, process: Co
     ...spec.envOverrides.map((o) => ({ type: COS_TYPE.OVERRIDE_ENV, value: `${o.name}=${o.value}` })),
     ...spec.cmdOverride.map((value) => ({ type: COS_TYPE.OVERRIDE_ARG, value })),
     { type: COS_TYPE.MEMORY_MONITOR, value: Uint8Array.of(isMemoryMonitoringMeasured(spec) ? 1 : 0) },
+    // What the workload will trust besides the public roots: Sealroom's own event, after Google's.
+    ...(trustedCaDigest === undefined ? [] : [{ type: COS_TYPE.SEALROOM_TRUSTED_CA, value: trustedCaDigest }]),
     { type: COS_TYPE.LAUNCH_SEPARATOR, value: new Uint8Array(0) },
   ];
 }

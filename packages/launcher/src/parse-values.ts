@@ -11,7 +11,7 @@ export function parseGoBool(text: string): boolean | undefined {
   return undefined;
 }
 
-/** Env names the verifier accepts (a name outside this rejects the whole event log, launcher.md §4). */
+/** Env names the verifier accepts (a name outside this rejects the whole event log). */
 export const ENV_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Go's `filepath.Clean` for absolute or relative POSIX paths (no trailing slash, `.`/`..` resolved). */
@@ -31,7 +31,7 @@ export function isPathWithin(base: string, target: string): boolean {
 
 export type MonitoringType = 'none' | 'memoryonly' | 'all';
 
-/** `none`, `memoryonly` or `all`, case-insensitive; empty is `none` (launcher.md §1, §2). */
+/** `none`, `memoryonly` or `all`, case-insensitive; empty is `none` (`memory_only` is not accepted). */
 export function parseMonitoringType(text: string): MonitoringType | undefined {
   const lower = text.toLowerCase();
   if (lower === '' || lower === 'none') return 'none';

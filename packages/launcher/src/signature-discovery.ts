@@ -1,6 +1,7 @@
-// Image signature discovery from `tee-signed-image-repos`: cosign's `sha256-<hex>.sig` manifests (launcher.md §7).
-import { createHash } from 'node:crypto';
+// Image signature discovery from `tee-signed-image-repos`: cosign's `sha256-<hex>.sig` manifests, each
+// layer a payload blob with its base64 `dev.cosignproject.cosign/signature` annotation.
 import { fromBase64, type Logger } from '@sealroom/core';
+import { computeDigest, isDigest } from '@sealroom/formats';
 import type { ImageSignature } from './verifier-client.ts';
 
 /** The registry calls discovery needs; `RegistryClient` from @sealroom/registry satisfies it. */
@@ -68,10 +69,10 @@ export function createSignatureDiscovery(options: SignatureDiscoveryOptions): ()
     for (const layer of manifest?.layers ?? []) {
       const digest = typeof layer.digest === 'string' ? layer.digest : '';
       const encoded = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
-      if (!/^sha256:[0-9a-f]{64}$/.test(digest) || typeof encoded !== 'string') continue;
+      if (!isDigest(digest) || typeof encoded !== 'string') continue;
       try {
         const payload = Buffer.from(await client.getBlob(name, digest));
-        if (`sha256:${createHash('sha256').update(payload).digest('hex')}` !== digest) continue;
+        if (computeDigest(payload) !== digest) continue;
         found.push({ payload, signature: fromBase64(encoded, COSIGN_SIGNATURE_ANNOTATION) });
       } catch (error) {
         options.logger.warn(

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CoreError, createMemoryLogger } from '@sealroom/core';
-import { type TeeServer, startTeeServer } from './teeserver.ts';
+import { TEESERVER_MAX_IN_FLIGHT, TEESERVER_MAX_WAITING, type TeeServer, startTeeServer } from './teeserver.ts';
 import type { CustomTokenRequest, TokenSource } from './token-source.ts';
 
 function call(socketPath: string, method: string, path: string, body?: string) {
@@ -127,4 +127,56 @@ test('a socket path longer than a unix socket allows is refused with advice', as
     }),
     /shorter state directory/,
   );
+});
+
+describe('teeserver under a flood of token requests', () => {
+  test('holds the verifier to a few requests at once and tells the overflow to slow down', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-tee-flood-'));
+    const releases: (() => void)[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const source: TokenSource = {
+      fetchDefaultToken: () =>
+        new Promise((resolve) => {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          releases.push(() => {
+            inFlight -= 1;
+            resolve('default.token');
+          });
+        }),
+      fetchCustomToken: async () => 'custom.token',
+    };
+    const server = await startTeeServer({
+      socketPath: join(dir, 'teeserver.sock'),
+      tokenSource: source,
+      logger: createMemoryLogger(),
+    });
+    try {
+      const admit = TEESERVER_MAX_IN_FLIGHT + TEESERVER_MAX_WAITING;
+      const overflow = 5;
+      const statuses: number[] = [];
+      const answers = Array.from({ length: admit + overflow }, () =>
+        call(server.socketPath, 'GET', '/v1/token').then((answer) => statuses.push(answer.status)),
+      );
+      // Nothing is released until the overflow has been answered: the admitted requests hold every slot.
+      const deadline = Date.now() + 30_000;
+      while (statuses.length < overflow && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(statuses, Array(overflow).fill(429));
+      let released = 0;
+      while (released < admit && Date.now() < deadline) {
+        const next = releases.shift();
+        if (next) {
+          next();
+          released += 1;
+        } else await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(answers);
+      assert.equal(statuses.filter((s) => s === 200).length, admit);
+      assert.equal(most, TEESERVER_MAX_IN_FLIGHT);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

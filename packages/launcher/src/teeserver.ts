@@ -1,4 +1,5 @@
-// The teeserver: plain HTTP on a unix socket the workload sees at /run/container_launcher/teeserver.sock (launcher.md §6).
+// The teeserver: plain HTTP on a unix socket the workload sees at /run/container_launcher/teeserver.sock
+// (docs/launcher.md, "teeserver").
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { dirname } from 'node:path';
@@ -11,6 +12,12 @@ export const TEESERVER_SOCKET_NAME = 'teeserver.sock';
 const MAX_BODY_BYTES = 64 * 1024;
 /** `sun_path` is 108 bytes on Linux, one of them the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
+/**
+ * Every token request is a round trip to the verifier: a workload may have this many in flight, and this
+ * many more waiting; beyond that it is told to slow down (429) instead of flooding the verifier.
+ */
+export const TEESERVER_MAX_IN_FLIGHT = 4;
+export const TEESERVER_MAX_WAITING = 32;
 
 /** Statuses Google's teeserver answers with 400 (its gRPC InvalidArgument, FailedPrecondition, …); others are 500. */
 const CLIENT_STATUSES = new Set([
@@ -30,6 +37,28 @@ export interface TeeServerOptions {
   readonly logger: Logger;
 }
 
+/** A counting gate: `enter` resolves when a slot is free, or returns false when the waiting line is full. */
+function createGate(slots: number, line: number) {
+  let busy = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async enter(): Promise<boolean> {
+      if (busy < slots) {
+        busy++;
+        return true;
+      }
+      if (waiting.length >= line) return false;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      return true;
+    },
+    leave(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else busy--;
+    },
+  };
+}
+
 export interface TeeServer {
   readonly socketPath: string;
   close(): Promise<void>;
@@ -46,8 +75,9 @@ export async function startTeeServer(options: TeeServerOptions): Promise<TeeServ
   }
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
   await rm(socketPath, { force: true });
+  const gate = createGate(TEESERVER_MAX_IN_FLIGHT, TEESERVER_MAX_WAITING);
   const server = createServer((req, res) => {
-    handle(req, res, options).catch((error: unknown) => {
+    handle(req, res, options, gate).catch((error: unknown) => {
       logger.error({ error }, 'teeserver request failed');
       if (!res.headersSent) send(res, 500, 'internal error');
     });
@@ -84,20 +114,39 @@ export async function startTeeServer(options: TeeServerOptions): Promise<TeeServ
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: TeeServerOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: TeeServerOptions,
+  gate: ReturnType<typeof createGate>,
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path !== '/v1/token') {
     send(res, 404, `no such endpoint: ${path}`);
     return;
   }
+  if (req.method === 'GET' || req.method === 'POST') {
+    if (!(await gate.enter())) {
+      send(res, 429, `too many token requests: at most ${TEESERVER_MAX_IN_FLIGHT + TEESERVER_MAX_WAITING} at once`);
+      return;
+    }
+    try {
+      await answerToken(req, res, options);
+    } finally {
+      gate.leave();
+    }
+    return;
+  }
+  send(res, 400, `TEE server received an invalid HTTP method: ${req.method}`);
+}
+
+async function answerToken(req: IncomingMessage, res: ServerResponse, options: TeeServerOptions): Promise<void> {
   try {
     if (req.method === 'GET') {
       send(res, 200, await options.tokenSource.fetchDefaultToken());
-    } else if (req.method === 'POST') {
+    } else {
       const request = parseCustomTokenRequest(await readBody(req));
       send(res, 200, await options.tokenSource.fetchCustomToken(request));
-    } else {
-      send(res, 400, `TEE server received an invalid HTTP method: ${req.method}`);
     }
   } catch (error) {
     if (isSealroomError(error) && CLIENT_STATUSES.has(error.status)) {

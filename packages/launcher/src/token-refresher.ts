@@ -1,12 +1,12 @@
 // Keeps the default token file fresh: atomic writes, refresh at 70–90 % of lifetime, backoff with jitter, never giving up.
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, type Logger, fromBase64Url } from '@sealroom/core';
+import { type Clock, type Logger, claimOf, decodeClaimsPayload } from '@sealroom/core';
 import { LauncherError } from './errors.ts';
 import type { Timers } from './timers.ts';
 import type { TokenSource } from './token-source.ts';
 
-/** The file name the workload reads under /run/container_launcher/ (CONTRACTS.md). */
+/** The file name the workload reads under /run/container_launcher/ (docs/workload.md, "Inside the instance"). */
 export const TOKEN_FILE_NAME = 'attestation_verifier_claims_token';
 const TOKEN_TEMP_NAME = '.token.tmp';
 
@@ -26,7 +26,7 @@ export interface BackoffOptions {
 }
 
 /**
- * Google's launcher: 60 s initial, ×2, ±50 % jitter, at most 1 h between attempts (launcher.md §5), and
+ * Google's launcher: 60 s initial, ×2, ±50 % jitter, at most 1 h between attempts, never giving up, and
  * bounded by the token's expiry: one more attempt a minute before it expires, then every minute (± jitter)
  * until the verifier answers, so a token refreshed at 80 % of its hour is not left expired for an hour.
  */
@@ -69,9 +69,8 @@ export interface TokenRefresher {
 
 /** Reads `exp` (seconds) from a compact JWT without verifying it: the launcher only schedules by it. */
 export function readTokenExpiryMs(token: string): number {
-  const payload = token.split('.')[1];
   try {
-    const exp = (JSON.parse(fromBase64Url(payload ?? '').toString('utf8')) as { exp?: unknown }).exp;
+    const exp = claimOf(decodeClaimsPayload(token), 'exp');
     if (typeof exp === 'number' && Number.isFinite(exp)) return exp * 1000;
   } catch {
     // fall through: reported below without the token's content

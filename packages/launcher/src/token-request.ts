@@ -1,4 +1,4 @@
-// Parses and limits `POST /v1/token` bodies of the teeserver (CONTRACTS.md "Inside the instance", launcher.md §6).
+// Parses and limits `POST /v1/token` bodies of the teeserver (docs/launcher.md, "teeserver").
 import { LauncherError } from './errors.ts';
 import { utf8Length } from './parse-values.ts';
 import { type CustomTokenRequest, TOKEN_TYPES, type TokenType } from './token-source.ts';

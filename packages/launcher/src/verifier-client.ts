@@ -1,11 +1,21 @@
-// A TokenSource over the verifier's Confidential Computing REST API: challenge, evidence, :verifyConfidentialSpace (launcher.md §5).
-import type { Platform, TpmEvidence } from '@sealroom/attest';
-import { fromBase64, toBase64 } from '@sealroom/core';
+// A TokenSource over the verifier's Confidential Computing REST API: challenge, evidence, :verifyConfidentialSpace
+// (docs/launcher.md, "Tokens from the verifier").
+import type { Platform, PlatformEvidence } from '@sealroom/attest';
+import {
+  ContractError,
+  type VerifyConfidentialSpaceRequest,
+  encodeVerifyConfidentialSpaceRequest,
+  fromBase64,
+  toBase64,
+  toSevSnpAttestationJson,
+  toTdCcelJson,
+  toTpmAttestationJson,
+} from '@sealroom/core';
 import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
 import { LauncherError } from './errors.ts';
 import type { CustomTokenRequest, TokenSource } from './token-source.ts';
 
-/** One cosign signature of the image: the payload blob and the raw signature bytes (launcher.md §7). */
+/** One cosign signature of the image: the payload blob and the raw signature bytes. */
 export interface ImageSignature {
   readonly payload: Uint8Array;
   readonly signature: Uint8Array;
@@ -47,33 +57,69 @@ const REFUSAL_STATUSES = new Set([
   'OUT_OF_RANGE',
 ]);
 
-/** The proto-JSON `tpmAttestation` of a verify request (bytes as base64). */
-export function toTpmAttestationJson(evidence: TpmEvidence): Record<string, unknown> {
+/**
+ * The body's JSON text, encoded against the evidence schema the verifier parses with: a body it would
+ * refuse is never sent, and the refusal reads as the verifier's would.
+ */
+function encodeRequest(request: VerifyConfidentialSpaceRequest): string {
+  try {
+    return encodeVerifyConfidentialSpaceRequest(request);
+  } catch (cause) {
+    if (!(cause instanceof ContractError)) throw cause;
+    throw new LauncherError(
+      'ERR_LAUNCHER_VERIFIER_REFUSED',
+      `the evidence breaks the verifier's schema: ${cause.message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/**
+ * The request members of one platform's evidence: a TPM's quotes, or a hardware report or quote with the
+ * launch log and the instance identity certificate its report_data binds (sent as `gceShieldedIdentity`).
+ */
+export function evidenceMembers(
+  evidence: PlatformEvidence,
+): Pick<VerifyConfidentialSpaceRequest, 'tpmAttestation' | 'tdCcel' | 'sevSnpAttestation' | 'gceShieldedIdentity'> {
+  if (evidence.kind === 'tpm') return { tpmAttestation: toTpmAttestationJson(evidence.tpm) };
+  const gceShieldedIdentity = { akCert: toBase64(evidence.identityCertificate), akCertChain: [] };
+  if (evidence.kind === 'tdx') {
+    return {
+      tdCcel: toTdCcelJson({ ...evidence.tdx, canonicalEventLog: evidence.canonicalEventLog }),
+      gceShieldedIdentity,
+    };
+  }
   return {
-    quotes: evidence.quotes.map((q) => ({
-      hashAlgo: q.hashAlgo,
-      pcrValues: Object.fromEntries([...q.pcrValues].map(([index, value]) => [String(index), toBase64(value)])),
-      rawQuote: toBase64(q.rawQuote),
-      rawSignature: toBase64(q.rawSignature),
-    })),
-    tcgEventLog: toBase64(evidence.tcgEventLog ?? new Uint8Array(0)),
-    canonicalEventLog: toBase64(evidence.canonicalEventLog ?? new Uint8Array(0)),
-    akCert: toBase64(evidence.akCert),
-    certChain: evidence.certChain.map(toBase64),
+    sevSnpAttestation: toSevSnpAttestationJson({ ...evidence.sevSnp, canonicalEventLog: evidence.canonicalEventLog }),
+    gceShieldedIdentity,
   };
 }
 
+/**
+ * A token source that attests through the verifier's REST API: one challenge, the platform's evidence, one
+ * `:verifyConfidentialSpace` per token.
+ *
+ * @example
+ * ```ts
+ * const source = createVerifierTokenSource({ baseUrl, projectId, region: regionOfZone(zone), accessToken,
+ *   idTokens, platform, defaultAudience: 'https://sts.googleapis.com' });
+ * const token = await source.fetchDefaultToken();
+ * ```
+ */
 export function createVerifierTokenSource(options: VerifierClientOptions): TokenSource {
   const doFetch = options.fetch ?? createOutboundClient({ policy: { trustedOrigins: [options.baseUrl] } }).fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+  /** POSTs `body` (JSON text) and returns the answer's JSON object; a refusal becomes a launcher error. */
+  const call = async (path: string, body: string): Promise<Record<string, unknown>> => {
     let response: Response;
     try {
       response = await doFetch(`${options.baseUrl}${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${await options.accessToken()}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body,
         signal: AbortSignal.timeout(timeoutMs),
         timeoutMs,
       });
@@ -100,7 +146,7 @@ export function createVerifierTokenSource(options: VerifierClientOptions): Token
     signatureType: string,
   ): Promise<string> => {
     const parent = `projects/${options.projectId}/locations/${options.region}`;
-    const challenge = await call(`/v1/${parent}/challenges`, {});
+    const challenge = await call(`/v1/${parent}/challenges`, '{}');
     const name = String(challenge.name ?? '');
     const nonce = fromBase64(String(challenge.tpmNonce ?? ''), 'tpmNonce');
     const [evidence, idTokens, signatures] = await Promise.all([
@@ -108,10 +154,10 @@ export function createVerifierTokenSource(options: VerifierClientOptions): Token
       options.idTokens(name),
       options.imageSignatures?.() ?? Promise.resolve([]),
     ]);
-    const result = await call(`/v1/${name}:verifyConfidentialSpace`, {
+    const request: VerifyConfidentialSpaceRequest = {
       challenge: name,
       gcpCredentials: { serviceAccountIdTokens: idTokens },
-      tpmAttestation: toTpmAttestationJson(evidence.tpm),
+      ...evidenceMembers(evidence),
       signedEntities: [
         {
           containerImageSignatures: signatures.map((s) => ({
@@ -127,7 +173,8 @@ export function createVerifierTokenSource(options: VerifierClientOptions): Token
         tokenProfile: 'TOKEN_PROFILE_DEFAULT_EAT',
         signatureType,
       },
-    });
+    };
+    const result = await call(`/v1/${name}:verifyConfidentialSpace`, encodeRequest(request));
     const token = result.attestationToken;
     if (typeof token !== 'string' || token === '') {
       throw new LauncherError('ERR_LAUNCHER_VERIFIER_UNAVAILABLE', 'the verifier answered without attestationToken');

@@ -1,23 +1,21 @@
 // An ImageSource over an OCI image layout directory (image-spec image-layout.md): digest-checked blobs, unpacked per boot.
-import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type Descriptor,
+  digestHex,
+  FormatsError,
+  type ImageIndex,
+  type ImageManifest,
+  isIndexMediaType,
+  type OciLayout,
+  parseDigest,
+  readOciLayout,
+} from '@sealroom/formats';
 import type { ImageConfig } from '../container-process.ts';
 import { LauncherError } from '../errors.ts';
 import type { ImageSource, PulledImage } from '../image-source.ts';
 import { unpackLayers } from './unpack.ts';
-
-interface Descriptor {
-  readonly mediaType?: string;
-  readonly digest: string;
-  readonly platform?: { readonly os?: string; readonly architecture?: string };
-  readonly annotations?: Readonly<Record<string, string>>;
-}
-
-const INDEX_TYPES = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
 
 function invalid(message: string, cause?: unknown): LauncherError {
   return new LauncherError('ERR_LAUNCHER_IMAGE_INVALID', message, cause === undefined ? {} : { cause });
@@ -30,66 +28,74 @@ export interface OciLayoutSourceOptions {
 }
 
 /** Reads a blob and checks it against its digest: a layout on disk is not trusted more than a registry. */
-async function readBlob(layoutDir: string, digest: string): Promise<Buffer> {
-  const match = /^sha256:([a-f0-9]{64})$/.exec(digest);
-  if (!match) throw invalid(`unsupported digest ${digest}`);
-  const bytes = await readFile(join(layoutDir, 'blobs', 'sha256', match[1]!)).catch((cause: unknown) => {
+async function readBlob(layout: OciLayout, digest: string): Promise<Buffer> {
+  try {
+    return await layout.readBlob(parseDigest(digest));
+  } catch (cause) {
+    if (!(cause instanceof FormatsError)) throw cause;
+    if (cause.code === 'ERR_FORMATS_BAD_DIGEST') throw invalid(`unsupported digest ${digest.slice(0, 80)}`, cause);
+    if (cause.code === 'ERR_FORMATS_DIGEST_MISMATCH') throw invalid(`blob ${digest} does not match its digest`, cause);
     throw invalid(`blob ${digest} is missing from the image layout`, cause);
-  });
-  if (createHash('sha256').update(bytes).digest('hex') !== match[1])
-    throw invalid(`blob ${digest} does not match its digest`);
-  return bytes;
+  }
 }
 
-async function readJson<T>(layoutDir: string, digest: string): Promise<T> {
+async function readJson<T>(layout: OciLayout, digest: string): Promise<T> {
+  const bytes = await readBlob(layout, digest);
   try {
-    return JSON.parse((await readBlob(layoutDir, digest)).toString('utf8')) as T;
+    return JSON.parse(bytes.toString('utf8')) as T;
   } catch (cause) {
-    if (cause instanceof LauncherError) throw cause;
     throw invalid(`blob ${digest} is not JSON`, cause);
   }
 }
 
 /** Picks the manifest for `reference`: by `@sha256:` digest, else by the `ref.name` annotation (the tag). */
-function pickRoot(index: { manifests?: Descriptor[] }, reference: string): Descriptor | string {
+async function pickRoot(layout: OciLayout, reference: string): Promise<string> {
   const at = reference.indexOf('@');
   if (at >= 0) return reference.slice(at + 1);
   const tag = /:([\w][\w.-]{0,127})$/.exec(reference.slice(reference.lastIndexOf('/') + 1))?.[1] ?? 'latest';
-  const found = index.manifests?.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
-  if (!found) throw invalid(`the image layout has no manifest tagged ${tag}`);
-  return found;
+  try {
+    return (await layout.resolve(tag)).digest;
+  } catch (cause) {
+    if (cause instanceof FormatsError && cause.code === 'ERR_FORMATS_BAD_LAYOUT') {
+      throw invalid('the image layout has no readable index.json', cause);
+    }
+    if (cause instanceof FormatsError) throw invalid(`the image layout has no manifest tagged ${tag}`, cause);
+    throw cause;
+  }
+}
+
+type ManifestOrIndex = Partial<ImageManifest> & Partial<Pick<ImageIndex, 'manifests'>>;
+
+/** Bytes of the regular files under `root` (hard links counted once per name, as `du --apparent-size -l`). */
+export async function treeSize(root: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += (await lstat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
 }
 
 export function createOciLayoutImageSource(options: OciLayoutSourceOptions): ImageSource {
+  const layout = readOciLayout(options.layoutDir);
   return {
     pull: async (reference: string): Promise<PulledImage> => {
-      const index = JSON.parse(await readFile(join(options.layoutDir, 'index.json'), 'utf8')) as {
-        manifests?: Descriptor[];
-      };
-      const root = pickRoot(index, reference);
-      const digest = typeof root === 'string' ? root : root.digest;
-      let manifest = await readJson<{
-        mediaType?: string;
-        manifests?: Descriptor[];
-        config?: Descriptor;
-        layers?: Descriptor[];
-      }>(options.layoutDir, digest);
-      if (INDEX_TYPES.has(manifest.mediaType ?? '') || manifest.manifests) {
-        const chosen =
+      const digest = await pickRoot(layout, reference);
+      let manifest = await readJson<ManifestOrIndex>(layout, digest);
+      if (isIndexMediaType(manifest.mediaType ?? '') || manifest.manifests) {
+        const chosen: Descriptor | undefined =
           manifest.manifests?.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ??
           manifest.manifests?.[0];
         if (!chosen) throw invalid(`image index ${digest} lists no manifest`);
-        manifest = await readJson(options.layoutDir, chosen.digest);
+        manifest = await readJson<ManifestOrIndex>(layout, chosen.digest);
       }
       if (!manifest.config) throw invalid(`manifest ${digest} has no config`);
-      const configBlob = await readBlob(options.layoutDir, manifest.config.digest);
-      const config = await readJson<{ config?: ImageConfig }>(options.layoutDir, manifest.config.digest);
-      const rootfs = join(options.unpackDir, digest.replace(/^sha256:/, ''), 'rootfs');
+      const configBlob = await readBlob(layout, manifest.config.digest);
+      const config = await readJson<{ config?: ImageConfig }>(layout, manifest.config.digest);
+      const rootfs = join(options.unpackDir, digestHex(parseDigest(digest)), 'rootfs');
       await rm(rootfs, { recursive: true, force: true });
-      const blobs = await Promise.all(
-        (manifest.layers ?? []).map((layer) => readBlob(options.layoutDir, layer.digest)),
-      );
+      const blobs = await Promise.all((manifest.layers ?? []).map((layer) => readBlob(layout, layer.digest)));
       await unpackLayers(rootfs, blobs);
+      const sizeBytes = await treeSize(rootfs);
       // The measured reference pins the digest (ImageDigest is the index digest for a multi-arch image).
       return {
         reference,
@@ -98,6 +104,7 @@ export function createOciLayoutImageSource(options: OciLayoutSourceOptions): Ima
         config: config.config ?? {},
         configBlob,
         rootfs,
+        sizeBytes,
       };
     },
   };

@@ -2,8 +2,10 @@
 import { LauncherError } from '../errors.ts';
 import { captureStartupErrors, spawnChild } from './child.ts';
 import { ensureMountPoints } from './mount-points.ts';
+import { bwrapPlatformConfig, platformMounts } from './platform-mounts.ts';
 import {
   CONTAINER_LAUNCHER_DIR,
+  CONTAINER_PLATFORM_DIR,
   type ContainerConfig,
   type ContainerOutput,
   type ContainerRuntime,
@@ -23,9 +25,10 @@ export function buildBwrapArgs(config: ContainerConfig, infoFd: number): string[
     const eq = entry.indexOf('=');
     args.push('--setenv', entry.slice(0, eq), entry.slice(eq + 1));
   }
-  args.push('--ro-bind', config.rootfs, '/', '--proc', '/proc', '--dev', '/dev');
+  args.push(config.writableRootfs ? '--bind' : '--ro-bind', config.rootfs, '/', '--proc', '/proc', '--dev', '/dev');
   args.push('--size', String(shmBytes), '--tmpfs', '/dev/shm');
   args.push('--ro-bind', config.launcherDir, CONTAINER_LAUNCHER_DIR);
+  for (const mount of platformMounts(config)) args.push('--ro-bind', mount.source, mount.destination);
   for (const mount of config.tmpfsMounts) {
     if (mount.sizeBytes !== undefined) args.push('--size', String(mount.sizeBytes));
     args.push('--tmpfs', mount.destination);
@@ -44,11 +47,13 @@ export function createBwrapRuntime(options: BwrapRuntimeOptions = {}): Container
   const binary = options.binary ?? 'bwrap';
   return {
     kind: 'bwrap',
-    start: async (config: ContainerConfig, output: ContainerOutput): Promise<RunningContainer> => {
+    start: async (given: ContainerConfig, output: ContainerOutput): Promise<RunningContainer> => {
+      const config = await bwrapPlatformConfig(given);
       await ensureMountPoints(config.rootfs, [
         '/proc',
         '/dev',
         CONTAINER_LAUNCHER_DIR,
+        ...(config.platformDir === undefined ? [] : [CONTAINER_PLATFORM_DIR]),
         ...config.tmpfsMounts.map((m) => m.destination),
       ]);
       // bwrap reports its own failure to exec the program as `bwrap: execvp …` after the pid is known.

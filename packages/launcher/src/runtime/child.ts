@@ -56,6 +56,26 @@ export function runCommand(
   });
 }
 
+/** Runs a helper command with `input` on its stdin (a key for cryptsetup: never in argv or a file). */
+export function runCommandWithInput(
+  command: string,
+  args: readonly string[],
+  input: Uint8Array,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+    child.once('error', () => resolve({ code: null, stdout, stderr }));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /**
  * Until `done()`, keeps the runtime's stderr (its own start-up errors) to put in a start failure;
  * the workload's output still flows to `output` either way.

@@ -63,3 +63,18 @@ test('RLIMIT_NOFILE is 131072 unless the host allows less; added capabilities an
   assert.equal(spec.process.user.uid, 1000);
   assert.deepEqual(spec.process.args, ['/app', '--flag']);
 });
+
+test('the container joins the instance network namespace by path, or stays on the host network without one', () => {
+  const isolated = buildRuncSpec({ ...config, netnsPath: '/run/netns/sealroom-abc123-0' }) as unknown as {
+    linux: { namespaces: { type: string; path?: string }[] };
+  };
+  assert.deepEqual(
+    isolated.linux.namespaces.find((n) => n.type === 'network'),
+    { type: 'network', path: '/run/netns/sealroom-abc123-0' },
+  );
+  const host = buildRuncSpec(config) as unknown as Spec;
+  assert.equal(
+    host.linux.namespaces.some((n) => n.type === 'network'),
+    false,
+  );
+});

@@ -1,4 +1,8 @@
-// Builds the OCI runtime spec (config.json) runc runs the workload with (launcher.md §10 "Container spec").
+// Builds the OCI runtime spec (config.json) runc runs the workload with (Google's launcher's container
+// settings: the instance's network namespace, RLIMIT_NOFILE 131072, oom_score_adj 1000, a sized /dev/shm).
+import { cgroupPathOf } from './cgroup.ts';
+import { cgroupMountOf, memoryResourcesOf } from './isolation-spec.ts';
+import { platformMounts } from './platform-mounts.ts';
 import { CONTAINER_LAUNCHER_DIR, type ContainerConfig, DEFAULT_DEV_SHM_SIZE_KB } from './types.ts';
 
 /** runc's own default capability set (`runc spec`); `tee-added-capabilities` adds to it. */
@@ -13,7 +17,9 @@ export interface RuncSpecOptions {
 }
 
 export function buildRuncSpec(config: ContainerConfig, options: RuncSpecOptions = {}): Record<string, unknown> {
-  const caps = [...DEFAULT_CAPABILITIES, ...(options.addedCapabilities ?? [])];
+  const added = config.addedCapabilities ?? options.addedCapabilities ?? [];
+  const caps = [...new Set([...DEFAULT_CAPABILITIES, ...added])];
+  const cgroupNamespace = config.cgroupNamespace ?? options.cgroupNamespace ?? false;
   const nofile = Math.min(RLIMIT_NOFILE, options.hostNofileHardLimit ?? RLIMIT_NOFILE);
   const shmKb = config.devShmSizeKb > 0 ? config.devShmSizeKb : DEFAULT_DEV_SHM_SIZE_KB;
   return {
@@ -29,7 +35,7 @@ export function buildRuncSpec(config: ContainerConfig, options: RuncSpecOptions 
       noNewPrivileges: true,
       oomScoreAdj: 1000,
     },
-    root: { path: config.rootfs, readonly: true },
+    root: { path: config.rootfs, readonly: config.writableRootfs !== true },
     hostname: config.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
@@ -53,8 +59,10 @@ export function buildRuncSpec(config: ContainerConfig, options: RuncSpecOptions 
       },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      cgroupMountOf(cgroupNamespace),
       // The token file and the teeserver socket: the workload may read and connect, never write.
       { destination: CONTAINER_LAUNCHER_DIR, type: 'bind', source: config.launcherDir, options: ['rbind', 'ro'] },
+      ...platformMounts(config).map((m) => ({ ...m, type: 'bind', options: ['rbind', 'ro'] })),
       ...config.tmpfsMounts.map((mount) => ({
         destination: mount.destination,
         type: 'tmpfs',
@@ -63,13 +71,16 @@ export function buildRuncSpec(config: ContainerConfig, options: RuncSpecOptions 
       })),
     ],
     linux: {
-      // Host network, as Confidential Space runs workloads (exposed ports are opened on the host).
+      cgroupsPath: cgroupPathOf(config.id),
+      ...memoryResourcesOf(config.memoryLimitBytes),
+      // The instance's own network namespace when the host made one, else the host network.
       namespaces: [
+        ...(config.netnsPath ? [{ type: 'network', path: config.netnsPath }] : []),
         { type: 'pid' },
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
-        ...(options.cgroupNamespace ? [{ type: 'cgroup' }] : []),
+        ...(cgroupNamespace ? [{ type: 'cgroup' }] : []),
       ],
       maskedPaths: [
         '/proc/acpi',

@@ -2,7 +2,9 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LauncherError } from '../errors.ts';
+import { cgroupPathOf, cgroupProcsFiles, readMemoryUsage, readOomKills } from './cgroup.ts';
 import { captureStartupErrors, runCommand, spawnChild } from './child.ts';
+import { shellQuote, startReaper } from './reaper.ts';
 import { type RuncSpecOptions, buildRuncSpec } from './runc-spec.ts';
 import type { ContainerConfig, ContainerOutput, ContainerRuntime, RunningContainer } from './types.ts';
 
@@ -28,18 +30,31 @@ export function createRuncRuntime(options: RuncRuntimeOptions = {}): ContainerRu
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
       const pidFile = join(bundle, 'pid');
       const startup = captureStartupErrors(output);
+      // The watchdog exists before runc does: a launcher killed while the container starts leaves nothing.
+      // runc deletes the container; if its state is gone too, every process left in its cgroup is killed.
+      const procs = cgroupProcsFiles(cgroupPathOf(config.id)).map(shellQuote).join(' ');
+      const reaper = startReaper(
+        `${[binary, '--root', root, 'delete', '--force', config.id].map(shellQuote).join(' ')} || ` +
+          `for p in $(cat ${procs} 2>/dev/null); do kill -KILL "$p"; done`,
+      );
       const { exited } = await spawnChild(
         binary,
-        ['--root', root, 'run', '--bundle', bundle, '--pid-file', pidFile, config.id],
+        // --keep: the stopped container (and its cgroup) stays until deleted, so its OOM count can be read.
+        ['--root', root, 'run', '--keep', '--bundle', bundle, '--pid-file', pidFile, config.id],
         { cwd: bundle },
         startup.output,
-      );
+      ).catch((error: unknown) => {
+        reaper.release();
+        throw error;
+      });
       // runc writes the pid file once the workload process exists: an exit before that is a start failure.
       let ended = false;
       void exited.then(() => (ended = true));
       const started = await waitForFile(pidFile, () => ended);
       if (!started) {
         const exit = await exited;
+        await runCommand(binary, ['--root', root, 'delete', '--force', config.id]);
+        reaper.release();
         await rm(bundle, { recursive: true, force: true });
         throw new LauncherError(
           'ERR_LAUNCHER_RUNTIME_START',
@@ -47,13 +62,17 @@ export function createRuncRuntime(options: RuncRuntimeOptions = {}): ContainerRu
         );
       }
       startup.done();
+      const cgroup = cgroupPathOf(config.id);
       const cleaned = exited.then(async (exit) => {
+        const oomKills = await readOomKills(cgroup);
         await runCommand(binary, ['--root', root, 'delete', '--force', config.id]);
+        reaper.release();
         await rm(bundle, { recursive: true, force: true });
-        return exit;
+        return oomKills !== undefined && oomKills > 0 ? { ...exit, outOfMemory: true } : exit;
       });
       return {
         exited: cleaned,
+        memoryUsageBytes: () => readMemoryUsage(cgroup),
         signal: async (signal) => {
           const result = await runCommand(binary, ['--root', root, 'kill', config.id, signal.replace(/^SIG/, '')]);
           // A container that already stopped has nothing left to signal.

@@ -1,4 +1,5 @@
-// Stopping a workload: SIGTERM, then SIGKILL once the grace period is over (launcher.md §3 "Graceful stop").
+// Stopping a workload: SIGTERM, then SIGKILL once the grace period is over (docs/launcher.md,
+// "Exit codes and restart policy").
 import { type Timers, systemTimers } from '../timers.ts';
 import type { ContainerExit, RunningContainer } from './types.ts';
 

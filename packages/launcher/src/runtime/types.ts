@@ -1,4 +1,5 @@
-// The container runtime seam: what the launcher asks of runc, bwrap or a plain process (STYLE.md rule 4).
+// The container runtime seam: what the launcher asks of runc, bwrap or a plain process (a small interface
+// owned by its user, so each backend stays behind it).
 import type { TmpfsMount } from '../launch-spec.ts';
 
 export type RuntimeKind = 'runc' | 'bwrap' | 'process';
@@ -7,6 +8,8 @@ export type RuntimeKind = 'runc' | 'bwrap' | 'process';
 export const CONTAINER_LAUNCHER_DIR = '/run/container_launcher';
 /** /dev/shm size when `tee-dev-shm-size-kb` is 0, as containerd's default (64 MiB). */
 export const DEFAULT_DEV_SHM_SIZE_KB = 65_536;
+/** Where the platform's endpoints and CA appear inside the container (`endpoints.json`, `ca.pem`). */
+export const CONTAINER_PLATFORM_DIR = '/run/sealroom';
 
 export interface ContainerConfig {
   /** Unique per boot; names runc's state and the bundle directory. */
@@ -24,11 +27,27 @@ export interface ContainerConfig {
   readonly hostname: string;
   /** Host directory mounted read-only at /run/container_launcher. */
   readonly launcherDir: string;
+  /** Host directory mounted read-only at /run/sealroom: the platform's endpoints and CA. */
+  readonly platformDir?: string;
+  /** Host file mounted read-only at /etc/hosts (names metadata.google.internal). */
+  readonly hostsFile?: string;
   readonly tmpfsMounts: readonly TmpfsMount[];
   /** 0 = DEFAULT_DEV_SHM_SIZE_KB. */
   readonly devShmSizeKb: number;
   /** Scratch space of this runtime on the host (bundles, runc state). */
   readonly workDir: string;
+  /** The image's `ExposedPorts` keys (`N/tcp`, `N/udp`): the host publishes them before the start. */
+  readonly exposedPorts?: readonly string[];
+  /** The instance's network namespace (`/run/netns/NAME`) to join; absent = the host network. */
+  readonly netnsPath?: string;
+  /** `tee-added-capabilities` the launch policy allowed, added to the default sets (names like `CAP_SYS_ADMIN`). */
+  readonly addedCapabilities?: readonly string[];
+  /** `tee-cgroup-ns`: a cgroup namespace of its own, with /sys/fs/cgroup mounted read-write. */
+  readonly cgroupNamespace?: boolean;
+  /** The instance's memory limit from its machine type, swap excluded; absent = not limited. */
+  readonly memoryLimitBytes?: number;
+  /** The root is the instance's writable layer over the image (its ephemeral disk); read-only otherwise. */
+  readonly writableRootfs?: boolean;
 }
 
 export interface ContainerOutput {
@@ -40,6 +59,8 @@ export interface ContainerExit {
   /** The workload's exit status; 128 + n when it died of signal n. */
   readonly exitCode: number;
   readonly signal?: NodeJS.Signals;
+  /** The kernel killed the workload because it went over its memory limit. */
+  readonly outOfMemory?: boolean;
 }
 
 export interface RunningContainer {
@@ -47,6 +68,8 @@ export interface RunningContainer {
   readonly exited: Promise<ContainerExit>;
   /** Delivers a signal to the workload process (pid 1 of the container). */
   signal(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** The memory the container uses now, in bytes; absent when the runtime cannot tell (no cgroup). */
+  memoryUsageBytes?(): Promise<number | undefined>;
 }
 
 export interface ContainerRuntime {

@@ -1,22 +1,13 @@
 // The launcher's log on the instance's serial console: one line per entry, fields as compact JSON.
-import type { LogFields, Logger } from '@sealroom/core';
-
-function toJsonSafe(value: unknown): unknown {
-  // Messages and codes only: a cause chain says why (e.g. the verifier's refusal) without stacks or payloads.
-  if (value instanceof Error)
-    return {
-      message: value.message,
-      ...('code' in value ? { code: value.code } : {}),
-      ...(value.cause instanceof Error ? { cause: toJsonSafe(value.cause) } : {}),
-    };
-  return value;
-}
+import { type LogFields, type Logger, redact } from '@sealroom/core';
 
 export function createSerialLogger(write: (line: string) => void, bound: LogFields = {}): Logger {
   const log = (level: string) => (fields: LogFields, message: string) => {
     const all = { ...bound, ...fields };
     const keys = Object.keys(all);
-    const rest = keys.length > 0 ? ` ${JSON.stringify(all, (_k, v: unknown) => toJsonSafe(v))}` : '';
+    // The operator reads the serial console: the same redaction as every other log, so a field named like a
+    // token or key never reaches it, and errors keep their code and cause chain without stacks or payloads.
+    const rest = keys.length > 0 ? ` ${JSON.stringify(redact(all))}` : '';
     write(`launcher ${level}: ${message}${rest}`);
   };
   return {
