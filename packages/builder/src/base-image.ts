@@ -7,7 +7,7 @@ import {
   isDigest,
   isIndexMediaType,
   openOciLayout,
-} from '@sealroom/registry';
+} from '@sealroom/formats';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,7 +42,7 @@ export async function loadBaseImage(source: string, digest: string): Promise<Bas
     }
   }
   const layout = await openOciLayout(source);
-  let manifestDigest = digest;
+  let manifestDigest: string = digest;
   let bytes = await layout.readBlob(digest);
   let json = JSON.parse(bytes.toString('utf8')) as ImageManifest & ImageIndex;
   if (isIndexMediaType(json.mediaType ?? '')) {

@@ -11,7 +11,7 @@ export const BUILD_CONFIG_FILE = 'sealroom.build.json';
 
 const monitoring = z.enum(['none', 'memoryonly', 'all']);
 
-/** `reference/launcher.md` §2, typed; rendered to the label strings the launcher parses. */
+/** The `tee.launch_policy.*` labels (docs/launcher.md), typed; rendered to the strings the launcher parses. */
 const launchPolicySchema = z
   .object({
     allow_env_override: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),

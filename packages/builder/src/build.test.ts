@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { OCI_LAYER_TAR, openOciLayout } from '@sealroom/registry';
+import { OCI_LAYER_TAR, openOciLayout } from '@sealroom/formats';
 import { buildImage, createLayerCache } from './build.ts';
 import { BuilderError } from './errors.ts';
 import { type RuntimeBase, toCustomRuntime } from './runtime.ts';

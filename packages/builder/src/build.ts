@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { type ImageConfig, openOciLayout } from '@sealroom/registry';
+import { type ImageConfig, openOciLayout } from '@sealroom/formats';
 import { type BaseImage, loadBaseImage } from './base-image.ts';
 import { loadBuildConfig } from './build-config.ts';
 import { bundleWorkload } from './bundle.ts';
@@ -57,10 +57,14 @@ export interface BuiltImage {
   readonly inputs: BuildInputs;
 }
 
-export type LayerCache = Map<string, LayerBlob>;
+/** Built runtime layers by a key of their content (a Map in memory, or a host's cache on disk). */
+export interface LayerCache {
+  get(key: string): LayerBlob | undefined;
+  set(key: string, layer: LayerBlob): unknown;
+}
 
 export function createLayerCache(): LayerCache {
-  return new Map();
+  return new Map<string, LayerBlob>();
 }
 
 function buildRuntimeLayer(
@@ -115,6 +119,16 @@ function readApp(dir: string): { name: string; version: string } {
   }
 }
 
+/**
+ * Builds a Node.js workload into a reproducible OCI image: the same source gives the same digest in
+ * another directory, at another time, as another user. `sealroom build` calls it, then pushes the image.
+ *
+ * @example
+ * ```ts
+ * const image = await buildImage({ dir: 'examples/wordcount', layoutDir: 'out/layout', tag: 'v1' });
+ * image.digest; // sha256:… of the manifest, the digest the launcher measures and the token carries
+ * ```
+ */
 export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
   const dir = resolve(options.dir);
   const config = loadBuildConfig(dir, options.configPath);

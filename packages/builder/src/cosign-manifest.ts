@@ -1,6 +1,6 @@
 // cosign's `.sig` / `.att` manifests: one layer per signature, payload as the blob, signature in the
 // `dev.cosignproject.cosign/signature` annotation (cosign `pkg/oci/static`, `pkg/oci/mutate/signatures.go`).
-import { computeDigest, type Descriptor, type ImageManifest, OCI_CONFIG, OCI_MANIFEST } from '@sealroom/registry';
+import { computeDigest, type Descriptor, type ImageManifest, OCI_CONFIG, OCI_MANIFEST } from '@sealroom/formats';
 import { toJsonBlob, type BuiltBlob } from './image.ts';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveSharedDir } from '@sealroom/core';
-import { computeDigest } from '@sealroom/registry';
+import { computeDigest } from '@sealroom/formats';
 import { BuilderError } from './errors.ts';
 import { computeKeyId, decodePublicKeyPem, decodeRawStdBase64, type SignatureAlgorithm } from './keys.ts';
 import { parseSimpleSigningPayload, verifyCsSignature, verifyRawSignature } from './simple-signing.ts';

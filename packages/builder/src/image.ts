@@ -8,7 +8,7 @@ import {
   type ImageManifest,
   OCI_CONFIG,
   OCI_MANIFEST,
-} from '@sealroom/registry';
+} from '@sealroom/formats';
 import type { LayerBlob } from './layer.ts';
 
 /** image-spec allows any RFC 3339 time; the epoch (or SOURCE_DATE_EPOCH) keeps builds reproducible. */

@@ -4,15 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openOciLayout, pushFromLayout } from '@sealroom/formats';
+import { RegistryClient } from '@sealroom/registry';
 import {
   findDistributionBinary,
-  openOciLayout,
-  pushFromLayout,
-  RegistryClient,
   type RegistryTestServer,
   startDistributionRegistry,
   startRegistryTestServer,
-} from '@sealroom/registry';
+} from '@sealroom/registry/testing';
 import { writeImageToLayout } from './build.ts';
 import { buildDebianBaseImage } from './debian-base.ts';
 import { BuilderError } from './errors.ts';

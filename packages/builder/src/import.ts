@@ -7,17 +7,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   type Descriptor,
+  digestHex,
   type ImageManifest,
   isTag,
   OCI_LAYER_TAR,
   OCI_LAYER_TAR_GZIP,
   OCI_MANIFEST,
-  parseDigest,
+  type OciDistribution,
   openOciLayout,
+  parseDigest,
   pushFromLayout,
   REF_NAME_ANNOTATION,
-  type RegistryClient,
-} from '@sealroom/registry';
+} from '@sealroom/formats';
 import { extractOciArchive } from './base-image.ts';
 import { buildDebianBaseImage } from './debian-base.ts';
 import { BuilderError } from './errors.ts';
@@ -97,7 +98,7 @@ function runSkopeo(args: readonly string[]): Promise<void> {
 
 /** Pushes what `skopeo copy … dir:DIR` wrote: `manifest.json` and each blob under its hex digest. */
 async function pushFromDir(
-  client: RegistryClient,
+  client: OciDistribution,
   dir: string,
   repository: string,
   tag: string,
@@ -106,7 +107,7 @@ async function pushFromDir(
   const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
   if (!manifest.config || !Array.isArray(manifest.layers)) fail('The registry image is not a single image manifest.');
   for (const blob of [manifest.config, ...manifest.layers]) {
-    const hex = parseDigest(blob.digest).hex;
+    const hex = digestHex(parseDigest(blob.digest));
     await client.pushBlob(repository, readFileSync(join(dir, hex)), blob.digest);
   }
   const mediaType = manifest.mediaType ?? OCI_MANIFEST;
@@ -139,7 +140,7 @@ async function labelPlainLayers(layoutDir: string, ref: string): Promise<void> {
 
 export interface ImportImageOptions {
   readonly source: ImportSource;
-  readonly client: RegistryClient;
+  readonly client: OciDistribution;
   /** Repository path inside the registry (`PROJECT/REPOSITORY/IMAGE`). */
   readonly repository: string;
   readonly tag?: string;

@@ -17,6 +17,8 @@ export { CYCLONEDX_PREDICATE_TYPE, buildCycloneDxSbom, collectComponents, toPurl
 export type { SbomComponent } from './sbom.ts';
 export { computeSourceDigest } from './source.ts';
 export { APP_DIR, buildImage, createLayerCache, writeImageToLayout } from './build.ts';
+export { openRuntimeCache, runtimeCacheDir } from './runtime-cache.ts';
+export type { RuntimeCache } from './runtime-cache.ts';
 export type { BuildInputs, BuildOptions, BuiltImage, LayerCache, NodeBuildInputs } from './build.ts';
 export {
   DEFAULT_BUILD_TIMEOUT_MS,

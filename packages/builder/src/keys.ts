@@ -1,5 +1,5 @@
 // Public keys as Confidential Space reads them: one PEM block, key_id = hex SHA-256 of the block's DER
-// (CONTRACTS.md; CS `ComputeKeyID`), `optional` pub values as unpadded standard base64 of the PEM text.
+// (Confidential Space's `ComputeKeyID`), `optional` pub values as unpadded standard base64 of the PEM text.
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { BuilderError } from './errors.ts';
 

@@ -1,6 +1,6 @@
 // Layers as content: a tar, optionally gzip-compressed with fixed settings, with its diff_id and blob digest.
 import { gzipSync } from 'node:zlib';
-import { computeDigest, OCI_LAYER_TAR, OCI_LAYER_TAR_GZIP } from '@sealroom/registry';
+import { computeDigest, OCI_LAYER_TAR, OCI_LAYER_TAR_GZIP } from '@sealroom/formats';
 
 export type Compression = 'gzip' | 'none';
 

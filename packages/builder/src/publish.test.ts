@@ -5,18 +5,15 @@ import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openOciLayout, pullToLayout, pushFromLayout, toDigestTag } from '@sealroom/formats';
+import { RegistryClient } from '@sealroom/registry';
 import {
   type DistributionRegistry,
   findDistributionBinary,
-  openOciLayout,
-  pullToLayout,
-  pushFromLayout,
-  RegistryClient,
   type RegistryTestServer,
   startDistributionRegistry,
   startRegistryTestServer,
-  toDigestTag,
-} from '@sealroom/registry';
+} from '@sealroom/registry/testing';
 import {
   attestImage,
   buildProvenancePredicate,

@@ -1,20 +1,20 @@
 // Publishing to a registry: push a built image, add cosign signatures and attestations under their
 // `sha256-<hex>.sig` / `.att` tags (co-signing appends), and fetch them back for verification.
+import { isSealroomError } from '@sealroom/core';
 import {
   computeDigest,
   type Descriptor,
   type ImageManifest,
   OCI_EMPTY,
   OCI_MANIFEST,
-  type RegistryClient,
-  RegistryError,
+  type OciDistribution,
   toDigestTag,
-} from '@sealroom/registry';
+} from '@sealroom/formats';
 import type { BuiltImage } from './build.ts';
 import { appendSignatureLayers, buildSignatureManifest, type SignatureLayer } from './cosign-manifest.ts';
 
 export async function pushImage(
-  client: RegistryClient,
+  client: OciDistribution,
   image: Pick<BuiltImage, 'layers' | 'blobs' | 'configDigest' | 'digest' | 'manifest'>,
   name: string,
   tag?: string,
@@ -28,7 +28,7 @@ export type AttachmentKind = '.sig' | '.att';
 
 /** Reads the layers (payload blobs with their descriptors) at `sha256-<hex><kind>`; none when the tag is absent. */
 export async function fetchAttachments(
-  client: RegistryClient,
+  client: OciDistribution,
   name: string,
   digest: string,
   kind: AttachmentKind,
@@ -37,7 +37,7 @@ export async function fetchAttachments(
   try {
     bytes = (await client.getManifest(name, toDigestTag(digest, kind))).bytes;
   } catch (error) {
-    if (error instanceof RegistryError && error.code === 'ERR_REGISTRY_NOT_FOUND') return [];
+    if (isSealroomError(error) && error.code === 'ERR_REGISTRY_NOT_FOUND') return [];
     throw error;
   }
   const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
@@ -49,7 +49,7 @@ export async function fetchAttachments(
 
 /** Appends layers to the attachment manifest (re-pushed whole, as cosign does); returns the new manifest digest. */
 export async function pushAttachments(
-  client: RegistryClient,
+  client: OciDistribution,
   name: string,
   digest: string,
   kind: AttachmentKind,
@@ -72,7 +72,7 @@ const EMPTY_JSON = Buffer.from('{}');
  * client keeps the `sha256-<hex>` fallback index.
  */
 export async function pushReferrer(
-  client: RegistryClient,
+  client: OciDistribution,
   name: string,
   subject: Descriptor,
   artifact: {

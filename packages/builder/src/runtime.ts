@@ -1,6 +1,6 @@
 // The minimal Node runtime base: the pinned `node` binary plus the shared libraries it links, each
 // traced to the Debian package that installed it (checked against dpkg's md5sums) and named in labels.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -93,25 +93,49 @@ interface DebianOrigin {
   readonly version: string;
 }
 
-/** The Debian package owning a file and its version; the file's md5 must match the package's md5sums. */
-function findDebianOrigin(hostPath: string): DebianOrigin {
-  const real = realpathSync(hostPath);
-  const candidates = [...new Set([hostPath, real, real.replace(/^\/usr/, ''), `/usr${real}`])];
-  for (const candidate of candidates) {
-    let owner: string;
-    try {
-      owner = execFileSync('dpkg-query', ['-S', candidate], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
-      continue;
+/**
+ * The Debian package owning each file and its version; each file's md5 must match the package's md5sums.
+ * One `dpkg-query -S` answers for every candidate path at once: each call reads every package's file
+ * list, which costs about a second, so a call per library made the runtime base the slowest step of a build.
+ */
+function findDebianOrigins(hostPaths: readonly string[]): DebianOrigin[] {
+  const files = hostPaths.map((hostPath) => {
+    const real = realpathSync(hostPath);
+    return { hostPath, real, candidates: [...new Set([hostPath, real, real.replace(/^\/usr/, ''), `/usr${real}`])] };
+  });
+  // dpkg-query exits 1 when some pattern matches nothing; the matches are still on stdout.
+  const query = spawnSync('dpkg-query', ['-S', ...new Set(files.flatMap((f) => f.candidates))], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  if (query.error)
+    throw new BuilderError('ERR_BUILDER_RUNTIME', 'dpkg-query could not name the libraries’ packages.', {
+      cause: query.error,
+    });
+  const owners = new Map<string, string>();
+  for (const line of query.stdout.split('\n')) {
+    const colon = line.lastIndexOf(': ');
+    const pkg = line.slice(0, colon).split(',')[0]?.trim();
+    if (colon > 0 && pkg) owners.set(line.slice(colon + 2), pkg);
+  }
+  const versions = new Map<string, string>();
+  return files.map(({ hostPath, real, candidates }) => {
+    const candidate = candidates.find((c) => owners.has(c));
+    const pkg = candidate === undefined ? undefined : owners.get(candidate);
+    if (candidate === undefined || pkg === undefined)
+      throw new BuilderError(
+        'ERR_BUILDER_RUNTIME',
+        `No Debian package owns '${hostPath}'; refusing an untraced library.`,
+      );
+    let version = versions.get(pkg);
+    if (version === undefined) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template.
+      version = execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).trim();
+      versions.set(pkg, version);
     }
-    const pkg = owner.split(':').slice(0, -1).join(':').split(',')[0]?.trim();
-    if (!pkg) continue;
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template.
-    const version = execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).trim();
     checkMd5(pkg, candidate, real);
     return { pkg, version };
-  }
-  throw new BuilderError('ERR_BUILDER_RUNTIME', `No Debian package owns '${hostPath}'; refusing an untraced library.`);
+  });
 }
 
 function checkMd5(pkg: string, listedPath: string, realPath: string): void {
@@ -145,12 +169,14 @@ export function resolveNodeRuntime(fromDir: string = process.cwd()): RuntimeBase
     { imagePath: IMAGE_NODE_PATH, hostPath: node.path, mode: 0o755, sha256: sha256File(node.path) },
   ];
   const origins = new Map<string, string>();
-  for (const lib of parseLddOutput(ldd)) {
-    const origin = findDebianOrigin(lib.hostPath);
+  const libraries = parseLddOutput(ldd);
+  const libraryOrigins = findDebianOrigins(libraries.map((lib) => lib.hostPath));
+  libraries.forEach((lib, i) => {
+    const origin = libraryOrigins[i] as DebianOrigin;
     origins.set(origin.pkg, origin.version);
     const real = realpathSync(lib.hostPath);
     files.push({ imagePath: lib.imagePath, hostPath: real, mode: 0o755, sha256: sha256File(real) });
-  }
+  });
   const debian = [...origins.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([p, v]) => `${p}=${v}`)

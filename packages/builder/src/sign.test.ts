@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { computeDigest } from '@sealroom/registry';
+import { computeDigest } from '@sealroom/formats';
 import { attestImage, PREDICATE_TYPES, verifyAttestation } from './attestation.ts';
 import {
   appendSignatureLayers,

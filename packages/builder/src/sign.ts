@@ -1,5 +1,5 @@
 // Signing an image digest the cosign way, and verifying signatures against trusted keys with k-of-n.
-import { computeDigest, type Descriptor } from '@sealroom/registry';
+import { computeDigest, type Descriptor } from '@sealroom/formats';
 import { BuilderError } from './errors.ts';
 import {
   SIGNATURE_ANNOTATION,

@@ -2,7 +2,7 @@
 // so the same source gives the same digest wherever it is checked out.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeDigest } from '@sealroom/registry';
+import { computeDigest } from '@sealroom/formats';
 import { executableMode, type TarEntry, writeTar } from './tar.ts';
 
 const SKIPPED = new Set(['node_modules', '.git', '.sealroom', '.tsbuild']);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openOciLayout, pushFromLayout, type RegistryClient } from '@sealroom/registry';
+import { type OciDistribution, openOciLayout, pushFromLayout } from '@sealroom/formats';
 import { writeImageToLayout } from './build.ts';
 import { buildDebianBaseImage } from './debian-base.ts';
 
@@ -89,7 +89,7 @@ export async function prepareTestBaseLayout(): Promise<string> {
 
 /** Pushes the test base images to `repository` (`PROJECT/REPOSITORY`) of the registry; returns their digests. */
 export async function pushTestBaseImages(
-  client: RegistryClient,
+  client: OciDistribution,
   repository: string,
 ): Promise<Record<TestBaseName, string>> {
   const layout = await openOciLayout(await prepareTestBaseLayout());

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { isSealroomError, mountSmallFilesystem } from '@sealroom/core';
 import { openDiskBlobStore } from './blob-store.ts';
-import { computeDigest } from './digest.ts';
+import { computeDigest } from '@sealroom/formats';
 import { RegistryError } from './errors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sealroom-blobs-'));

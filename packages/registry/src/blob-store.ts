@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { storageFaultOf } from '@sealroom/core';
-import { parseDigest } from './digest.ts';
+import { digestHex, parseDigest } from '@sealroom/formats';
 import { RegistryError } from './errors.ts';
 
 export interface BlobStore {
@@ -32,7 +32,7 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
   const uploadsDir = join(root, 'uploads');
   await mkdir(blobsDir, { recursive: true });
   await mkdir(uploadsDir, { recursive: true });
-  const blobPath = (digest: string) => join(blobsDir, parseDigest(digest).hex);
+  const blobPath = (digest: string) => join(blobsDir, digestHex(parseDigest(digest)));
   const uploadPath = (id: string) => {
     if (!UPLOAD_ID.test(id)) throw new RegistryError('ERR_REGISTRY_UPLOAD_UNKNOWN', 'Unknown upload.');
     return join(uploadsDir, id);
@@ -83,7 +83,7 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
       return (await fileSize(uploadPath(id))) ?? 0;
     },
     async commitUpload(id, digest) {
-      const { hex } = parseDigest(digest);
+      const hex = digestHex(parseDigest(digest));
       const path = uploadPath(id);
       // An upload with no bytes at all has no file yet; create it so an empty blob can be committed.
       const handle = await open(path, 'a+').catch(() => undefined);
@@ -120,7 +120,7 @@ export async function openDiskBlobStore(root: string): Promise<BlobStore> {
     async putBytes(bytes, digest) {
       const path = blobPath(digest);
       if ((await fileSize(path)) === bytes.length) return;
-      const tmp = join(uploadsDir, `put-${parseDigest(digest).hex}-${process.pid}`);
+      const tmp = join(uploadsDir, `put-${digestHex(parseDigest(digest))}-${process.pid}`);
       try {
         const handle = await open(tmp, 'w');
         try {

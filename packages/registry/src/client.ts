@@ -1,10 +1,19 @@
 // An OCI distribution client: push and pull blobs and manifests, resolve tags, list referrers (with the
 // `sha256-<hex>` tag fallback for registries without the referrers API), Basic and Docker bearer auth.
 import { createOutboundClient, type OutboundFetch } from '@sealroom/outbound';
-import { assertDigest, computeDigest, parseDigest, toDigestTag } from './digest.ts';
+import {
+  assertDigest,
+  computeDigest,
+  type Descriptor,
+  type FetchedManifest,
+  type ImageIndex,
+  MANIFEST_MEDIA_TYPES,
+  OCI_INDEX,
+  type OciDistribution,
+  parseDigest,
+  toDigestTag,
+} from '@sealroom/formats';
 import { RegistryError } from './errors.ts';
-import { MANIFEST_MEDIA_TYPES, OCI_INDEX } from './media-types.ts';
-import type { Descriptor, ImageIndex } from './oci.types.ts';
 
 export interface RegistryClientOptions {
   /** `http://127.0.0.1:8080` or `https://registry.example` (no path). */
@@ -22,19 +31,28 @@ export interface RegistryClientOptions {
   readonly fetch?: OutboundFetch;
 }
 
-export interface FetchedManifest {
-  readonly bytes: Buffer;
-  readonly mediaType: string;
-  readonly digest: string;
-}
-
 const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 /** A pull or push of one blob may take this long before it is abandoned. */
 export const REGISTRY_TIMEOUT_MS = 10 * 60 * 1000;
 /** The largest manifest or blob the client reads (it holds one in memory). */
 export const REGISTRY_MAX_BODY_BYTES = 2 * 1024 * 1024 * 1024;
 
-export class RegistryClient {
+/**
+ * An OCI distribution client, used by the builder to push, by compute to pull what the launcher runs,
+ * and by the CLI for `artifacts` and signatures.
+ *
+ * @example
+ * ```ts
+ * const client = new RegistryClient({
+ *   baseUrl: 'http://127.0.0.1:8080',
+ *   username: 'oauth2accesstoken', // a Sealroom registry takes an access token as the password
+ *   password: accessToken,
+ * });
+ * const digest = await client.resolve('builder-project/repo1/tee', 'v1'); // sha256:… of the manifest
+ * await pullToLayout(client, 'builder-project/repo1/tee', digest, await openOciLayout('layout', { create: true }));
+ * ```
+ */
+export class RegistryClient implements OciDistribution {
   readonly #base: string;
   readonly #options: RegistryClientOptions;
   readonly #fetch: OutboundFetch;
@@ -101,8 +119,11 @@ export class RegistryClient {
   async #fail(response: Response, what: string): Promise<never> {
     let code = '';
     try {
-      const body = (await response.json()) as { errors?: { code?: string }[] };
+      const body = (await response.json()) as { errors?: { code?: string; message?: string }[] };
       code = body.errors?.[0]?.code ?? '';
+      // A refusal's reason (a permission and a resource name, never a credential) says what to fix.
+      const message = body.errors?.[0]?.message;
+      if (response.status === 403 && typeof message === 'string') code = `${code}: ${message.slice(0, 500)}`;
     } catch {
       code = '';
     }

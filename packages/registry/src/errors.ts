@@ -22,11 +22,6 @@ export const REGISTRY_ERRORS = {
     retryable: false,
     description: 'A manifest or index is not valid JSON of the declared media type.',
   },
-  ERR_REGISTRY_BAD_LAYOUT: {
-    status: 'FAILED_PRECONDITION',
-    retryable: false,
-    description: 'A directory is not an OCI image layout (`oci-layout` 1.0.0, `index.json`, `blobs/sha256`).',
-  },
   ERR_REGISTRY_NOT_FOUND: {
     status: 'NOT_FOUND',
     retryable: false,

@@ -28,7 +28,8 @@ const RepositoryBody = z
     format: z.string().optional(),
     description: z.string().max(2048).optional(),
     labels: z.record(z.string(), z.string()).optional(),
-    mode: z.literal('STANDARD_REPOSITORY').optional(),
+    // gcloud sends MODE_UNSPECIFIED, which means a standard repository; virtual and remote ones are not served.
+    mode: z.enum(['STANDARD_REPOSITORY', 'MODE_UNSPECIFIED']).optional(),
   })
   .strict();
 

@@ -2,10 +2,17 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import {
+  computeDigest,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_LAYER_TAR,
+  OCI_MANIFEST,
+  toDigestTag,
+} from '@sealroom/formats';
 import { RegistryClient } from './client.ts';
-import { computeDigest, toDigestTag } from './digest.ts';
 import { RegistryError } from './errors.ts';
-import { OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST } from './media-types.ts';
 import { type RegistryTestServer, startRegistryTestServer } from './testing.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field in assertions.
@@ -102,6 +109,18 @@ describe('Artifact Registry repositories API', () => {
       { headers: { 'content-type': 'application/json' }, body: '{}' },
     );
     assert.equal(dup.status, 409);
+  });
+
+  it('takes mode MODE_UNSPECIFIED as gcloud sends it (a standard repository) and refuses a remote one', async () => {
+    const create = (id: string, mode: string) =>
+      raw('owner', 'POST', `/v1/projects/my-proj/locations/us-central1/repositories?repositoryId=${id}`, {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ format: 'DOCKER', mode }),
+      });
+    const made = await create('repo-gcloud', 'MODE_UNSPECIFIED');
+    assert.equal(made.status, 200, await made.clone().text());
+    assert.equal(((await made.json()) as Json).response.mode, 'STANDARD_REPOSITORY');
+    assert.equal((await create('repo-remote', 'REMOTE_REPOSITORY')).status, 400);
   });
 
   it('only lets callers with artifactregistry.repositories.create make repositories', async () => {

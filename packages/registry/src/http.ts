@@ -10,8 +10,8 @@ import {
   reply,
   type ServiceContext,
 } from '@sealroom/transport';
+import { OCI_INDEX } from '@sealroom/formats';
 import { RegistryError } from './errors.ts';
-import { OCI_INDEX } from './media-types.ts';
 import { MAX_MANIFEST_BYTES, type Registry } from './service.ts';
 import { artifactRegistryRoutes } from './http-repositories.ts';
 
@@ -22,6 +22,8 @@ const NAME = '{name=**}';
 const OCI_ERRORS: Readonly<Record<string, readonly [string, number]>> = {
   ERR_REGISTRY_BAD_DIGEST: ['DIGEST_INVALID', 400],
   ERR_REGISTRY_DIGEST_MISMATCH: ['DIGEST_INVALID', 400],
+  ERR_FORMATS_BAD_DIGEST: ['DIGEST_INVALID', 400],
+  ERR_FORMATS_DIGEST_MISMATCH: ['DIGEST_INVALID', 400],
   ERR_REGISTRY_BAD_REFERENCE: ['NAME_INVALID', 400],
   ERR_REGISTRY_BAD_MANIFEST: ['MANIFEST_INVALID', 400],
   ERR_REGISTRY_UNSUPPORTED_MEDIA_TYPE: ['MANIFEST_INVALID', 400],

@@ -6,11 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import {
+  computeDigest,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_LAYER_TAR,
+  OCI_MANIFEST,
+  openOciLayout,
+  pullToLayout,
+  pushFromLayout,
+  toDigestTag,
+} from '@sealroom/formats';
 import { RegistryClient } from './client.ts';
-import { pullToLayout, pushFromLayout } from './copy.ts';
-import { computeDigest, toDigestTag } from './digest.ts';
-import { openOciLayout } from './layout.ts';
-import { OCI_CONFIG, OCI_EMPTY, OCI_LAYER_TAR, OCI_MANIFEST } from './media-types.ts';
 import {
   type DistributionRegistry,
   findDistributionBinary,

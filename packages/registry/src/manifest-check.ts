@@ -1,8 +1,6 @@
 // Validation of a pushed manifest: content type, JSON shape, and every referenced blob or manifest present.
-import { isDigest } from './digest.ts';
+import { type Descriptor, isDigest, isIndexMediaType, isManifestMediaType } from '@sealroom/formats';
 import { RegistryError } from './errors.ts';
-import { isIndexMediaType, isManifestMediaType } from './media-types.ts';
-import type { Descriptor } from './oci.types.ts';
 
 export interface CheckedManifest {
   readonly mediaType: string;

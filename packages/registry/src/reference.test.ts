@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RegistryError } from './errors.ts';
-import { formatImageReference, isRepositoryName, parseImageReference } from './reference.ts';
+import { isRepositoryName } from '@sealroom/formats';
+import { formatImageReference, parseImageReference } from './reference.ts';
 
 const D = `sha256:${'a'.repeat(64)}`;
 

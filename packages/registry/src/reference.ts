@@ -1,11 +1,6 @@
 // Image references (`HOST[:PORT]/NAME[:TAG][@sha256:…]`) and the OCI distribution name and tag grammar.
-import { isDigest } from './digest.ts';
+import { isDigest, isRepositoryName, isTag } from '@sealroom/formats';
 import { RegistryError } from './errors.ts';
-
-/** distribution-spec §Pulling manifests: `<name>` path components, joined by `/`. */
-const NAME_PATTERN = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-const NAME_MAX_LENGTH = 255;
 
 export interface ImageReference {
   /** `host[:port]`, e.g. `127.0.0.1:8080`. */
@@ -14,14 +9,6 @@ export interface ImageReference {
   readonly repository: string;
   readonly tag?: string;
   readonly digest?: string;
-}
-
-export function isRepositoryName(name: string): boolean {
-  return name.length <= NAME_MAX_LENGTH && NAME_PATTERN.test(name);
-}
-
-export function isTag(tag: string): boolean {
-  return TAG_PATTERN.test(tag);
 }
 
 /** Throws ERR_REGISTRY_BAD_REFERENCE for names with `..`, uppercase, empty segments or other path tricks. */

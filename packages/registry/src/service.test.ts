@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, it } from 'node:test';
 import { createFakeClock } from '@sealroom/core';
-import { createIamTestContext } from '@sealroom/iam';
+import { createIamTestContext } from '@sealroom/iam/testing';
 import { openDiskBlobStore } from './blob-store.ts';
 import { createRegistry, UPLOAD_TTL_MS } from './service.ts';
 import { openSqlRegistryStore } from './store.ts';

@@ -9,15 +9,21 @@ import {
   CoreError,
   newUuid,
   type ProjectResolver,
-  permissionDenied,
 } from '@sealroom/core';
+import { createServiceAccess } from '@sealroom/iam';
+import {
+  computeDigest,
+  type Descriptor,
+  type ImageIndex,
+  isDigest,
+  isTag,
+  OCI_INDEX,
+  parseDigest,
+} from '@sealroom/formats';
 import type { BlobStore } from './blob-store.ts';
-import { computeDigest, isDigest, parseDigest } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import { validateManifest } from './manifest-check.ts';
-import { OCI_INDEX } from './media-types.ts';
-import type { Descriptor, ImageIndex } from './oci.types.ts';
-import { assertRepositoryName, isTag } from './reference.ts';
+import { assertRepositoryName } from './reference.ts';
 import type { ManifestRecord, RegistryStore, RepositoryRecord } from './store.ts';
 
 export const PULL = 'artifactregistry.repositories.downloadArtifacts';
@@ -61,7 +67,8 @@ export interface StoredManifest {
 export type Registry = ReturnType<typeof createRegistry>;
 
 export function createRegistry(options: RegistryOptions) {
-  const { store, blobs, authorizer, audit, projects, clock } = options;
+  const { store, blobs, projects, clock } = options;
+  const access = createServiceAccess({ authorizer: options.authorizer, audit: options.audit, clock });
   const maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
 
   /** `project/repository/image…` → its repository, after IAM allowed `permission` (denied and missing look alike). */
@@ -81,20 +88,15 @@ export function createRegistry(options: RegistryOptions) {
     const project = await projects.resolve(projectId);
     const repository = project ? await store.getRepository(project.projectNumber, repositoryId) : undefined;
     const resource = repository ? repository.name : `projects/${projectId}`;
-    if (!(await authorizer.isAllowed(caller, permission, resource))) {
-      await audit.record({
-        project: projectId,
-        method: `${METHOD}.${METHOD_OF[permission]}`,
-        resource,
-        caller,
-        outcome: 'DENIED',
-        status: 'PERMISSION_DENIED',
-        details: { image },
-      });
-      // Named from the request alone (the location is unknown until the repository is found), so the refusal
-      // reads the same whether or not the repository exists.
-      throw permissionDenied(permission, `projects/${projectId}/locations/-/repositories/${repositoryId}`);
-    }
+    // Named from the request alone (the location is unknown until the repository is found), so the refusal
+    // reads the same whether or not the repository exists.
+    await access.require({
+      caller,
+      permission,
+      resource,
+      shownAs: `projects/${projectId}/locations/-/repositories/${repositoryId}`,
+      denial: { project: projectId, method: `${METHOD}.${METHOD_OF[permission]}`, details: { image } },
+    });
     if (!repository || repository.projectId !== projectId) {
       throw new RegistryError('ERR_REGISTRY_NAME_UNKNOWN', `Repository '${projectId}/${repositoryId}' does not exist.`);
     }
@@ -107,14 +109,10 @@ export function createRegistry(options: RegistryOptions) {
     method: string,
     details: Record<string, unknown>,
   ) {
-    await audit.record({
-      project: repository.projectId,
-      method: `${METHOD}.${method}`,
-      resource: repository.name,
-      caller,
-      outcome: 'ALLOWED',
+    await access.record(
+      { caller, project: repository.projectId, method: `${METHOD}.${method}`, resource: repository.name },
       details,
-    });
+    );
   }
 
   async function findRepository(name: string): Promise<RepositoryRecord | undefined> {
@@ -159,7 +157,7 @@ export function createRegistry(options: RegistryOptions) {
         );
       }
       const parentName = `projects/${parent.projectId}/locations/${parent.location}`;
-      await authorizer.authorize(caller, CREATE_REPOSITORY, parentName);
+      await access.require({ caller, permission: CREATE_REPOSITORY, resource: parentName });
       const project = await projects.resolve(parent.projectId);
       if (!project) throw new CoreError('ERR_NOT_FOUND', `Project ${parent.projectId} not found.`);
       const repository: RepositoryRecord = {
@@ -180,7 +178,7 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     async getRepository(caller: Caller | undefined, name: string): Promise<RepositoryRecord> {
-      await authorizer.authorize(caller, GET_REPOSITORY, name);
+      await access.require({ caller, permission: GET_REPOSITORY, resource: name });
       const repository = await findRepository(name);
       if (!repository) throw new CoreError('ERR_NOT_FOUND', `Repository ${name} not found.`);
       return repository;
@@ -190,18 +188,18 @@ export function createRegistry(options: RegistryOptions) {
     repositoryExists: async (name: string): Promise<boolean> => (await findRepository(name)) !== undefined,
 
     async listRepositories(caller: Caller | undefined, parent: { projectId: string; location: string }) {
-      await authorizer.authorize(
+      await access.require({
         caller,
-        LIST_REPOSITORIES,
-        `projects/${parent.projectId}/locations/${parent.location}`,
-      );
+        permission: LIST_REPOSITORIES,
+        resource: `projects/${parent.projectId}/locations/${parent.location}`,
+      });
       const project = await projects.resolve(parent.projectId);
       return project ? store.listRepositories(project.projectNumber, parent.location) : [];
     },
 
     async listImages(caller: Caller | undefined, repositoryName: string) {
       const repository = await this.getRepository(caller, repositoryName);
-      await authorizer.authorize(caller, PULL, repository.name);
+      await access.require({ caller, permission: PULL, resource: repository.name });
       return store.listManifests(`${repository.projectId}/${repository.repositoryId}`);
     },
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIamTestContext, type IamTestContext } from '@sealroom/iam';
+import { createIamTestContext, type IamTestContext } from '@sealroom/iam/testing';
 import { buildRestApp, type ServiceContext } from '@sealroom/transport';
 import { createRegistryService } from './module.ts';
 

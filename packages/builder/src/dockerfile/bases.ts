@@ -2,6 +2,7 @@
 // built-in one, filled by `sealroom artifacts docker images import`), pinned by digest, and copied into
 // the build's own OCI layout for the engine; blobs are kept in a content-addressed cache between builds.
 import { copyFileSync, linkSync } from 'node:fs';
+import { isSealroomError } from '@sealroom/core';
 import {
   type Descriptor,
   type ImageIndex,
@@ -10,10 +11,9 @@ import {
   isIndexMediaType,
   isRepositoryName,
   isTag,
+  type OciDistribution,
   type OciLayout,
-  type RegistryClient,
-  RegistryError,
-} from '@sealroom/registry';
+} from '@sealroom/formats';
 import { BuilderError } from '../errors.ts';
 
 export interface ResolvedBase {
@@ -74,7 +74,7 @@ export function splitReference(reference: string): SplitReference | undefined {
   return { domain, path, tag, digest };
 }
 
-async function getJson<T>(client: RegistryClient, name: string, reference: string) {
+async function getJson<T>(client: OciDistribution, name: string, reference: string) {
   const fetched = await client.getManifest(name, reference);
   return { ...fetched, json: JSON.parse(fetched.bytes.toString('utf8')) as T };
 }
@@ -85,7 +85,7 @@ async function getJson<T>(client: RegistryClient, name: string, reference: strin
  * already names `registry` is used as it is.
  */
 export function registryBaseImages(options: {
-  readonly client: RegistryClient;
+  readonly client: OciDistribution;
   /** `host:port` of the registry. */
   readonly registry: string;
   /** `PROJECT/REPOSITORY` inside it. */
@@ -124,7 +124,7 @@ export function registryBaseImages(options: {
       try {
         fetched = await getJson<ImageManifest & ImageIndex>(client, mapped.name, mapped.reference);
       } catch (error) {
-        if (error instanceof RegistryError && error.code === 'ERR_REGISTRY_NOT_FOUND') return undefined;
+        if (isSealroomError(error) && error.code === 'ERR_REGISTRY_NOT_FOUND') return undefined;
         throw error;
       }
       const name = `${registry}/${mapped.name}`;

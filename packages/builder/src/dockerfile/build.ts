@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import { type Descriptor, type OciLayout, openOciLayout } from '@sealroom/registry';
+import { computeDigest, type Descriptor, type OciLayout, openOciLayout } from '@sealroom/formats';
 import type { BuiltImage } from '../build.ts';
 import { writeImageToLayout } from '../build.ts';
 import { BuilderError } from '../errors.ts';
@@ -226,7 +226,7 @@ export async function buildDockerfileImage(options: DockerfileBuildOptions): Pro
     compression,
     timeoutMs,
     cache,
-    dockerfile: { path: dockerfileName, digest: `sha256:${sha256(dockerfileBytes)}` },
+    dockerfile: { path: dockerfileName, digest: computeDigest(dockerfileBytes) },
     buildArgs,
     progress,
     totalSteps: parsed.stages.filter((s) => stages.has(s.index)).reduce((n, s) => n + s.instructions.length, 0),

@@ -2,7 +2,7 @@
 // epoch, engine), blobs in one content-addressed OCI layout shared with fetched base images.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ImageConfig, type ImageManifest, type OciLayout, openOciLayout, RegistryError } from '@sealroom/registry';
+import { FormatsError, type ImageConfig, type ImageManifest, type OciLayout, openOciLayout } from '@sealroom/formats';
 import type { BuiltImage } from '../build.ts';
 import type { BuiltBlob } from '../image.ts';
 import type { LayerBlob } from '../layer.ts';
@@ -68,7 +68,7 @@ export async function openBuildCache(dir: string): Promise<BuildCache> {
         };
       } catch (error) {
         // A blob removed or damaged since: the result is rebuilt rather than trusted.
-        if (error instanceof RegistryError) return undefined;
+        if (error instanceof FormatsError) return undefined;
         throw error;
       }
     },

@@ -1,6 +1,6 @@
 // The engine's result in canonical form: the final stage's base kept byte for byte, everything the build
 // added on top written again as one layer by the project's tar writer, and the config rewritten.
-import type { ImageConfig, ImageManifest, OciLayout } from '@sealroom/registry';
+import type { ImageConfig, ImageManifest, OciLayout } from '@sealroom/formats';
 import { buildImageManifest, type ImageBlobs, toCreated } from '../image.ts';
 import { type Compression, type LayerBlob, toLayerBlob } from '../layer.ts';
 import { writeTar } from '../tar.ts';

@@ -1,6 +1,6 @@
 // The image config of a Dockerfile build in canonical form: the engine's runtime settings kept, its
 // identity label and every build time dropped, history written from the Dockerfile, times from the epoch.
-import type { ContainerConfig, HistoryEntry, ImageConfig } from '@sealroom/registry';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '@sealroom/formats';
 import { buildImageConfig } from '../image.ts';
 
 /** Labels the engine adds about itself; the engine's version is in the provenance instead. */
