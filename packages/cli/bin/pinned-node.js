@@ -1,11 +1,14 @@
 // Runs a command on the pinned Node.js 24 (the `node` npm package), re-executing the calling script under
 // it when another Node started it: the sources are TypeScript that only Node 24 runs directly.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** Signals passed on to the re-executed Node, so that stopping this process stops the command. */
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * `scriptUrl` is the caller's `import.meta.url`; `main` runs when this process already is the pinned
@@ -20,12 +23,7 @@ export async function runOnPinnedNode(name, scriptUrl, main) {
     pinned = undefined;
   }
   if (pinned && realpathSync(process.execPath) !== pinned) {
-    const result = spawnSync(pinned, [fileURLToPath(scriptUrl), ...process.argv.slice(2)], { stdio: 'inherit' });
-    if (result.error) {
-      process.stderr.write(`${name}: cannot start the pinned Node.js: ${result.error.message}\n`);
-      process.exit(1);
-    }
-    process.exit(result.status ?? 128 + (constants.signals[result.signal] ?? 1));
+    process.exit(await reexecute(name, pinned, fileURLToPath(scriptUrl)));
   }
   if (!pinned && Number(process.versions.node.split('.')[0]) < 24) {
     process.stderr.write(
@@ -34,4 +32,24 @@ export async function runOnPinnedNode(name, scriptUrl, main) {
     process.exit(1);
   }
   process.exitCode = await main(process.argv.slice(2));
+}
+
+/**
+ * Runs `script` on `node` with this process's arguments and terminal; resolves with its exit code. A
+ * SIGINT, SIGTERM or SIGHUP sent to this process is sent on (a Ctrl-C at a terminal reaches both processes
+ * as well: the commands that handle SIGINT take a second one within a second as the same).
+ */
+function reexecute(name, node, script) {
+  return new Promise((resolve) => {
+    const child = spawn(node, [script, ...process.argv.slice(2)], { stdio: 'inherit' });
+    const forward = (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    };
+    for (const signal of FORWARDED) process.on(signal, forward);
+    child.once('error', (error) => {
+      process.stderr.write(`${name}: cannot start the pinned Node.js: ${error.message}\n`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 1)));
+  });
 }

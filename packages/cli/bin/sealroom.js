@@ -1,5 +1,22 @@
 #!/usr/bin/env node
-// Entry point of the `sealroom` command: the CLI, on the pinned Node.js.
+// Entry point of the `sealroom` command: the CLI, on the pinned Node.js. It runs the bundle `npm ci` built
+// (dist/, see build.mjs) unless a source file it was built from changed since, then the sources themselves.
+import { readFileSync, statSync } from 'node:fs';
 import { runOnPinnedNode } from './pinned-node.js';
 
-await runOnPinnedNode('sealroom', import.meta.url, async (argv) => (await import('../src/main.ts')).main(argv));
+/** dist/entry.mjs when it is newer than every source it was built from. */
+function freshBundle() {
+  const root = new URL('../', import.meta.url);
+  try {
+    const { builtAt, files } = JSON.parse(readFileSync(new URL('dist/inputs.json', root), 'utf8'));
+    for (const file of files) if (statSync(new URL(file, root)).mtimeMs > builtAt) return undefined;
+    return new URL('dist/entry.mjs', root).href;
+  } catch {
+    return undefined; // not built, or a source is gone
+  }
+}
+
+await runOnPinnedNode('sealroom', import.meta.url, async (argv) => {
+  const bundle = freshBundle();
+  return (await import(bundle ?? '../src/main.ts')).main(argv);
+});

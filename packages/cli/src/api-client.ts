@@ -1,5 +1,5 @@
 // The CLI's HTTP client: finds the server, authenticates as the configured account, maps errors.
-import { createOutboundClient } from '@sealroom/outbound';
+import type { OutboundClient } from '@sealroom/outbound';
 import { ApiError, UsageError } from './errors.ts';
 import { type CliConfig, DEFAULT_API } from './config-store.ts';
 
@@ -35,9 +35,14 @@ export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv, 
 export function createApiClient(baseUrl: string, config: CliConfig, accountOverride: string | undefined): ApiClient {
   // The server the user pointed the CLI at is trusted whatever it resolves to; a redirect anywhere else
   // is held to the strict outbound rules, and the bearer token never follows it to another origin.
-  const outbound = createOutboundClient({
-    policy: { trustedOrigins: [baseUrl], timeoutMs: API_TIMEOUT_MS, maxBodyBytes: API_MAX_BODY_BYTES },
-  });
+  // Imported at the first request: commands that make none (help, config) start without it.
+  let outbound: Promise<OutboundClient> | undefined;
+  const outboundClient = () =>
+    (outbound ??= import('@sealroom/outbound').then(({ createOutboundClient }) =>
+      createOutboundClient({
+        policy: { trustedOrigins: [baseUrl], timeoutMs: API_TIMEOUT_MS, maxBodyBytes: API_MAX_BODY_BYTES },
+      }),
+    ));
   const unreachable = (error: unknown) =>
     new ApiError(
       0,
@@ -67,7 +72,11 @@ export function createApiClient(baseUrl: string, config: CliConfig, accountOverr
     let response: Response;
     let text: string;
     try {
-      response = await outbound.fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+      response = await (await outboundClient()).fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+      });
       text = await response.text();
     } catch (error) {
       throw unreachable(error);

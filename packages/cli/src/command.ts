@@ -2,6 +2,7 @@
 import type { ApiClient } from './api-client.ts';
 import type { CliConfig } from './config-store.ts';
 import { UsageError } from './errors.ts';
+import { didYouMean } from './suggest.ts';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';
@@ -44,6 +45,11 @@ export interface CommandSpec {
   readonly summary: string;
   readonly args?: readonly ArgSpec[];
   readonly flags?: Readonly<Record<string, FlagSpec>>;
+  /**
+   * The format when no --format is given, as gcloud gives each list command its own aligned
+   * `table(…)`; commands without one print YAML.
+   */
+  readonly defaultFormat?: string;
   /** Returns the resource to print with --format (nothing printed when undefined). */
   run(ctx: CommandContext): Promise<unknown>;
 }
@@ -51,11 +57,19 @@ export interface CommandSpec {
 /** Flags every command accepts. */
 export const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   project: { type: 'string', description: 'Project id to act on (overrides core/project).' },
-  format: { type: 'string', description: "Output format: json, yaml, value(FIELD,…) or 'none'." },
+  format: {
+    type: 'string',
+    description:
+      "Output format: yaml (the default, or an aligned table for lists), json, table(FIELD[:label=NAME],…), value(FIELD,…), csv(FIELD,…), get(FIELD) or 'none'.",
+  },
   api: { type: 'string', description: 'Server URL (overrides SEALROOM_API and the configuration).' },
   account: { type: 'string', description: 'Account to act as (overrides core/account).' },
   configuration: { type: 'string', description: 'Named configuration to use for this command.' },
   quiet: { type: 'boolean', description: 'Disable prompts and progress output.' },
+  verbosity: {
+    type: 'string',
+    description: 'Notes on stderr: debug, info or warning (the default) show them; error, critical or none hide them.',
+  },
   help: { type: 'boolean', description: 'Show help for the command.' },
 };
 
@@ -89,7 +103,13 @@ export function parseLine(argv: readonly string[], specs: Readonly<Record<string
       spec = specs[name];
       value = false;
     }
-    if (!spec) throw new UsageError(`unrecognized arguments: --${name}`);
+    if (!spec) {
+      // As gcloud: `unrecognized arguments: --zonee (did you mean '--zone'?)`.
+      const near = didYouMean(name, Object.keys(specs), '--');
+      throw new UsageError(
+        `unrecognized arguments: --${name}${near ? ` (${near.trim().replace(/^Did/, 'did')})` : ''}`,
+      );
+    }
     if (spec.type === 'boolean') {
       if (typeof value === 'string') {
         if (!['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value`);

@@ -18,6 +18,8 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 export interface Configuration {
   core?: { account?: string; project?: string };
+  /** gcloud's compute/zone and compute/region: the defaults of --zone and --region. */
+  compute?: { zone?: string; region?: string };
   api?: string;
 }
 

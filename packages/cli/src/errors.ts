@@ -20,6 +20,12 @@ export const CLI_ERRORS = {
     description:
       'The server refused or failed a request; the message gives the server’s status and reason, and `sealroom` exits with code 1.',
   },
+  ERR_CLI_STALE_BUILD: {
+    status: 'FAILED_PRECONDITION',
+    retryable: false,
+    description:
+      'The installed CLI bundle (dist/) lacks a command its command list names; rebuild it with `npm ci` or `npm run build -w @sealroom/cli`.',
+  },
 } as const satisfies ErrorCatalog<string>;
 
 export type CliErrorCode = keyof typeof CLI_ERRORS;

@@ -29,6 +29,8 @@ export interface CliTestBedOptions {
   readonly name: string;
   /** Services besides iam (all by default). */
   readonly only?: readonly string[];
+  /** More server settings (e.g. `compute`), merged over the dev defaults. */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 export async function startCliTestBed(options: CliTestBedOptions): Promise<CliTestBed> {
@@ -41,6 +43,7 @@ export async function startCliTestBed(options: CliTestBedOptions): Promise<CliTe
       stateDir: join(dir, 'state'),
       logLevel: 'silent',
       ...(options.only ? { only: [...options.only] } : {}),
+      ...options.config,
     }),
     { logger: silentLogger },
   );

@@ -65,6 +65,7 @@ export const adminCommands: CommandSpec[] = [
   {
     path: ['admin', 'users', 'list'],
     summary: 'Lists the users of the deployment, with whether each is an administrator or disabled.',
+    defaultFormat: 'table(email, admin, disabled, origin, createTime)',
     async run(ctx) {
       return (await ctx.api.request<{ users?: unknown[] }>('GET', '/v1/admin/users')).users ?? [];
     },
@@ -94,6 +95,7 @@ export const adminCommands: CommandSpec[] = [
   {
     path: ['admin', 'groups', 'list'],
     summary: 'Lists the groups with their members.',
+    defaultFormat: 'table(email, displayName:label=DISPLAY_NAME, members)',
     async run(ctx) {
       return (await ctx.api.request<{ groups?: unknown[] }>('GET', '/v1/admin/groups')).groups ?? [];
     },

@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { findDistributionBinary, startDistributionRegistry } from '@sealroom/registry';
+import { findDistributionBinary, startDistributionRegistry } from '@sealroom/registry/testing';
 import type { RunningServer } from '@sealroom/server';
 import { type CliTestBed, startCliTestBed } from '../testing.ts';
 

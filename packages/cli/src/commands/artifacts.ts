@@ -2,6 +2,7 @@
 import { computeKeyId, decodeRawStdBase64, fetchAttachments, importImage, parseImportSource } from '@sealroom/builder';
 import { formatImageReference } from '@sealroom/registry';
 import type { CommandContext, CommandSpec } from '../command.ts';
+import { runStep } from '../steps.ts';
 import { UsageError } from '../command.ts';
 import { BINDING_FLAGS, changeIamPolicyBinding } from '../iam-helpers.ts';
 import { parseImageArg, registryClientFor } from './supply-chain-helpers.ts';
@@ -56,6 +57,7 @@ export const artifactsCommands: CommandSpec[] = [
   {
     path: ['artifacts', 'repositories', 'list'],
     summary: 'Lists repositories in a location (all locations when --location is omitted).',
+    defaultFormat: 'table(name.basename():label=REPOSITORY, format, mode, description, createTime)',
     flags: { location: LOCATION },
     async run(ctx) {
       const location = typeof ctx.flags.location === 'string' ? ctx.flags.location : '-';
@@ -87,6 +89,7 @@ export const artifactsCommands: CommandSpec[] = [
   {
     path: ['artifacts', 'docker', 'images', 'list'],
     summary: 'Lists images (digests and tags) in HOST/PROJECT/REPOSITORY[/IMAGE].',
+    defaultFormat: 'table(uri:label=IMAGE, tags, uploadTime:label=UPLOADED)',
     args: [{ name: 'IMAGE_PATH', required: true }],
     async run(ctx) {
       const { name, image } = await findRepository(ctx, String(ctx.args.IMAGE_PATH));
@@ -162,15 +165,21 @@ export const artifactsCommands: CommandSpec[] = [
       if (ref.digest !== undefined) throw new UsageError('IMAGE names a tag to import to, not a digest.');
       const client = await registryClientFor(ctx, ref);
       const sourceHost = source.kind === 'docker' ? (source.reference.split('/')[0] ?? '') : '';
-      const imported = await importImage({
-        source,
-        client,
-        repository: ref.repository,
-        tag: ref.tag ?? 'latest',
-        ...(ctx.flags['src-authfile'] === undefined ? {} : { sourceAuthFile: String(ctx.flags['src-authfile']) }),
-        // A local registry on loopback speaks plain HTTP, as the registry client allows it.
-        sourceInsecure: /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(sourceHost),
-      });
+      const imported = await runStep(
+        ctx,
+        `importing ${String(ctx.args.SOURCE)}`,
+        () =>
+          importImage({
+            source,
+            client,
+            repository: ref.repository,
+            tag: ref.tag ?? 'latest',
+            ...(ctx.flags['src-authfile'] === undefined ? {} : { sourceAuthFile: String(ctx.flags['src-authfile']) }),
+            // A local registry on loopback speaks plain HTTP, as the registry client allows it.
+            sourceInsecure: /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(sourceHost),
+          }),
+        (result) => `pulled and pushed image ${result.digest}`,
+      );
       const imageReference = formatImageReference({
         registry: ref.registry,
         repository: ref.repository,

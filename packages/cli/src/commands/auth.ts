@@ -68,6 +68,7 @@ export const authCommands: CommandSpec[] = [
   {
     path: ['auth', 'list'],
     summary: 'Lists the accounts with stored credentials.',
+    defaultFormat: 'table(active, account)',
     async run(ctx) {
       const active = ctx.config.current.core?.account;
       return ctx.config.listCredentials().map((account) => ({ account, active: account === active }));

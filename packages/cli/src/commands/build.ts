@@ -10,6 +10,8 @@ import {
   buildProvenancePredicate,
   buildSbomPredicate,
   CYCLONEDX_MEDIA_TYPE,
+  openRuntimeCache,
+  runtimeCacheDir,
   fetchAttachments,
   PREDICATE_TYPES,
   pushAttachments,
@@ -20,9 +22,11 @@ import {
   verifyImageSignatures,
   writeImageToLayout,
 } from '@sealroom/builder';
+import { isDigest } from '@sealroom/formats';
 import { formatImageReference, type ImageReference } from '@sealroom/registry';
 import type { CommandContext, CommandSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
+import { runStep } from '../steps.ts';
 import { DOCKERFILE_FLAGS, runDockerfileBuild, wantsDockerfile } from './dockerfile-build.ts';
 import { loadSigner, loadTrustedKey, parseImageArg, registryClientFor } from './supply-chain-helpers.ts';
 
@@ -37,6 +41,8 @@ const PREDICATE_TYPE_NAMES: Readonly<Record<string, string>> = {
   cyclonedx: PREDICATE_TYPES.cyclonedx,
   custom: 'https://cosign.sigstore.dev/attestation/v1',
 };
+
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 const list = (value: unknown): string[] =>
   Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
@@ -54,13 +60,15 @@ async function runNodeBuild(
   }
   const nodeBinary = ctx.flags['node-binary'] as string | undefined;
   const baseMatch =
-    ctx.flags.base === undefined
-      ? undefined
-      : /^oci(?:-archive)?:(.+)@(sha256:[a-f0-9]{64})$/.exec(String(ctx.flags.base));
-  if (ctx.flags.base !== undefined && !baseMatch)
+    ctx.flags.base === undefined ? undefined : /^oci(?:-archive)?:(.+)@([^@]+)$/.exec(String(ctx.flags.base));
+  if (ctx.flags.base !== undefined && !(baseMatch && isDigest(baseMatch[2])))
     throw new UsageError('--base takes oci:LAYOUT_DIR@sha256:<digest> or oci-archive:FILE.tar@sha256:<digest>.');
+  // The runtime base of the pinned Node is the same from build to build: the host's cache keeps it.
+  const cacheDir = nodeBinary === undefined && !baseMatch ? runtimeCacheDir(ctx.env) : undefined;
+  const cache = cacheDir === undefined ? undefined : openRuntimeCache(cacheDir);
   return buildImage({
     dir,
+    ...(cache ? { runtime: cache.resolveNodeRuntime(dir), layerCache: cache.layers } : {}),
     ...(ctx.flags.config === undefined ? {} : { configPath: resolve(String(ctx.flags.config)) }),
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
     ...(compression === undefined ? {} : { compression }),
@@ -85,7 +93,12 @@ async function publishBuilt(ctx: CommandContext, image: BuiltImage, ref: ImageRe
   }
   if (ref !== undefined && ctx.flags.push !== false) {
     const client = await registryClientFor(ctx, ref);
-    await pushImage(client, image, ref.repository, ref.tag ?? 'latest');
+    await runStep(
+      ctx,
+      `pushing ${image.digest}`,
+      () => pushImage(client, image, ref.repository, ref.tag ?? 'latest'),
+      () => `pushed image ${image.digest}`,
+    );
     if (ctx.flags['attach-sbom'] === true) {
       const payload = Buffer.from(JSON.stringify(buildSbomPredicate(image)));
       await pushReferrer(client, ref.repository, image.blobs.manifest.descriptor, {
@@ -157,12 +170,19 @@ export const buildCommands: CommandSpec[] = [
       if (compression !== undefined && compression !== 'gzip' && compression !== 'none')
         throw new UsageError("--compression is 'gzip' or 'none'.");
       const dir = resolve(String(ctx.args.DIR));
-      const image = wantsDockerfile(ctx, dir)
-        ? await runDockerfileBuild(ctx, dir, ref, {
-            ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
-            ...(compression === undefined ? {} : { compression }),
-          })
-        : await runNodeBuild(ctx, dir, epoch, compression);
+      const image = await runStep(
+        ctx,
+        `building ${dir}`,
+        () =>
+          wantsDockerfile(ctx, dir)
+            ? runDockerfileBuild(ctx, dir, ref, {
+                ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+                ...(compression === undefined ? {} : { compression }),
+              })
+            : runNodeBuild(ctx, dir, epoch, compression),
+        (built) =>
+          `built image ${built.digest} (${built.layers.length} layers, ${megabytes(built.layers.reduce((n, l) => n + l.bytes.length, 0))})`,
+      );
       return publishBuilt(ctx, image, ref);
     },
   },

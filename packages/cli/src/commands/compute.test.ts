@@ -74,3 +74,59 @@ test('a later --metadata key wins, and an address is requested unless --no-addre
 test('without --service-account the command says what is missing', () => {
   assert.throws(() => toInstanceBody(contextOf({ zone: 'us-central1-a' })), /--service-account/);
 });
+
+test('add-metadata and remove-metadata change items under the fingerprint; list prints a table', async () => {
+  const { startCliTestBed } = await import('../testing.ts');
+  const bed = await startCliTestBed({ name: 'compute-metadata', only: ['compute'] });
+  try {
+    await bed.ok('auth', 'login', 'operator@example.com');
+    await bed.ok('projects', 'create', 'op-project', '--set-as-default');
+    await bed.ok('config', 'set', 'compute/zone', 'us-central1-a');
+    await bed.ok('iam', 'service-accounts', 'create', 'runner');
+    await bed.ok(
+      'compute',
+      'instances',
+      'create',
+      'vm1',
+      '--service-account=runner@op-project.iam.gserviceaccount.com',
+      // Nothing serves this registry: the boot fails, the instance and its metadata stay.
+      '--metadata=tee-image-reference=127.0.0.1:9/op-project/repo/app:v1,tee-restart-policy=Never',
+    );
+    const items = async () =>
+      (
+        JSON.parse(await bed.ok('compute', 'instances', 'describe', 'vm1', '--format=json')) as {
+          metadata: { items: { key: string; value: string }[] };
+        }
+      ).metadata.items;
+    const added = await bed.cli(
+      'compute',
+      'instances',
+      'add-metadata',
+      'vm1',
+      '--metadata=team=ops,tee-restart-policy=Always',
+    );
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stderr, /Updated \[vm1\]/);
+    assert.deepEqual(await items(), [
+      { key: 'tee-image-reference', value: '127.0.0.1:9/op-project/repo/app:v1' },
+      { key: 'tee-restart-policy', value: 'Always' },
+      { key: 'team', value: 'ops' },
+    ]);
+    await bed.ok('compute', 'instances', 'remove-metadata', 'vm1', '--keys=team,absent');
+    assert.deepEqual(
+      (await items()).map((i) => i.key),
+      ['tee-image-reference', 'tee-restart-policy'],
+    );
+    const again = await bed.cli('compute', 'instances', 'remove-metadata', 'vm1', '--keys=team');
+    assert.match(again.stderr, /No change requested/);
+    assert.equal(
+      (await bed.cli('compute', 'instances', 'add-metadata', 'vm1')).code,
+      2,
+      'nothing to add is a usage error',
+    );
+    const table = await bed.ok('compute', 'instances', 'list');
+    assert.match(table, /^NAME +ZONE +MACHINE_TYPE +INTERNAL_IP +STATUS\nvm1 +us-central1-a +/);
+  } finally {
+    await bed.close();
+  }
+});

@@ -3,17 +3,25 @@ import { readFileSync } from 'node:fs';
 import { parseMetadataFlag } from '@sealroom/launcher';
 import type { CommandContext, CommandSpec, FlagSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
+import { firewallCommands } from './compute-firewall.ts';
 
 const seg = (value: unknown) => encodeURIComponent(String(value));
-const ZONE_FLAG: FlagSpec = { type: 'string', description: 'Zone of the instance (e.g. us-central1-a).' };
+const ZONE_FLAG: FlagSpec = {
+  type: 'string',
+  description: 'Zone of the instance (e.g. us-central1-a); default the compute/zone property.',
+};
 const SCOPE_ALIASES: Readonly<Record<string, string>> = {
   'cloud-platform': 'https://www.googleapis.com/auth/cloud-platform',
   'userinfo-email': 'https://www.googleapis.com/auth/userinfo.email',
 };
 
 function zoneOf(ctx: CommandContext): string {
-  const zone = (ctx.flags.zone as string | undefined) ?? ctx.env.CLOUDSDK_COMPUTE_ZONE;
-  if (!zone) throw new UsageError('Specify --zone (or set CLOUDSDK_COMPUTE_ZONE).');
+  const zone =
+    (ctx.flags.zone as string | undefined) ?? ctx.env.CLOUDSDK_COMPUTE_ZONE ?? ctx.config.current.compute?.zone;
+  if (!zone)
+    throw new UsageError(
+      'Specify --zone, or set a default: `sealroom config set compute/zone ZONE` (or CLOUDSDK_COMPUTE_ZONE).',
+    );
   return zone;
 }
 
@@ -56,7 +64,7 @@ export function toInstanceBody(ctx: CommandContext): Record<string, unknown> {
     ...(ctx.flags['machine-type']
       ? { machineType: `zones/${zoneOf(ctx)}/machineTypes/${ctx.flags['machine-type']}` }
       : {}),
-    disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage } }],
+    disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage, ...bootDiskSize(ctx) } }],
     serviceAccounts: [{ email, scopes: scopes.length > 0 ? scopes : [SCOPE_ALIASES['cloud-platform']] }],
     metadata: { items: metadataItems(ctx) },
     ...(labels.length > 0 ? { labels: Object.fromEntries(labels) } : {}),
@@ -92,10 +100,27 @@ const CREATE_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'confidential-compute': { type: 'boolean', description: 'Recorded: every Sealroom instance is attested.' },
   'shielded-secure-boot': { type: 'boolean', description: 'Recorded.' },
   'maintenance-policy': { type: 'string', description: 'Recorded (TERMINATE).' },
-  network: { type: 'string', description: 'Recorded: instances use the host network.' },
+  network: {
+    type: 'string',
+    description: 'Recorded: each instance gets its own network namespace (see docs/compute.md).',
+  },
   'no-address': { type: 'boolean', description: 'Recorded: no external address.' },
-  'machine-type': { type: 'string', description: 'Recorded.' },
+  'machine-type': { type: 'string', description: 'The machine type: its memory is the memory limit (n1-standard-1).' },
+  'boot-disk-size': {
+    type: 'string',
+    description: 'The boot disk size (e.g. 20GB): the disk is 7 GiB, or this less 5 GiB when larger.',
+  },
 };
+
+/** `--boot-disk-size=20GB` (GB by default, or TB) as the boot disk's `diskSizeGb`, as gcloud sends it. */
+function bootDiskSize(ctx: { flags: Record<string, unknown> }): { diskSizeGb?: string } {
+  const flag = ctx.flags['boot-disk-size'];
+  if (flag === undefined) return {};
+  const match = /^(\d{1,6})\s*(GB|TB)?$/i.exec(String(flag));
+  if (!match) throw new UsageError(`--boot-disk-size: '${String(flag).slice(0, 32)}' is not a size like 20GB.`);
+  const gb = Number(match[1]) * (match[2]?.toUpperCase() === 'TB' ? 1024 : 1);
+  return { diskSizeGb: String(gb) };
+}
 
 function instanceCommand(verb: string, summary: string, run: CommandSpec['run'], flags = {}): CommandSpec {
   return {
@@ -105,6 +130,30 @@ function instanceCommand(verb: string, summary: string, run: CommandSpec['run'],
     flags: { zone: ZONE_FLAG, ...flags },
     run,
   };
+}
+
+type MetadataItems = { key: string; value?: string }[];
+
+/**
+ * gcloud's add-metadata and remove-metadata: read the instance, change its items, write them back with the
+ * fingerprint read (instances.setMetadata), so a change made meanwhile by someone else is refused, not lost.
+ */
+async function changeMetadata(ctx: CommandContext, change: (items: MetadataItems) => MetadataItems) {
+  const instance = await ctx.api.request<{ metadata?: { fingerprint?: string; items?: MetadataItems } }>(
+    'GET',
+    instancePath(ctx),
+  );
+  const before = instance.metadata?.items ?? [];
+  const items = change(before);
+  if (JSON.stringify(items) === JSON.stringify(before)) {
+    ctx.err(`No change requested; skipping update for [${ctx.args.NAME as string}].`);
+    return undefined;
+  }
+  await ctx.api.request('POST', `${instancePath(ctx)}/setMetadata`, {
+    body: { fingerprint: instance.metadata?.fingerprint ?? '', items },
+  });
+  ctx.err(`Updated [${ctx.args.NAME as string}]; the workload reads metadata when it (re)starts.`);
+  return undefined;
 }
 
 export const computeCommands: CommandSpec[] = [
@@ -124,16 +173,45 @@ export const computeCommands: CommandSpec[] = [
   {
     path: ['compute', 'instances', 'list'],
     summary: 'Lists the instances of a zone.',
+    defaultFormat:
+      'table(name, zone.basename():label=ZONE, machineType.basename():label=MACHINE_TYPE, networkInterfaces[0].networkIP:label=INTERNAL_IP, status)',
     flags: { zone: ZONE_FLAG },
     async run(ctx) {
       const result = await ctx.api.request<{ items?: Record<string, unknown>[] }>('GET', instancesPath(ctx));
-      const items = result.items ?? [];
-      if (ctx.flags.format !== undefined) return items;
-      ctx.out('NAME  ZONE  STATUS');
-      for (const i of items) ctx.out(`${i.name as string}  ${zoneOf(ctx)}  ${i.status as string}`);
-      return undefined;
+      return result.items ?? [];
     },
   },
+  instanceCommand(
+    'add-metadata',
+    'Adds or updates metadata items of an instance (instances.setMetadata, checked against the fingerprint read).',
+    async (ctx) => {
+      const added = metadataItems(ctx);
+      if (added.length === 0)
+        throw new UsageError('Specify --metadata KEY=VALUE[,…] or --metadata-from-file KEY=PATH.');
+      return changeMetadata(ctx, (items) => {
+        const map = new Map(items.map((i) => [i.key, i.value ?? '']));
+        for (const { key, value } of added) map.set(key, value);
+        return [...map].map(([key, value]) => ({ key, value }));
+      });
+    },
+    {
+      metadata: CREATE_FLAGS.metadata,
+      'metadata-from-file': CREATE_FLAGS['metadata-from-file'],
+    },
+  ),
+  instanceCommand(
+    'remove-metadata',
+    'Removes metadata items of an instance by key (--keys), or all of them (--all).',
+    async (ctx) => {
+      const keys = new Set(list(ctx.flags.keys).flatMap((k) => k.split(',').filter(Boolean)));
+      if (ctx.flags.all !== true && keys.size === 0) throw new UsageError('Specify --keys KEY[,…] or --all.');
+      return changeMetadata(ctx, (items) => (ctx.flags.all === true ? [] : items.filter((i) => !keys.has(i.key))));
+    },
+    {
+      keys: { type: 'string', multiple: true, description: 'KEY[,KEY…]: the metadata keys to remove.' },
+      all: { type: 'boolean', description: 'Remove every metadata item.' },
+    },
+  ),
   instanceCommand('delete', 'Deletes an instance (its workload gets SIGTERM first).', async (ctx) => {
     await ctx.api.request('DELETE', instancePath(ctx));
     ctx.err(`Deleted [${ctx.args.NAME as string}].`);
@@ -200,4 +278,5 @@ export const computeCommands: CommandSpec[] = [
       return undefined;
     },
   },
+  ...firewallCommands,
 ];

@@ -1,18 +1,35 @@
-// `sealroom config …`: named configurations and their properties (account, project, api).
+// `sealroom config …`: named configurations and their properties (account, project, compute/zone,
+// compute/region, api).
 import { type CommandSpec, UsageError } from '../command.ts';
 import type { Configuration } from '../config-store.ts';
+import { didYouMean } from '../suggest.ts';
 
 const PROPERTIES: Record<string, (c: Configuration) => string | undefined> = {
   'core/account': (c) => c.core?.account,
   'core/project': (c) => c.core?.project,
+  'compute/zone': (c) => c.compute?.zone,
+  'compute/region': (c) => c.compute?.region,
   api: (c) => c.api,
 };
 
 function normalise(key: string): string {
   const full = key === 'account' || key === 'project' ? `core/${key}` : key === 'api/url' ? 'api' : key;
   if (!(full in PROPERTIES))
-    throw new UsageError(`Section or property [${key}] is not known: use account, project or api.`);
+    throw new UsageError(
+      `Section or property [${key}] is not known: use ${Object.keys(PROPERTIES).join(', ')}.${didYouMean(full, Object.keys(PROPERTIES))}`,
+    );
   return full;
+}
+
+/** The configuration with `key` (`section/name` or `api`) set to `value`, or removed when undefined. */
+function withProperty(current: Configuration, key: string, value: string | undefined): Configuration {
+  if (key === 'api') {
+    const { api: _api, ...rest } = current;
+    return value === undefined ? rest : { ...rest, api: value.replace(/\/+$/, '') };
+  }
+  const [section, name] = key.split('/') as ['core' | 'compute', string];
+  const next = { ...current, [section]: { ...current[section], [name]: value } };
+  return JSON.parse(JSON.stringify(next)) as Configuration;
 }
 
 export const configCommands: CommandSpec[] = [
@@ -45,6 +62,7 @@ export const configCommands: CommandSpec[] = [
   {
     path: ['config', 'configurations', 'list'],
     summary: 'Lists the named configurations.',
+    defaultFormat: 'table(name, is_active, account, project, api)',
     async run(ctx) {
       return ctx.config.list().map((c) => ({
         name: c.name,
@@ -57,7 +75,7 @@ export const configCommands: CommandSpec[] = [
   },
   {
     path: ['config', 'set'],
-    summary: 'Sets a property (account, project, api) of the active configuration.',
+    summary: 'Sets a property (account, project, compute/zone, compute/region, api) of the active configuration.',
     args: [
       { name: 'PROPERTY', required: true },
       { name: 'VALUE', required: true },
@@ -67,10 +85,7 @@ export const configCommands: CommandSpec[] = [
       const value = ctx.args.VALUE as string;
       const name = ctx.config.currentName;
       const current = ctx.config.read(name);
-      const next: Configuration =
-        key === 'api'
-          ? { ...current, api: value.replace(/\/+$/, '') }
-          : { ...current, core: { ...current.core, [key.slice(5)]: value } };
+      const next = withProperty(current, key, value);
       ctx.config.write(name, next);
       ctx.err(`Updated property [${key}].`);
       return undefined;
@@ -84,11 +99,7 @@ export const configCommands: CommandSpec[] = [
       const key = normalise(ctx.args.PROPERTY as string);
       const name = ctx.config.currentName;
       const current = ctx.config.read(name);
-      const next: Configuration =
-        key === 'api'
-          ? { core: current.core ?? {} }
-          : { ...current, core: { ...current.core, [key.slice(5)]: undefined } };
-      ctx.config.write(name, JSON.parse(JSON.stringify(next)) as Configuration);
+      ctx.config.write(name, withProperty(current, key, undefined));
       ctx.err(`Unset property [${key}].`);
       return undefined;
     },
@@ -106,10 +117,21 @@ export const configCommands: CommandSpec[] = [
     },
   },
   {
+    path: ['endpoints'],
+    summary:
+      "Shows where the server is reached: its REST URL, its gRPC address (host:port, TLS) and the PEM of the CA that issued the gRPC listener's certificate.",
+    async run(ctx) {
+      return ctx.api.request<{ rest: string; grpc: string | null; caPem: string }>('GET', '/v1/endpoints', {
+        anonymous: true,
+      });
+    },
+  },
+  {
     path: ['config', 'list'],
     summary: 'Shows the properties of the active configuration.',
     async run(ctx) {
-      return { core: ctx.config.current.core ?? {}, api: ctx.config.current.api ?? '' };
+      const { core, compute, api } = ctx.config.current;
+      return { core: core ?? {}, ...(compute && Object.keys(compute).length > 0 ? { compute } : {}), api: api ?? '' };
     },
   },
 ];

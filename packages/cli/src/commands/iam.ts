@@ -81,6 +81,7 @@ export const iamCommands: CommandSpec[] = [
   {
     path: ['iam', 'service-accounts', 'list'],
     summary: "Lists the project's service accounts.",
+    defaultFormat: 'table(displayName:label=DISPLAY_NAME, email, disabled)',
     async run(ctx) {
       return (
         (
@@ -168,6 +169,8 @@ export const iamCommands: CommandSpec[] = [
   {
     path: ['iam', 'service-accounts', 'keys', 'list'],
     summary: "Lists a service account's keys, disabled ones included.",
+    defaultFormat:
+      'table(name.basename():label=KEY_ID, validAfterTime:label=CREATED_AT, validBeforeTime:label=EXPIRES_AT, disabled)',
     flags: {
       ...KEY_ACCOUNT_FLAG,
       'managed-by': { type: 'string', description: 'user, system or any (default any).' },

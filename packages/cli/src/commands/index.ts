@@ -2,12 +2,15 @@
 import type { CommandSpec } from '../command.ts';
 import { adminCommands } from './admin.ts';
 import { artifactsCommands } from './artifacts.ts';
+import { attestationCommands } from './attestation.ts';
 import { authCommands } from './auth.ts';
 import { buildCommands } from './build.ts';
 import { computeCommands } from './compute.ts';
+import { hostCommands } from './host.ts';
 import { configCommands } from './config.ts';
 import { iamCommands } from './iam.ts';
 import { kmsCommands } from './kms.ts';
+import { launcherCommands } from './launcher.ts';
 import { loggingCommands } from './logging.ts';
 import { projectCommands } from './projects.ts';
 import { pubsubCommands } from './pubsub.ts';
@@ -31,5 +34,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...buildCommands,
   ...pubsubCommands,
   ...computeCommands,
+  ...hostCommands,
+  ...launcherCommands,
   ...transparencyCommands,
+  ...attestationCommands,
 ];

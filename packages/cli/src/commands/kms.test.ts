@@ -87,6 +87,29 @@ it("runs the seed's key commands: create, bind, encrypt and decrypt files with A
   );
   assert.equal(failed.code, 1);
   assert.match(failed.stderr, /Decryption failed/);
+  // Another account, without a binding: the refusal names the role and the command that grants it.
+  await ok('auth', 'login', 'stranger@example.com');
+  try {
+    const denied = await cli(
+      'kms',
+      'decrypt',
+      '--key=key1',
+      '--keyring=kr1',
+      '--location=global',
+      '--project=collab-1',
+      `--ciphertext-file=${cipher}`,
+      `--plaintext-file=${back}`,
+      `--additional-authenticated-data-file=${aad}`,
+    );
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /Permission 'cloudkms\.cryptoKeyVersions\.useToDecrypt' denied/);
+    assert.match(
+      denied.stderr,
+      /stranger@example\.com needs roles\/cloudkms\.cryptoKeyDecrypter on it; its owner grants that with:\n {2}sealroom kms keys add-iam-policy-binding key1 --keyring=kr1 --location=global --project=collab-1 --member=user:stranger@example\.com --role=roles\/cloudkms\.cryptoKeyDecrypter\n/,
+    );
+  } finally {
+    await ok('config', 'set', 'account', 'collab@example.com');
+  }
 });
 
 it("runs the seed's signing key commands: create, versions, public key, asymmetric-sign", async () => {

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { CommandContext, CommandSpec, FlagSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { BINDING_FLAGS, changeIamPolicyBinding, getIamPolicy } from '../iam-helpers.ts';
+import { ApiError } from '../errors.ts';
 
 const LOCATION: FlagSpec = { type: 'string', description: 'Location of the key ring (e.g. global).', required: true };
 const KEYRING: FlagSpec = { type: 'string', description: 'Key ring of the key.', required: true };
@@ -30,6 +31,32 @@ function ringName(ctx: CommandContext, ring = ctx.flags.keyring): string {
 function keyName(ctx: CommandContext, key: unknown): string {
   const text = String(key);
   return text.startsWith('projects/') ? text : `${ringName(ctx)}/cryptoKeys/${seg(text)}`;
+}
+
+/**
+ * Runs a use of `key` (a key or version name); a refusal says which role grants the use and the command the
+ * key's owner runs to grant it. The server's own message stays first: denied and missing look the same.
+ */
+async function usingKey<T>(ctx: CommandContext, key: string, role: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const m = /^projects\/([^/]+)\/locations\/([^/]+)\/keyRings\/([^/]+)\/cryptoKeys\/([^/]+)/.exec(key);
+    if (!(error instanceof ApiError) || error.httpStatus !== 403 || !m) throw error;
+    let account = 'YOU@EXAMPLE.COM';
+    try {
+      account = ctx.api.account();
+    } catch {
+      // no active account: the placeholder stays
+    }
+    const member = `${account.endsWith('.gserviceaccount.com') ? 'serviceAccount' : 'user'}:${account}`;
+    throw new ApiError(
+      403,
+      `${error.message}\nIf the key exists, ${account} needs ${role} on it; its owner grants that with:\n` +
+        `  sealroom kms keys add-iam-policy-binding ${m[4]} --keyring=${m[3]} --location=${m[2]} --project=${m[1]} --member=${member} --role=${role}`,
+      error.reason,
+    );
+  }
 }
 
 function versionName(ctx: CommandContext, version: unknown): string {
@@ -70,6 +97,7 @@ export const kmsCommands: CommandSpec[] = [
   {
     path: ['kms', 'keyrings', 'list'],
     summary: 'Lists the key rings of a location.',
+    defaultFormat: 'table(name)',
     flags: { location: LOCATION },
     async run(ctx) {
       const path = `/v1/projects/${seg(ctx.project())}/locations/${seg(ctx.flags.location)}/keyRings`;
@@ -125,6 +153,8 @@ export const kmsCommands: CommandSpec[] = [
   {
     path: ['kms', 'keys', 'list'],
     summary: 'Lists the keys of a key ring.',
+    defaultFormat:
+      'table(name, purpose, versionTemplate.algorithm:label=ALGORITHM, versionTemplate.protectionLevel:label=PROTECTION_LEVEL, primary.name.basename():label=PRIMARY_ID, primary.state:label=PRIMARY_STATE)',
     flags: KEY_FLAGS,
     async run(ctx) {
       return (
@@ -166,6 +196,7 @@ export const kmsCommands: CommandSpec[] = [
   {
     path: ['kms', 'keys', 'versions', 'list'],
     summary: 'Lists the versions of a key.',
+    defaultFormat: 'table(name, state)',
     flags: { location: LOCATION, keyring: KEYRING, key: VERSION_FLAGS.key },
     async run(ctx) {
       const path = `/v1/${keyName(ctx, ctx.flags.key)}/cryptoKeyVersions`;
@@ -239,12 +270,13 @@ export const kmsCommands: CommandSpec[] = [
     async run(ctx) {
       const name = ctx.flags.version ? versionName(ctx, ctx.flags.version) : keyName(ctx, ctx.flags.key);
       const aadFile = ctx.flags['additional-authenticated-data-file'] as string | undefined;
-      const result = await ctx.api.request<{ ciphertext: string }>('POST', `/v1/${name}:encrypt`, {
-        body: {
-          plaintext: readInput(ctx.flags['plaintext-file'] as string).toString('base64'),
-          ...(aadFile ? { additionalAuthenticatedData: readInput(aadFile).toString('base64') } : {}),
-        },
-      });
+      const body = {
+        plaintext: readInput(ctx.flags['plaintext-file'] as string).toString('base64'),
+        ...(aadFile ? { additionalAuthenticatedData: readInput(aadFile).toString('base64') } : {}),
+      };
+      const result = await usingKey(ctx, name, 'roles/cloudkms.cryptoKeyEncrypter', () =>
+        ctx.api.request<{ ciphertext: string }>('POST', `/v1/${name}:encrypt`, { body }),
+      );
       writeOutput(ctx, ctx.flags['ciphertext-file'] as string, Buffer.from(result.ciphertext, 'base64'));
       return undefined;
     },
@@ -260,15 +292,13 @@ export const kmsCommands: CommandSpec[] = [
     },
     async run(ctx) {
       const aadFile = ctx.flags['additional-authenticated-data-file'] as string | undefined;
-      const result = await ctx.api.request<{ plaintext?: string }>(
-        'POST',
-        `/v1/${keyName(ctx, ctx.flags.key)}:decrypt`,
-        {
-          body: {
-            ciphertext: readInput(ctx.flags['ciphertext-file'] as string).toString('base64'),
-            ...(aadFile ? { additionalAuthenticatedData: readInput(aadFile).toString('base64') } : {}),
-          },
-        },
+      const name = keyName(ctx, ctx.flags.key);
+      const body = {
+        ciphertext: readInput(ctx.flags['ciphertext-file'] as string).toString('base64'),
+        ...(aadFile ? { additionalAuthenticatedData: readInput(aadFile).toString('base64') } : {}),
+      };
+      const result = await usingKey(ctx, name, 'roles/cloudkms.cryptoKeyDecrypter', () =>
+        ctx.api.request<{ plaintext?: string }>('POST', `/v1/${name}:decrypt`, { body }),
       );
       writeOutput(ctx, ctx.flags['plaintext-file'] as string, Buffer.from(result.plaintext ?? '', 'base64'));
       return undefined;

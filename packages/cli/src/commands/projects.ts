@@ -34,6 +34,7 @@ export const projectCommands: CommandSpec[] = [
   {
     path: ['projects', 'list'],
     summary: 'Lists the projects you can see.',
+    defaultFormat: 'table(projectId, name, projectNumber)',
     async run(ctx) {
       return (await ctx.api.request<{ projects?: unknown[] }>('GET', '/v1/projects')).projects ?? [];
     },
@@ -91,6 +92,7 @@ export const projectCommands: CommandSpec[] = [
   {
     path: ['services', 'list'],
     summary: 'Lists the services enabled on the project.',
+    defaultFormat: 'table(config.name:label=NAME, state)',
     async run(ctx) {
       return (
         (

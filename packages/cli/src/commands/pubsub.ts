@@ -76,6 +76,7 @@ export const pubsubCommands: CommandSpec[] = [
   {
     path: ['pubsub', 'topics', 'list'],
     summary: 'Lists the topics of the project.',
+    defaultFormat: 'table(name)',
     async run(ctx) {
       const path = `/v1/projects/${seg(ctx.project())}/topics`;
       return (await ctx.api.request<{ topics?: unknown[] }>('GET', path, { query: { pageSize: '1000' } })).topics ?? [];
@@ -161,6 +162,7 @@ export const pubsubCommands: CommandSpec[] = [
   {
     path: ['pubsub', 'subscriptions', 'list'],
     summary: 'Lists the subscriptions of the project.',
+    defaultFormat: 'table(name, topic, ackDeadlineSeconds:label=ACK_DEADLINE)',
     async run(ctx) {
       const path = `/v1/projects/${seg(ctx.project())}/subscriptions`;
       const res = await ctx.api.request<{ subscriptions?: unknown[] }>('GET', path, { query: { pageSize: '1000' } });

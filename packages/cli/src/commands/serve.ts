@@ -6,8 +6,18 @@ import {
   resolveServerConfig,
   startServer,
 } from '@sealroom/server';
+import { STOP_GRACE_MS } from '@sealroom/launcher';
 import { configTextKindOf, describeConfigKey } from '@sealroom/transport';
 import type { CommandSpec, FlagSpec } from '../command.ts';
+
+/** Beyond the instances' own SIGTERM → SIGKILL grace, time for runc to delete them and the server to close. */
+const SHUTDOWN_MARGIN_MS = 5_000;
+
+/** The compute module's count of running instances, when compute is served. */
+function runningInstances(modules: readonly { name: string }[]): number {
+  const compute = modules.find((m) => m.name === 'compute') as { instances?: { runningCount?(): number } } | undefined;
+  return compute?.instances?.runningCount?.() ?? 0;
+}
 
 /** One flag per configuration key that names one, its help the first sentence of the key's description. */
 function serveFlags(): Record<string, FlagSpec> {
@@ -42,18 +52,37 @@ export const serveCommands: CommandSpec[] = [
         `Sealroom is serving at ${server.url}${server.grpcPort ? ` (gRPC TLS on port ${server.grpcPort})` : ''}; state in ${config.stateDir}. Press Ctrl-C to stop.`,
       );
       await new Promise<void>((resolve) => {
+        let stopping = false;
+        // A signal may arrive twice (a Ctrl-C reaches every process of the terminal's group, and npm or a
+        // wrapper passes it on too): the first stops the server, later ones wait for the grace period.
         const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          ctx.err(`${signal}: stopping Sealroom (its instances' workloads first, then the server)…`);
           logger.info({ signal }, 'shutting down');
+          const instances = runningInstances(server.modules);
+          const plural = instances === 1 ? 'instance' : 'instances';
+          if (instances > 0)
+            ctx.err(
+              `stopping ${instances} ${plural}… (SIGTERM to each workload, SIGKILL after ${STOP_GRACE_MS / 1000} s)`,
+            );
+          // The instances get their whole grace period: the process never exits with a workload still up.
+          const graceMs = Math.max(config.shutdownGraceMs, STOP_GRACE_MS + SHUTDOWN_MARGIN_MS);
           const timer = setTimeout(() => {
             logger.error({}, 'shutdown grace period elapsed; exiting');
             process.exit(1);
-          }, config.shutdownGraceMs);
+          }, graceMs);
           timer.unref();
-          server.close().then(resolve, resolve);
+          server.close().then(() => {
+            if (instances > 0) ctx.err(`stopped ${instances} ${plural}`);
+            resolve();
+          }, resolve);
         };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGHUP', () => stop('SIGHUP'));
       });
+      ctx.err('Sealroom stopped.');
       return undefined;
     },
   },

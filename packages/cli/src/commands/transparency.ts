@@ -115,6 +115,7 @@ export const transparencyCommands: CommandSpec[] = [
   {
     path: ['transparency', 'receipts', 'list'],
     summary: "Lists the log's entries about the project (key use, exchanges, policy changes, releases), oldest first.",
+    defaultFormat: 'table(index, time, kind, method, resource, principal, outcome)',
     flags: {
       kind: { type: 'string', description: 'Only entries of this kind (kms.use, sts.exchange, workload.release, …).' },
       limit: { type: 'string', description: 'At most this many entries (default 1000).' },

@@ -1,6 +1,6 @@
 // `sealroom iam workload-identity-pools …` and `sealroom policy explain`: pools, OIDC providers, policy explain.
 import { readFileSync } from 'node:fs';
-import { type OutputPolicy, describeOutputPolicy, parseOutputPolicy } from '@sealroom/core';
+import { type OutputPolicy, decodeClaimsPayload, describeOutputPolicy, sealroomClaimsOf } from '@sealroom/core';
 import type { CommandContext, CommandSpec, FlagSpec } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { getIamPolicy } from '../iam-helpers.ts';
@@ -128,6 +128,7 @@ export const workloadIdentityPoolCommands: CommandSpec[] = [
   {
     path: ['iam', 'workload-identity-pools', 'list'],
     summary: 'Lists workload identity pools.',
+    defaultFormat: 'table(name.basename():label=POOL, state, displayName:label=DISPLAY_NAME)',
     flags: { location: LOCATION, 'show-deleted': { type: 'boolean', description: 'Include deleted pools.' } },
     async run(ctx) {
       const query = ctx.flags['show-deleted'] ? { showDeleted: 'true' } : {};
@@ -209,6 +210,7 @@ export const workloadIdentityPoolCommands: CommandSpec[] = [
   {
     path: ['iam', 'workload-identity-pools', 'providers', 'list'],
     summary: 'Lists the providers of a workload identity pool.',
+    defaultFormat: 'table(name.basename():label=PROVIDER, state, oidc.issuerUri:label=ISSUER_URI)',
     flags: {
       location: LOCATION,
       'workload-identity-pool': POOL_FLAG,
@@ -317,14 +319,10 @@ export function outputPolicySection(token: string, explanation: Pick<Explanation
   let policy: OutputPolicy | undefined;
   let digest: string | undefined;
   try {
-    const claims = JSON.parse(Buffer.from(token.trim().split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      submods?: { sealroom?: { output_policy?: unknown; output_policy_digest?: string } };
-    };
-    const sealroom = claims.submods?.sealroom;
-    if (sealroom?.output_policy !== undefined) {
-      policy = parseOutputPolicy(sealroom.output_policy);
-      digest = sealroom.output_policy_digest;
-    }
+    // Through the claims contract, leniently: explaining a token that breaks it is the point.
+    const sealroom = sealroomClaimsOf(decodeClaimsPayload(token));
+    policy = sealroom?.policy;
+    digest = sealroom?.digest;
   } catch {
     // An unreadable token is reported by the verification line already.
   }
