@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
 # The seed tutorial (Confidential Space, multi-party word count) as Sealroom commands, step by step.
-# Run `npm start` (or `npx sealroom serve --dev`) in another terminal first, then run this script or paste its
-# lines one by one. `gcloud` is `sealroom`; the Go clients are `sealroom-wordcount`. `npm start` runs the same
-# steps for you (examples/wordcount/scenario.ts) and prints them.
+# Run `npm start -- --no-scenario` (or `npx sealroom serve --dev`) in another terminal first, then run this
+# script (SEALROOM_API names the server; the default is http://127.0.0.1:8080) or paste its lines one by one.
+# `gcloud` is `sealroom`; the Go clients are `sealroom-wordcount`. It asks the server where its gRPC endpoint
+# and CA are, runs again on the same server (each run has its own projects), and waits by polling.
+# `npm start` runs the same steps for you (examples/wordcount/scenario.ts) and prints them.
 set -euo pipefail
-export PATH="$(cd "$(dirname "$0")/../.." && pwd)/node_modules/.bin:$PATH"
+HERE=$(cd "$(dirname "$0")" && pwd)
+export PATH="$HERE/../../node_modules/.bin:$PATH"
 export SEALROOM_API=${SEALROOM_API:-http://127.0.0.1:8080}
-SUFFIX=${SUFFIX:-$RANDOM}
+SUFFIX=${SUFFIX:-$RANDOM$RANDOM}
+WORK=$(mktemp -d)   # this run's TLS material
+trap 'rm -rf "$WORK"' EXIT
 
-## Configure the builder, the operator and the two collaborators: one configuration each
-for ROLE in builder operator collaborator-1 collaborator-2; do sealroom config configurations create $ROLE; done
+# poll SECONDS WHAT COMMAND…: runs COMMAND every second until it succeeds; gives up after SECONDS.
+poll() {
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then echo "timed out waiting for $what" >&2; return 1; fi
+    sleep 1
+  done
+}
+
+## Configure the builder, the operator and the two collaborators: one configuration each (kept across runs)
+for ROLE in builder operator collaborator-1 collaborator-2; do
+  sealroom config configurations list --format='value(name)' | grep -qx $ROLE || sealroom config configurations create $ROLE
+done
 
 sealroom config configurations activate builder
 sealroom auth login builder@builder.example
@@ -40,7 +56,7 @@ export COLLABORATOR_2_GCLOUD_USER=`sealroom config get-value core/account`
 sealroom config configurations activate builder
 HOST=${SEALROOM_API#http://}
 sealroom artifacts repositories create repo1 --repository-format=docker --location=us-central1
-DIGEST=`sealroom build "$(dirname "$0")" --tag=$HOST/$BUILDER_PROJECT_ID/repo1/tee:server --format='value(digest)'`
+DIGEST=`sealroom build "$HERE" --tag=$HOST/$BUILDER_PROJECT_ID/repo1/tee:server --format='value(digest)'`
 export IMAGE_REFERENCE=$HOST/$BUILDER_PROJECT_ID/repo1/tee@$DIGEST
 export ISSUER_URI=$SEALROOM_API   # hardened instances' tokens come from the server's verifier
 
@@ -99,6 +115,21 @@ for N in 1 2; do
   sealroom secrets create wordcount-results --replication-policy=automatic
   sealroom secrets add-iam-policy-binding wordcount-results --member="$IMAGE" --role=roles/secretmanager.secretVersionAdder
   sealroom secrets add-iam-policy-binding wordcount-results --member="user:$USER_EMAIL" --role=roles/secretmanager.secretAccessor
+  # mTLS: the collaborator's own CA, the workload's server certificate and its client certificate (the seed's
+  # certs/ folder). The server key is released to the attested image at start, never baked into it.
+  EC="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+  openssl req -x509 $EC -keyout $WORK/ca-$N.key -out $WORK/ca-$N.crt -subj "/CN=collaborator$N root" -days 30 2>/dev/null
+  printf 'subjectAltName=DNS:tee.collaborator%s.com\nextendedKeyUsage=serverAuth\n' $N > $WORK/server-$N.ext
+  printf 'extendedKeyUsage=clientAuth\n' > $WORK/client-$N.ext
+  for WHO in server client; do
+    openssl req $EC -keyout $WORK/$WHO-$N.key -out $WORK/$WHO-$N.csr -subj "/CN=$WHO of collaborator$N" 2>/dev/null
+    openssl x509 -req -in $WORK/$WHO-$N.csr -CA $WORK/ca-$N.crt -CAkey $WORK/ca-$N.key -CAcreateserial \
+      -out $WORK/$WHO-$N.crt -days 30 -extfile $WORK/$WHO-$N.ext 2>/dev/null
+  done
+  for PAIR in tee-server-key:server-$N.key tee-server-cert:server-$N.crt tee-client-ca:ca-$N.crt; do
+    sealroom secrets create ${PAIR%%:*} --replication-policy=automatic --data-file=$WORK/${PAIR#*:}
+    sealroom secrets add-iam-policy-binding ${PAIR%%:*} --member="$IMAGE" --role=roles/secretmanager.secretAccessor
+  done
 done
 # Collaborator-1 also keeps the workload's sealed state: a key and a secret only the image may use.
 sealroom config configurations activate collaborator-1
@@ -111,28 +142,18 @@ sealroom secrets add-iam-policy-binding wordcount-state --member="$IMAGE" --role
 
 ## Operator: start the instance; the collaborator set travels in the measured launch configuration
 sealroom config configurations activate operator
+# Only the collaborator set (PROJECT/NUMBER/POOL/PROVIDER/KEYRING/KEY/SERVER_NAME each, and the mTLS port): the workload reads the endpoints and
+# the CA from the platform, and reaches Pub/Sub as the instance's service account ($SA, subscriber on cs-subscribe).
+COLLABORATORS="$COLLABORATOR_1_PROJECT_ID/$COLLABORATOR_1_PROJECT_NUMBER/trusted-workload-pool/attestation-verifier/kr1/key1/tee.collaborator1.com,$COLLABORATOR_2_PROJECT_ID/$COLLABORATOR_2_PROJECT_NUMBER/trusted-workload-pool/attestation-verifier/kr1/key1/tee.collaborator2.com;ingress=9443"
 AUD() { echo "//iam.googleapis.com/projects/$1/locations/global/workloadIdentityPools/trusted-workload-pool/providers/attestation-verifier"; }
-# The gRPC endpoint and CA of the server (written by `sealroom serve` into its state directory).
-ENDPOINTS=${SEALROOM_STATE_DIR:-$(dirname "$0")/../../.sealroom}/endpoints.json
-export OPERATOR_PROJECT_NUMBER COLLABORATOR_1_PROJECT_ID COLLABORATOR_1_PROJECT_NUMBER COLLABORATOR_2_PROJECT_ID COLLABORATOR_2_PROJECT_NUMBER ENDPOINTS
-WORDCOUNT_CONFIG=$(node -e '
-const e = process.env, fs = require("fs"), ep = JSON.parse(fs.readFileSync(e.ENDPOINTS, "utf8"));
-const aud = (n) => `//iam.googleapis.com/projects/${n}/locations/global/workloadIdentityPools/trusted-workload-pool/providers/attestation-verifier`;
-const collab = (p, n) => ({ name: p, audience: aud(n), kmsKey: `projects/${p}/locations/global/keyRings/kr1/cryptoKeys/key1`,
-  api: e.SEALROOM_API, resultSecret: `projects/${p}/secrets/wordcount-results` });
-console.log(JSON.stringify({
-  subscription: `projects/${e.OPERATOR_PROJECT_ID}/subscriptions/cs-subscribe`,
-  pubsub: { grpc: ep.grpc, caPem: fs.readFileSync(ep.ca, "utf8"), audience: aud(e.OPERATOR_PROJECT_NUMBER), api: e.SEALROOM_API, serviceAccount: e.SA },
-  collaborators: [collab(e.COLLABORATOR_1_PROJECT_ID, e.COLLABORATOR_1_PROJECT_NUMBER), collab(e.COLLABORATOR_2_PROJECT_ID, e.COLLABORATOR_2_PROJECT_NUMBER)],
-  state: { secret: `projects/${e.COLLABORATOR_1_PROJECT_ID}/secrets/wordcount-state`, collaborator: e.COLLABORATOR_1_PROJECT_ID,
-    kmsKey: `projects/${e.COLLABORATOR_1_PROJECT_ID}/locations/global/keyRings/kr1/cryptoKeys/state` },
-  resultsIntervalMs: 500 }));')
 sealroom compute instances create vm1 --confidential-compute --shielded-secure-boot --zone=us-central1-a \
   --image-family=confidential-space --service-account=$SA \
-  --metadata "^~^tee-image-reference=$IMAGE_REFERENCE~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=$WORDCOUNT_CONFIG"
+  --metadata "^~^tee-image-reference=$IMAGE_REFERENCE~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_COLLABORATORS=$COLLABORATORS"
 
-sleep 20   # the instance boots: pull, measure, attest, start; watch it with
+# The instance boots (pull, measure, attest, start); the workload says when it is ready. Watch it with
 # sealroom compute instances get-serial-port-output vm1 --zone=us-central1-a
+serial_says() { local out; out=$(sealroom compute instances get-serial-port-output vm1 --zone=us-central1-a --configuration=operator) && [[ $out == *"$1"* ]]; }
+poll 300 "the workload's subscription" serial_says 'subscription ready'
 
 ## Both collaborators publish "alice" (the seed's Go client flags, only the program name changed)
 sealroom config configurations activate collaborator-1
@@ -144,19 +165,36 @@ sealroom-wordcount publish --topicProject=$OPERATOR_PROJECT_ID --user=alice \
   --kmsKey="projects/$COLLABORATOR_2_PROJECT_ID/locations/global/keyRings/kr1/cryptoKeys/key1" \
   --audience="$(AUD $COLLABORATOR_2_PROJECT_NUMBER)"
 
+## Both collaborators send "bob" over mTLS, after checking that the attested workload holds the TLS session
+poll 120 "the workload's mTLS ingress" serial_says 'mTLS ingress listening'
+# The host publishes the image's EXPOSEd 9443 (the same port when free): describe says where.
+INGRESS_PORT=$(sealroom compute instances describe vm1 --zone=us-central1-a --configuration=operator --format=json |
+  node -e 'const vm = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const p = (vm.confidentialSpace?.network?.publishedPorts ?? []).find((x) => x.protocol === "tcp" && x.port === 9443);
+console.log(p ? p.hostPort : 9443)')
+for N in 1 2; do
+  sealroom config configurations activate collaborator-$N
+  PROJECT=`sealroom config get-value core/project`
+  NUMBER=`sealroom projects describe $PROJECT --format='value(projectNumber)'`
+  sealroom-wordcount send --host=127.0.0.1:$INGRESS_PORT --server_name=tee.collaborator$N.com \
+    --audience="$(AUD $NUMBER)" --kmsKey="projects/$PROJECT/locations/global/keyRings/kr1/cryptoKeys/key1" --user=bob \
+    --ca_files=$WORK/ca-$N.crt --tls_crt=$WORK/client-$N.crt --tls_key=$WORK/client-$N.key --image_digest=$DIGEST
+done
+
 ## Audit: the federated identity that exchanged its token and used each collaborator's key
 for N in 1 2; do
   sealroom config configurations activate collaborator-$N
   sealroom logging read --format=json | grep -o '"principalSubject": *"principal://[^"]*"' | sort -u
 done
 
-sleep 3    # the workload publishes results half a second after counting
-
-## Each collaborator reads and decrypts its own result (alice = 2)
-sealroom config configurations activate collaborator-1
-sealroom-wordcount results --project=$COLLABORATOR_1_PROJECT_ID
-sealroom config configurations activate collaborator-2
-sealroom-wordcount results --project=$COLLABORATOR_2_PROJECT_ID
+## Each collaborator reads and decrypts its own result (alice = 2, bob = 2), once the workload published it
+counted() { local out; out=$(sealroom-wordcount results --project=$1) && [[ $out == *'"bob": 2'* ]]; }
+for N in 1 2; do
+  sealroom config configurations activate collaborator-$N
+  PROJECT=`sealroom config get-value core/project`
+  poll 120 "the result of $PROJECT" counted $PROJECT
+  sealroom-wordcount results --project=$PROJECT
+done
 
 ## Operator: stop the instance (the workload seals its state and publishes final results on SIGTERM)
 sealroom config configurations activate operator

@@ -5,6 +5,11 @@ import { WordcountError } from './errors.ts';
 
 /** A `tee-env-*` variable (allowed by the image's launch policy) or a file baked into the image. */
 export const CONFIG_ENV = 'WORDCOUNT_CONFIG';
+/**
+ * The short form on Google's defaults: only the collaborator set, `PROJECT/NUMBER/POOL/PROVIDER/KEYRING/KEY`
+ * per collaborator, comma-separated; the rest comes from the platform (endpoints.json, the metadata server).
+ */
+export const COLLABORATORS_ENV = 'WORDCOUNT_COLLABORATORS';
 export const CONFIG_FILE_ENV = 'WORDCOUNT_CONFIG_FILE';
 export const DEFAULT_CONFIG_FILE = '/wordcount/config.json';
 
@@ -37,17 +42,20 @@ const collaboratorSchema = z.strictObject({
 const configSchema = z.strictObject({
   /** The operator's subscription the contributions arrive on. */
   subscription: z.string().regex(/^projects\/[^/]+\/subscriptions\/[^/]+$/),
-  pubsub: z.strictObject({
-    /** gRPC `host:port` of the operator's Pub/Sub. */
-    grpc: z.string().regex(/^[^:]+:\d+$/),
-    /** The deployment CA, PEM; without it GRPC_DEFAULT_SSL_ROOTS_FILE_PATH applies. */
-    caPem: z.string().optional(),
-    tlsServerName: z.string().optional(),
-    /** How the workload authenticates to the operator: federation at the operator's STS, impersonating its SA. */
-    audience: z.string().startsWith('//iam.'),
-    api: httpUrl,
-    serviceAccount: z.string().includes('@').optional(),
-  }),
+  /** Absent: Pub/Sub as the instance's attached service account (ADC) at the platform's endpoint. */
+  pubsub: z
+    .strictObject({
+      /** gRPC `host:port` of the operator's Pub/Sub. */
+      grpc: z.string().regex(/^[^:]+:\d+$/),
+      /** The deployment CA, PEM; without it GRPC_DEFAULT_SSL_ROOTS_FILE_PATH applies. */
+      caPem: z.string().optional(),
+      tlsServerName: z.string().optional(),
+      /** How the workload authenticates to the operator: federation at the operator's STS, impersonating its SA. */
+      audience: z.string().startsWith('//iam.'),
+      api: httpUrl,
+      serviceAccount: z.string().includes('@').optional(),
+    })
+    .optional(),
   collaborators: z.array(collaboratorSchema).min(1),
   /** Words counted fewer times than this are withheld from results. */
   minCount: z.number().int().min(1).default(1),
@@ -102,7 +110,10 @@ export function parseWordcountConfig(text: string): WordcountConfig {
   return config;
 }
 
-/** `WORDCOUNT_CONFIG` (JSON) wins, else the file named by `WORDCOUNT_CONFIG_FILE`, else the image's file. */
+/**
+ * `WORDCOUNT_CONFIG` (JSON) wins, else the file named by `WORDCOUNT_CONFIG_FILE`, else the image's file. The short
+ * form (`WORDCOUNT_COLLABORATORS`) needs the platform: `resolveWordcountConfig` of the workload reads it.
+ */
 export function loadWordcountConfig(env: NodeJS.ProcessEnv = process.env): WordcountConfig {
   const inline = env[CONFIG_ENV];
   if (inline) return parseWordcountConfig(inline);

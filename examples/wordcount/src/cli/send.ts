@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { type Claims, parseClaims } from '@sealroom/core';
 import { createOutboundClient, type OutboundClient } from '@sealroom/outbound';
 import { type KeyWrapper, tlsBindingNonce } from '@sealroom/workload';
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
@@ -102,13 +103,17 @@ export interface ConnectTokenExpectations {
 }
 
 /**
- * Verifies the token against the expected issuer's keys and checks nonce, platform and (if given) image
- * digest. The token's own `iss` is only compared, never fetched: the peer chose it.
+ * Verifies the token against the expected issuer's keys, reads its claims through the claims contract,
+ * and checks nonce, platform and (if given) image digest. The token's own `iss` is only compared, never
+ * fetched: the peer chose it.
+ *
+ * @example
+ * ```ts
+ * const claims = await verifyConnectToken(token, { nonce, audience: 'https://tee.collaborator1.com', issuer });
+ * claims.submods.container.image_digest; // the image holding this TLS session
+ * ```
  */
-export async function verifyConnectToken(
-  token: string,
-  expected: ConnectTokenExpectations,
-): Promise<Record<string, unknown>> {
+export async function verifyConnectToken(token: string, expected: ConnectTokenExpectations): Promise<Claims> {
   const fail = (reason: string) => new WordcountError('ERR_WORDCOUNT_CLIENT', `attestation check failed: ${reason}`);
   const trusted = expected.issuer.replace(/\/+$/, '');
   let issuer: string;
@@ -138,15 +143,23 @@ export async function verifyConnectToken(
   }).catch((cause: unknown) => {
     throw new WordcountError('ERR_WORDCOUNT_CLIENT', 'attestation token signature or claims invalid', { cause });
   });
-  const nonces = ([] as unknown[]).concat(payload.eat_nonce ?? []);
-  if (!nonces.includes(expected.nonce)) throw fail('the token is not bound to this TLS session');
-  if (payload.swname !== 'CONFIDENTIAL_SPACE') throw fail('not a Confidential Space workload');
-  if (!expected.allowDebug && payload.dbgstat !== 'disabled-since-boot') throw fail('the instance is debuggable');
-  const container = (payload.submods as { container?: { image_digest?: string } } | undefined)?.container;
-  if (expected.imageDigest && container?.image_digest !== expected.imageDigest) {
-    throw fail(`image digest ${String(container?.image_digest)} is not ${expected.imageDigest}`);
+  let claims: Claims;
+  try {
+    claims = parseClaims(payload);
+  } catch (cause) {
+    // Not a Confidential Space token (swname, submods…): the contract's error names the claim.
+    throw new WordcountError('ERR_WORDCOUNT_CLIENT', 'attestation check failed: not a Confidential Space token', {
+      cause,
+    });
   }
-  return payload as Record<string, unknown>;
+  const nonces = typeof claims.eat_nonce === 'string' ? [claims.eat_nonce] : (claims.eat_nonce ?? []);
+  if (!nonces.includes(expected.nonce)) throw fail('the token is not bound to this TLS session');
+  if (!expected.allowDebug && claims.dbgstat !== 'disabled-since-boot') throw fail('the instance is debuggable');
+  const digest = claims.submods.container.image_digest;
+  if (expected.imageDigest && digest !== expected.imageDigest) {
+    throw fail(`image digest ${digest} is not ${expected.imageDigest}`);
+  }
+  return claims;
 }
 
 export interface SendContributionOptions {
@@ -203,8 +216,11 @@ export async function sendContribution(options: SendContributionOptions): Promis
       );
     }
     if (sent.status !== 200) throw new WordcountError('ERR_WORDCOUNT_CLIENT', `/increment answered ${sent.status}`);
-    const container = (claims.submods as { container?: { image_digest?: string } } | undefined)?.container;
-    return { status: 'counted', imageDigest: container?.image_digest, contributionId: wire.attributes.contribution_id };
+    return {
+      status: 'counted',
+      imageDigest: claims.submods.container.image_digest,
+      contributionId: wire.attributes.contribution_id,
+    };
   } finally {
     agent.destroy();
   }

@@ -9,10 +9,13 @@ import { WordcountError } from '../errors.ts';
 
 export interface CliSession {
   readonly env: NodeJS.ProcessEnv;
-  /** `sealroom ARGS`; returns stdout; throws with stderr on a non-zero exit. */
-  sealroom(args: readonly string[], options?: { quiet?: boolean }): Promise<string>;
-  /** `sealroom-wordcount ARGS`. */
-  wordcount(args: readonly string[]): Promise<string>;
+  /**
+   * `sealroom ARGS`; returns stdout; throws with stderr on a non-zero exit. Prints the command and what it
+   * said, unless `quiet` (neither) or `result: false` (the command only: its caller summarises the output).
+   */
+  sealroom(args: readonly string[], options?: { quiet?: boolean; result?: boolean }): Promise<string>;
+  /** `sealroom-wordcount ARGS`; `quiet`: the command line is not printed (a retry of one already shown). */
+  wordcount(args: readonly string[], options?: { quiet?: boolean }): Promise<string>;
   /** An access token of the active account. */
   accessToken(): Promise<string>;
   /** A REST call as the active account (for APIs the CLI has no command for yet). */
@@ -42,10 +45,11 @@ export function openCliSession(baseUrl: string, print: (line: string) => void, c
           'ERR_WORDCOUNT_SCENARIO',
           `sealroom ${args.join(' ')} failed (${code}): ${err.trim()}`,
         );
+      if (!options.quiet && options.result !== false) showResult(print, err, out);
       return out.trim();
     },
-    async wordcount(args) {
-      show('sealroom-wordcount', args);
+    async wordcount(args, options = {}) {
+      if (!options.quiet) show('sealroom-wordcount', args);
       let out = '';
       let err = '';
       const code = await runWordcount(args, { env, stdout: (t) => (out += t), stderr: (t) => (err += t) });
@@ -74,6 +78,20 @@ export function openCliSession(baseUrl: string, print: (line: string) => void, c
     },
   };
   return session;
+}
+
+/** The most lines of a command's result the transcript shows; the rest is counted. */
+const RESULT_LINES = 6;
+
+/** What a command said (status lines on stderr, then its output), indented under it, at most RESULT_LINES. */
+export function showResult(print: (line: string) => void, stderr: string, stdout: string): void {
+  const lines = `${stderr}\n${stdout}`.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0) return;
+  const shown = lines
+    .slice(0, RESULT_LINES)
+    .map((line) => `  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
+  if (lines.length > RESULT_LINES) shown.push(`  … (${lines.length - RESULT_LINES} more lines)`);
+  print(shown.join('\n'));
 }
 
 /** Requests to the scenario's server, which is trusted (the scenario was pointed at it); nothing else is. */

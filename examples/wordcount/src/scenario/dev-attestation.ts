@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type OutputPolicy, outputPolicyDigest, parseOutputPolicy } from '@sealroom/core';
+import { type Claims, type OutputPolicy, encodeClaims, outputPolicyDigest, parseOutputPolicy } from '@sealroom/core';
 import { TOKEN_FILE_NAME } from '@sealroom/workload';
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 
@@ -34,7 +34,8 @@ export interface DevAttestation {
   readonly issuerUri: string;
   /** A fresh launcher directory holding the token file for these claims. */
   bootInstance(claims: DevInstanceClaims): { launcherDir: string; tokenFile: string; refresh(): Promise<void> };
-  sign(payload: Record<string, unknown>): Promise<string>;
+  /** Signs any payload, contract or not (tests forge tokens with it); `bootInstance` signs checked claims. */
+  sign(payload: Readonly<Record<string, unknown>>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -56,8 +57,8 @@ export async function startDevAttestation(): Promise<DevAttestation> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const dirs: string[] = [];
-  const sign = (payload: Record<string, unknown>) =>
-    new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(privateKey as CryptoKey);
+  const sign = (payload: Readonly<Record<string, unknown>>) =>
+    new SignJWT({ ...payload }).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(privateKey as CryptoKey);
   return {
     issuerUri: issuer,
     sign,
@@ -67,7 +68,8 @@ export async function startDevAttestation(): Promise<DevAttestation> {
       dirs.push(launcherDir);
       const tokenFile = join(launcherDir, TOKEN_FILE_NAME);
       const refresh = async () => {
-        const token = await sign(instanceClaims(issuer, claims));
+        // The payload is the claims contract's encoding: the same checks as the verifier's tokens.
+        const token = await sign(JSON.parse(encodeClaims(instanceClaims(issuer, claims))));
         writeFileSync(`${tokenFile}.tmp`, token);
         renameSync(`${tokenFile}.tmp`, tokenFile);
       };
@@ -80,8 +82,8 @@ export async function startDevAttestation(): Promise<DevAttestation> {
   };
 }
 
-/** The claim set of reference/launcher.md §8 for one dev instance. */
-export function instanceClaims(issuer: string, c: DevInstanceClaims): Record<string, unknown> {
+/** The claim set of a Confidential Space token (docs/verifier.md, "The token") for one dev instance. */
+export function instanceClaims(issuer: string, c: DevInstanceClaims): Claims {
   const now = Math.floor(Date.now() / 1000);
   const name = c.instanceName ?? 'vm1';
   return {

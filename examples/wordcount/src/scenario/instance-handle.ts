@@ -1,5 +1,4 @@
 // How the scenario starts and watches the workload: on a compute instance (serial output), or in-process (dev).
-import type { WordcountConfig } from '../config.ts';
 import type { RunningWorkload } from '../workload/run.ts';
 import type { CliSession } from './cli-session.ts';
 import { WordcountError } from '../errors.ts';
@@ -30,8 +29,8 @@ export interface ComputeInstanceOptions {
   readonly activateOperator: () => Promise<unknown>;
   readonly serviceAccount: string;
   readonly imageReference: string;
-  /** Passed as tee-env-WORDCOUNT_CONFIG, so it is measured into the token. */
-  readonly config: WordcountConfig;
+  /** Passed as tee-env-WORDCOUNT_COLLABORATORS (the collaborator set only), so it is measured into the token. */
+  readonly collaboratorsValue: string;
 }
 
 const ZONE = '--zone=us-central1-a';
@@ -50,7 +49,7 @@ export async function startComputeInstance(options: ComputeInstanceOptions): Pro
     `--image-family=${variant.debug ? 'confidential-space-debug' : 'confidential-space'}`,
     `--service-account=${variant.serviceAccount ?? options.serviceAccount}`,
     '--metadata',
-    `^~^tee-image-reference=${variant.imageReference ?? options.imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_CONFIG=${JSON.stringify(options.config)}`,
+    `^~^tee-image-reference=${variant.imageReference ?? options.imageReference}~tee-restart-policy=Never~tee-container-log-redirect=true~tee-env-WORDCOUNT_COLLABORATORS=${options.collaboratorsValue}`,
   ]);
   const serial = async () => {
     await options.activateOperator();
@@ -68,7 +67,7 @@ export async function startComputeInstance(options: ComputeInstanceOptions): Pro
             'ERR_WORDCOUNT_SCENARIO',
             `timed out waiting for ${count} contributions:\n${output.slice(-3000)}`,
           );
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
     },
     async stop() {

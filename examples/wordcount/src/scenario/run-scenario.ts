@@ -1,6 +1,6 @@
 // `npm start`'s scenario: the seed tutorial end to end, printing each step, the audit trail and both results.
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, resolveRepoRoot } from '@sealroom/core';
 import type { WordcountResult } from '../tally.ts';
@@ -48,7 +48,7 @@ export async function runScenario(
     print,
     instances,
     // The seed's HTTP path needs the teeserver for /connect, so only on a real instance.
-    ...(instances === 'compute' ? { ingressPort: await freePort() } : {}),
+    ...(instances === 'compute' ? { ingressPort: INGRESS_PORT } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   try {
@@ -91,13 +91,14 @@ async function playTutorial(tutorial: Tutorial, print: (line: string) => void): 
     const ingressPort = tutorial.config.ingressPort;
     if (ingressPort !== undefined && tutorial.tls) {
       print('\n## Collaborators send over mTLS after checking the attested workload holds the TLS session');
+      const hostPort = await publishedPort(tutorial, ingressPort);
       for (const [index, c] of [c1, c2].entries()) {
         const tls = tutorial.tls[index];
         if (!tls) continue;
         await c.cli.sealroom(['config', 'configurations', 'activate', roleOf(tutorial, c)], { quiet: true });
         const send = [
           'send',
-          `--host=127.0.0.1:${ingressPort}`,
+          `--host=127.0.0.1:${hostPort}`,
           `--server_name=tee.collaborator${index + 1}.com`,
           `--audience=${tutorial.audienceOf(c)}`,
           `--kmsKey=${tutorial.kmsKeyOf(c)}`,
@@ -107,7 +108,8 @@ async function playTutorial(tutorial: Tutorial, print: (line: string) => void): 
           `--tls_key=${tls.clientKeyFile}`,
           `--image_digest=${tutorial.imageDigest}`,
         ];
-        print(await sendWhenListening(() => c.cli.wordcount(send)));
+        if (index === 0) await waitForIngress(hostPort, print);
+        print(await sendUntilServed((attempt) => c.cli.wordcount(send, { quiet: attempt > 0 })));
         expected += 1;
       }
     }
@@ -118,7 +120,9 @@ async function playTutorial(tutorial: Tutorial, print: (line: string) => void): 
     const federatedCalls: Record<string, number> = {};
     for (const c of [c1, c2]) {
       await c.cli.sealroom(['config', 'configurations', 'activate', roleOf(tutorial, c)], { quiet: true });
-      const entries = JSON.parse(await c.cli.sealroom(['logging', 'read', '--format=json'])) as AuditEntry[];
+      const entries = JSON.parse(
+        await c.cli.sealroom(['logging', 'read', '--format=json'], { result: false }),
+      ) as AuditEntry[];
       const federated = entries.filter((e) =>
         e.protoPayload?.authenticationInfo?.principalSubject?.startsWith('principal://'),
       );
@@ -164,26 +168,65 @@ function roleOf(tutorial: Tutorial, p: Party): string {
 }
 
 /** The ingress opens once the workload has fetched its TLS secrets; retry the first connection briefly. */
-async function sendWhenListening(send: () => Promise<string>): Promise<string> {
+/** Polls the workload's mTLS port until it accepts a connection (it listens once it has its keys), then says so. */
+async function waitForIngress(port: number, print: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  const deadline = started + INGRESS_TIMEOUT_MS;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) break;
+    if (Date.now() > deadline)
+      throw new WordcountError('ERR_WORDCOUNT_SCENARIO', `the workload's mTLS ingress never listened on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  print(`✓ the workload's mTLS ingress listens on 127.0.0.1:${port} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+const INGRESS_TIMEOUT_MS = 120_000;
+
+/**
+ * The ingress accepts connections as soon as it listens, but presents a collaborator's certificate only
+ * once the workload has fetched that collaborator's TLS secrets: a send refused for the connection or the
+ * certificate is tried again for a bounded time (the command is printed once); anything else fails at once.
+ */
+async function sendUntilServed(send: (attempt: number) => Promise<string>): Promise<string> {
+  const deadline = Date.now() + INGRESS_TIMEOUT_MS;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await send();
+      return await send(attempt);
     } catch (error) {
-      if (attempt >= 60 || !/ECONNREFUSED/.test(String((error as Error).message))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const message = String((error as Error).message);
+      const early = /ECONNREFUSED|ECONNRESET|unable to verify the first certificate|certificate/.test(message);
+      if (!early || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+/** The mTLS ingress port the image EXPOSEs (Dockerfile and sealroom.build.json). */
+export const INGRESS_PORT = 9443;
+
+/** Where the host published the instance's EXPOSEd port (`compute instances describe`), the same number without one. */
+async function publishedPort(tutorial: Tutorial, port: number): Promise<number> {
+  await tutorial.operator.cli.sealroom(['config', 'configurations', 'activate', roleOf(tutorial, tutorial.operator)], {
+    quiet: true,
   });
+  const vm = JSON.parse(
+    await tutorial.operator.cli.sealroom(
+      ['compute', 'instances', 'describe', 'vm1', '--zone=us-central1-a', '--format=json'],
+      { result: false },
+    ),
+  ) as {
+    confidentialSpace?: { network?: { publishedPorts?: { protocol: string; port: number; hostPort: number }[] } };
+  };
+  const published = vm.confidentialSpace?.network?.publishedPorts?.find((p) => p.protocol === 'tcp' && p.port === port);
+  return published?.hostPort ?? port;
 }
 
 export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

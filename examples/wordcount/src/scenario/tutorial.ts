@@ -1,4 +1,4 @@
-// The seed tutorial (seeds/001) as `sealroom` command lines: builder, operator, two collaborators, one workload.
+// The Confidential Space tutorial (docs/wordcount.md) as `sealroom` command lines: builder, operator, two collaborators, one workload.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import {
   devInstanceHandle,
   startComputeInstance,
 } from './instance-handle.ts';
+import { formatCollaboratorsValue } from '../platform-config.ts';
 import { buildLaunchConfig } from './launch-config.ts';
 import { type TlsMaterial, createTlsMaterial } from './tls-material.ts';
 
@@ -64,6 +65,11 @@ export interface Tutorial {
   readonly imageReference: string;
   readonly imageDigest: string;
   readonly config: WordcountConfig;
+  /**
+   * What the operator passes on real instances: `tee-env-WORDCOUNT_COLLABORATORS`, the collaborator set only;
+   * the workload takes the rest from the platform and its attached service account.
+   */
+  readonly collaboratorsValue: string;
   readonly attestation: DevAttestation;
   readonly instances: 'compute' | 'dev';
   /** Dev stand-in: starts the workload in-process under a token with these claims (varied by negative runs). */
@@ -330,6 +336,19 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     minCount: options.minCount ?? 1,
   });
 
+  const collaboratorsValue = formatCollaboratorsValue({
+    collaborators: [c1, c2].map((c, index) => ({
+      project: c.project,
+      projectNumber: c.projectNumber,
+      pool: POOL,
+      provider: PROVIDER,
+      keyRing: 'kr1',
+      key: 'key1',
+      ...(options.ingressPort === undefined ? {} : { serverName: serverNameOf(index) }),
+    })),
+    ...(options.ingressPort === undefined ? {} : { ingressPort: options.ingressPort }),
+  });
+
   const startWorkload = async (claims: Partial<DevInstanceClaims> = {}): Promise<RunningWorkload> => {
     const instance = attestation.bootInstance({
       operatorProject: operator.project,
@@ -352,6 +371,7 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
     imageReference,
     imageDigest,
     config,
+    collaboratorsValue,
     attestation,
     instances,
     kmsKeyOf,
@@ -374,7 +394,7 @@ export async function setUpTutorial(options: TutorialOptions): Promise<Tutorial>
         activateOperator: () => activate(operator),
         serviceAccount,
         imageReference,
-        config,
+        collaboratorsValue,
       });
     },
     async close() {

@@ -5,11 +5,11 @@ import {
   buildExternalAccountCredentials,
   classifyFailure,
   createExternalAccountClient,
-  decodeTokenClaims,
+  googleClientOptions,
   impersonationUrlFor,
   outputPolicyOfClaims,
   pubsubClientOptions,
-  readDefaultToken,
+  readTokenClaims,
   requestCustomToken,
   tokenUrlFor,
 } from '@sealroom/workload';
@@ -148,30 +148,7 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     },
   });
 
-  const [grpcHost, grpcPort] = config.pubsub.grpc.split(':') as [string, string];
-  const operatorAuth = createExternalAccountClient(
-    buildExternalAccountCredentials({
-      audience: config.pubsub.audience,
-      tokenUrl: tokenUrlFor(config.pubsub.api),
-      ...(config.pubsub.serviceAccount
-        ? { impersonationUrl: impersonationUrlFor(config.pubsub.api, config.pubsub.serviceAccount) }
-        : {}),
-      ...(tokenFile ? { tokenFile } : {}),
-    }),
-  );
-  const pubsub = new PubSub(
-    pubsubClientOptions({
-      endpoint: {
-        restUrl: config.pubsub.api,
-        grpcHost,
-        grpcPort: Number(grpcPort),
-        ...(config.pubsub.caPem ? { caPem: config.pubsub.caPem } : {}),
-        ...(config.pubsub.tlsServerName ? { tlsServerName: config.pubsub.tlsServerName } : {}),
-      },
-      authClient: operatorAuth,
-      projectId: config.subscription.split('/')[1] ?? '',
-    }) as never,
-  );
+  const pubsub = openOperatorPubsub(config, tokenFile);
   // Enough messages in flight to cover one seal-then-ack batch of the processor, and a second one filling.
   // Messages held through a collaborator's outage stay leased (up to MAX_HOLD) and count here, so a long
   // outage stops the intake instead of piling up deliveries.
@@ -235,19 +212,25 @@ async function startConfiguredIngress(
 ): Promise<Ingress | undefined> {
   const { config, logger, socketPath } = options;
   if (config.ingressPort === undefined) return undefined;
-  const tenants: IngressTenant[] = [];
-  for (const collaborator of config.collaborators) {
-    const a = access.get(collaborator.name);
-    if (!collaborator.tls || !a) continue;
-    const text = async (secret: string) => (await a.accessSecret(secret)).toString('utf8');
-    tenants.push({
-      collaborator: collaborator.name,
-      serverName: collaborator.tls.serverName,
-      keyPem: await text(collaborator.tls.serverKeySecret),
-      certPem: await text(collaborator.tls.serverCertSecret),
-      clientCaPem: await text(collaborator.tls.clientCaSecret),
-    });
-  }
+  // Every collaborator's three secrets at once: each is a round trip to that collaborator's Secret Manager.
+  const tenants: IngressTenant[] = await Promise.all(
+    config.collaborators.flatMap((collaborator) => {
+      const a = access.get(collaborator.name);
+      const tls = collaborator.tls;
+      if (!tls || !a) return [];
+      const text = async (secret: string) => (await a.accessSecret(secret)).toString('utf8');
+      return [
+        (async (): Promise<IngressTenant> => {
+          const [keyPem, certPem, clientCaPem] = await Promise.all([
+            text(tls.serverKeySecret),
+            text(tls.serverCertSecret),
+            text(tls.clientCaSecret),
+          ]);
+          return { collaborator: collaborator.name, serverName: tls.serverName, keyPem, certPem, clientCaPem };
+        })(),
+      ];
+    }),
+  );
   return startIngress({
     tenants,
     processor,
@@ -292,10 +275,43 @@ async function outputPolicyOf(
   config: WordcountConfig,
   tokenFile: string | undefined,
 ): Promise<{ policy: OutputPolicy; source: 'token' | 'config' }> {
-  const claims = decodeTokenClaims(await readDefaultToken(tokenFile ? { tokenFile } : {}));
+  const claims = await readTokenClaims(tokenFile ? { tokenFile } : {});
   const fromToken = outputPolicyOfClaims(claims);
   if (fromToken) {
     return { policy: { ...fromToken, min_count: Math.max(fromToken.min_count, config.minCount) }, source: 'token' };
   }
   return { policy: { min_collaborators: 1, min_count: config.minCount }, source: 'config' };
+}
+
+/**
+ * The operator's Pub/Sub: without a `pubsub` section, as the instance's attached service account (Application
+ * Default Credentials from the metadata server) at the platform's endpoint; with one, through the operator's
+ * workload identity pool at the endpoint it names.
+ */
+function openOperatorPubsub(config: WordcountConfig, tokenFile: string | undefined): PubSub {
+  if (!config.pubsub) return new PubSub(googleClientOptions('pubsub'));
+  const [grpcHost, grpcPort] = config.pubsub.grpc.split(':') as [string, string];
+  const operatorAuth = createExternalAccountClient(
+    buildExternalAccountCredentials({
+      audience: config.pubsub.audience,
+      tokenUrl: tokenUrlFor(config.pubsub.api),
+      ...(config.pubsub.serviceAccount
+        ? { impersonationUrl: impersonationUrlFor(config.pubsub.api, config.pubsub.serviceAccount) }
+        : {}),
+      ...(tokenFile ? { tokenFile } : {}),
+    }),
+  );
+  return new PubSub(
+    pubsubClientOptions({
+      endpoint: {
+        restUrl: config.pubsub.api,
+        grpcHost,
+        grpcPort: Number(grpcPort),
+        ...(config.pubsub.caPem ? { caPem: config.pubsub.caPem } : {}),
+        ...(config.pubsub.tlsServerName ? { tlsServerName: config.pubsub.tlsServerName } : {}),
+      },
+      authClient: operatorAuth,
+      projectId: config.subscription.split('/')[1] ?? '',
+    }) as never,
+  );
 }
