@@ -34,7 +34,9 @@ import {
   registryBaseImages,
   resolveNodeRuntime,
 } from '@sealroom/builder';
-import { computeDigest, RegistryClient, startRegistryTestServer } from '@sealroom/registry';
+import { computeDigest } from '@sealroom/formats';
+import { RegistryClient } from '@sealroom/registry';
+import { startRegistryTestServer } from '@sealroom/registry/testing';
 
 const COMPRESSION = (process.argv[2] ?? 'gzip') as Compression;
 const work = mkdtempSync(join(tmpdir(), 'sealroom-bench-build-'));

@@ -1,16 +1,25 @@
 // Benchmark: one launcher boot (pull from an OCI layout, policy, measurement, token file, teeserver, container) up
 // to the workload's first line of output, next to a bare `runc run` of a trivial container measured in the same run.
-// 3. The control plane: `instances create` over REST on `sealroom serve --dev` (host agent, soft platform, registry pull,
-// the real verifier) to the workload's first line in the serial output, cold (first pull) and warm (image cached).
+// 2b. The start-up of the `sealroom launcher` process the host agents start for each boot (Node.js and the
+// launcher's modules, up to its first request to the metadata server), which 3 and 4 include;
+// 3. The control plane: `instances create` over REST on `sealroom serve --dev` (host agent, metadata server, the
+// `sealroom launcher` process, soft platform, registry pull, the real verifier) to the workload's first line in the
+// serial output, cold (first pull) and warm (image cached);
+// 4. the same with the instance on a remote host: `sealroom host run` as its own process, joined with a token, over
+// the mutual-TLS channel (tokens and the AK certificate asked of the control plane for each boot).
 // Run: npm exec -- node bench/launch.ts [runs]   (needs runc or bwrap, and a static /bin/busybox)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { silentLogger, systemClock, toBase64Url } from '../packages/core/src/index.ts';
-import { RegistryClient, openOciLayout, pushFromLayout } from '../packages/registry/src/index.ts';
+import { openOciLayout, pushFromLayout } from '../packages/formats/src/index.ts';
+import { LAUNCHER_ENTRY, joinDeployment } from '../packages/compute/src/index.ts';
+import { createOutboundClient } from '../packages/outbound/src/index.ts';
+import { RegistryClient } from '../packages/registry/src/index.ts';
 import { ServerConfigSchema, startServer } from '../packages/server/src/index.ts';
 import {
   buildRuncSpec,
@@ -124,6 +133,32 @@ for (let i = 0; i < RUNS; i++) {
 }
 show(`launcher boot to the first line (${detection.runtime.kind}, incl. unpack)`, times);
 
+// 2b. `sealroom launcher` start-up: from spawn to its (refused) first metadata request, with Node's compile cache
+// as the host agents give it (the first start fills the cache and is left out).
+{
+  // A port nothing listens on: the launcher's first metadata request is refused at once and it exits 1.
+  const refused = await new Promise<number>((resolve) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const startups: number[] = [];
+  for (let i = 0; i <= RUNS; i++) {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [LAUNCHER_ENTRY, `--metadata-host=127.0.0.1:${refused}`, `--dir=${join(base, 'startup')}`],
+        { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: join(base, 'compile-cache') } },
+      );
+      child.once('close', () => resolve());
+    });
+    if (i > 0) startups.push(performance.now() - started);
+  }
+  show('sealroom launcher process start-up (compile cache warm)', startups);
+}
+
 // 3. `instances create` → first workload line in the serial output, through `sealroom serve --dev`.
 const server = await startServer(
   ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(base, 'state'), logLevel: 'silent' }),
@@ -131,7 +166,8 @@ const server = await startServer(
 );
 try {
   const { deps } = server.iam;
-  await deps.credentials.ensureUser('bench@example.com', 'dev');
+  // An administrator: it issues the remote host's enrolment token too.
+  await deps.credentials.ensureUser('bench@example.com', 'dev', true);
   const { accessToken } = await deps.credentials.issueAccessToken({
     kind: 'user',
     principal: 'user:bench@example.com',
@@ -196,41 +232,83 @@ try {
     'bench-project/repo1/ready',
     'v1',
   );
-  const zone = '/compute/v1/projects/bench-project/zones/us-central1-a/instances';
-  const cold: number[] = [];
-  const warm: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const name = `bench-${i}`;
-    const started = performance.now();
-    await api('POST', zone, {
-      name,
-      serviceAccounts: [{ email: sa.email }],
-      disks: [
-        {
-          boot: true,
-          initializeParams: {
-            sourceImage: 'projects/confidential-space-images/global/images/family/confidential-space',
+  const measureZone = async (zoneName: string, label: string) => {
+    const zone = `/compute/v1/projects/bench-project/zones/${zoneName}/instances`;
+    const cold: number[] = [];
+    const warm: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const name = `bench-${i}`;
+      const started = performance.now();
+      await api('POST', zone, {
+        name,
+        serviceAccounts: [{ email: sa.email }],
+        disks: [
+          {
+            boot: true,
+            initializeParams: {
+              sourceImage: 'projects/confidential-space-images/global/images/family/confidential-space',
+            },
           },
-        },
-      ],
-      metadata: {
-        items: [
-          { key: 'tee-image-reference', value: `${host}/bench-project/repo1/ready@${ociManifest.digest}` },
-          { key: 'tee-container-log-redirect', value: 'serial' },
         ],
-      },
-    });
-    for (;;) {
-      const out = await api('GET', `${zone}/${name}/serialPort`);
-      if (String(out.contents).includes('workload stdout: ready')) break;
-      if (/launcher: exit code [1-9]/.test(String(out.contents))) throw new Error(String(out.contents));
-      await new Promise((r) => setTimeout(r, 10));
+        metadata: {
+          items: [
+            { key: 'tee-image-reference', value: `${host}/bench-project/repo1/ready@${ociManifest.digest}` },
+            { key: 'tee-container-log-redirect', value: 'serial' },
+          ],
+        },
+      });
+      for (;;) {
+        const out = await api('GET', `${zone}/${name}/serialPort`);
+        if (String(out.contents).includes('workload stdout: ready')) break;
+        if (/launcher: exit code [1-9]|no host of pool/.test(String(out.contents)))
+          throw new Error(String(out.contents));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      (i === 0 ? cold : warm).push(performance.now() - started);
+      await api('DELETE', `${zone}/${name}`);
     }
-    (i === 0 ? cold : warm).push(performance.now() - started);
-    await api('DELETE', `${zone}/${name}`);
+    show(`${label}: instances create → first line, cold (pull + unpack)`, cold);
+    if (warm.length > 0) show(`${label}: instances create → first line, warm (image cached)`, warm);
+  };
+  await measureZone('us-central1-a', 'embedded host');
+
+  // The remote host: joined with a token, then `sealroom host run` in its own process.
+  const pool = 'us-central1-b';
+  const { token } = (await api('POST', '/v1/admin/hostTokens', { pool })) as { token: string };
+  const hostDir = join(base, 'remote-host');
+  await joinDeployment({
+    api: server.url,
+    token,
+    name: 'bench-host',
+    stateDir: hostDir,
+    outbound: createOutboundClient(),
+    insecureEnrolment: true,
+  });
+  const agent = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, '..', 'packages', 'cli', 'bin', 'sealroom.js'),
+      'host',
+      'run',
+      '--state-dir',
+      hostDir,
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  try {
+    for (let i = 0; ; i++) {
+      const { hosts } = (await api('GET', '/v1/admin/hosts')) as { hosts: { connected: boolean }[] };
+      if (hosts.some((h) => h.connected)) break;
+      if (i > 600) throw new Error('the remote host did not connect');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await measureZone(pool, 'remote host');
+  } finally {
+    agent.kill('SIGTERM');
+    await new Promise((resolve) => agent.once('exit', resolve));
   }
-  show('instances create → first line, cold (registry pull + unpack)', cold);
-  if (warm.length > 0) show('instances create → first line, warm (image cached)', warm);
 } finally {
   await server.close();
 }

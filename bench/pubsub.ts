@@ -9,7 +9,7 @@ import { type Message, PubSub } from '@google-cloud/pubsub';
 import { openSqliteDatabase, type SqlValue } from '@sealroom/core';
 import type { ReceivedMessage } from '../packages/pubsub/src/model.ts';
 import { type StreamingPullRequestFields, serveStreamingPull } from '../packages/pubsub/src/streaming-pull.ts';
-import { createTestPubsub, realClock } from '../packages/pubsub/src/test-support.ts';
+import { createTestPubsub, realClock } from '@sealroom/pubsub/testing';
 
 const MESSAGES = Number(process.argv[2] ?? 100_000);
 const BATCH = Number(process.argv[3] ?? 100);

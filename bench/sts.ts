@@ -1,70 +1,37 @@
-// Benchmark: STS token exchanges per second over HTTP on loopback, next to a bare echo route on the same server.
-// Run: npm exec -- node bench/sts.ts [seconds-per-phase] [concurrency]
-import type { AddressInfo } from 'node:net';
-import { exampleClaims, startHarness, startTestIssuer } from '../packages/federation/src/testing.ts';
+// Benchmark: STS token exchanges (RFC 8693, an attestation-shaped JWT, cached JWKS) against `sealroom serve` in its
+// own process, next to a bare Node hello-world and the same server's /healthz, load from wrk (the performance goals).
+// Run: npm exec -- node bench/sts.ts [seconds-per-phase] [connections]
+import { apiOf } from './lib/api.ts';
+import { startRun } from './lib/measure.ts';
+import { startHelloWorld, startSealroom } from './lib/processes.ts';
+import { setUpSts } from './lib/scenarios.ts';
 
-const SECONDS = Number(process.argv[2] ?? 5);
-const CONCURRENCY = Number(process.argv[3] ?? 16);
-
-const issuer = await startTestIssuer();
-const h = await startHarness({
-  extraRoutes: [{ method: 'POST', path: '/v1/echo', auth: 'none', body: 'form-or-json', handler: async (r) => r.body }],
-});
-await h.app.listen({ port: 0, host: '127.0.0.1' });
-const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-const auth = { authorization: `Bearer ${h.ownerToken}`, 'content-type': 'application/json' };
-const pools = `${base}/v1/projects/${h.projectId}/locations/global/workloadIdentityPools`;
-await fetch(`${pools}?workloadIdentityPoolId=bench-pool`, { method: 'POST', headers: auth, body: '{}' });
-const created = await fetch(`${pools}/bench-pool/providers?workloadIdentityPoolProviderId=verifier`, {
-  method: 'POST',
-  headers: auth,
-  body: JSON.stringify({
-    oidc: { issuerUri: `${issuer.url}/`, allowedAudiences: ['https://sts.googleapis.com'] },
-    attributeMapping: {
-      'google.subject':
-        '"gcpcs::"+assertion.submods.container.image_digest+"::"+assertion.submods.gce.project_number+"::"+assertion.submods.gce.instance_id',
-      'attribute.image_digest': 'assertion.submods.container.image_digest',
-    },
-    attributeCondition:
-      "assertion.swname == 'CONFIDENTIAL_SPACE' && 'STABLE' in assertion.submods.confidential_space.support_attributes && 'operator-svc-account@operator-project.iam.gserviceaccount.com' in assertion.google_service_accounts",
-  }),
-});
-if (!created.ok) throw new Error(`provider setup failed: ${created.status}`);
-
-const token = await issuer.sign(exampleClaims(issuer.url, Date.now()));
-const form = new URLSearchParams({
-  grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-  audience: `//iam.googleapis.com/projects/${h.projectNumber}/locations/global/workloadIdentityPools/bench-pool/providers/verifier`,
-  scope: 'https://www.googleapis.com/auth/cloud-platform',
-  requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-  subject_token: token,
-  subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-}).toString();
-const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
-
-async function phase(name: string, path: string): Promise<number> {
-  const deadline = performance.now() + SECONDS * 1000;
-  let done = 0;
-  let failed = 0;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const response = await fetch(`${base}${path}`, { method: 'POST', headers: formHeaders, body: form });
-      await response.arrayBuffer();
-      if (response.ok) done++;
-      else failed++;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const rate = done / ((performance.now() - started) / 1000);
-  console.log(`${name.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s  (${done} ok, ${failed} failed)`);
-  return rate;
+const run = startRun('sts', 'STS token exchange (cached JWKS, seed attribute mapping and condition)');
+const hello = await startHelloWorld();
+const server = await startSealroom();
+try {
+  const api = apiOf(server.url);
+  const token = await api.login('bench@example.com');
+  const projectNumber = await api.createProject(token, 'bench-sts');
+  const sts = await setUpSts(api, token, 'bench-sts', projectNumber);
+  try {
+    await run.http('hello-world (bare node:http)', hello, { path: '/' });
+    await run.http('GET /healthz', server, { path: '/healthz' });
+    await run.http('STS exchange (form body)', server, {
+      method: 'POST',
+      path: '/v1/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: sts.form,
+    });
+    // The set-up's first exchange fetched the JWKS; any fetch during the load would mean it is not cached.
+    console.log(`  … JWKS downloads by the server so far (set-up included): ${sts.issuer.jwksFetches()}`);
+    run.finish([
+      { row: 'STS exchange (form body)', of: 'GET /healthz', atLeast: 1 / 4, label: 'STS exchange / healthz' },
+    ]);
+  } finally {
+    await sts.issuer.close();
+  }
+} finally {
+  await server.stop();
+  await hello.stop();
 }
-
-console.log(`bench/sts: ${SECONDS}s per phase, ${CONCURRENCY} concurrent clients, loopback HTTP/1.1, same process`);
-await phase('warm-up (exchange)', '/v1/token');
-const echo = await phase('echo (same server)', '/v1/echo');
-const sts = await phase('STS exchange', '/v1/token');
-console.log(`STS / echo = ${(sts / echo).toFixed(2)} (target ≥ 0.33)`);
-await h.close();
-await issuer.close();

@@ -1,196 +1,45 @@
 // Instances end to end: build an image, push it, create instances with the operator's command line; the workload
 // reads its token and prints claims that match the launch; restart policies, debug hold, debug exec.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '@sealroom/cli';
-import { resolveRepoRoot, silentLogger } from '@sealroom/core';
-import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
+import type { CliTestBed } from '@sealroom/cli/testing';
 
-// biome-ignore lint/suspicious/noExplicitAny: token claims and GCE JSON, checked field by field
-type Json = any;
+import {
+  claimLines,
+  instancesCreateLine,
+  isolationMissing,
+  type Json,
+  SA,
+  type SignedImage,
+  startClaimsLaunchBed,
+  waitFor,
+  ZONE,
+} from '../support/launch.ts';
 
-const ZONE = 'us-central1-a';
-const SA = 'operator-svc-account@operator-project.iam.gserviceaccount.com';
-const WAIT_MS = 120_000;
-
-/** The workload: reads the token file, prints selected claims, then exits with $EXIT_CODE (after a second). */
-const WORKLOAD = `import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-const dir = process.env.SEALROOM_CONTAINER_LAUNCHER_DIR ?? '/run/container_launcher';
-const token = readFileSync(dir + '/attestation_verifier_claims_token', 'utf8');
-const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
-if (process.argv[2] === 'exec') {
-  console.log('EXEC ' + claims.submods.gce.instance_name + ' ' + process.env.HOSTNAME);
-  process.exit(0);
-}
-console.log('CLAIMS ' + JSON.stringify({
-  token: createHash('sha256').update(token).digest('hex'),
-  aud: claims.aud, dbgstat: claims.dbgstat, hwmodel: claims.hwmodel, swname: claims.swname,
-  google_service_accounts: claims.google_service_accounts,
-  container: claims.submods.container, gce: claims.submods.gce,
-  confidential_space: claims.submods.confidential_space,
-}));
-if (process.argv[2] === 'wait') {
-  process.on('SIGTERM', () => { console.log('SIGTERM received'); process.exit(0); });
-  setInterval(() => {}, 1000);
-} else {
-  const code = Number(process.env.EXIT_CODE ?? '0');
-  setTimeout(() => process.exit(code), code === 0 ? 0 : 1100);
-}
-
-`;
-
-/**
- * The image's workload runs `/usr/local/bin/node /app/index.mjs`, which needs the image as its root: runc (as
- * root) or bwrap. The plain-process fallback would look for /app on the host, so the suite says why it skips.
- */
-function isolationMissing(): string | false {
-  const runc = spawnSync('runc', ['--version']).status === 0 && process.getuid?.() === 0;
-  const bwrap = spawnSync('bwrap', ['--ro-bind', '/', '/', '--unshare-pid', 'true']).status === 0;
-  return runc || bwrap ? false : 'needs runc (as root) or a working bwrap';
-}
-
-let server: RunningServer;
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let bed: CliTestBed | undefined;
 let imageRef: string;
 let digest: string;
 let signatureRepo: string;
 let keyId: string;
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  });
-  return { code, stdout, stderr };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const result = await cli(...argv);
-  assert.equal(result.code, 0, `sealroom ${argv.join(' ')}\n${result.stderr}`);
-  return result.stdout;
-}
-
+const cli = (...argv: string[]) => (bed as CliTestBed).cli(...argv);
+const ok = (...argv: string[]) => (bed as CliTestBed).ok(...argv);
 const describeVm = async (name: string): Promise<Json> =>
   JSON.parse(await ok('compute', 'instances', 'describe', name, `--zone=${ZONE}`, '--format=json'));
 const serial = (name: string) => ok('compute', 'instances', 'get-serial-port-output', name, `--zone=${ZONE}`);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const CLAIMS_LINE = /^\S+ workload stdout: CLAIMS (.*)$/;
-const claimLines = (text: string): Json[] =>
-  text
-    .split('\n')
-    .map((l) => CLAIMS_LINE.exec(l)?.[1])
-    .filter((json) => json !== undefined)
-    .map((json) => JSON.parse(json));
-
 /** The seed's `gcloud compute instances create` line, as `sealroom`, with this test's metadata. */
-function createLine(name: string, metadata: string, family = 'confidential-space'): string[] {
-  return [
-    'compute',
-    'instances',
-    'create',
-    name,
-    '--confidential-compute',
-    '--shielded-secure-boot',
-    '--tags=tee-vm',
-    '--maintenance-policy=TERMINATE',
-    '--scopes=cloud-platform',
-    `--zone=${ZONE}`,
-    '--image-project=confidential-space-images',
-    `--image-family=${family}`,
-    '--network=teenetwork',
-    '--no-address',
-    `--service-account=${SA}`,
-    '--metadata',
-    `^~^tee-image-reference=${imageRef}~tee-container-log-redirect=true~${metadata}`,
-  ];
-}
+const createLine = (name: string, metadata: string, family?: string): string[] =>
+  instancesCreateLine(name, imageRef, metadata, family);
 
 before(async () => {
   if (isolationMissing()) return;
-  dir = mkdtempSync(join(tmpdir(), 'sr-e2e-compute-'));
-  server = await startServer(
-    ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
-    { logger: silentLogger },
-  );
-  const host = new URL(server.url).host;
-  env = { XDG_CONFIG_HOME: join(dir, 'config'), SEALROOM_API: server.url };
-  await ok('auth', 'login', 'alice@example.com');
-  await ok('projects', 'create', 'builder-project');
-  await ok('projects', 'create', 'operator-project');
-  await ok('config', 'set', 'project', 'builder-project');
-  await ok('artifacts', 'repositories', 'create', 'repo1', '--repository-format=docker', '--location=us-central1');
-  const app = join(dir, 'app');
-  mkdirSync(app);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'claims', version: '1.0.0', type: 'module' }));
-  writeFileSync(join(app, 'index.js'), WORKLOAD);
-  // The builder finds the pinned Node runtime from the app's folder, as it would inside the workspace.
-  symlinkSync(join(resolveRepoRoot(), 'node_modules'), join(app, 'node_modules'));
-  writeFileSync(
-    join(app, 'sealroom.build.json'),
-    JSON.stringify({
-      cmd: ['claims'],
-      env: { GREETING: 'hello' },
-      launchPolicy: { allow_env_override: ['EXIT_CODE', 'GREETING'], allow_cmd_override: true, log_redirect: 'always' },
-    }),
-  );
-  const built = JSON.parse(
-    await ok('build', app, `--tag=${host}/builder-project/repo1/claims:v1`, '--compression=none', '--format=json'),
-  );
-  digest = built.digest;
-  imageRef = `${host}/builder-project/repo1/claims@${digest}`;
-  // The builder signs the image (cosign's tag scheme); instances discover it from tee-signed-image-repos.
-  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(join(dir, 'builder.key'), pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  await ok('sign', imageRef, '--key', join(dir, 'builder.key'));
-  signatureRepo = `${host}/builder-project/repo1/claims`;
-  keyId = createHash('sha256')
-    .update(pair.publicKey.export({ format: 'der', type: 'spki' }))
-    .digest('hex');
-  await ok('iam', 'service-accounts', 'create', 'operator-svc-account', '--project=operator-project');
-  await ok(
-    'projects',
-    'add-iam-policy-binding',
-    'builder-project',
-    `--member=serviceAccount:${SA}`,
-    '--role=roles/artifactregistry.reader',
-  );
-  await ok('config', 'set', 'project', 'operator-project');
-  await ok(
-    'projects',
-    'add-iam-policy-binding',
-    'operator-project',
-    `--member=serviceAccount:${SA}`,
-    '--role=roles/confidentialcomputing.workloadUser',
-  );
+  let image: SignedImage;
+  ({ bed, image } = await startClaimsLaunchBed('e2e-compute'));
+  ({ imageRef, digest, signatureRepo, keyId } = image);
 });
 
 after(async () => {
-  await server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 describe('instances running an attested workload', { skip: isolationMissing() }, () => {

@@ -296,7 +296,10 @@ describe('the console in a browser', { skip, timeout: 180_000 }, () => {
       .waitFor({ timeout: 30_000 });
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.getByTestId('chain-status').filter({ hasText: 'verified' }).waitFor();
-    assert.match(await page.locator('.timeline').innerText(), /compute\.instances\.start/);
+    // The chain status and the entries arrive in separate responses: wait for the entries to render.
+    const timeline = page.locator('.timeline');
+    await timeline.filter({ hasText: 'compute.instances.start' }).waitFor({ timeout: 15_000 });
+    assert.match(await timeline.innerText(), /compute\.instances\.start/);
     await assertNoTokenLeaks(page, requests);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Email').waitFor();

@@ -122,6 +122,7 @@ const ROUTES: [method: string, path: string, body?: unknown][] = [
   ['POST', '/v1/projects/{P}:getIamPolicy', {}],
   ['POST', '/v1/projects/{P}:setIamPolicy', { policy: { bindings: [] } }],
   ['POST', '/v1/projects/{P}/services:batchEnable', { serviceIds: ['cloudkms.googleapis.com'] }],
+  ['POST', '/v1/projects/{P}/services/cloudkms.googleapis.com:enable', {}],
   ['GET', '/v1/projects/{P}/services'],
   ['GET', '/v1/projects/{P}/logs:verify'],
   ['POST', '/v2/entries:list', { resourceNames: ['projects/{P}'] }],
@@ -187,6 +188,8 @@ const ROUTES: [method: string, path: string, body?: unknown][] = [
   ['GET', '/v1/projects/{P}/locations/us/repositories/{REPO}'],
   ['GET', '/v2/{P}/{REPO}/app/tags/list'],
   // Compute.
+  ['GET', '/compute/v1/projects/{P}'],
+  ['GET', '/compute/v1/projects/{P}/zones/us-central1-a'],
   ['GET', '/compute/v1/projects/{P}/zones/us-central1-a/instances'],
   ['GET', '/compute/v1/projects/{P}/zones/us-central1-a/instances/{VM}'],
   ['POST', '/compute/v1/projects/{P}/zones/us-central1-a/instances/{VM}/stop'],

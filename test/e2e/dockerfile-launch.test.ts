@@ -2,22 +2,20 @@
 // scratch elsewhere to the same digest, run on an instance whose token names that digest; the launch
 // policy labels written in the Dockerfile are enforced by the launcher.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dockerfileBuildsUnavailable, prepareTestBaseLayout } from '@sealroom/builder';
-import { runCli } from '@sealroom/cli';
-import { silentLogger } from '@sealroom/core';
-import { type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
-
-// biome-ignore lint/suspicious/noExplicitAny: token claims and GCE JSON, checked field by field
-type Json = any;
-
-const ZONE = 'us-central1-a';
-const SA = 'operator-svc-account@operator-project.iam.gserviceaccount.com';
-const WAIT_MS = 120_000;
+import type { CliTestBed } from '@sealroom/cli/testing';
+import {
+  grantOperatorServiceAccount,
+  isolationMissing,
+  type Json,
+  SA,
+  startLaunchBed,
+  WAIT_MS,
+  ZONE,
+} from '../support/launch.ts';
 
 /** The workload: prints the token's claims segment and its GREETING, as a static C program. */
 const CLAIMS_C = `#include <stdio.h>
@@ -57,40 +55,13 @@ LABEL "tee.launch_policy.allow_env_override"="GREETING" \\
 ENTRYPOINT ["/usr/local/bin/claims"]
 `;
 
-function isolationMissing(): string | false {
-  const runc = spawnSync('runc', ['--version']).status === 0 && process.getuid?.() === 0;
-  const bwrap = spawnSync('bwrap', ['--ro-bind', '/', '/', '--unshare-pid', 'true']).status === 0;
-  return runc || bwrap ? false : 'needs runc (as root) or a working bwrap';
-}
-
 const skip = dockerfileBuildsUnavailable() || isolationMissing();
-let server: RunningServer;
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let bed: CliTestBed | undefined;
 let host: string;
 let built: Json;
 let rebuilt: Json;
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  });
-  return { code, stdout, stderr };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const result = await cli(...argv);
-  assert.equal(result.code, 0, `sealroom ${argv.join(' ')}\n${result.stderr}`);
-  return result.stdout;
-}
+const ok = (...argv: string[]) => (bed as CliTestBed).ok(...argv);
 
 async function waitTerminated(name: string): Promise<Json> {
   const deadline = Date.now() + WAIT_MS;
@@ -121,18 +92,9 @@ function createLine(name: string, image: string, metadata: string): string[] {
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sr-e2e-dockerfile-'));
-  server = await startServer(
-    ServerConfigSchema.parse({ port: 0, grpcPort: -1, dev: true, stateDir: join(dir, 'state'), logLevel: 'silent' }),
-    { logger: silentLogger },
-  );
-  host = new URL(server.url).host;
-  env = { XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache'), SEALROOM_API: server.url };
-  await ok('auth', 'login', 'alice@example.com');
-  await ok('projects', 'create', 'builder-project');
-  await ok('projects', 'create', 'operator-project');
-  await ok('config', 'set', 'project', 'builder-project');
-  await ok('artifacts', 'repositories', 'create', 'repo1', '--repository-format=docker', '--location=us-central1');
+  bed = await startLaunchBed('e2e-dockerfile');
+  const dir = bed.dir;
+  host = new URL(bed.server.url).host;
   const layout = await prepareTestBaseLayout();
   for (const name of ['busybox:1.35', 'toolchain:12'])
     await ok(
@@ -170,27 +132,11 @@ before(async () => {
     process.umask(previous);
   }
 
-  await ok('iam', 'service-accounts', 'create', 'operator-svc-account', '--project=operator-project');
-  await ok(
-    'projects',
-    'add-iam-policy-binding',
-    'builder-project',
-    `--member=serviceAccount:${SA}`,
-    '--role=roles/artifactregistry.reader',
-  );
-  await ok('config', 'set', 'project', 'operator-project');
-  await ok(
-    'projects',
-    'add-iam-policy-binding',
-    'operator-project',
-    `--member=serviceAccount:${SA}`,
-    '--role=roles/confidentialcomputing.workloadUser',
-  );
+  await grantOperatorServiceAccount(bed);
 });
 
 after(async () => {
-  await server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 describe('an image built from a Dockerfile on an instance', { skip }, () => {

@@ -13,32 +13,16 @@ import { silentLogger } from '@sealroom/core';
 import { BOOTSTRAP_ADMIN, type RunningServer, ServerConfigSchema, startServer } from '@sealroom/server';
 import { OAuth2Client } from 'google-auth-library';
 import { SignJWT } from 'jose';
+import { bearerRest, type Json } from '../support/rest.ts';
+import { GROUP, KEY, setUpTenantA } from '../support/tenant-a.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealroom-e2e-groups-'));
-const GROUP = 'kmsusers@a.example';
-const KEY = 'projects/tenant-a/locations/global/keyRings/kr1/cryptoKeys/k1';
 let server: RunningServer;
 const tokens: Record<string, string> = {};
 let ciphertext = '';
 let forged = '';
 
-// biome-ignore lint/suspicious/noExplicitAny: Google API JSON, read field by field.
-type Json = Record<string, any>;
-
-async function rest(token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Json };
-}
-
-async function ok(token: string, method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await rest(token, method, path, body);
-  assert.ok(res.status === 200, `${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
-  return res.json;
-}
+const { rest, ok } = bearerRest(() => server.url);
 
 function kms(token: string): KeyManagementServiceClient {
   const bearer = grpc.credentials.createFromMetadataGenerator((_p, callback) => {
@@ -73,31 +57,7 @@ before(async () => {
   const { alice, admin, mallory } = tokens as { alice: string; admin: string; mallory: string };
 
   // Tenant A: a key whose decrypters, and a project whose viewers, are the group kmsusers@a.example.
-  await ok(alice, 'POST', '/v1/projects', { projectId: 'tenant-a' });
-  await ok(alice, 'POST', '/v1/projects/tenant-a/locations/global/keyRings?keyRingId=kr1', {});
-  await ok(alice, 'POST', '/v1/projects/tenant-a/locations/global/keyRings/kr1/cryptoKeys?cryptoKeyId=k1', {
-    purpose: 'ENCRYPT_DECRYPT',
-  });
-  const keyPolicy = await ok(alice, 'POST', `/v1/${KEY}:getIamPolicy`, {});
-  await ok(alice, 'POST', `/v1/${KEY}:setIamPolicy`, {
-    policy: {
-      etag: keyPolicy.etag,
-      bindings: [
-        { role: 'roles/cloudkms.cryptoKeyEncrypter', members: ['user:alice@example.com'] },
-        { role: 'roles/cloudkms.cryptoKeyDecrypter', members: [`group:${GROUP}`] },
-      ],
-    },
-  });
-  const projectPolicy = await ok(alice, 'POST', '/v1/projects/tenant-a:getIamPolicy', {});
-  await ok(alice, 'POST', '/v1/projects/tenant-a:setIamPolicy', {
-    policy: {
-      ...projectPolicy,
-      bindings: [...projectPolicy.bindings, { role: 'roles/viewer', members: [`group:${GROUP}`] }],
-    },
-  });
-  ciphertext = (
-    await ok(alice, 'POST', `/v1/${KEY}:encrypt`, { plaintext: Buffer.from('secret of A').toString('base64') })
-  ).ciphertext;
+  ciphertext = await setUpTenantA(ok, alice);
   // The deployment administrator puts Carol in the group; nobody else is in it.
   await ok(admin, 'POST', '/v1/admin/groups', { email: GROUP });
   await ok(admin, 'POST', `/v1/admin/groups/${GROUP}:addMember`, { member: 'user:carol@example.com' });

@@ -26,7 +26,8 @@ import {
   registryBaseImages,
 } from '@sealroom/builder';
 import { formatOutputPolicy, parseOutputPolicy, resolveRepoRoot } from '@sealroom/core';
-import { RegistryClient, type RegistryTestServer, startRegistryTestServer } from '@sealroom/registry';
+import { RegistryClient } from '@sealroom/registry';
+import { type RegistryTestServer, startRegistryTestServer } from '@sealroom/registry/testing';
 
 const skip = dockerfileBuildsUnavailable();
 const ROOT = resolveRepoRoot();
@@ -106,7 +107,7 @@ describe('the word-count workload as a Dockerfile build', { skip }, () => {
     const config = here.config.config;
     assert.deepEqual(config?.Entrypoint, ['/usr/local/bin/node', '/app/index.mjs']);
     assert.equal(config?.WorkingDir, '/app');
-    assert.equal(config?.Labels?.['tee.launch_policy.allow_env_override'], 'WORDCOUNT_CONFIG');
+    assert.equal(config?.Labels?.['tee.launch_policy.allow_env_override'], 'WORDCOUNT_CONFIG,WORDCOUNT_COLLABORATORS');
     assert.equal(config?.Labels?.['tee.launch_policy.log_redirect'], 'always');
     // The same output policy as the Node.js build's: the tutorial's conditions require it in the token.
     const buildConfig = JSON.parse(readFileSync(join(ROOT, 'examples', 'wordcount', 'sealroom.build.json'), 'utf8'));

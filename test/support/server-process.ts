@@ -39,6 +39,8 @@ export async function startServerProcess(
     dev?: boolean;
     /** Extra environment of the server process (e.g. SEALROOM_OUTBOUND_*). */
     env?: NodeJS.ProcessEnv;
+    /** How long the server may take to become ready (default 30 s). */
+    readyTimeoutMs?: number;
   } = {},
 ): Promise<ServerProcess> {
   const root = mkdtempSync(join(tmpdir(), 'sealroom-e2e-'));
@@ -68,7 +70,7 @@ export async function startServerProcess(
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`sealroom serve exited early (${child.exitCode}):\n${output}`);
     try {
