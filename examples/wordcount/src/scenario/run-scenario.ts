@@ -212,21 +212,38 @@ async function sendUntilServed(send: (attempt: number) => Promise<string>): Prom
 /** The mTLS ingress port the image EXPOSEs (Dockerfile and sealroom.build.json). */
 export const INGRESS_PORT = 9443;
 
-/** Where the host published the instance's EXPOSEd port (`compute instances describe`), the same number without one. */
+/** How long the host may take to report where it published the ingress port (it does so before the workload starts). */
+const PUBLISH_TIMEOUT_MS = 180_000;
+
+/**
+ * Where the host published the instance's EXPOSEd port (`compute instances describe`), polled until the host has
+ * reported it: guessing the EXPOSEd number could reach another instance's workload on a busy host.
+ */
 async function publishedPort(tutorial: Tutorial, port: number): Promise<number> {
   await tutorial.operator.cli.sealroom(['config', 'configurations', 'activate', roleOf(tutorial, tutorial.operator)], {
     quiet: true,
   });
-  const vm = JSON.parse(
-    await tutorial.operator.cli.sealroom(
-      ['compute', 'instances', 'describe', 'vm1', '--zone=us-central1-a', '--format=json'],
-      { result: false },
-    ),
-  ) as {
-    confidentialSpace?: { network?: { publishedPorts?: { protocol: string; port: number; hostPort: number }[] } };
-  };
-  const published = vm.confidentialSpace?.network?.publishedPorts?.find((p) => p.protocol === 'tcp' && p.port === port);
-  return published?.hostPort ?? port;
+  const deadline = Date.now() + PUBLISH_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    const vm = JSON.parse(
+      await tutorial.operator.cli.sealroom(
+        ['compute', 'instances', 'describe', 'vm1', '--zone=us-central1-a', '--format=json'],
+        attempt === 0 ? { result: false } : { quiet: true },
+      ),
+    ) as {
+      status?: string;
+      confidentialSpace?: { network?: { publishedPorts?: { protocol: string; port: number; hostPort: number }[] } };
+    };
+    const published = vm.confidentialSpace?.network?.publishedPorts?.find(
+      (p) => p.protocol === 'tcp' && p.port === port,
+    );
+    if (published) return published.hostPort;
+    if (vm.status === 'TERMINATED' || vm.status === 'STOPPED')
+      throw new WordcountError('ERR_WORDCOUNT_SCENARIO', `the instance stopped before publishing its port ${port}/tcp`);
+    if (Date.now() > deadline)
+      throw new WordcountError('ERR_WORDCOUNT_SCENARIO', `the instance never published its port ${port}/tcp`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

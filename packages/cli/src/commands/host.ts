@@ -134,9 +134,17 @@ export const hostCommands: CommandSpec[] = [
         description: 'SIGTERM to SIGKILL grace when stopping a workload (default 10).',
       },
       'log-level': { type: 'string', description: 'debug, info (default), warn or error.' },
+      network: {
+        type: 'string',
+        description:
+          'Instance networking: `auto` (default; its own network namespace where the host can), `isolated` (never boot without one) or `host` (the host network).',
+      },
     },
     async run(ctx) {
       const stateDir = stateDirOf(ctx);
+      const network = (ctx.flags.network as string | undefined) ?? 'auto';
+      if (network !== 'auto' && network !== 'isolated' && network !== 'host')
+        throw new UsageError(`--network must be auto, isolated or host, not ${JSON.stringify(network)}`);
       const logger = createPinoLogger(((ctx.flags['log-level'] as string | undefined) ?? 'info') as 'info');
       const state = await readHostState(stateDir, { logger, ...tpmOf(ctx) });
       const grace = ctx.flags['grace-seconds'] as string | undefined;
@@ -145,6 +153,7 @@ export const hostCommands: CommandSpec[] = [
         logger,
         outbound: createOutboundClient(),
         launcherBuild: launcherBuildDigest(),
+        network,
         ...tpmOf(ctx),
         ...(grace === undefined ? {} : { graceMs: Number(grace) * 1000 }),
       });

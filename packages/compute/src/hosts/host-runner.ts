@@ -1,4 +1,5 @@
 // `sealroom host run`: the agent of a joined host. It keeps one channel to the control plane and boots what it is told.
+import { createHash } from 'node:crypto';
 import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { type Clock, type Logger, systemClock } from '@sealroom/core';
@@ -7,11 +8,25 @@ import type { OutboundClient } from '@sealroom/outbound';
 import { createEmbeddedHostAgent } from '../embedded-agent.ts';
 import { ComputeError } from '../errors.ts';
 import type { BootRequest, HostAgent, InstanceEvents } from '../host-agent.ts';
+import { METADATA_SERVER_PORT } from '../instance-metadata.ts';
+import type { NetworkMode } from '../instance-network.ts';
 import { createEventBuffer } from './event-buffer.ts';
 import { type HostState, endpointList, readHostState, updateChannelEndpoint } from './host-state.ts';
 import { type Frame, type Peer, createPeer } from './peer.ts';
 import { CHANNEL_PATH, HEARTBEAT_MS } from './protocol.ts';
 import { startWatchdog } from './watchdog.ts';
+
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/** The control plane's REST and gRPC ports when it listens on this machine's loopback. */
+function loopbackPorts(api: string, endpoints: PlatformEndpoints | undefined): number[] {
+  const ports: number[] = [];
+  const rest = new URL(api);
+  if (LOOPBACK_HOST.test(rest.hostname)) ports.push(Number(rest.port || (rest.protocol === 'https:' ? 443 : 80)));
+  const grpc = endpoints?.grpc;
+  if (grpc && LOOPBACK_HOST.test(grpc.host)) ports.push(grpc.port);
+  return ports;
+}
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -28,6 +43,8 @@ export interface HostRunnerOptions {
   readonly runtimes?: readonly ('runc' | 'bwrap')[];
   readonly graceMs?: number;
   readonly clock?: Clock;
+  /** Instance networking (`host run --network`): as the control plane's `compute.network`, default `auto`. */
+  readonly network?: NetworkMode;
   /** The TPM that sealed the host key (default /dev/tpmrm0 when present). */
   readonly tpm?: string;
   /** Another agent in place of the embedded one (tests of the channel); it is handed the same credentials. */
@@ -102,6 +119,15 @@ export async function startHostRunner(options: HostRunnerOptions): Promise<HostR
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
     platform: 'soft',
     endpoints: async () => endpoints,
+    network: {
+      mode: options.network ?? 'auto',
+      // Whether the deployment accepts an unisolated instance is the host operator's call (`--network`).
+      requireIsolation: false,
+      hostTag: createHash('sha256').update(options.stateDir).digest('hex').slice(0, 6),
+      // A control plane on this machine's loopback (a test, a one-machine deployment) is bridged in.
+      bridgePorts: () => loopbackPorts(state.api, endpoints),
+      gatewayPorts: [METADATA_SERVER_PORT],
+    },
   };
   const agent = options.agent ? options.agent(agentOptions) : createEmbeddedHostAgent(agentOptions);
 
@@ -117,6 +143,7 @@ export async function startHostRunner(options: HostRunnerOptions): Promise<HostR
       booted: (bootCount, runtime, platform) =>
         send({ kind: 'booted', bootCount, runtime, ...(platform === undefined ? {} : { platform }) }),
       exited: (exitCode) => send({ kind: 'exited', exitCode }),
+      network: (facts) => send({ kind: 'network', facts }),
     };
   };
   const powerOn = (request: BootRequest) => {

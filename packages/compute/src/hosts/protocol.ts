@@ -1,5 +1,6 @@
 // The frames of the host channel: what a host reports about its instances, parsed strictly on the control plane.
 import { z } from 'zod';
+import type { InstanceNetworkFacts } from '../host-agent.ts';
 import type { InstanceStatus } from '../instance.types.ts';
 
 /** How often a host says it is alive; the control plane's `hostLostSeconds` must be several of these. */
@@ -32,6 +33,26 @@ const HostEventSchema = z.discriminatedUnion('kind', [
     platform: z.string().max(32).optional(),
   }),
   z.object({ kind: z.literal('exited'), instanceId: id, exitCode: z.number().int().min(0).max(255) }),
+  z.object({
+    kind: z.literal('network'),
+    instanceId: id,
+    facts: z.object({
+      isolation: z.enum(['namespace', 'none']),
+      reason: z.string().max(1024).optional(),
+      networkIP: z.ipv4().optional(),
+      gatewayAddress: z.ipv4().optional(),
+      natIP: z.union([z.ipv4(), z.ipv6()]).optional(),
+      publishedPorts: z
+        .array(
+          z.object({
+            protocol: z.enum(['tcp', 'udp']),
+            containerPort: z.number().int().min(1).max(65535),
+            hostPort: z.number().int().min(1).max(65535),
+          }),
+        )
+        .max(256),
+    }),
+  }),
 ]);
 
 export type HostEvent =
@@ -39,7 +60,8 @@ export type HostEvent =
   | { kind: 'serial'; instanceId: string; line: string }
   | { kind: 'workloadLog'; instanceId: string; severity: 'INFO' | 'ERROR'; message: string }
   | { kind: 'booted'; instanceId: string; bootCount: number; runtime: string; platform?: string }
-  | { kind: 'exited'; instanceId: string; exitCode: number };
+  | { kind: 'exited'; instanceId: string; exitCode: number }
+  | { kind: 'network'; instanceId: string; facts: InstanceNetworkFacts };
 
 const OriginSchema = z.object({ boot: z.string().regex(/^[0-9a-f]{1,64}$/), seq: z.number().int().min(1) });
 

@@ -548,6 +548,9 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
       case 'exited':
         events.exited(event.exitCode);
         return;
+      case 'network':
+        events.network?.(event.facts);
+        return;
     }
   };
 
