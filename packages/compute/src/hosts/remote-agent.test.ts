@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createFakeClock, silentLogger } from '@sealroom/core';
-import type { BootRequest, InstanceEvents } from '../host-agent.ts';
+import type { BootRequest, InstanceEvents, InstanceNetworkFacts } from '../host-agent.ts';
 import { type Frame, createPeer } from './peer.ts';
 import { createRemoteHosts } from './remote-agent.ts';
 
@@ -43,17 +43,20 @@ function request(id: string, zone: string, email = 'sa@p.iam.gserviceaccount.com
   };
 }
 
-function recorder(): InstanceEvents & { lines: string[]; statuses: string[] } {
+function recorder(): InstanceEvents & { lines: string[]; statuses: string[]; networks: InstanceNetworkFacts[] } {
   const lines: string[] = [];
   const statuses: string[] = [];
+  const networks: InstanceNetworkFacts[] = [];
   return {
     lines,
     statuses,
+    networks,
     status: (s, m) => statuses.push(`${s}:${m}`),
     serial: (l) => lines.push(l),
     workloadLog: () => {},
     booted: () => {},
     exited: () => {},
+    network: (facts) => networks.push(facts),
   };
 }
 
@@ -148,5 +151,19 @@ describe('remote hosts', () => {
     await tick();
     assert.ok(!events.lines.includes('forged'));
     assert.ok(events.lines.includes('real'));
+    // The instance's published ports reach the control plane from its own host only.
+    const facts = (hostPort: number) => ({
+      isolation: 'namespace',
+      networkIP: '10.213.0.2',
+      gatewayAddress: '10.213.0.1',
+      publishedPorts: [{ protocol: 'tcp', containerPort: 9443, hostPort }],
+    });
+    remote.onFrame(other as string, { type: 'event', event: { kind: 'network', instanceId: '1', facts: facts(1) } });
+    remote.onFrame(mine as string, { type: 'event', event: { kind: 'network', instanceId: '1', facts: facts(40123) } });
+    await tick();
+    assert.deepEqual(
+      events.networks.map((n) => n.publishedPorts[0]?.hostPort),
+      [40123],
+    );
   });
 });
