@@ -16,6 +16,7 @@ import { type ExposedPort, parseExposedPorts } from './exposed-ports.ts';
 import { type FirewallRule, type FirewallTarget, rulesForInstance } from './firewall.ts';
 import { type InstanceTable, type PublishedPort, renderBridgeTable, renderHostTable } from './nft-rules.ts';
 import { type PortReservation, reserveHostPort } from './port-reservation.ts';
+import { openLinkClaims } from './link-claims.ts';
 
 /** What other parts of the host need of an instance's network (the metadata server binds to the gateway). */
 export interface InstanceNetwork {
@@ -42,6 +43,8 @@ export interface HostNetworkOptions {
   readonly hostTag: string;
   /** Gateway TCP ports always open to instances (the metadata server). */
   readonly gatewayPorts?: readonly number[];
+  /** Where the machine's hosts claim links (default DEFAULT_CLAIMS_DIR; tests use their own). */
+  readonly claimsDir?: string;
   readonly logger?: Logger;
 }
 
@@ -107,6 +110,7 @@ export async function createHostNetwork(options: HostNetworkOptions): Promise<Ho
     );
   const names = hostNames(options.hostTag);
   const gatewayPorts = options.gatewayPorts ?? [];
+  const claims = openLinkClaims(options.claimsDir);
   await removeLeftovers(options.hostTag);
   // Routing between the instances' links and the host's uplink.
   await writeFile('/proc/sys/net/ipv4/ip_forward', '1\n').catch((error: unknown) => {
@@ -152,7 +156,14 @@ export async function createHostNetwork(options: HostNetworkOptions): Promise<Ho
       (await mustRun('read routes', 'ip', ['-4', '-j', 'route', 'show', 'table', 'all'])).stdout || '[]',
     ) as { dst?: string }[];
     const inUse = new Set([...attached.values()].map((a) => a.link.slot));
-    const slot = pickLinkSlot(pool, inUse, routedRanges(routes));
+    const routed = routedRanges(routes);
+    let slot: number | undefined;
+    // The first free slot no other host on this machine has claimed (they read the same routes).
+    for (;;) {
+      slot = pickLinkSlot(pool, inUse, routed);
+      if (slot === undefined || (await claims.claim(linkOfSlot(pool, slot).subnet))) break;
+      inUse.add(slot);
+    }
     if (slot === undefined)
       throw new LauncherError('ERR_LAUNCHER_NETWORK', `the address pool ${poolText} is exhausted`);
     const link = linkOfSlot(pool, slot);
@@ -218,6 +229,7 @@ export async function createHostNetwork(options: HostNetworkOptions): Promise<Ho
     // Deleting the namespace destroys its veth end, and with it the host end.
     await execTool('ip', ['netns', 'del', entry.netns]);
     await execTool('ip', ['link', 'del', entry.hostInterface]);
+    await claims.release(entry.link.subnet);
   };
 
   return {
