@@ -1,6 +1,7 @@
 // The seed word-count scenario on three `sealroom serve` replicas sharing one PostgreSQL database, NATS
-// JetStream and one blob directory, every request spread round-robin by a retrying proxy: the count is exact,
-// and a replica killed with SIGKILL while the collaborators publish loses nothing acknowledged.
+// JetStream and one blob directory, every request spread round-robin by a retrying proxy that is also the public
+// gRPC endpoint: the count is exact, and a replica killed with SIGKILL while the collaborators publish, and while
+// it holds the workload's StreamingPull, loses nothing acknowledged.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -8,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Party, type Tutorial, type WordcountResult, setUpTutorial } from '@sealroom/example-wordcount';
+import { openPostgresDatabase } from '@sealroom/postgres';
 import { createTestPostgres, type TestPostgres } from '@sealroom/postgres/testing';
+import { dropNatsStreamsOf } from '@sealroom/pubsub/testing';
 import { isolationMissing } from '../support/launch.ts';
 import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-robin-proxy.ts';
 import { type ServerProcess, freePort, startServerProcess } from '../support/server-process.ts';
@@ -27,13 +30,11 @@ const natsUp = await new Promise<boolean>((resolve) => {
   socket.once('error', () => resolve(false));
 });
 const skip =
-  process.env.SEALROOM_TEST_REPLICA_SCENARIO !== '1'
-    ? 'known to fail: after the SIGKILL the workload counts no contribution (see docs/deploy.md); SEALROOM_TEST_REPLICA_SCENARIO=1 runs it'
-    : process.env.SEALROOM_TEST_POSTGRES === '0'
-      ? 'SEALROOM_TEST_POSTGRES=0: no PostgreSQL'
-      : !natsUp
-        ? `no NATS JetStream at ${NATS}`
-        : isolationMissing();
+  process.env.SEALROOM_TEST_POSTGRES === '0'
+    ? 'SEALROOM_TEST_POSTGRES=0: no PostgreSQL'
+    : !natsUp
+      ? `no NATS JetStream at ${NATS}`
+      : isolationMissing();
 
 const root = mkdtempSync(join(tmpdir(), 'sealroom-replicas-scenario-'));
 let database: TestPostgres | undefined;
@@ -41,7 +42,6 @@ let proxy: RoundRobinProxy | undefined;
 let tutorial: Tutorial | undefined;
 const replicas: ServerProcess[] = [];
 const lines: string[] = [];
-let grpcReplica = -1;
 
 after(async () => {
   await tutorial?.close();
@@ -50,6 +50,11 @@ after(async () => {
     r.cleanup();
   }
   await proxy?.close();
+  if (database) {
+    // The shared NATS keeps streams beyond the database: delete the ones this deployment created.
+    const db = await openPostgresDatabase({ url: database.url, maxConnections: 1 });
+    await dropNatsStreamsOf(db, NATS).finally(() => db.close());
+  }
   await database?.drop();
   rmSync(root, { recursive: true, force: true });
 });
@@ -65,8 +70,10 @@ before(async () => {
       stateDir,
       extraArgs: [
         ...['--database-url', database?.url ?? '', '--pubsub-backend', NATS, '--blob-dir', join(root, 'blobs')],
-        // Every replica is named by the proxy's URL: the issuer and audience of the tokens they sign.
+        // Every replica is named by the proxy's URL: the issuer and audience of the tokens they sign; and clients
+        // and instances reach gRPC through the proxy's TCP port.
         ...['--base-url', proxy?.url ?? '', '--grpc-port', String(grpcPort)],
+        ...['--public-grpc-endpoint', `127.0.0.1:${proxy?.grpcPort}`],
       ],
       readyTimeoutMs: 120_000,
     });
@@ -77,18 +84,12 @@ before(async () => {
   started.push(...(await Promise.all([start(), start()])));
   replicas.push(...started.map((s) => s.replica));
   proxy.setUpstreams(started.map((s) => ({ port: s.replica.port, grpcPort: s.grpcPort })));
-  // An isolated instance reaches the host's loopback only on the REST port of the base URL and the gRPC port
-  // in the shared endpoints.json (the last replica to start): the workload's gRPC goes to that replica.
+  // Every replica names the proxy as the gRPC endpoint, whichever wrote the shared endpoints.json last.
   const endpoints = JSON.parse(readFileSync(join(stateDir, 'endpoints.json'), 'utf8')) as { ca: string; grpc: string };
-  grpcReplica = started.findIndex((s) => endpoints.grpc.endsWith(`:${s.grpcPort}`));
-  assert.ok(grpcReplica >= 0, endpoints.grpc);
+  assert.equal(endpoints.grpc, `127.0.0.1:${proxy.grpcPort}`);
   tutorial = await setUpTutorial({
     baseUrl: proxy.url,
-    grpc: {
-      host: '127.0.0.1',
-      port: started[grpcReplica]?.grpcPort ?? 0,
-      caPem: readFileSync(endpoints.ca, 'utf8'),
-    },
+    grpc: { host: '127.0.0.1', port: proxy.grpcPort, caPem: readFileSync(endpoints.ca, 'utf8') },
     print: (line) => lines.push(line),
     instances: 'compute',
   });
@@ -111,11 +112,22 @@ test('the seed scenario across three replicas counts exactly, through a SIGKILL 
   const activate = (p: Party) => p.cli.sealroom(['config', 'configurations', 'activate', roleOf(p)], { quiet: true });
   const workload = await t.startInstance();
   try {
-    // The instance runs on the replica that answered its creation; the victim runs neither it nor the
-    // workload's gRPC endpoint.
+    // The instance runs on the replica that answered its creation; the victim is another one, and the proxy
+    // sends the workload's gRPC (its StreamingPull) to the victim until it dies.
     const runner = answeredBy('POST', /\/zones\/[^/]+\/instances(\?|$)/);
-    const victimIndex = [0, 1, 2].find((i) => i !== runner && i !== grpcReplica) as number;
+    const victimIndex = [0, 1, 2].find((i) => i !== runner) as number;
     const victim = replicas[victimIndex] as ServerProcess;
+    const p = proxy as RoundRobinProxy;
+    p.pinGrpc(victimIndex);
+    const deadline = Date.now() + WAIT_MS;
+    while ((p.openGrpcConnections[victimIndex] ?? 0) === 0) {
+      assert.ok(
+        Date.now() < deadline,
+        `the workload connected to gRPC through the proxy:\n${await workload.serialOutput()}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const grpcElsewhere = () => p.grpcConnections.reduce((sum, n, i) => sum + (i === victimIndex ? 0 : (n ?? 0)), 0);
 
     // Key versions created before the kill, through whichever replica the proxy picks.
     const versions: string[] = [];
@@ -139,11 +151,13 @@ test('the seed scenario across three replicas counts exactly, through a SIGKILL 
     };
     let killed: Promise<number | null> | undefined;
     let atKill = 0;
+    let grpcBeforeKill = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const first = publish(c1, 'alice,carol');
       // SIGKILL while a publish (KMS wrap and Pub/Sub publish through the proxy) is in flight.
       if (round === KILL_ROUND) {
         atKill = proxy?.answered.length ?? 0;
+        grpcBeforeKill = grpcElsewhere();
         killed = victim.stop('SIGKILL');
       }
       await first;
@@ -161,6 +175,7 @@ test('the seed scenario across three replicas counts exactly, through a SIGKILL 
     // Every acknowledged publish is counted once: four contributions a round, exactly.
     const expected = 4 * ROUNDS;
     await workload.waitForContributions(expected, WAIT_MS);
+    assert.ok(grpcElsewhere() > grpcBeforeKill, "the workload's gRPC client reconnected to a surviving replica");
     for (const c of [c1, c2]) {
       await activate(c);
       const result = JSON.parse(await c.cli.wordcount(['results', `--project=${c.project}`])) as WordcountResult;

@@ -1,6 +1,7 @@
 // A load balancer in front of `sealroom serve` replicas, for end-to-end tests: HTTP requests go round-robin and
 // are retried on the next replica when one is unreachable or answers 503 (nginx's `proxy_next_upstream error
-// http_503`); TCP connections (the gRPC listeners) go round-robin and try the next replica when one refuses.
+// http_503`); TCP connections (the gRPC listeners) go round-robin, or to a pinned replica first, and try the next
+// replica when one refuses.
 import { once } from 'node:events';
 import { type IncomingHttpHeaders, type IncomingMessage, type Server, createServer, request } from 'node:http';
 import { type Socket, connect, createServer as createTcpServer } from 'node:net';
@@ -30,6 +31,13 @@ export interface RoundRobinProxy {
   readonly answered: ProxiedRequest[];
   /** TCP connections made to each replica's gRPC port (by upstream index). */
   readonly grpcConnections: number[];
+  /** TCP connections to each replica's gRPC port that are open now (by upstream index). */
+  readonly openGrpcConnections: number[];
+  /**
+   * Sends new gRPC connections to one replica first (the others only when it refuses) and closes the open ones to
+   * the others, as a balancer draining them; `undefined` goes back to round-robin.
+   */
+  pinGrpc(index: number | undefined): void;
   /** The replicas behind it; set once they run (the replicas need the proxy's URL as their base URL first). */
   setUpstreams(upstreams: readonly Upstream[]): void;
   close(): Promise<void>;
@@ -43,6 +51,10 @@ export async function startRoundRobinProxy(): Promise<RoundRobinProxy> {
   let nextTcp = 0;
   const answered: ProxiedRequest[] = [];
   const grpcConnections: number[] = [];
+  const openGrpcConnections: number[] = [];
+  let pinned: number | undefined;
+  /** Open gRPC connections by upstream index: the client's socket, closed to drain them. */
+  const grpcClients = new Map<Socket, number>();
 
   const forward = (port: number, req: IncomingMessage, body: Buffer) =>
     new Promise<IncomingMessage>((resolve, reject) => {
@@ -102,8 +114,10 @@ export async function startRoundRobinProxy(): Promise<RoundRobinProxy> {
     track(client);
     client.pause();
     client.once('error', () => client.destroy());
+    const tried = new Set<number>();
     const tryConnect = (left: number) => {
-      const index = nextTcp++ % Math.max(upstreams.length, 1);
+      const index = pinned !== undefined && !tried.has(pinned) ? pinned : nextTcp++ % Math.max(upstreams.length, 1);
+      tried.add(index);
       const port = upstreams[index]?.grpcPort;
       if (port === undefined || left === 0) {
         client.destroy();
@@ -115,6 +129,12 @@ export async function startRoundRobinProxy(): Promise<RoundRobinProxy> {
       server.once('connect', () => {
         connected = true;
         grpcConnections[index] = (grpcConnections[index] ?? 0) + 1;
+        openGrpcConnections[index] = (openGrpcConnections[index] ?? 0) + 1;
+        grpcClients.set(client, index);
+        client.once('close', () => {
+          grpcClients.delete(client);
+          openGrpcConnections[index] = (openGrpcConnections[index] ?? 1) - 1;
+        });
         server.once('close', () => client.destroy());
         client.once('close', () => server.destroy());
         client.pipe(server).pipe(client);
@@ -136,6 +156,12 @@ export async function startRoundRobinProxy(): Promise<RoundRobinProxy> {
     grpcPort: portOf(tcp),
     answered,
     grpcConnections,
+    openGrpcConnections,
+    pinGrpc(index) {
+      pinned = index;
+      if (index === undefined) return;
+      for (const [client, upstream] of grpcClients) if (upstream !== index) client.destroy();
+    },
     setUpstreams(list) {
       upstreams = list;
     },

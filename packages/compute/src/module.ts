@@ -144,6 +144,8 @@ export async function createComputeModule(
   const credentials = createInstanceCredentials(context);
   // Instances recovered at start boot before the listeners are up: their endpoints wait for them.
   let announce: (endpoints: ServingEndpoints) => void = () => {};
+  /** The gRPC endpoint this process hands its instances, once it listens: the port their network must reach. */
+  let servedGrpc: ServingEndpoints['grpc'];
   const served = new Promise<ServingEndpoints>((resolve) => {
     announce = resolve;
   });
@@ -170,7 +172,7 @@ export async function createComputeModule(
         requireIsolation: !settings.dev,
         pool: config.networkPool,
         hostTag: createHash('sha256').update(settings.stateDir).digest('hex').slice(0, 6),
-        bridgePorts: () => controlPlaneLoopbackPorts(settings.baseUrl, settings.stateDir),
+        bridgePorts: () => controlPlaneLoopbackPorts(settings.baseUrl, settings.stateDir, servedGrpc),
         // The metadata server on each instance's gateway, open whatever the firewall rules say.
         gatewayPorts: [METADATA_SERVER_PORT],
       },
@@ -332,6 +334,7 @@ export async function createComputeModule(
       }
     },
     serving: (endpoints) => {
+      servedGrpc = endpoints.grpc;
       announce(endpoints);
       if (options.platformEndpoints) remote.setEndpoints({ ...endpoints, universeDomain: settings.universeDomain });
     },
@@ -367,16 +370,26 @@ const SUPERVISION_INTERVAL_MS = 15_000;
 const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 /**
- * The control plane's ports on the host's loopback (REST, and gRPC from `endpoints.json`): an isolated
- * workload configured with `http://127.0.0.1:PORT` reaches them through its namespace's bridge.
+ * The control plane's ports on the host's loopback (REST, and the gRPC endpoint handed to instances): an isolated
+ * workload configured with `http://127.0.0.1:PORT` reaches them through its namespace's bridge. The gRPC endpoint
+ * is the one this process serves (`served`), never another replica's: replicas sharing a state directory overwrite
+ * each other's `endpoints.json`, which is read only for instances that boot before the listeners are up.
  */
-export function controlPlaneLoopbackPorts(baseUrl: string, stateDir: string): number[] {
+export function controlPlaneLoopbackPorts(
+  baseUrl: string,
+  stateDir: string,
+  served?: { readonly host: string; readonly port: number },
+): number[] {
   const ports: number[] = [];
   const add = (host: string, port: string) => {
     if (LOOPBACK_HOST.test(host) && /^\d{1,5}$/.test(port)) ports.push(Number(port));
   };
   const rest = new URL(baseUrl);
   add(rest.hostname, rest.port || (rest.protocol === 'https:' ? '443' : '80'));
+  if (served) {
+    add(served.host, String(served.port));
+    return ports;
+  }
   const file = join(stateDir, 'endpoints.json');
   if (existsSync(file)) {
     try {

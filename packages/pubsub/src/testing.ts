@@ -11,6 +11,8 @@ import { createNatsWakeup } from './nats-wakeup.ts';
 import { createPubsub, type PubsubService } from './service.ts';
 import type { PubsubStore } from './store.ts';
 import { openNatsPubsubStore } from './store-nats.ts';
+import { streamName } from './nats-codec.ts';
+import { connect as connectNats } from 'nats';
 import { openSqlPubsubStore } from './store-sqlite.ts';
 import { createWakeup, type Wakeup } from './wakeup.ts';
 
@@ -23,6 +25,24 @@ export const ALL_TEST_BACKENDS: readonly TestBackend[] = ['sql', 'postgres', 'na
 export const NATS_TEST_URL = process.env.SEALROOM_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 /** On NATS, tests run deadlines at this fraction of real time (a 10 s ack deadline lasts 0.5 s). */
 export const NATS_TEST_TIME_SCALE = 0.05;
+
+/**
+ * Deletes the JetStream streams a server's database maps its topics and subscriptions to, so servers run on a
+ * shared NATS (end-to-end tests) leave no streams behind. Returns how many it asked to delete.
+ */
+export async function dropNatsStreamsOf(db: SqlDatabase, url = NATS_TEST_URL): Promise<number> {
+  const rows = await db.all<{ stream: string }>(
+    'SELECT stream FROM pubsub_nats_topics UNION SELECT stream FROM pubsub_nats_subscriptions',
+  );
+  const nc = await connectNats({ servers: url.split(',').map((s) => s.trim().replace(/^nats:\/\//, '')) });
+  try {
+    const jsm = await nc.jetstreamManager();
+    for (const { stream } of rows) await jsm.streams.delete(streamName(stream)).catch(() => false);
+  } finally {
+    await nc.close();
+  }
+  return rows.length;
+}
 
 /** Why the NATS half is skipped: only when SEALROOM_TEST_NATS=0 says so; an unreachable server fails the tests. */
 export function skipReason(backend: TestBackend): string | false {

@@ -16,6 +16,9 @@ import {
 import { verifierConfigFragment } from '@sealroom/verifier';
 import { z } from 'zod';
 
+/** `host:port` of a gRPC endpoint: a DNS name, an IPv4 address or a bracketed IPv6 address, and a port. */
+const GRPC_ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):([1-9][0-9]{0,4})$/;
+
 export const SERVICE_NAMES = ['iam', 'sts', 'kms', 'secrets', 'pubsub', 'registry', 'verifier', 'compute'] as const;
 
 /** The deployment-wide keys, at the top level of the configuration file. */
@@ -41,6 +44,18 @@ export const serverConfigFragment = defineConfigFragment({
       flag: 'grpc-port',
       description:
         'gRPC over TLS (KMS, Pub/Sub) with the deployment CA; `0` picks a free port, `-1` disables. Clients trust `tls/ca.pem` of the state directory.',
+    },
+    publicGrpcEndpoint: {
+      schema: z
+        .string()
+        .regex(GRPC_ENDPOINT, 'expected HOST:PORT (a DNS name, an IPv4 address or a bracketed IPv6 address)')
+        .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'the port must be at most 65535')
+        .optional(),
+      env: 'SEALROOM_PUBLIC_GRPC_ENDPOINT',
+      flag: 'public-grpc-endpoint',
+      defaultText: '`HOST:GRPC_PORT` of this process',
+      description:
+        'Where clients and instances reach the gRPC listeners (`lb.example:8443`): the load balancer in front of `sealroom serve` replicas. `endpoints.json`, `GET /v1/endpoints` and the endpoints handed to instances name it, and the TLS certificate covers its host. Set it to the same value on every replica. See [deploy](deploy.md).',
     },
     stateDir: {
       schema: z.string().min(1).default('.sealroom'),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +141,50 @@ test('configuration errors name the key: unknown keys, bad env values, unknown s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a public gRPC endpoint is what endpoints.json, /v1/endpoints and the services are told, and TLS covers it', async () => {
+  const dir = tempDir();
+  try {
+    const told: unknown[] = [];
+    const listening: ServiceFactory = async () => ({ name: 'kms', routes: [], serving: (e) => told.push(e.grpc) });
+    const config = resolveServerConfig(
+      { port: 0, grpcPort: -1, stateDir: dir, dev: true, only: ['kms'] },
+      { SEALROOM_PUBLIC_GRPC_ENDPOINT: 'grpc.sealroom.test:8443' },
+    );
+    const server = await startServer(config, {
+      logger: createMemoryLogger(),
+      services: [{ name: 'kms', factory: listening }],
+    });
+    try {
+      const file = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8')) as { grpc: string };
+      assert.equal(file.grpc, 'grpc.sealroom.test:8443');
+      const served = (await (await fetch(`${server.url}/v1/endpoints`)).json()) as { grpc: string };
+      assert.equal(served.grpc, 'grpc.sealroom.test:8443');
+      assert.deepEqual(told, [{ host: 'grpc.sealroom.test', port: 8443 }]);
+      const leaf = new X509Certificate(readFileSync(join(dir, 'tls', 'server.pem')));
+      assert.match(leaf.subjectAltName ?? '', /DNS:grpc\.sealroom\.test/);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a public gRPC endpoint must be HOST:PORT', () => {
+  const stateDir = join(tmpdir(), 'sr-public-grpc-no-state');
+  for (const value of ['[::1]:8443', '10.0.0.5:443', 'lb.example.com:65535'])
+    assert.equal(resolveServerConfig({ stateDir }, { SEALROOM_PUBLIC_GRPC_ENDPOINT: value }).publicGrpcEndpoint, value);
+  for (const value of [
+    'lb.example.com',
+    'lb.example.com:0',
+    'lb.example.com:65536',
+    'https://lb:443',
+    ':8443',
+    '::1:8443',
+  ])
+    assert.throws(() => resolveServerConfig({ stateDir }, { SEALROOM_PUBLIC_GRPC_ENDPOINT: value }), {
+      code: 'ERR_CONFIG',
+    });
 });

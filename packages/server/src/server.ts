@@ -117,7 +117,12 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     'outbound requests: https to public addresses, plus these hosts and ranges',
   );
   await bootstrapAdmin(iam, config.stateDir, logger);
-  const tls = await loadOrCreateDeploymentTls(join(config.stateDir, 'tls'), sealer, [config.host]);
+  const publicGrpc = config.publicGrpcEndpoint === undefined ? undefined : toGrpcEndpoint(config.publicGrpcEndpoint);
+  // Behind a load balancer that passes TLS through, clients check the certificate against the balancer's name.
+  const tls = await loadOrCreateDeploymentTls(join(config.stateDir, 'tls'), sealer, [
+    config.host,
+    ...(publicGrpc ? [publicGrpc.host.replace(/^\[(.*)\]$/, '$1')] : []),
+  ]);
   const modules: ServiceModule[] = [iam.module, transparencyModule(transparency, iam.context)];
   const selected = (options.services ?? SERVICES).filter((s) => !config.only || config.only.includes(s.name));
   for (const entry of selected) {
@@ -157,7 +162,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   // Where a client reaches this deployment: nothing secret (the CA's certificate is public), so no sign-in.
   app.get('/v1/endpoints', async () => ({
     rest: baseUrl,
-    grpc: grpc ? `${config.host}:${grpc.port}` : null,
+    grpc: grpcEndpoint ? `${grpcEndpoint.host}:${grpcEndpoint.port}` : null,
     caPem: tls.caPem,
   }));
   app.get('/metrics', async (request, reply) => {
@@ -169,6 +174,8 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     return reply.type(metrics.contentType).send(await metrics.render());
   });
   let grpc: GrpcServer | undefined;
+  /** Where clients and instances reach gRPC: the configured public endpoint, else this process's listener. */
+  let grpcEndpoint: { host: string; port: number } | undefined;
   // Another program took a port after the check above: stop what started, then say which port (not a stack trace).
   const abandon = async (error: unknown, key: ListenerKey, at: number): Promise<never> => {
     for (const module of [...modules].reverse()) await module.stop?.().catch(() => undefined);
@@ -198,18 +205,20 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   }
   await app.listen({ port, host: config.host }).catch((error: unknown) => abandon(error, 'port', port));
   ready = true;
+  // A wildcard listener is reached on loopback by the embedded host's instances.
+  grpcEndpoint =
+    publicGrpc ??
+    (grpc ? { host: /^(0\.0\.0\.0|::)$/.test(config.host) ? '127.0.0.1' : config.host, port: grpc.port } : undefined);
+  // Replicas sharing a state directory write the same file when they share a public endpoint.
   writeFileSync(
     join(config.stateDir, 'endpoints.json'),
-    `${JSON.stringify({ rest: baseUrl, grpc: grpc ? `${config.host}:${grpc.port}` : null, ca: tls.caPath }, null, 2)}\n`,
+    `${JSON.stringify(
+      { rest: baseUrl, grpc: grpcEndpoint ? `${grpcEndpoint.host}:${grpcEndpoint.port}` : null, ca: tls.caPath },
+      null,
+      2,
+    )}\n`,
   );
-  const serving = {
-    rest: baseUrl,
-    // A wildcard listener is reached on loopback by the embedded host's instances.
-    ...(grpc
-      ? { grpc: { host: /^(0\.0\.0\.0|::)$/.test(config.host) ? '127.0.0.1' : config.host, port: grpc.port } }
-      : {}),
-    caPem: tls.caPem,
-  };
+  const serving = { rest: baseUrl, ...(grpcEndpoint ? { grpc: grpcEndpoint } : {}), caPem: tls.caPem };
   for (const module of modules) module.serving?.(serving);
   logger.info(
     { url: baseUrl, grpcPort: grpc?.port, services: modules.map((m) => m.name), stateDir: config.stateDir },
@@ -259,4 +268,10 @@ async function bootstrapAdmin(iam: Iam, stateDir: string, logger: Logger): Promi
     },
   );
   logger.info({ path }, 'administrator credential written; use `sealroom auth login --cred-file` with it');
+}
+
+/** `host:port` (validated by the configuration schema) as the endpoint handed to clients and instances. */
+function toGrpcEndpoint(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':');
+  return { host: text.slice(0, at), port: Number(text.slice(at + 1)) };
 }
