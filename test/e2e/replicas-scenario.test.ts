@@ -158,6 +158,7 @@ test('the seed scenario across three replicas counts exactly, through a SIGKILL 
       if (round === KILL_ROUND) {
         atKill = proxy?.answered.length ?? 0;
         grpcBeforeKill = grpcElsewhere();
+        assert.ok((p.openGrpcConnections[victimIndex] ?? 0) > 0, "the victim holds the workload's gRPC when killed");
         killed = victim.stop('SIGKILL');
       }
       await first;
