@@ -115,9 +115,11 @@ interface ForwardedCall {
   readonly id: string;
   readonly from: string;
   readonly to: string;
-  readonly op: 'powerOn' | 'powerOff' | 'updateMetadata' | 'discard';
+  readonly op: 'powerOn' | 'powerOff' | 'updateMetadata' | 'discard' | 'exec' | 'tokenClaims';
   readonly instanceId: string;
   readonly hard?: boolean;
+  /** The command of a forwarded `exec`. */
+  readonly command?: readonly string[];
 }
 
 /** The previous holder of a host saved what it recorded of it: the new holder may read the marks. */
@@ -133,6 +135,33 @@ interface ForwardedReply {
   readonly to: string;
   readonly ok: boolean;
   readonly message?: string;
+  /** What the call returned (an exec's output, a token's claims). */
+  readonly result?: unknown;
+}
+
+/**
+ * A reply's room in one notification (PostgreSQL's NOTIFY payload holds under 8,000 bytes): a forwarded exec's
+ * output is cut to fit, saying so.
+ */
+const REPLY_BYTES = 7_000;
+
+/** The reply of a forwarded call, cut to fit one notification. */
+export function fitReply(reply: ForwardedReply): ForwardedReply {
+  const size = (r: ForwardedReply) => Buffer.byteLength(JSON.stringify(r));
+  if (size(reply) <= REPLY_BYTES) return reply;
+  const result = reply.result as Partial<ExecResult> | undefined;
+  if (typeof result?.stdout === 'string' && typeof result.stderr === 'string') {
+    const note = '[the output is cut to its end: run the command on the replica holding the host for all of it]\n';
+    const room = Math.max(
+      0,
+      REPLY_BYTES - size({ ...reply, result: { ...result, stdout: '', stderr: '' } }) - 2 * note.length,
+    );
+    // JSON may escape a character into six bytes: a sixth of the room is always enough.
+    const keep = Math.floor(room / 12);
+    const cut = (text: string) => (text.length > keep ? `${note}${text.slice(-keep)}` : text);
+    return { ...reply, result: { ...result, stdout: cut(result.stdout), stderr: cut(result.stderr) } };
+  }
+  return { kind: 'reply', id: reply.id, to: reply.to, ok: false, message: 'the answer is too large to forward' };
 }
 
 export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
@@ -159,7 +188,10 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
     holds: new Map<string, ChannelHold>(),
     hostPools: new Map<string, string>(),
   };
-  const forwarded = new Map<string, { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  const forwarded = new Map<
+    string,
+    { resolve: (result: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   let endpoints: Readonly<Record<string, unknown>> | undefined;
   let closed = false;
   /** Set by `load`: a module that never serves hosts (it was given its own agent) never sweeps either. */
@@ -228,6 +260,12 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
     if (connections.has(host)) return 'here';
     const hold = shared.holds.get(host);
     return hold && hold.expiresAt > now() && hold.replica !== me ? hold.replica : undefined;
+  };
+  /** The replica holding the channel of the host an instance is placed on (`here`, another, or none known). */
+  const holderOfInstance = (instanceId: string): 'here' | string | undefined => {
+    if (placements.has(instanceId)) return 'here';
+    const host = shared.placements.get(instanceId);
+    return host === undefined ? undefined : holderOf(host);
   };
 
   const watch = setInterval(
@@ -361,10 +399,10 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
   };
 
   /** Sends a call to the replica holding the host's channel; resolves when it answered. */
-  const forward = (to: string, call: Omit<ForwardedCall, 'kind' | 'id' | 'from' | 'to'>): Promise<void> => {
-    if (!cluster) return Promise.resolve();
+  const forward = (to: string, call: Omit<ForwardedCall, 'kind' | 'id' | 'from' | 'to'>): Promise<unknown> => {
+    if (!cluster) return Promise.resolve(undefined);
     const id = randomUUID();
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         forwarded.delete(id);
         reject(new ComputeError('ERR_COMPUTE_HOST_CHANNEL', `the replica holding the host did not answer ${call.op}`));
@@ -399,19 +437,25 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
       if (!waiting) return;
       forwarded.delete(message.id);
       clearTimeout(waiting.timer);
-      if (message.ok) waiting.resolve();
+      if (message.ok) waiting.resolve(message.result);
       else waiting.reject(new ComputeError('ERR_COMPUTE_HOST_CHANNEL', message.message ?? 'the forwarded call failed'));
       return;
     }
     if (message.kind !== 'call' || typeof message.instanceId !== 'string') return;
     let reply: ForwardedReply;
     try {
-      await runForwarded(message);
-      reply = { kind: 'reply', id: message.id, to: message.from, ok: true };
+      const result = await runForwarded(message);
+      reply = {
+        kind: 'reply',
+        id: message.id,
+        to: message.from,
+        ok: true,
+        ...(result === undefined ? {} : { result }),
+      };
     } catch (error) {
       reply = { kind: 'reply', id: message.id, to: message.from, ok: false, message: (error as Error).message };
     }
-    await cluster.notifications.publish(CALL_CHANNEL, JSON.stringify(reply)).catch(() => undefined);
+    await cluster.notifications.publish(CALL_CHANNEL, JSON.stringify(fitReply(reply))).catch(() => undefined);
   };
 
   const placementRequest = async (instanceId: string) => {
@@ -420,9 +464,14 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
     return row ? { host: row.host, request: JSON.parse(row.request) as BootRequest } : undefined;
   };
 
-  const runForwarded = async (call: ForwardedCall) => {
+  const runForwarded = async (call: ForwardedCall): Promise<unknown> => {
     const { instanceId } = call;
     switch (call.op) {
+      case 'exec':
+        return callHost(instanceId, 'exec', { command: (call.command ?? []).map(String) });
+      case 'tokenClaims':
+        if (!placements.get(instanceId)?.running) return undefined;
+        return callHost(instanceId, 'tokenClaims', {});
       case 'powerOn': {
         const row = await placementRequest(instanceId);
         const connection = row ? connections.get(row.host) : undefined;
@@ -615,14 +664,13 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
       await forgetPlacement(instanceId);
     },
     async exec(instanceId, command) {
-      const result = (await callHost(instanceId, 'exec', { command })) as ExecResult | undefined;
-      if (!result)
-        throw new ComputeError(
-          'ERR_COMPUTE_EXEC_UNAVAILABLE',
-          shared.placements.has(instanceId)
-            ? "The instance's host is connected to another replica: run the command there."
-            : 'The host of the instance is not connected.',
-        );
+      const holder = holderOfInstance(instanceId);
+      const result = (
+        holder && holder !== 'here'
+          ? await forward(holder, { op: 'exec', instanceId, command })
+          : await callHost(instanceId, 'exec', { command })
+      ) as ExecResult | undefined;
+      if (!result) throw new ComputeError('ERR_COMPUTE_EXEC_UNAVAILABLE', 'The host of the instance is not connected.');
       return result;
     },
     async discard(instanceId) {
@@ -642,6 +690,10 @@ export function createRemoteHosts(options: RemoteHostsOptions): RemoteHosts {
       placements.delete(instanceId);
     },
     async tokenClaims(instanceId) {
+      const holder = holderOfInstance(instanceId);
+      // The replica holding the host's channel asks it (the claims of the token its instance holds).
+      if (holder && holder !== 'here')
+        return (await forward(holder, { op: 'tokenClaims', instanceId })) as DecodedToken | undefined;
       if (!placements.get(instanceId)?.running) return undefined;
       return (await callHost(instanceId, 'tokenClaims', {})) as DecodedToken | undefined;
     },

@@ -93,7 +93,13 @@ test('replicas share a host: forwarded lifecycle calls, a move without a second 
     const [server, client] = pipePair();
     const host = createPeer(client, {
       onFrame: (f) => void frames.push(f),
-      onCall: async (op) => void calls.push(op),
+      onCall: async (op, f) => {
+        calls.push(op);
+        if (op === 'exec')
+          return { exitCode: 0, stdout: `ran ${(f.command as string[]).join(' ')}\n${'x'.repeat(20_000)}`, stderr: '' };
+        if (op === 'tokenClaims') return { sub: 'sa@p.iam.gserviceaccount.com' };
+        return undefined;
+      },
     });
     const peer = createPeer(server, {
       onFrame: (f) => remote.onFrame('h1', f),
@@ -150,6 +156,21 @@ test('replicas share a host: forwarded lifecycle calls, a move without a second 
     assert.deepEqual(all, ['hello from the workload', 'written before the move', 'after the move']);
     assert.equal(powerOns(), 1, 'booted once');
     assert.ok(!all.some((l) => /host h1 lost/.test(l)));
+
+    // Exec and the token's claims asked on a, which no longer holds the host: b asks the host and answers.
+    const ran = await a.agent.exec('42', ['cat', '/etc/os-release']);
+    assert.equal(ran.exitCode, 0);
+    assert.match(
+      ran.stdout,
+      /^\[the output is cut to its end: run the command on the replica holding the host for all of it\]\nx+$/,
+    );
+    assert.ok(Buffer.byteLength(JSON.stringify(ran)) < 8_000, 'one notification carries the reply');
+    assert.deepEqual(await a.agent.tokenClaims?.('42'), { sub: 'sa@p.iam.gserviceaccount.com' });
+    const direct = await b.agent.exec('42', ['true']);
+    assert.match(direct.stdout, /^ran true\n/, 'the replica holding the host asks it directly, uncut');
+    assert.equal(direct.stdout.length, 'ran true\n'.length + 20_000);
+    assert.deepEqual(calls, ['exec', 'tokenClaims', 'exec']);
+    calls.length = 0;
 
     // Stopped on a, which no longer holds the host: forwarded to b, which asks the host.
     await a.agent.powerOff('42');
