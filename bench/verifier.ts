@@ -13,8 +13,10 @@ import { attesterOf, bootInstance, preparePlatformCa } from './lib/attester.ts';
 import { startRun } from './lib/measure.ts';
 import { startHelloWorld, startSealroom } from './lib/processes.ts';
 
-/** Prepared attestations per second of a phase: well above what the verifier answers on a small machine. */
-const PREPARED_PER_SECOND = 400;
+/** Prepared attestations per second of a phase: above what the verifier answers on a small machine. */
+const PREPARED_PER_SECOND = 1000;
+/** Attestations prepared at once (each a challenge, a quote and an ID token over HTTP). */
+const PREPARING_CONCURRENCY = 8;
 /** RS256 signatures in flight: enough to keep the default thread pool (4 threads) busy. */
 const SIGNING_CONCURRENCY = 8;
 
@@ -58,10 +60,16 @@ try {
   const count = Math.ceil(PREPARED_PER_SECOND * run.seconds);
   const preparing = performance.now();
   const lines: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const { path, body } = await attester.attest();
-    lines.push(`${path}\t${body}`);
-  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: PREPARING_CONCURRENCY }, async () => {
+      while (next < count) {
+        next++;
+        const { path, body } = await attester.attest();
+        lines.push(`${path}\t${body}`);
+      }
+    }),
+  );
   const requestFile = join(run.scratchDir, 'verify-requests.tsv');
   writeFileSync(requestFile, `${lines.join('\n')}\n`);
   console.log(`  … ${count} attestations prepared in ${((performance.now() - preparing) / 1000).toFixed(1)} s`);
@@ -90,8 +98,14 @@ try {
       `thread-pool RS256 (${signingRate.toFixed(0)} /s; goal ≥ 40 %), verify p50 ${verify.p50Ms.toFixed(2)} ms ` +
       `(goal < 5 ms)  ${share >= 0.4 && verify.p50Ms < 5 && verify.failed === 0 ? 'met' : 'NOT met'}`,
   );
-  if (verify.failed > 0)
-    console.log(`(${verify.failed} verifications failed: past ${count} prepared, challenges repeat)`);
+  if (verify.failed > 0) console.log(`(${verify.failed} verifications failed)`);
+  // wrk stops sending once the prepared requests are used up, but reports over the whole phase.
+  if (verify.requests >= count) {
+    console.log(
+      `(all ${count} prepared attestations were used before the phase ended: the verification rate is a lower ` +
+        'bound, its CPU per request still holds)',
+    );
+  }
 } finally {
   await server.stop();
   await hello.stop();

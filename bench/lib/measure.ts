@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type GrpcLoadSpec, runGrpcLoad } from './grpc-load.ts';
 import { cpuMicros, describeMachine } from './proc.ts';
+import { monotonicMicros, type PhaseWindow, writePhases } from './profile.ts';
 import { type LoadResult, requireWrk, runWrk, type WrkRequest } from './wrk.ts';
 
 export interface Row extends LoadResult {
@@ -52,6 +53,7 @@ export function startRun(name: string, title: string): BenchRun {
   console.log(`${seconds} s per phase, wrk -t1 -c${connections} (its own process); ${describeMachine()}`);
   const scratchDir = mkdtempSync(join(tmpdir(), `sealroom-bench-${name}-`));
   const rows: Row[] = [];
+  const phases: PhaseWindow[] = [];
   const record = (name: string, result: LoadResult, cpuUs: number): Row => {
     const ok = result.rps * result.seconds;
     const row = { name, ...result, cpuMicrosPerRequest: ok > 0 ? cpuUs / ok : Number.NaN };
@@ -65,25 +67,38 @@ export function startRun(name: string, title: string): BenchRun {
     scratchDir,
     async http(name, target, request, requestFile) {
       const before = cpuMicros(target.pid);
+      const startMicros = monotonicMicros();
       const result = await runWrk(target.url, request, {
         seconds,
         connections,
         scratchDir,
         ...(requestFile === undefined ? {} : { requestFile }),
       });
+      phases.push({ name, startMicros, endMicros: monotonicMicros() });
       return record(name, result, cpuMicros(target.pid) - before);
     },
     async grpc(name, pid, spec) {
       let before = 0;
       let after = 0;
+      let startMicros = 0;
       const result = await runGrpcLoad(
         { ...spec, seconds, concurrency: connections },
-        { onStart: () => (before = cpuMicros(pid)), onEnd: () => (after = cpuMicros(pid)) },
+        {
+          onStart: () => {
+            before = cpuMicros(pid);
+            startMicros = monotonicMicros();
+          },
+          onEnd: () => {
+            after = cpuMicros(pid);
+            phases.push({ name, startMicros, endMicros: monotonicMicros() });
+          },
+        },
       );
       return record(name, result, after - before);
     },
     finish(goals = []) {
       rmSync(scratchDir, { recursive: true, force: true });
+      writePhases(phases);
       printTable(rows, goals);
       return rows;
     },

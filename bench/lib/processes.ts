@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveRepoRoot } from '@sealroom/core';
+import { profileFlags } from './profile.ts';
 
 export interface RunningProcess {
   readonly pid: number;
@@ -96,6 +97,7 @@ export async function startSealroom(options: StartSealroomOptions = {}): Promise
       process.execPath,
       [
         ...(options.nodeFlags ?? []),
+        ...profileFlags(),
         SEALROOM_BIN,
         'serve',
         '--dev',

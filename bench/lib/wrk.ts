@@ -54,8 +54,9 @@ function luaScript(request: WrkRequest, requestFile: string | undefined): string
   }
   if (request.body !== undefined) lines.push(`wrk.body = ${luaString(request.body)}`);
   if (requestFile !== undefined) {
-    // Each prepared request once, in order; past the end they repeat (and fail where single use is enforced,
-    // which the report counts).
+    // Each prepared request once, in order; once they are used up the thread stops, so the figures cover
+    // only the prepared requests (a repeat would fail where single use is enforced, and cost the server a
+    // refusal rather than the work measured).
     // Built in init(): wrk sets the Host header only then.
     lines.push(
       'local prepared = {}',
@@ -67,7 +68,11 @@ function luaScript(request: WrkRequest, requestFile: string | undefined): string
       'end',
       'local cursor = 0',
       'request = function()',
-      '  cursor = cursor % #prepared + 1',
+      '  cursor = cursor + 1',
+      '  if cursor > #prepared then',
+      '    wrk.thread:stop()',
+      '    cursor = #prepared',
+      '  end',
       '  return prepared[cursor]',
       'end',
     );
