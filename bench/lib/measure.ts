@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type GrpcLoadSpec, runGrpcLoad } from './grpc-load.ts';
-import { cpuMicros, describeMachine } from './proc.ts';
+import { cpuMicros, describeMachine, mainThreadCpuMicros } from './proc.ts';
 import { monotonicMicros, type PhaseWindow, writePhases } from './profile.ts';
 import { type LoadResult, requireWrk, runWrk, type WrkRequest } from './wrk.ts';
 
@@ -12,6 +12,8 @@ export interface Row extends LoadResult {
   readonly name: string;
   /** Server CPU time (all threads) per successful request, in microseconds. */
   readonly cpuMicrosPerRequest: number;
+  /** The server's main thread (the event loop) alone, per successful request, in microseconds. */
+  readonly loopMicrosPerRequest: number;
 }
 
 export interface Goal {
@@ -54,9 +56,14 @@ export function startRun(name: string, title: string): BenchRun {
   const scratchDir = mkdtempSync(join(tmpdir(), `sealroom-bench-${name}-`));
   const rows: Row[] = [];
   const phases: PhaseWindow[] = [];
-  const record = (name: string, result: LoadResult, cpuUs: number): Row => {
+  const record = (name: string, result: LoadResult, cpuUs: number, loopUs: number): Row => {
     const ok = result.rps * result.seconds;
-    const row = { name, ...result, cpuMicrosPerRequest: ok > 0 ? cpuUs / ok : Number.NaN };
+    const row = {
+      name,
+      ...result,
+      cpuMicrosPerRequest: ok > 0 ? cpuUs / ok : Number.NaN,
+      loopMicrosPerRequest: ok > 0 ? loopUs / ok : Number.NaN,
+    };
     rows.push(row);
     console.log(`  … ${formatRow(row)}`);
     return row;
@@ -67,6 +74,7 @@ export function startRun(name: string, title: string): BenchRun {
     scratchDir,
     async http(name, target, request, requestFile) {
       const before = cpuMicros(target.pid);
+      const loopBefore = mainThreadCpuMicros(target.pid);
       const startMicros = monotonicMicros();
       const result = await runWrk(target.url, request, {
         seconds,
@@ -75,26 +83,30 @@ export function startRun(name: string, title: string): BenchRun {
         ...(requestFile === undefined ? {} : { requestFile }),
       });
       phases.push({ name, startMicros, endMicros: monotonicMicros() });
-      return record(name, result, cpuMicros(target.pid) - before);
+      return record(name, result, cpuMicros(target.pid) - before, mainThreadCpuMicros(target.pid) - loopBefore);
     },
     async grpc(name, pid, spec) {
       let before = 0;
       let after = 0;
+      let loopBefore = 0;
+      let loopAfter = 0;
       let startMicros = 0;
       const result = await runGrpcLoad(
         { ...spec, seconds, concurrency: connections },
         {
           onStart: () => {
             before = cpuMicros(pid);
+            loopBefore = mainThreadCpuMicros(pid);
             startMicros = monotonicMicros();
           },
           onEnd: () => {
             after = cpuMicros(pid);
+            loopAfter = mainThreadCpuMicros(pid);
             phases.push({ name, startMicros, endMicros: monotonicMicros() });
           },
         },
       );
-      return record(name, result, after - before);
+      return record(name, result, after - before, loopAfter - loopBefore);
     },
     finish(goals = []) {
       rmSync(scratchDir, { recursive: true, force: true });
@@ -114,6 +126,7 @@ function formatRow(row: Row, ratio?: string): string {
     fixed(row.p50Ms, 2).padStart(8),
     fixed(row.p99Ms, 2).padStart(8),
     fixed(row.cpuMicrosPerRequest, 0).padStart(8),
+    fixed(row.loopMicrosPerRequest, 0).padStart(8),
     ratio === undefined ? '' : ratio.padStart(10),
     row.failed > 0 ? `  (${row.failed} failed)` : '',
   ].join('');
@@ -122,7 +135,7 @@ function formatRow(row: Row, ratio?: string): string {
 function printTable(rows: readonly Row[], goals: readonly Goal[]): void {
   const healthz = rows.find((r) => r.name.startsWith('GET /healthz'));
   console.log(
-    `\n${'phase'.padEnd(44)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'CPU µs'.padStart(8)}${'×healthz'.padStart(10)}`,
+    `\n${'phase'.padEnd(44)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'CPU µs'.padStart(8)}${'loop µs'.padStart(8)}${'×healthz'.padStart(10)}`,
   );
   for (const row of rows) {
     console.log(formatRow(row, healthz ? fixed(row.rps / healthz.rps, 2) : '–'));
@@ -140,5 +153,6 @@ function printTable(rows: readonly Row[], goals: readonly Goal[]): void {
       `  ${goal.label.padEnd(52)} ${fixed(ratio, 2).padStart(6)} (goal ≥ ${fixed(goal.atLeast, 2)})${p99}  ${met ? 'met' : 'NOT met'}`,
     );
   }
-  console.log('CPU µs: server CPU time (user + system, all threads, from /proc/<pid>/stat) per successful request.');
+  console.log('CPU µs: server CPU time (user + system, all threads, from /proc/<pid>/stat) per successful request;');
+  console.log('loop µs: the same for the main thread alone (the event loop, /proc/<pid>/task/<pid>/stat).');
 }

@@ -6,7 +6,19 @@ const TICKS_PER_SECOND = 100;
 
 /** CPU time (user + system, all threads) the process has used so far, in microseconds. */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return ticksToMicros(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/**
+ * CPU time of the process's main thread alone (Node's event loop: JavaScript, parsing, synchronous crypto and
+ * SQLite), in microseconds. The thread pool, the GC helpers and the compiler threads are left out: the event loop
+ * is what one process can use at most one core of.
+ */
+export function mainThreadCpuMicros(pid: number): number {
+  return ticksToMicros(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+}
+
+function ticksToMicros(stat: string): number {
   // Fields after the command name, which is in parentheses and may itself contain spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3 (state).

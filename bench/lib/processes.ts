@@ -22,7 +22,8 @@ export interface SealroomProcess extends RunningProcess {
   logs(): string;
 }
 
-const SEALROOM_BIN = join(resolveRepoRoot(), 'packages', 'cli', 'bin', 'sealroom.js');
+/** The checkout's CLI, or another build of it (`SEALROOM_BENCH_BIN`, to compare two builds on one machine). */
+const SEALROOM_BIN = process.env.SEALROOM_BENCH_BIN ?? join(resolveRepoRoot(), 'packages', 'cli', 'bin', 'sealroom.js');
 const READY_TIMEOUT_MS = 60_000;
 
 /** Children still running when the benchmark ends (even by an exception) are killed with it. */
