@@ -16,6 +16,32 @@ test('fromBase64Lenient takes either alphabet with or without padding', () => {
   assert.throws(() => fromBase64Lenient('abcde'));
 });
 
+test('fromBase64Lenient decodes and refuses exactly as normalising to the standard alphabet would', () => {
+  // The reference: map the URL-safe alphabet to the standard one, drop trailing padding, check, decode.
+  const reference = (text: string): Buffer | 'refused' => {
+    const normalised = text.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+    return /^[A-Za-z0-9+/]*$/.test(normalised) && normalised.length % 4 !== 1
+      ? Buffer.from(normalised, 'base64')
+      : 'refused';
+  };
+  const alphabet = 'AZaz09+/-_=$ .\n';
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  const samples = ['', '=', '==', 'QQ', 'QQ=', 'QQ==', 'QQ===', 'Q=Q=', 'QUJD', 'QUJD=', '-_-_', 'QU=J', '+/8', 'é'];
+  for (let i = 0; i < 2000; i++) {
+    const length = next() % 12;
+    let text = Buffer.from(Array.from({ length }, () => next() % 256)).toString(i % 2 ? 'base64' : 'base64url');
+    if (i % 3 === 0) text += alphabet[next() % alphabet.length];
+    if (i % 5 === 0) text = text.slice(0, next() % (text.length + 1));
+    samples.push(text);
+  }
+  for (const text of samples) {
+    const expected = reference(text);
+    if (expected === 'refused') assert.throws(() => fromBase64Lenient(text), /not valid base64/, text);
+    else assert.deepEqual(fromBase64Lenient(text), expected, text);
+  }
+});
+
 test('base64url round-trips and rejects padding or foreign characters', () => {
   const bytes = Buffer.from([0, 1, 254, 255, 62, 63]);
   assert.deepEqual(fromBase64Url(toBase64Url(bytes)), bytes);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AuditRecord, Caller } from '@sealroom/core';
-import { decisionOf, kindOf, parseLeaf, toLeaf } from './entry.ts';
+import { canonicalJson, decisionOf, kindOf, parseLeaf, toLeaf } from './entry.ts';
 
 const workload: Caller = {
   kind: 'federated',
@@ -72,4 +72,23 @@ test('a leaf keeps names, digests and the workload’s attributes, never other d
     '123',
   );
   assert.equal(signature?.facts.signedDigest, `sha256:${'b'.repeat(64)}`);
+});
+
+test('canonical JSON sorts keys by code unit, leaves out undefined members and keeps the bytes leaves are hashed from', () => {
+  const value = {
+    b: [1, 'two', undefined, null, { z: true, a: false }],
+    a: { é: 1, Z: 2, _: undefined, aa: 'x"y' },
+    '': 0,
+    c: undefined,
+  };
+  // Pinned: a leaf's hash, and so every published checkpoint, depends on these exact bytes.
+  assert.equal(
+    canonicalJson(value),
+    '{"":0,"a":{"Z":2,"aa":"x\\"y","é":1},"b":[1,"two",null,null,{"a":false,"z":true}]}',
+  );
+  assert.equal(canonicalJson([]), '[]');
+  assert.equal(canonicalJson({}), '{}');
+  assert.equal(canonicalJson({ only: undefined }), '{}');
+  assert.equal(canonicalJson('s'), '"s"');
+  assert.equal(canonicalJson(undefined), 'null');
 });

@@ -2,6 +2,7 @@
 import { fromBase64Url } from '../base64.ts';
 import { type OutputPolicy, parseOutputPolicy } from '../output-policy.ts';
 import { CLAIMS_SCHEMA, SEALROOM_SUBMOD } from './claims.schema.ts';
+import { cloneJson } from './clone.ts';
 import { ContractError, claimsError } from './errors.ts';
 import { firstIssue } from './json-schema.ts';
 
@@ -158,7 +159,7 @@ function checkOutputPolicy(claims: Claims): void {
 export function parseClaims(value: unknown): Claims {
   assertClaims(value);
   checkOutputPolicy(value);
-  return structuredClone(value);
+  return cloneJson(value);
 }
 
 /**

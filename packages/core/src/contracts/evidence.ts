@@ -1,5 +1,6 @@
 // The evidence wire type: what the launcher sends the verifier, one type, schema, validator and encoder for both.
 import { fromBase64Lenient, toBase64 } from '../base64.ts';
+import { cloneJson } from './clone.ts';
 import { evidenceError } from './errors.ts';
 import { HASH_ALGORITHMS, VERIFY_ATTESTATION_SCHEMA, VERIFY_CONFIDENTIAL_SPACE_SCHEMA } from './evidence.schema.ts';
 import { applyDefaults, firstIssue, type JsonSchema } from './json-schema.ts';
@@ -142,7 +143,7 @@ function assertAttestation(value: unknown): asserts value is VerifyAttestationRe
 
 /** A copy of `body` with the schema's defaults filled in, so absent lists read as empty ones. */
 function withDefaults(schema: JsonSchema, body: unknown): unknown {
-  const copy = structuredClone(body ?? {});
+  const copy = cloneJson(body ?? {});
   applyDefaults(schema, copy);
   return copy;
 }
