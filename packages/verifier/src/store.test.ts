@@ -105,6 +105,37 @@ for (const engine of TEST_ENGINES) {
       }
     });
 
+    test('challenges created and used concurrently are each written once, and a failing write fails only its caller', async () => {
+      const t = await engine.open();
+      opened.push(t);
+      const store = await createSqlVerifierStore(t.db);
+      const record = (i: number) => ({
+        name: `projects/p/locations/us/challenges/g${i}`,
+        nonce: Uint8Array.of(i),
+        createTime: 1,
+        expireTime: 2,
+        used: false,
+      });
+      await store.insertChallenge(record(0));
+      // One batch: eight new challenges and a duplicate of an existing one.
+      const inserts = await Promise.allSettled(
+        [...Array.from({ length: 8 }, (_, i) => record(i + 1)), record(0)].map((c) => store.insertChallenge(c)),
+      );
+      assert.deepEqual(
+        inserts.map((r) => r.status),
+        [...Array(8).fill('fulfilled'), 'rejected'],
+        'only the duplicate fails',
+      );
+      const used = await Promise.all(Array.from({ length: 9 }, (_, i) => store.useChallenge(record(i).name)));
+      assert.deepEqual(
+        used.map((c) => c?.nonce[0]),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8],
+        'each caller gets its own challenge',
+      );
+      const again = await Promise.all(Array.from({ length: 9 }, (_, i) => store.useChallenge(record(i).name)));
+      assert.deepEqual(again, Array(9).fill(undefined), 'and each is used once');
+    });
+
     test('signing keys and secrets written by one replica are read by the other, the first secret kept', async () => {
       const t = await engine.open();
       opened.push(t);

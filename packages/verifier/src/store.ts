@@ -1,5 +1,6 @@
 // What the verifier keeps: challenges (single-use, expiring) and its token-signing keys (sealed), over SQL.
 import type { SqlDatabase } from '@sealroom/core';
+import { createGroupCommitter } from './group-commit.ts';
 
 export interface ChallengeRecord {
   readonly name: string;
@@ -62,6 +63,8 @@ type Row = Record<string, string | number | bigint | Uint8Array | null>;
 
 export async function createSqlVerifierStore(db: SqlDatabase): Promise<VerifierStore> {
   await db.migrate('verifier', MIGRATIONS);
+  // Every attestation creates one challenge and uses one: those writes are group-committed.
+  const grouped = createGroupCommitter(db);
   const toChallenge = (row: Row): ChallengeRecord => ({
     name: String(row.name),
     nonce: row.nonce as Uint8Array,
@@ -71,7 +74,7 @@ export async function createSqlVerifierStore(db: SqlDatabase): Promise<VerifierS
   });
   return {
     async insertChallenge(c) {
-      await db.run(
+      await grouped.run(
         'INSERT INTO verifier_challenges (name, nonce, create_time, expire_time, used) VALUES (?, ?, ?, ?, ?)',
         [c.name, c.nonce, c.createTime, c.expireTime, c.used ? 1 : 0],
       );
@@ -86,10 +89,10 @@ export async function createSqlVerifierStore(db: SqlDatabase): Promise<VerifierS
     },
     async useChallenge(name) {
       // RETURNING gives the row after the update; only a row that was unused matches, so `used` was false.
-      const row = await db.get<Row>(
+      const row = (await grouped.get(
         'UPDATE verifier_challenges SET used = 1 WHERE name = ? AND used = 0 RETURNING name, nonce, create_time, expire_time',
         [name],
-      );
+      )) as Row | undefined;
       return row === undefined ? undefined : toChallenge({ ...row, used: 0 });
     },
     async deleteChallengesExpiredBefore(time) {
