@@ -30,6 +30,7 @@ export type {
   TransactionOptions,
 } from './sql.ts';
 export { pendingMigrations } from './sql.ts';
+export { createGroupCommitter, type GroupCommitter } from './group-commit.ts';
 export { createLocalNotifications } from './notifications.ts';
 export { createLeases, LEASE_MIGRATIONS, scheduleLeased } from './leases.ts';
 export type { LeasedScheduleOptions, Leases, LeasesOptions } from './leases.ts';

@@ -10,6 +10,7 @@ import {
   type CallerKind,
   type Clock,
   CoreError,
+  createGroupCommitter,
   type FederatedIdentity,
   newSecretToken,
   type SqlDatabase,
@@ -166,6 +167,8 @@ const revokedGrant = () => new IamError('ERR_IAM_INVALID_GRANT', 'Token has been
 
 export function createCredentialStore(db: SqlDatabase, clock: Clock): CredentialStore {
   let issuedSinceSweep = 0;
+  // Every exchange, refresh and impersonation inserts a token: those inserts are group-committed.
+  const grouped = createGroupCommitter(db);
   /** Asked on every use of a federated token: is its pool (and provider) still active? */
   let federatedActive: ((identity: FederatedIdentity) => Promise<boolean>) | undefined;
 
@@ -228,7 +231,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
     const { subject, uid } = await subjectOf(request);
     const accessToken = newSecretToken(ACCESS_TOKEN_PREFIX);
     const expiresAt = now + Math.max(1000, Math.min(request.lifetimeMs, 12 * ACCESS_TOKEN_TTL_MS));
-    await db.run(
+    await grouped.run(
       `INSERT INTO iam_access_tokens (digest, kind, principal, federation, scopes, create_time, expire_time, subject, subject_uid, key_id, refresh_digest)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [

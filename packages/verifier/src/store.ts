@@ -1,6 +1,5 @@
 // What the verifier keeps: challenges (single-use, expiring) and its token-signing keys (sealed), over SQL.
-import type { SqlDatabase } from '@sealroom/core';
-import { createGroupCommitter } from './group-commit.ts';
+import { createGroupCommitter, type SqlDatabase } from '@sealroom/core';
 
 export interface ChallengeRecord {
   readonly name: string;

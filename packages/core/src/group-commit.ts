@@ -1,6 +1,6 @@
-// Challenge writes of concurrent requests share one transaction: one commit (one WAL append, on PostgreSQL one
-// round trip) per batch instead of one per request, each caller answered once the batch is durable.
-import type { SqlDatabase, SqlRow, SqlValue } from '@sealroom/core';
+// Writes of concurrent requests share one transaction: one commit (one WAL append, on PostgreSQL one round
+// trip) per batch instead of one per request, each caller answered once the batch is durable.
+import type { SqlDatabase, SqlRow, SqlValue } from './sql.ts';
 
 interface Pending {
   readonly kind: 'get' | 'run';
@@ -57,7 +57,7 @@ export function createGroupCommitter(db: SqlDatabase): GroupCommitter {
       }
       return;
     }
-    batch.forEach((item, i) => item.settle(results[i]));
+    for (const [i, item] of batch.entries()) item.settle(results[i]);
   };
 
   const enqueue = (kind: Pending['kind'], sql: string, params: readonly SqlValue[]) =>
