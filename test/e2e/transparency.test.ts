@@ -28,6 +28,23 @@ async function ok(server: ServerProcess, args: string[]): Promise<string> {
 }
 
 /** Collaborator work that leaves decisions in the log: a key, its policy, encrypt and decrypt. */
+/**
+ * The log signs checkpoints on a timer as well as on demand: fetching the newest entry's receipt makes it sign one
+ * covering every entry now, so what a witness sees next does not depend on the timer.
+ */
+async function checkpointEverything(server: ServerProcess): Promise<void> {
+  const entries = JSON.parse(await ok(server, ['transparency', 'receipts', 'list', '--format=json'])) as {
+    index: number;
+  }[];
+  await ok(server, [
+    'transparency',
+    'receipts',
+    'get',
+    String(entries.at(-1)?.index ?? 0),
+    `--output-file=${join(work, 'newest.tlog-proof')}`,
+  ]);
+}
+
 async function useKey(server: ServerProcess, key: string) {
   const plain = join(work, 'plain.txt');
   const sealed = join(work, `sealed-${key}.bin`);
@@ -159,14 +176,7 @@ test('witnesses cosign consistent checkpoints, and a verifier can require k of t
   await useKey(a, 'key2');
   // The log signs checkpoints on a timer as well as on demand: fetching the newest entry's receipt makes it
   // sign one covering every entry now, so both witnesses cosign that same checkpoint and not one each.
-  const entries = JSON.parse(await ok(a, ['transparency', 'receipts', 'list', '--format=json'])) as { index: number }[];
-  await ok(a, [
-    'transparency',
-    'receipts',
-    'get',
-    String(entries.at(-1)?.index ?? 0),
-    `--output-file=${join(work, 'newest.tlog-proof')}`,
-  ]);
+  await checkpointEverything(a);
   await witness('w1');
   await witness('w2');
   const logKey = (await ok(a, ['transparency', 'log-key'])).trim();
@@ -209,6 +219,9 @@ test('a log that forks is caught by the witness at its first check of the other 
   const fork = await start(copy);
   await useKey(main, 'main-only');
   await useKey(fork, 'fork-only');
+  // Each branch's newest checkpoint covers its own entry (the timer may not have signed one yet).
+  await checkpointEverything(main);
+  await checkpointEverything(fork);
   await ok(main, ['transparency', 'witness', `--log=${main.url}`, `--key=${w}`, '--once']);
   const caught = await run(fork, ['transparency', 'witness', `--log=${fork.url}`, `--key=${w}`, '--once']);
   assert.equal(caught.code, 1, caught.stdout);
