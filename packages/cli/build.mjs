@@ -14,6 +14,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 await runOnPinnedNode('sealroom build', import.meta.url, async () => {
   const started = Date.now();
   const { build } = await import('esbuild');
+  // The plugins npm start's bundle uses too (scripts/lib/bundle.ts); the command list is read from the sources.
+  const { externalThirdParty, sourceRelativeImportMeta, withoutSideEffects } = await import(
+    pathToFileURL(join(here, '..', '..', 'scripts', 'lib', 'bundle.ts')).href
+  );
   const { COMMANDS } = await import(pathToFileURL(join(here, 'src', 'commands', 'index.ts')).href);
   const { COMMAND_MODULES } = await import(pathToFileURL(join(here, 'src', 'lazy-commands.ts')).href);
   const { commandsOf } = await import(pathToFileURL(join(here, 'src', 'entry.ts')).href);
@@ -46,8 +50,13 @@ await runOnPinnedNode('sealroom build', import.meta.url, async () => {
     metafile: true,
     logLevel: 'warning',
     // Sources that find files next to themselves (protocol buffers, the console's assets, the runtime
-    // layer) keep doing so: their import.meta.url is their source file's, relative to the chunk.
-    plugins: [externalThirdParty(), withoutSideEffects(), sourceRelativeImportMeta()],
+    // layer) keep doing so: their import.meta.url is their source file's, relative to the chunk; entry.ts
+    // means its own place: dist/, where commands.json is.
+    plugins: [
+      externalThirdParty(),
+      withoutSideEffects(),
+      sourceRelativeImportMeta(join(here, 'dist'), [join(here, 'src', 'entry.ts')]),
+    ],
   });
   const inputs = Object.keys(result.metafile.inputs).map((p) => relative(here, join(here, p)));
   mkdirSync(staging, { recursive: true });
@@ -58,60 +67,3 @@ await runOnPinnedNode('sealroom build', import.meta.url, async () => {
   process.stderr.write(`@sealroom/cli: built dist/ (${inputs.length} source files) in ${Date.now() - started} ms\n`);
   return 0;
 });
-
-/** Only Sealroom's own packages are bundled; everything else is imported from node_modules at run time. */
-function externalThirdParty() {
-  return {
-    name: 'external-third-party',
-    setup(b) {
-      b.onResolve({ filter: /^[^./]/ }, (args) =>
-        args.path.startsWith('@sealroom/') ? undefined : { path: args.path, external: true },
-      );
-    },
-  };
-}
-
-/**
- * Sealroom's sources declare and export; importing one runs nothing else worth keeping. Saying so lets the
- * bundle drop the modules (and their imports of node:sqlite, node:crypto, …) that a chunk does not use.
- */
-function withoutSideEffects() {
-  return {
-    name: 'without-side-effects',
-    setup(b) {
-      b.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.pluginData?.inner || args.kind === 'entry-point') return undefined;
-        const result = await b.resolve(args.path, {
-          kind: args.kind,
-          importer: args.importer,
-          resolveDir: args.resolveDir,
-          pluginData: { inner: true },
-        });
-        if (result.errors.length > 0 || result.external || !result.path.endsWith('.ts')) return undefined;
-        return { path: result.path, sideEffects: false };
-      });
-    },
-  };
-}
-
-/** Rewrites `import.meta.url` in each bundled source to that source's URL, relative to the chunk. */
-function sourceRelativeImportMeta() {
-  return {
-    name: 'source-relative-import-meta',
-    setup(b) {
-      b.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
-        const { readFile } = await import('node:fs/promises');
-        const text = await readFile(args.path, 'utf8');
-        // entry.ts means its own place: dist/, where commands.json is.
-        if (!text.includes('import.meta.url') || args.path === join(here, 'src', 'entry.ts')) return undefined;
-        // Every chunk is in dist/, so the package root is one step up from any of them.
-        const fromRoot = relative(here, args.path).split('\\').join('/');
-        const contents = text.replaceAll(
-          'import.meta.url',
-          `new URL(${JSON.stringify(`../${fromRoot}`)}, import.meta.url).href`,
-        );
-        return { contents, loader: args.path.endsWith('ts') ? 'ts' : 'js' };
-      });
-    },
-  };
-}
