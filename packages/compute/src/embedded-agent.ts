@@ -33,7 +33,7 @@ import type { HardwareSettings, PlatformKind, TpmSettings } from './platforms.ts
 import { type InstanceMetadata, startInstanceMetadata } from './instance-metadata.ts';
 import { type NetworkSettings, type BootNetwork, createInstanceNetworks } from './instance-network.ts';
 import { createLauncherCertification } from './launcher-certification.ts';
-import { LAUNCHER_ENTRY } from './launcher-program.ts';
+import { launcherProgram } from './launcher-program.ts';
 
 /** The instance's metadata server, as far as tokens go: the service account's access and ID tokens. */
 export interface InstanceCredentials {
@@ -386,7 +386,7 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
 
   /** The launcher process, with the report channel on fd 3; it gets no secret from its environment. */
   const spawnLauncher = (args: readonly string[]): ChildProcess =>
-    spawn(process.execPath, [LAUNCHER_ENTRY, ...args], {
+    spawn(process.execPath, [launcherProgram(), ...args], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: launcherEnvironment(join(options.dir, '.launcher-compile-cache')),
     });

@@ -9,4 +9,4 @@ export { joinDeployment, readHostState } from './hosts/host-state.ts';
 export type { HostState, JoinOptions } from './hosts/host-state.ts';
 export { startHostRunner } from './hosts/host-runner.ts';
 export type { HostRunner, HostRunnerOptions } from './hosts/host-runner.ts';
-export { LAUNCHER_ENTRY, launcherDeps, runLauncher } from './launcher-program.ts';
+export { LAUNCHER_ENTRY, launcherDeps, launcherProgram, runLauncher } from './launcher-program.ts';

@@ -1,5 +1,7 @@
 // `sealroom launcher` composed with this deployment's registry client: the program the host agents start for each
 // boot (launcher-entry.ts) and the CLI command run by hand.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@sealroom/core';
 import {
@@ -21,6 +23,25 @@ function resolveEntry(): string {
     return import.meta.resolve('@sealroom/compute/launcher-entry');
   } catch {
     return new URL('./launcher-entry.ts', import.meta.url).href;
+  }
+}
+
+/**
+ * What the host agent starts for a boot: the launcher's bundle (`packages/compute/dist/`, built by `npm ci`, see
+ * scripts/build-start.ts) while every source it was built from is older than it, else LAUNCHER_ENTRY. The bundle
+ * starts in about a third of the CPU time: no type stripping, a few files instead of ~250; a boot waits for it.
+ */
+export function launcherProgram(): string {
+  const dist = join(dirname(dirname(LAUNCHER_ENTRY)), 'dist');
+  try {
+    const { builtAt, files } = JSON.parse(readFileSync(join(dist, 'inputs.json'), 'utf8')) as {
+      builtAt: number;
+      files: string[];
+    };
+    for (const file of files) if (statSync(join(dist, file)).mtimeMs > builtAt) return LAUNCHER_ENTRY;
+    return join(dist, 'launcher-entry.mjs');
+  } catch {
+    return LAUNCHER_ENTRY; // not built, or a source is gone
   }
 }
 
