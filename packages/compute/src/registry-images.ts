@@ -95,15 +95,25 @@ export function createRegistryImageSource(options: RegistryImageSourceOptions): 
       const layout = await openOciLayout(join(options.cacheDir, 'layout'), { create: true });
       // Blobs this pull fetched: the layout hashed each as it wrote it and refuses a mismatch.
       const written = new Set<string>();
+      // Their bytes, as fetched and verified (by the client, and by the layout as it wrote them): this pull's
+      // unpack reads them from here rather than reading and hashing again the ~140 MB it has just written.
+      const fetched = new Map<string, Buffer>();
       const recording: typeof layout = {
         ...layout,
         putBlob: async (bytes, expected) => {
           // A file already there is not rewritten by putBlob, so only a blob absent until now counts.
           const had = expected === undefined || (await layout.hasBlob(expected));
           const put = await layout.putBlob(bytes, expected);
-          if (!had) written.add(put.digest);
+          if (!had) {
+            written.add(put.digest);
+            fetched.set(put.digest, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          }
           return put;
         },
+      };
+      const verified: typeof layout = {
+        ...layout,
+        readBlob: async (digest) => fetched.get(digest) ?? layout.readBlob(digest),
       };
       const fetchInto = () =>
         pullToLayout(client, ref.repository, ref.digest ?? ref.tag ?? 'latest', recording).catch((error: unknown) => {
@@ -125,6 +135,7 @@ export function createRegistryImageSource(options: RegistryImageSourceOptions): 
       if (!options.shareRootfs) {
         const source = createOciLayoutImageSource({
           layoutDir: layout.dir,
+          layout: verified,
           unpackDir: join(options.instanceDir, 'unpacked'),
         });
         return { ...(await source.pull(pinned)), reference };
@@ -144,7 +155,9 @@ export function createRegistryImageSource(options: RegistryImageSourceOptions): 
             options.onTreeChanged?.(digest);
             await rm(marker, { force: true });
           }
-          const pulled = await createOciLayoutImageSource({ layoutDir: layout.dir, unpackDir }).pull(pinned);
+          const pulled = await createOciLayoutImageSource({ layoutDir: layout.dir, layout: verified, unpackDir }).pull(
+            pinned,
+          );
           const result: UnpackedRecord = {
             ...(pulled.configDigest === undefined ? {} : { configDigest: pulled.configDigest }),
             config: pulled.config,

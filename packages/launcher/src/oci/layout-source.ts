@@ -23,6 +23,11 @@ function invalid(message: string, cause?: unknown): LauncherError {
 
 export interface OciLayoutSourceOptions {
   readonly layoutDir: string;
+  /**
+   * The layout to read through, when the caller has it open (the host's image cache serves the blobs it has
+   * just fetched and verified from memory); default: the layout in `layoutDir`, every blob hashed as read.
+   */
+  readonly layout?: OciLayout;
   /** Where each pulled image is unpacked (`<dir>/<digest hex>/rootfs`). */
   readonly unpackDir: string;
 }
@@ -76,7 +81,7 @@ export async function treeSize(root: string): Promise<number> {
 }
 
 export function createOciLayoutImageSource(options: OciLayoutSourceOptions): ImageSource {
-  const layout = readOciLayout(options.layoutDir);
+  const layout = options.layout ?? readOciLayout(options.layoutDir);
   return {
     pull: async (reference: string): Promise<PulledImage> => {
       const digest = await pickRoot(layout, reference);
