@@ -68,7 +68,7 @@ async function runNodeBuild(
   const cache = cacheDir === undefined ? undefined : openRuntimeCache(cacheDir);
   return buildImage({
     dir,
-    ...(cache ? { runtime: cache.resolveNodeRuntime(dir), layerCache: cache.layers } : {}),
+    ...(cache ? { runtime: () => cache.resolveNodeRuntime(dir), layerCache: cache.layers } : {}),
     ...(ctx.flags.config === undefined ? {} : { configPath: resolve(String(ctx.flags.config)) }),
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
     ...(compression === undefined ? {} : { compression }),
