@@ -6,7 +6,6 @@ import {
   connect,
   createInbox,
   DeliverPolicy,
-  type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type NatsConnection,
@@ -36,6 +35,7 @@ import {
   wakeSubjectOf,
 } from './nats-codec.ts';
 import { toDeadLetterMessage } from './store-sqlite-backlog.ts';
+import { type NatsPublishItem, publishBatch } from './nats-publish.ts';
 import { openSqlPubsubStore } from './store-sqlite.ts';
 import type {
   LeasedMessage,
@@ -102,7 +102,6 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
     });
   });
   const jsm: JetStreamManager = await nc.jetstreamManager();
-  const js: JetStreamClient = nc.jetstream();
   const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
   /** Streams this store created: tests drop them when they end. */
   const created = new Set<string>();
@@ -145,7 +144,8 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
     created.delete(streamId);
   };
 
-  const publishOne = async (streamId: string, message: OutgoingMessage): Promise<string> => {
+  /** The subject and headers of one message, refused here when the NATS server would refuse it. */
+  const toPublishItem = (streamId: string, message: OutgoingMessage): NatsPublishItem => {
     const h = toHeaders(message);
     const bytes = message.data.byteLength + (h ? h.toString().length : 0);
     if (bytes > maxPayload) {
@@ -154,10 +154,11 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
         `A message of ${bytes} bytes is larger than the NATS server's max_payload (${maxPayload} bytes).`,
       );
     }
-    const ack = await js.publish(subjectOf(streamId, partitionOf(message.orderingKey)), message.data, {
+    return {
+      subject: subjectOf(streamId, partitionOf(message.orderingKey)),
+      data: message.data,
       ...(h ? { headers: h } : {}),
-    });
-    return String(ack.seq);
+    };
   };
 
   const ackWaitMs = (sub: SubscriptionRecord) => Math.max(1, Math.round(sub.ackDeadlineSeconds * 1000 * scale));
@@ -207,20 +208,17 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
     }
   };
 
-  /** Each message is stored once JetStream answered its publish; `publishTime` is the stream's own clock. */
   /** Each message is stored once JetStream answered its publish; the stream's clock gives its publish time. */
   const publish = async (topic: string, messages: readonly OutgoingMessage[]): Promise<PublishResult | undefined> => {
     const streamId = await topicStream(topic);
     if (streamId === undefined) return undefined;
-    let messageIds: string[];
-    try {
-      messageIds = await Promise.all(messages.map((m) => publishOne(streamId, m)));
-    } catch (error) {
-      if (error instanceof PubsubError) throw error;
-      throw unavailable(error);
-    }
+    const result = await publishBatch(
+      nc,
+      messages.map((m) => toPublishItem(streamId, m)),
+    );
+    if ('failure' in result) throw unavailable(result.failure);
     nc.publish(wakeSubjectOf(streamId));
-    return { messageIds, subscriptions: [] };
+    return { messageIds: result.seqs.map(String), subscriptions: [] };
   };
 
   const store = {
