@@ -105,8 +105,12 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
   const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
   /** Streams this store created: tests drop them when they end. */
   const created = new Set<string>();
-  /** The latest attempt this process leased of each delivery, so an older ack id cannot move a newer lease. */
-  const latestAttempt = new Map<string, number>();
+  /**
+   * Each delivery this process leased: its latest attempt, so an older ack id cannot move a newer lease, and
+   * while nothing moved its deadline since, the earliest that deadline can be (0 once anything did).
+   */
+  const leases = new Map<string, { readonly attempt: number; readonly ackWaitMs: number; coveredUntil: number }>();
+  const leaseKey = (ref: NatsLeaseRef) => `${ref.consumerId}:${ref.partition}:${ref.streamSeq}`;
 
   const topicStream = async (topic: string): Promise<string | undefined> =>
     (await db.get<{ stream: string }>('SELECT stream FROM pubsub_nats_topics WHERE topic = ?', [topic]))?.stream;
@@ -336,6 +340,8 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
         }
       };
       const consumers = consumersOf(b);
+      // Every delivery of this lease starts its ack wait after the pull went out.
+      const pulledAt = Date.now();
       if (b.ordered) {
         // Key partitions first, one message each and all at once: JetStream holds a pull on a partition whose
         // one message is in flight until the pull expires, so they are asked in parallel with a short expiry.
@@ -374,21 +380,20 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
           continue;
         }
         bytes += messageSize(message);
-        latestAttempt.set(`${ref.consumerId}:${ref.partition}:${ref.streamSeq}`, ref.attempt);
+        const ackWait = ackWaitMs(sub);
+        leases.set(leaseKey(ref), { attempt: ref.attempt, ackWaitMs: ackWait, coveredUntil: pulledAt + ackWait });
         leased.push({ ackId: toNatsAckId(ref), attempt: ref.attempt, message });
       }
-      if (latestAttempt.size > 200_000) latestAttempt.clear();
+      if (leases.size > 200_000) leases.clear();
       sendToConsumers(b, drop, () => '+TERM');
       sendToConsumers(b, release, () => '-NAK');
       // The consumer's ack wait is the subscription's deadline. A longer one (a stream's own deadline) is set per
       // delivery; a shorter one is left at the ack wait: the lease outlasts what was asked, never falls short.
       const deadlineMs = Math.round(options.deadlineMs * scale);
       if (deadlineMs > ackWaitMs(sub) && leased.length > 0) {
-        sendToConsumers(
-          b,
-          leased.map((l) => parseNatsAckId(l.ackId)),
-          () => nakWithDelay(deadlineMs),
-        );
+        const refs = leased.map((l) => parseNatsAckId(l.ackId));
+        for (const ref of refs) leases.set(leaseKey(ref), { attempt: ref.attempt, ackWaitMs: 0, coveredUntil: 0 });
+        sendToConsumers(b, refs, () => nakWithDelay(deadlineMs));
       }
       return { leased, deadLettered, wokenSubscriptions: [] };
     },
@@ -398,7 +403,7 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
       if (!b) return 0;
       const natsRefs = refs as readonly NatsLeaseRef[]; // from this store's parseAckId
       const sent = sendToConsumers(b, natsRefs, () => '+ACK');
-      for (const ref of natsRefs) latestAttempt.delete(`${ref.consumerId}:${ref.partition}:${ref.streamSeq}`);
+      for (const ref of natsRefs) leases.delete(leaseKey(ref));
       if (b.ordered) nc.publish(wakeSubjectOf(b.streamId));
       // The acks are on the server once flush returns; a replica lost after that cannot lose them.
       await nc.flush().catch((error: unknown) => {
@@ -417,20 +422,39 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
       const sub = await sql.getSubscription(subscription);
       if (!b || !sub) return 0;
       const now = Date.now();
-      const current = (refs as readonly NatsLeaseRef[]).filter(
-        (ref) => ref.attempt >= (latestAttempt.get(`${ref.consumerId}:${ref.partition}:${ref.streamSeq}`) ?? 0),
-      );
+      const send: NatsLeaseRef[] = [];
+      let covered = 0;
+      for (const ref of refs as readonly NatsLeaseRef[]) {
+        const lease = leases.get(leaseKey(ref));
+        if (ref.attempt < (lease?.attempt ?? 0)) continue; // an older delivery of a message leased again since
+        const delayMs = Math.round((visibleAt(ref) - now) * scale);
+        // Clients extend every lease as it arrives (the Node.js client asks for its own ack deadline). While nothing
+        // moved a delivery's deadline, it is at least the pull's time plus the ack wait, and nothing on any replica
+        // can bring it earlier but a nack (after which this ack id is stale anyway) or a shorter ack wait on the
+        // subscription (read afresh above): an extension that ends before then changes nothing and is not sent. Any
+        // deadline sent makes the next one go out too.
+        if (!nack && delayMs > 0 && lease && ref.attempt === lease.attempt && ref.consumerId === b.consumerId) {
+          if (now + delayMs <= lease.coveredUntil && ackWaitMs(sub) >= lease.ackWaitMs) {
+            covered++;
+            continue;
+          }
+          lease.coveredUntil = 0;
+        }
+        send.push(ref);
+      }
       // An extension up to the ack wait restarts it (`+WPI`, cheap for the server); a longer one, and a nack with
       // its backoff, is a `-NAK` with a delay, which moves the delivery's deadline to now + delay.
-      const sent = sendToConsumers(b, current, (ref) => {
+      const sent = sendToConsumers(b, send, (ref) => {
         const delayMs = Math.round((visibleAt(ref) - now) * scale);
         return !nack && delayMs > 0 && delayMs <= ackWaitMs(sub) ? '+WPI' : nakWithDelay(delayMs);
       });
       if (nack) nc.publish(wakeSubjectOf(b.streamId));
-      await nc.flush().catch((error: unknown) => {
-        throw unavailable(error);
-      });
-      return sent;
+      if (sent > 0 || nack) {
+        await nc.flush().catch((error: unknown) => {
+          throw unavailable(error);
+        });
+      }
+      return sent + covered;
     },
 
     /** JetStream drops messages past the stream's age; shorter subscription retentions apply at delivery. */
