@@ -2,8 +2,8 @@
 // the same run's bare JetStream publish+consume rate. Each server and each load generator is its own process.
 // Run: npm exec -- node bench/pubsub-nats.ts [messages] [nats-url]
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Message, PubSub } from '@google-cloud/pubsub';
 import { openSqliteDatabase } from '@sealroom/core';
@@ -83,10 +83,28 @@ function runLoad(mode: string, port: number): Promise<number> {
   });
 }
 
-async function throughSealroom(backend: 'sql' | 'nats'): Promise<number> {
+/** A process's CPU time (user + system) in ms, from /proc on Linux; undefined elsewhere. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The end-to-end rate, and the server's CPU time per message during the load (µs; Linux only). */
+async function throughSealroom(backend: 'sql' | 'nats'): Promise<{ rate: number; cpuUs: number | undefined }> {
   const server = await startServer(backend);
   try {
-    return await runLoad(backend, server.port);
+    const before = cpuMsOf(server.child.pid);
+    const rate = await runLoad(backend, server.port);
+    const after = cpuMsOf(server.child.pid);
+    return {
+      rate,
+      cpuUs: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / MESSAGES,
+    };
   } finally {
     server.child.kill('SIGKILL');
     if (backend === 'nats') {
@@ -113,12 +131,15 @@ const bare = await runLoad('bare', 0);
 const sql = await throughSealroom('sql');
 const nats = await throughSealroom('nats');
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(8);
+const cpu = (r: { cpuUs: number | undefined }) =>
+  r.cpuUs === undefined ? '' : `  server CPU ${Math.round(r.cpuUs)} µs/msg`;
 console.log(
   `Pub/Sub end to end, ${MESSAGES} messages of 1 KiB; every server and every load generator its own process:`,
 );
 console.log(`  bare JetStream publish + pull-consume + ack (the engine's limit)   ${fmt(bare)} msgs/s`);
-console.log(`  Sealroom on SQL (SQLite), @google-cloud/pubsub over gRPC            ${fmt(sql)} msgs/s`);
+console.log(`  Sealroom on SQL (SQLite), @google-cloud/pubsub over gRPC            ${fmt(sql.rate)} msgs/s${cpu(sql)}`);
 console.log(
-  `  Sealroom on NATS JetStream, @google-cloud/pubsub over gRPC          ${fmt(nats)} msgs/s  (${((100 * nats) / bare).toFixed(0)} % of bare)`,
+  `  Sealroom on NATS JetStream, @google-cloud/pubsub over gRPC          ${fmt(nats.rate)} msgs/s${cpu(nats)}  (${((100 * nats.rate) / bare).toFixed(0)} % of bare, ${((100 * nats.rate) / sql.rate).toFixed(0)} % of SQL)`,
 );
+console.log(`  machine load average (1 min) at the end: ${loadavg()[0]?.toFixed(1)}`);
 rmSync(dir, { recursive: true, force: true });
