@@ -35,6 +35,7 @@ import {
   wakeSubjectOf,
 } from './nats-codec.ts';
 import { toDeadLetterMessage } from './store-sqlite-backlog.ts';
+import { createNatsLeaseBook } from './nats-leases.ts';
 import { type NatsPublishItem, publishBatch } from './nats-publish.ts';
 import { openSqlPubsubStore } from './store-sqlite.ts';
 import type {
@@ -105,12 +106,8 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
   const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
   /** Streams this store created: tests drop them when they end. */
   const created = new Set<string>();
-  /**
-   * Each delivery this process leased: its latest attempt, so an older ack id cannot move a newer lease, and
-   * while nothing moved its deadline since, the earliest that deadline can be (0 once anything did).
-   */
-  const leases = new Map<string, { readonly attempt: number; readonly ackWaitMs: number; coveredUntil: number }>();
-  const leaseKey = (ref: NatsLeaseRef) => `${ref.consumerId}:${ref.partition}:${ref.streamSeq}`;
+  /** The deliveries this process leased: an older ack id cannot move a newer lease; covered extensions stay here. */
+  const leases = createNatsLeaseBook();
 
   const topicStream = async (topic: string): Promise<string | undefined> =>
     (await db.get<{ stream: string }>('SELECT stream FROM pubsub_nats_topics WHERE topic = ?', [topic]))?.stream;
@@ -380,11 +377,9 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
           continue;
         }
         bytes += messageSize(message);
-        const ackWait = ackWaitMs(sub);
-        leases.set(leaseKey(ref), { attempt: ref.attempt, ackWaitMs: ackWait, coveredUntil: pulledAt + ackWait });
+        leases.leased(ref, pulledAt, ackWaitMs(sub));
         leased.push({ ackId: toNatsAckId(ref), attempt: ref.attempt, message });
       }
-      if (leases.size > 200_000) leases.clear();
       sendToConsumers(b, drop, () => '+TERM');
       sendToConsumers(b, release, () => '-NAK');
       // The consumer's ack wait is the subscription's deadline. A longer one (a stream's own deadline) is set per
@@ -392,7 +387,7 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
       const deadlineMs = Math.round(options.deadlineMs * scale);
       if (deadlineMs > ackWaitMs(sub) && leased.length > 0) {
         const refs = leased.map((l) => parseNatsAckId(l.ackId));
-        for (const ref of refs) leases.set(leaseKey(ref), { attempt: ref.attempt, ackWaitMs: 0, coveredUntil: 0 });
+        for (const ref of refs) leases.leased(ref, pulledAt, 0);
         sendToConsumers(b, refs, () => nakWithDelay(deadlineMs));
       }
       return { leased, deadLettered, wokenSubscriptions: [] };
@@ -403,7 +398,7 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
       if (!b) return 0;
       const natsRefs = refs as readonly NatsLeaseRef[]; // from this store's parseAckId
       const sent = sendToConsumers(b, natsRefs, () => '+ACK');
-      for (const ref of natsRefs) leases.delete(leaseKey(ref));
+      for (const ref of natsRefs) leases.forget(ref);
       if (b.ordered) nc.publish(wakeSubjectOf(b.streamId));
       // The acks are on the server once flush returns; a replica lost after that cannot lose them.
       await nc.flush().catch((error: unknown) => {
@@ -425,20 +420,15 @@ export async function openNatsPubsubStore(options: NatsPubsubStoreOptions) {
       const send: NatsLeaseRef[] = [];
       let covered = 0;
       for (const ref of refs as readonly NatsLeaseRef[]) {
-        const lease = leases.get(leaseKey(ref));
-        if (ref.attempt < (lease?.attempt ?? 0)) continue; // an older delivery of a message leased again since
+        if (ref.consumerId !== b.consumerId) continue; // an ack id of another subscription
         const delayMs = Math.round((visibleAt(ref) - now) * scale);
-        // Clients extend every lease as it arrives (the Node.js client asks for its own ack deadline). While nothing
-        // moved a delivery's deadline, it is at least the pull's time plus the ack wait, and nothing on any replica
-        // can bring it earlier but a nack (after which this ack id is stale anyway) or a shorter ack wait on the
-        // subscription (read afresh above): an extension that ends before then changes nothing and is not sent. Any
-        // deadline sent makes the next one go out too.
-        if (!nack && delayMs > 0 && lease && ref.attempt === lease.attempt && ref.consumerId === b.consumerId) {
-          if (now + delayMs <= lease.coveredUntil && ackWaitMs(sub) >= lease.ackWaitMs) {
-            covered++;
-            continue;
-          }
-          lease.coveredUntil = 0;
+        // Clients extend every lease as it arrives (the Node.js client asks for its own ack deadline): an
+        // extension the ack wait already covers changes nothing and is not sent to JetStream.
+        const verdict = leases.judge(ref, now, delayMs, nack, ackWaitMs(sub));
+        if (verdict === 'stale') continue;
+        if (verdict === 'covered') {
+          covered++;
+          continue;
         }
         send.push(ref);
       }
