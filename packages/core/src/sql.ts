@@ -32,9 +32,10 @@ export interface TransactionOptions {
    * seeing everything the previous ones committed, so a hot row such as a hash chain's head is never read
    * stale and the transaction is not retried. On PostgreSQL they take a transaction-scoped advisory lock and
    * run READ COMMITTED: the rows they read-modify-write must be written only by transactions naming the same
-   * key (a chain's head, a log's end). SQLite serialises every transaction anyway.
+   * key (a chain's head, a log's end). SQLite serialises every transaction anyway. Several keys are taken in
+   * sorted order, so two transactions naming overlapping sets never wait for each other in a cycle.
    */
-  readonly serializeOn?: string;
+  readonly serializeOn?: string | readonly string[];
 }
 
 /**

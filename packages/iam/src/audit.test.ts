@@ -70,29 +70,58 @@ test('administrator actions go to the deployment log: its own chain, apart from 
   await db.close();
 });
 
-test('an audit sink receives each record with its resolved project number, and a failing sink fails the record', async () => {
+test('an audit sink writes in the audit transaction: each record with its project number, both or neither', async () => {
   const db = openSqliteDatabase({ path: ':memory:' });
   const { AUDIT_MIGRATIONS } = await import('./audit.ts');
   await db.migrate('logging', AUDIT_MIGRATIONS);
-  const seen: [string, string][] = [];
-  let fail = false;
+  await db.migrate('sink', ['CREATE TABLE sink_rows (method TEXT NOT NULL, project_number TEXT NOT NULL);']);
+  let failWrite = false;
+  const committed: string[][] = [];
   const log = createProjectLog({
     db,
     sealer: createSealer(randomBytes(32)),
     clock: systemClock,
     projects: { resolve: async (p) => (p === 'p1' ? { projectId: 'p1', projectNumber: '123456789012' } : undefined) },
     sink: {
-      async accept(record, projectNumber) {
-        if (fail) throw new Error('sink down');
-        seen.push([record.method, projectNumber]);
+      serializeOn: 'test-sink',
+      prepare(record, projectNumber) {
+        if (record.method === 'm.Bad') throw new Error('bad record');
+        return record.method === 'm.Unlogged' ? undefined : [record.method, projectNumber];
+      },
+      async write(tx, items) {
+        for (const item of items) await tx.run('INSERT INTO sink_rows VALUES (?, ?)', item as string[]);
+        if (failWrite) throw new Error('sink down');
+        return async () => {
+          committed.push(...(items as string[][]));
+        };
       },
     },
   });
   const record = { project: 'p1', method: 'm.Decrypt', resource: 'r', caller: undefined, outcome: 'ALLOWED' as const };
-  await log.record(record);
+  const entries = async () => (await log.list('123456789012', { pageSize: 100 })).length;
+  // Concurrent records share one batch, one transaction.
+  await Promise.all([log.record(record), log.record({ ...record, method: 'm.Unlogged' }), log.record(record)]);
   await log.record({ ...record, project: 'unknown' });
-  assert.deepEqual(seen, [['m.Decrypt', '123456789012']]);
-  fail = true;
+  assert.deepEqual(
+    (await db.all('SELECT method, project_number FROM sink_rows')).map((row) => ({ ...row })),
+    [
+      { method: 'm.Decrypt', project_number: '123456789012' },
+      { method: 'm.Decrypt', project_number: '123456789012' },
+    ],
+  );
+  assert.deepEqual(committed, [
+    ['m.Decrypt', '123456789012'],
+    ['m.Decrypt', '123456789012'],
+  ]);
+  assert.equal(await entries(), 3);
+  // A record the sink cannot take fails its caller alone, before anything is written.
+  await assert.rejects(log.record({ ...record, method: 'm.Bad' }), /bad record/);
+  assert.equal(await entries(), 3);
+  // A failing sink write rolls the audit entries back with it.
+  failWrite = true;
   await assert.rejects(log.record(record), /sink down/);
+  assert.equal(await entries(), 3);
+  assert.equal((await db.all('SELECT * FROM sink_rows')).length, 2);
+  assert.deepEqual(await log.verify('123456789012'), { ok: true, entries: 3 });
   await db.close();
 });

@@ -1,6 +1,15 @@
 // The per-project log: audit entries and workload entries, append-only and chained with a root-key MAC; plus
 // the deployment's own audit log for what belongs to no project (users, groups, credential revocation).
-import type { AuditLog, AuditRecord, Clock, ProjectResolver, Sealer, SqlDatabase, SqlStatement } from '@sealroom/core';
+import type {
+  AuditLog,
+  AuditRecord,
+  Clock,
+  ProjectResolver,
+  Sealer,
+  SqlDatabase,
+  SqlExecutor,
+  SqlStatement,
+} from '@sealroom/core';
 import { toRfc3339 } from '@sealroom/core';
 import { IamError } from './errors.ts';
 
@@ -83,11 +92,20 @@ interface EntryRow {
 }
 
 /**
- * Receives every audit record once its project number is known, alongside the project's log (the
- * deployment's transparency log is one). A record is answered only when both have it.
+ * Receives every audit record once its project number is known and writes what it keeps of it in the same
+ * transaction as the record's entry (the deployment's transparency log is one): a batch commits both or
+ * neither, in one commit, and a record is answered only once both are durable.
  */
-export interface AuditSink {
-  accept(record: AuditRecord, projectNumber: string): Promise<void>;
+export interface AuditSink<Item = unknown> {
+  /** The lock its writes need (`TransactionOptions.serializeOn`), taken together with the audit chain's. */
+  readonly serializeOn: string;
+  /** What the record adds, or undefined for nothing; it runs in the caller's turn, so a throw fails that caller alone. */
+  prepare(record: AuditRecord, projectNumber: string): Item | undefined;
+  /**
+   * Writes a batch's items inside the audit transaction (again if the database runs the transaction again);
+   * the function it returns runs once that transaction committed, before any caller of the batch is answered.
+   */
+  write(tx: SqlExecutor, items: readonly Item[]): Promise<() => Promise<void>>;
 }
 
 export function createProjectLog(options: {
@@ -116,7 +134,12 @@ export function createProjectLog(options: {
    * each resolves only once its entries are durable. Under load this turns one transaction per audited
    * request into one per batch.
    */
-  let pending: { projectNumber: string; entries: readonly LogEntryInput[]; done: (error?: unknown) => void }[] = [];
+  let pending: {
+    projectNumber: string;
+    entries: readonly LogEntryInput[];
+    sinkItem: unknown;
+    done: (error?: unknown) => void;
+  }[] = [];
   let scheduled = false;
   /** The commit in flight: the next batch gathers while it runs, so a process holds the chain lock once at a time. */
   let writing: Promise<void> = Promise.resolve();
@@ -125,8 +148,10 @@ export function createProjectLog(options: {
     const batch = pending;
     pending = [];
     scheduled = false;
+    const sink = options.sink;
+    const sinkItems = sink ? batch.flatMap((item) => (item.sinkItem === undefined ? [] : [item.sinkItem])) : [];
     try {
-      await db.transaction(
+      const afterCommit = await db.transaction(
         async (tx) => {
           const heads = new Map<string, { seq: number; mac: string }>();
           const rows: (string | number)[][] = [];
@@ -170,20 +195,28 @@ export function createProjectLog(options: {
             });
           }
           await tx.runBatch(writes);
-          // Every replica appends to the same chains: one append at a time, each reading the head the last wrote.
+          // The sink's rows ride in the same commit: one transaction per batch, not one per log.
+          return sink && sinkItems.length > 0 ? sink.write(tx, sinkItems) : undefined;
         },
-        { serializeOn: AUDIT_CHAIN_LOCK },
+        // Every replica appends to the same chains: one append at a time, each reading the head the last wrote.
+        { serializeOn: sink && sinkItems.length > 0 ? [AUDIT_CHAIN_LOCK, sink.serializeOn] : AUDIT_CHAIN_LOCK },
       );
+      await afterCommit?.();
       for (const item of batch) item.done();
     } catch (error) {
       for (const item of batch) item.done(error);
     }
   };
 
-  const append = (projectNumber: string, entries: readonly LogEntryInput[]): Promise<void> => {
+  const enqueue = (projectNumber: string, entries: readonly LogEntryInput[], sinkItem?: unknown): Promise<void> => {
     if (entries.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      pending.push({ projectNumber, entries, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      pending.push({
+        projectNumber,
+        entries,
+        sinkItem,
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
       if (!scheduled) {
         scheduled = true;
         setImmediate(() => {
@@ -194,15 +227,15 @@ export function createProjectLog(options: {
   };
 
   return {
-    append,
+    append: (projectNumber, entries) => enqueue(projectNumber, entries),
     async record(entry: AuditRecord) {
       const project = await options.projects.resolve(entry.project);
       if (!project) return;
-      const mirrored = options.sink?.accept(entry, project.projectNumber);
-      await Promise.all([append(project.projectNumber, [toAuditEntry(entry)]), mirrored]);
+      const sinkItem = options.sink?.prepare(entry, project.projectNumber);
+      await enqueue(project.projectNumber, [toAuditEntry(entry)], sinkItem);
     },
     async recordDeployment(entry) {
-      await append(DEPLOYMENT_LOG, [toAuditEntry({ ...entry, project: DEPLOYMENT_LOG })]);
+      await enqueue(DEPLOYMENT_LOG, [toAuditEntry({ ...entry, project: DEPLOYMENT_LOG })]);
     },
     async list(projectNumber, query) {
       const clauses = ['project_number = ?'];

@@ -176,6 +176,38 @@ for (const engine of TEST_ENGINES) {
       });
     });
 
+    test('transactions naming several keys, listed in any order, exclude those naming any of them', async () => {
+      await withDatabase(engine.open, async (t) => {
+        const a = t.db;
+        const b = await t.openAnother();
+        await a.migrate('c', ['CREATE TABLE counter (id TEXT PRIMARY KEY, n INTEGER NOT NULL);']);
+        await b.migrate('c', ['CREATE TABLE counter (id TEXT PRIMARY KEY, n INTEGER NOT NULL);']);
+        await a.run("INSERT INTO counter (id, n) VALUES ('x', 0)");
+        let inside = 0;
+        let overlapped = false;
+        const increment = (db: SqlDatabase, serializeOn: string | readonly string[]) =>
+          db.transaction(
+            async (tx) => {
+              inside += 1;
+              overlapped ||= inside > 1;
+              const row = await tx.get<{ n: number }>("SELECT n FROM counter WHERE id = 'x'");
+              await new Promise((resolve) => setImmediate(resolve));
+              await tx.run("UPDATE counter SET n = ? WHERE id = 'x'", [(row?.n ?? 0) + 1]);
+              inside -= 1;
+            },
+            { serializeOn },
+          );
+        const runs: Promise<void>[] = [];
+        // Opposite orders would deadlock (and PostgreSQL abort one) were the locks taken as listed.
+        for (let i = 0; i < 10; i++) {
+          runs.push(increment(a, ['k1', 'k2']), increment(b, ['k2', 'k1']), increment(a, 'k2'), increment(b, ['k2']));
+        }
+        await Promise.all(runs);
+        assert.equal((await a.get<{ n: number }>("SELECT n FROM counter WHERE id = 'x'"))?.n, 40);
+        assert.equal(overlapped, false, 'no two ran at once');
+      });
+    });
+
     test('notifications reach subscribers on another connection, and this one at once', async () => {
       await withDatabase(engine.open, async (t) => {
         const a = t.db;

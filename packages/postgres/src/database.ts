@@ -268,17 +268,18 @@ class PostgresDatabase implements SqlDatabase {
    * only once the commit is visible), so a chain's head is never read stale, nothing is retried, and the lock
    * goes with the transaction — three round trips fewer than a session lock around a serializable transaction.
    */
-  async #transactionOnce<T>(fn: (tx: SqlExecutor) => Promise<T>, serializeOn?: string): Promise<T> {
+  async #transactionOnce<T>(fn: (tx: SqlExecutor) => Promise<T>, serializeOn?: string | readonly string[]): Promise<T> {
     const client = await this.#pool.connect().catch((error: unknown) => {
       throw toDatabaseError(error);
     });
     let broken: Error | undefined;
     try {
       // A simple query (no parameters) may hold two statements: the key is quoted as a literal.
+      const keys = serializeOn === undefined ? [] : [...new Set([serializeOn].flat())].sort();
       await client.query(
-        serializeOn === undefined
+        keys.length === 0
           ? 'BEGIN ISOLATION LEVEL SERIALIZABLE'
-          : `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(hashtextextended(${toLiteral(serializeOn)}, 0))`,
+          : `BEGIN ISOLATION LEVEL READ COMMITTED; ${keys.map((key) => `SELECT pg_advisory_xact_lock(hashtextextended(${toLiteral(key)}, 0))`).join('; ')}`,
       );
       try {
         const tx = transactionExecutorOf(client);

@@ -21,7 +21,7 @@ export interface DeploymentMetrics {
   /** For the REST app's and the gRPC server's `onRequestDone` / `onCallDone`. */
   observeRequest(sample: RequestSample): void;
   /** Wraps the audit sink: every audited exchange and key use is counted, then passed on. */
-  countingAuditSink(next: AuditSink): AuditSink;
+  countingAuditSink<Item>(next: AuditSink<Item>): AuditSink<Item>;
   /** The scrape: counters as they are, gauges read from the modules now. */
   render(): Promise<string>;
 }
@@ -78,12 +78,14 @@ export function createDeploymentMetrics(options: MetricsOptions): DeploymentMetr
     },
     countingAuditSink(next) {
       return {
-        accept(record: AuditRecord, projectNumber: string) {
+        serializeOn: next.serializeOn,
+        write: (tx, items) => next.write(tx, items),
+        prepare(record: AuditRecord, projectNumber: string) {
           if (record.method === EXCHANGE_METHOD)
             exchanges.inc({ outcome: record.outcome === 'ALLOWED' ? 'granted' : 'refused' });
           const keyUse = KEY_USE_METHOD.exec(record.method);
           if (keyUse) keyUses.inc({ method: keyUse[1] as string, outcome: record.outcome.toLowerCase() });
-          return next.accept(record, projectNumber);
+          return next.prepare(record, projectNumber);
         },
       };
     },

@@ -1,6 +1,6 @@
 // The deployment's transparency log: batched appends, the tree, periodic and on-demand signed checkpoints, proofs.
 import { randomBytes } from 'node:crypto';
-import type { Clock, Logger, Sealer } from '@sealroom/core';
+import type { Clock, Logger, Sealer, SqlExecutor } from '@sealroom/core';
 import { formatCheckpoint } from './checkpoint.ts';
 import { type Decision, toLeaf } from './entry.ts';
 import { TransparencyError } from './errors.ts';
@@ -26,6 +26,14 @@ export interface TransparencyLogOptions {
   readonly checkpointIntervalMs?: number;
 }
 
+/** A decision's leaf, built and waiting for a transaction to append it. */
+export interface PendingLeaf {
+  readonly projectNumber: string;
+  readonly kind: string;
+  readonly time: number;
+  readonly leaf: Buffer;
+}
+
 export interface LogCheckpoint extends StoredCheckpoint {
   /** The signed note with the witnesses' cosignature lines appended. */
   readonly cosignedNote: string;
@@ -37,6 +45,14 @@ export interface TransparencyLog {
   readonly verifierKey: string;
   /** Appends a decision; resolves with its index once it is durable. */
   append(decision: Decision): Promise<number>;
+  /** Builds a decision's leaf now, so a malformed decision fails its own caller and no batch it would join. */
+  prepareAppend(decision: Decision): PendingLeaf;
+  /**
+   * Appends leaves inside the caller's transaction, which must serialize on `TRANSPARENCY_LOG_LOCK` (and may
+   * hold other writes: the audit entries of the same decisions). The function it returns brings the tree up
+   * to date; call it once the transaction committed, before answering anyone.
+   */
+  appendWithin(tx: SqlExecutor, leaves: readonly PendingLeaf[]): Promise<() => Promise<void>>;
   size(): number;
   latestCheckpoint(): Promise<LogCheckpoint | undefined>;
   /** The latest checkpoint if it holds `size` leaves or more, else a new one signed now. */
@@ -141,14 +157,23 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
     if (corrupt) throw corrupt;
   };
 
+  /** Changes to the tree, one at a time: a catch-up racing an append would see a gap that is not there. */
+  let treeWork: Promise<unknown> = Promise.resolve();
+  const onTree = <T>(fn: () => Promise<T> | T): Promise<T> => {
+    const run = treeWork.then(fn);
+    treeWork = run.catch(() => {});
+    return run;
+  };
+  const syncTree = () => onTree(() => catchUp(tree));
+  /** Adds committed leaves that start at `start`; another replica may have appended before them. */
+  const applyAppended = (start: number, leaves: readonly PendingLeaf[]) =>
+    onTree(async () => {
+      if (start === tree.size) for (const item of leaves) tree.append(hashLeaf(item.leaf));
+      else if (tree.size < start + leaves.length) await catchUp(tree);
+    });
+
   // Appends are group-committed, as the audit log's are: one transaction per batch of concurrent callers.
-  let pending: {
-    projectNumber: string;
-    kind: string;
-    time: number;
-    leaf: Buffer;
-    done: (index?: number, error?: unknown) => void;
-  }[] = [];
+  let pending: (PendingLeaf & { done: (index?: number, error?: unknown) => void })[] = [];
   let scheduled = false;
   let writing: Promise<void> = Promise.resolve();
 
@@ -159,9 +184,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
     try {
       failIfCorrupt();
       const start = await store.appendLeaves(batch);
-      // Another replica appended in between: the stored log, ours included, is the truth to catch up with.
-      if (start === tree.size) for (const item of batch) tree.append(hashLeaf(item.leaf));
-      else await catchUp(tree);
+      await applyAppended(start, batch);
       for (const [i, item] of batch.entries()) item.done(start + i);
     } catch (error) {
       for (const item of batch) item.done(undefined, error);
@@ -202,7 +225,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
   const checkpointCovering = async (size: number): Promise<LogCheckpoint> => {
     failIfCorrupt();
     await writing;
-    if ((await store.size()) !== tree.size) await catchUp(tree);
+    if ((await store.size()) !== tree.size) await syncTree();
     const latest = await store.latestCheckpoint();
     if (latest && latest.size >= size) return withCosignatures(latest);
     const signed = await signNow();
@@ -214,19 +237,26 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
 
   let timer: NodeJS.Timeout | undefined;
 
+  const prepareAppend = (decision: Decision): PendingLeaf => {
+    const time = clock.now();
+    return { projectNumber: decision.project, kind: decision.kind, time, leaf: toLeaf(decision, time) };
+  };
+
   return {
     origin: key.name,
     verifierKey: key.verifierKey,
+    prepareAppend,
+    async appendWithin(tx, leaves) {
+      failIfCorrupt();
+      const start = await store.appendLeavesIn(tx, leaves);
+      return () => applyAppended(start, leaves);
+    },
     append(decision) {
-      const time = clock.now();
       // Built here, so a malformed decision fails its own caller and never the batch it would have joined.
-      const leaf = toLeaf(decision, time);
+      const prepared = prepareAppend(decision);
       return new Promise<number>((resolve, reject) => {
         pending.push({
-          projectNumber: decision.project,
-          kind: decision.kind,
-          time,
-          leaf,
+          ...prepared,
           done: (index, error) => (index === undefined ? reject(error) : resolve(index)),
         });
         if (!scheduled) {
@@ -251,7 +281,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
     },
     async consistencyProof(first, second) {
       failIfCorrupt();
-      if (second > tree.size) await catchUp(tree);
+      if (second > tree.size) await syncTree();
       return tree.consistencyProof(first, second);
     },
     leaf: (index) => store.leaf(index),
@@ -276,7 +306,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
           `Entry ${index} is not in the checkpoint of size ${checkpoint.size}.`,
         );
       }
-      if (checkpoint.size > tree.size) await catchUp(tree);
+      if (checkpoint.size > tree.size) await syncTree();
       const { cosignedNote } = await withCosignatures(checkpoint);
       return formatReceipt({
         leaf: leaf.leaf,
@@ -319,6 +349,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
     async stop() {
       if (timer) clearInterval(timer);
       await writing;
+      await treeWork;
       await signing;
     },
   };

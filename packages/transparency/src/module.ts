@@ -1,10 +1,10 @@
 // The transparency log in `sealroom serve`: the log itself, the audit hook that feeds it, and its REST module.
-import type { AuditRecord, Clock, Logger, Sealer, SqlDatabase } from '@sealroom/core';
+import type { AuditRecord, Clock, Logger, Sealer, SqlDatabase, SqlExecutor } from '@sealroom/core';
 import type { ServiceContext, ServiceModule } from '@sealroom/transport';
 import { decisionOf } from './entry.ts';
 import { transparencyRoutes } from './http.ts';
-import { type TransparencyLog, openTransparencyLog } from './log.ts';
-import { openSqlTransparencyStore } from './store.ts';
+import { type PendingLeaf, type TransparencyLog, openTransparencyLog } from './log.ts';
+import { TRANSPARENCY_LOG_LOCK, openSqlTransparencyStore } from './store.ts';
 
 export interface TransparencyOptions {
   readonly db: SqlDatabase;
@@ -30,15 +30,17 @@ export async function openDeploymentLog(options: TransparencyOptions): Promise<T
 
 /**
  * The audit hook: every audit record whose decision the log keeps (token issued, exchange, key or secret
- * use, impersonation, policy change, image signature) becomes a leaf. The caller waits until the leaf is
- * durable, so no decision is answered before it is logged.
+ * use, impersonation, policy change, image signature) becomes a leaf, written in the audit entry's own
+ * transaction. The caller waits until both are durable, so no decision is answered before it is logged.
  */
 export function transparencyAuditSink(log: TransparencyLog) {
   return {
-    async accept(record: AuditRecord, projectNumber: string): Promise<void> {
+    serializeOn: TRANSPARENCY_LOG_LOCK,
+    prepare(record: AuditRecord, projectNumber: string): PendingLeaf | undefined {
       const decision = decisionOf(record, projectNumber);
-      if (decision) await log.append(decision);
+      return decision ? log.prepareAppend(decision) : undefined;
     },
+    write: (tx: SqlExecutor, leaves: readonly PendingLeaf[]) => log.appendWithin(tx, leaves),
   };
 }
 

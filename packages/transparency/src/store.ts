@@ -64,6 +64,8 @@ export interface TransparencyStore {
    * since this one last looked); returns the index the first of them got.
    */
   appendLeaves(leaves: readonly Omit<StoredLeaf, 'index'>[]): Promise<number>;
+  /** `appendLeaves` inside a transaction of the caller's, which must serialize on `TRANSPARENCY_LOG_LOCK`. */
+  appendLeavesIn(tx: SqlExecutor, leaves: readonly Omit<StoredLeaf, 'index'>[]): Promise<number>;
   size(): Promise<number>;
   /** Leaves from `from` on, in index order. */
   leavesFrom(from: number, limit: number): Promise<StoredLeaf[]>;
@@ -88,6 +90,9 @@ export interface TransparencyStore {
     limit: number,
   ): Promise<boolean>;
 }
+
+/** The lock every append takes (`TransactionOptions.serializeOn`): replicas append to one log, one at a time. */
+export const TRANSPARENCY_LOG_LOCK = 'sealroom-transparency-log';
 
 type Row = Record<string, string | number | bigint | null | Uint8Array>;
 /** 5 parameters a row: well under SQLite's and PostgreSQL's limits on one statement's parameters. */
@@ -124,6 +129,21 @@ export async function openSqlTransparencyStore(db: SqlDatabase): Promise<Transpa
     const max = (await tx.get('SELECT MAX(leaf_index) AS m FROM tlog_leaves'))?.m;
     return max === null || max === undefined ? 0 : Number(max) + 1;
   };
+  const appendLeavesIn = async (tx: SqlExecutor, leaves: readonly Omit<StoredLeaf, 'index'>[]) => {
+    const start = await sizeIn(tx);
+    // Many rows per statement, sent with the commit: on a networked database each round trip is time the
+    // log's lock is held.
+    const writes: SqlStatement[] = [];
+    for (let i = 0; i < leaves.length; i += INSERT_ROWS_PER_STATEMENT) {
+      const chunk = leaves.slice(i, i + INSERT_ROWS_PER_STATEMENT);
+      writes.push({
+        sql: `INSERT INTO tlog_leaves (leaf_index, project_number, kind, log_time, leaf) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+        params: chunk.flatMap((l, j) => [start + i + j, l.projectNumber, l.kind, l.time, l.leaf]),
+      });
+    }
+    await tx.runBatch(writes);
+    return start;
+  };
   return {
     getKey,
     async putKey(key, time) {
@@ -134,26 +154,10 @@ export async function openSqlTransparencyStore(db: SqlDatabase): Promise<Transpa
       return (await getKey()) ?? key;
     },
     appendLeaves(leaves) {
-      return db.transaction(
-        async (tx) => {
-          const start = await sizeIn(tx);
-          // Many rows per statement, sent with the commit: on a networked database each round trip is time
-          // the log's lock is held.
-          const writes: SqlStatement[] = [];
-          for (let i = 0; i < leaves.length; i += INSERT_ROWS_PER_STATEMENT) {
-            const chunk = leaves.slice(i, i + INSERT_ROWS_PER_STATEMENT);
-            writes.push({
-              sql: `INSERT INTO tlog_leaves (leaf_index, project_number, kind, log_time, leaf) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-              params: chunk.flatMap((l, j) => [start + i + j, l.projectNumber, l.kind, l.time, l.leaf]),
-            });
-          }
-          await tx.runBatch(writes);
-          return start;
-          // Replicas append to one log: one append at a time, each after the last one's leaves.
-        },
-        { serializeOn: 'sealroom-transparency-log' },
-      );
+      // Replicas append to one log: one append at a time, each after the last one's leaves.
+      return db.transaction((tx) => appendLeavesIn(tx, leaves), { serializeOn: TRANSPARENCY_LOG_LOCK });
     },
+    appendLeavesIn,
     size: () => sizeIn(db),
     async leavesFrom(from, limit) {
       const rows = await db.all('SELECT * FROM tlog_leaves WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?', [
