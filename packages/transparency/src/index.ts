@@ -13,6 +13,8 @@ export {
   verifyInclusion,
 } from './merkle.ts';
 export type { NodeReader } from './merkle.ts';
+export { CHUNK_LEVEL, createEdgeTree } from './edge-tree.ts';
+export type { EdgeTree, LeafHashReader } from './edge-tree.ts';
 export { createMemoryTree } from './tree.ts';
 export type { HashTree } from './tree.ts';
 export {

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Clock, Logger, Sealer, SqlExecutor } from '@sealroom/core';
 import { formatCheckpoint } from './checkpoint.ts';
 import { type Decision, toLeaf } from './entry.ts';
+import { type EdgeTree, createEdgeTree } from './edge-tree.ts';
 import { TransparencyError } from './errors.ts';
 import { hashLeaf } from './merkle.ts';
 import { type Ed25519NoteKey, checkKeyName, noteKeyFromSeed, parseNote, signNote } from './note.ts';
 import { formatReceipt } from './receipt.ts';
 import type { StoredCheckpoint, StoredLeaf, TransparencyStore } from './store.ts';
-import { type HashTree, createMemoryTree } from './tree.ts';
 
 /** A checkpoint is signed this often while the tree grows, and at once when a receipt needs one. */
 export const CHECKPOINT_INTERVAL_MS = 1000;
@@ -106,12 +106,18 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
   const { store, clock, logger } = options;
   const key = await loadOrCreateKey(options);
   const intervalMs = options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
-  let tree: HashTree = createMemoryTree();
+  /** Proofs rehash closed chunks from the stored leaves, read in index order. */
+  const readLeafHashes = async (from: number, count: number) => {
+    const leaves = await store.leavesFrom(from, count);
+    return leaves.filter((l, i) => l.index === from + i).map((l) => hashLeaf(l.leaf));
+  };
+  const newTree = () => createEdgeTree(readLeafHashes);
+  let tree: EdgeTree = newTree();
   /** Set when storage no longer matches a signed checkpoint: the log then signs and serves nothing. */
   let corrupt: TransparencyError | undefined;
 
   /** Hashes stored leaves from the tree's size on (another replica may have appended). */
-  const catchUp = async (into: HashTree) => {
+  const catchUp = async (into: EdgeTree) => {
     for (;;) {
       const leaves = await store.leavesFrom(into.size, LOAD_BATCH);
       for (const l of leaves) {
@@ -127,10 +133,10 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
     }
   };
 
-  const checkAgainstCheckpoint = async (candidate: HashTree) => {
+  const checkAgainstCheckpoint = async (candidate: EdgeTree) => {
     const latest = await store.latestCheckpoint();
     if (!latest) return;
-    if (candidate.size < latest.size || !candidate.root(latest.size).equals(latest.root)) {
+    if (candidate.size < latest.size || !(await candidate.root(latest.size)).equals(latest.root)) {
       throw new TransparencyError(
         'ERR_TRANSPARENCY_LOG_CORRUPT',
         `The stored entries do not hash to the signed checkpoint of size ${latest.size}: entries were altered, removed or reordered.`,
@@ -139,7 +145,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
   };
 
   const rebuild = async () => {
-    const fresh = createMemoryTree();
+    const fresh = newTree();
     await catchUp(fresh);
     await checkAgainstCheckpoint(fresh);
     tree = fresh;
@@ -204,7 +210,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
       const latest = await store.latestCheckpoint();
       const size = tree.size;
       if (latest && latest.size >= size) return latest;
-      if (latest && !tree.root(latest.size).equals(latest.root)) {
+      if (latest && !(await tree.root(latest.size)).equals(latest.root)) {
         corrupt = new TransparencyError(
           'ERR_TRANSPARENCY_LOG_CORRUPT',
           `The tree no longer extends the signed checkpoint of size ${latest.size}.`,
@@ -212,7 +218,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
         logger.error({ code: corrupt.code }, 'TRANSPARENCY LOG CORRUPT: it signs and serves nothing');
         throw corrupt;
       }
-      const root = tree.root(size);
+      const root = await tree.root(size);
       const note = signNote(formatCheckpoint({ origin: key.name, size, root }), [key]);
       const checkpoint = { size, root, note, time: clock.now() };
       await store.putCheckpoint(checkpoint);
@@ -311,7 +317,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
       return formatReceipt({
         leaf: leaf.leaf,
         index,
-        proof: tree.inclusionProof(index, checkpoint.size),
+        proof: await tree.inclusionProof(index, checkpoint.size),
         checkpointNote: cosignedNote,
       });
     },
@@ -332,7 +338,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
       }
     },
     async checkStorage() {
-      const fresh = createMemoryTree();
+      const fresh = newTree();
       await catchUp(fresh);
       await checkAgainstCheckpoint(fresh);
     },

@@ -1,4 +1,4 @@
-// The log's tree in memory: every perfect subtree hash, level by level, in contiguous buffers.
+// A whole tree in memory, every perfect subtree hash level by level (the reference the log's edge-tree.ts is tested against).
 import { TransparencyError } from './errors.ts';
 import { HASH_BYTES, consistencyProof, hashChildren, inclusionProof, rootAt } from './merkle.ts';
 
