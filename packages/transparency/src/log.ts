@@ -203,6 +203,14 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
   };
 
   let signing: Promise<unknown> = Promise.resolve();
+  /**
+   * The last checkpoint this tree was seen to extend. The tree only grows and never changes below its size,
+   * so it still does; a newer checkpoint (another replica's) is checked, which may read a stored chunk.
+   */
+  let extended: { size: number; root: Buffer } | undefined;
+  const extendsCheckpoint = async (c: { size: number; root: Buffer }) =>
+    (extended !== undefined && extended.size === c.size && extended.root.equals(c.root)) ||
+    (await tree.root(c.size)).equals(c.root);
   /** Signs the current tree unless the latest checkpoint already has its size. */
   const signNow = (): Promise<StoredCheckpoint | undefined> => {
     const run = signing.then(async () => {
@@ -210,7 +218,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
       const latest = await store.latestCheckpoint();
       const size = tree.size;
       if (latest && latest.size >= size) return latest;
-      if (latest && !(await tree.root(latest.size)).equals(latest.root)) {
+      if (latest && !(await extendsCheckpoint(latest))) {
         corrupt = new TransparencyError(
           'ERR_TRANSPARENCY_LOG_CORRUPT',
           `The tree no longer extends the signed checkpoint of size ${latest.size}.`,
@@ -222,6 +230,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
       const note = signNote(formatCheckpoint({ origin: key.name, size, root }), [key]);
       const checkpoint = { size, root, note, time: clock.now() };
       await store.putCheckpoint(checkpoint);
+      extended = { size, root };
       return (await store.checkpointAt(size)) ?? checkpoint;
     });
     signing = run.catch(() => {});
