@@ -102,6 +102,7 @@ test('an entry altered in storage fails its receipt offline, and the reopened lo
   const reopened = await open(join(dir, 'db.sqlite'));
   await assert.rejects(reopened.log.receipt(0), code('ERR_TRANSPARENCY_LOG_CORRUPT'));
   await assert.rejects(reopened.log.append(decision('111', 7)), code('ERR_TRANSPARENCY_LOG_CORRUPT'));
+  assert.throws(() => reopened.log.prepareAppend(decision('111', 8)), code('ERR_TRANSPARENCY_LOG_CORRUPT'));
   await reopened.log.stop();
   await reopened.db.close();
 });

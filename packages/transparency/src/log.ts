@@ -45,7 +45,7 @@ export interface TransparencyLog {
   readonly verifierKey: string;
   /** Appends a decision; resolves with its index once it is durable. */
   append(decision: Decision): Promise<number>;
-  /** Builds a decision's leaf now, so a malformed decision fails its own caller and no batch it would join. */
+  /** Builds a decision's leaf now, so a malformed decision or a corrupt log fails its own caller, not a batch. */
   prepareAppend(decision: Decision): PendingLeaf;
   /**
    * Appends leaves inside the caller's transaction, which must serialize on `TRANSPARENCY_LOG_LOCK` (and may
@@ -252,9 +252,14 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
 
   let timer: NodeJS.Timeout | undefined;
 
-  const prepareAppend = (decision: Decision): PendingLeaf => {
+  const buildLeaf = (decision: Decision): PendingLeaf => {
     const time = clock.now();
     return { projectNumber: decision.project, kind: decision.kind, time, leaf: toLeaf(decision, time) };
+  };
+  /** A corrupt log fails the decision's own caller here, not the audit batch it would join. */
+  const prepareAppend = (decision: Decision): PendingLeaf => {
+    failIfCorrupt();
+    return buildLeaf(decision);
   };
 
   return {
@@ -268,7 +273,7 @@ export async function openTransparencyLog(options: TransparencyLogOptions): Prom
     },
     append(decision) {
       // Built here, so a malformed decision fails its own caller and never the batch it would have joined.
-      const prepared = prepareAppend(decision);
+      const prepared = buildLeaf(decision);
       return new Promise<number>((resolve, reject) => {
         pending.push({
           ...prepared,
