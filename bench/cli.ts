@@ -4,7 +4,7 @@
 // Run: npm exec -- node bench/cli.ts [runs]   (needs hyperfine and a built CLI: npm run build -w @sealroom/cli)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveRepoRoot } from '@sealroom/core';
 
@@ -41,14 +41,26 @@ if (result.status !== 0) {
   process.exit(1);
 }
 const { results } = JSON.parse(readFileSync(json, 'utf8')) as {
-  results: { command: string; mean: number; stddev: number; user: number; system: number }[];
+  results: { command: string; mean: number; stddev: number; min: number; user: number; system: number }[];
 };
 const base = results[0];
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
-process.stdout.write(`${'command'.padEnd(32)} ${'wall (mean ± σ)'.padEnd(22)} ${'user+sys'.padEnd(10)} × node -e 0\n`);
+const ratio = (of: (r: (typeof results)[number]) => number, r: (typeof results)[number]) =>
+  base ? (of(r) / of(base)).toFixed(2) : '-';
+// On a busy machine the mean wall time mostly measures waiting for a CPU: the fastest run and the CPU time
+// (user+sys, the command's own and its children's) say more; each ratio is to `node -e 0`'s.
+const cpu = (r: (typeof results)[number]) => r.user + r.system;
+process.stdout.write(
+  `${'command'.padEnd(32)} ${'wall (mean ± σ)'.padEnd(22)} ${'fastest'.padEnd(10)} ${'user+sys'.padEnd(10)} × node -e 0 (mean, fastest, CPU)\n`,
+);
 for (const r of results) {
   process.stdout.write(
-    `${r.command.padEnd(32)} ${`${ms(r.mean)} ± ${ms(r.stddev)}`.padEnd(22)} ${ms(r.user + r.system).padEnd(10)} ${base ? (r.mean / base.mean).toFixed(2) : '-'}\n`,
+    `${r.command.padEnd(32)} ${`${ms(r.mean)} ± ${ms(r.stddev)}`.padEnd(22)} ${ms(r.min).padEnd(10)} ${ms(cpu(r)).padEnd(10)} ${ratio((x) => x.mean, r)}, ${ratio((x) => x.min, r)}, ${ratio(cpu, r)}\n`,
   );
 }
+process.stdout.write(
+  `load average during the run: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}\n`,
+);
 rmSync(dir, { recursive: true, force: true });

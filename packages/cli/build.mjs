@@ -10,6 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runOnPinnedNode } from './bin/pinned-node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** esbuild's namespace of the `node:fs` module fsWithoutNamespace() writes (not a file: not an input). */
+const FS_NAMESPACE = 'fs-without-namespace';
 
 await runOnPinnedNode('sealroom build', import.meta.url, async () => {
   const started = Date.now();
@@ -53,12 +55,20 @@ await runOnPinnedNode('sealroom build', import.meta.url, async () => {
     // layer) keep doing so: their import.meta.url is their source file's, relative to the chunk; entry.ts
     // means its own place: dist/, where commands.json is.
     plugins: [
+      fsWithoutNamespace(),
       externalThirdParty(),
       withoutSideEffects(),
       sourceRelativeImportMeta(join(here, 'dist'), [join(here, 'src', 'entry.ts')]),
     ],
   });
-  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(here, join(here, p)));
+  // A name fsWithoutNamespace() leaves out (a stream class, `promises`) would be undefined at run time.
+  const undefinedImports = result.warnings.filter((w) => w.id === 'import-is-undefined');
+  if (undefinedImports.length > 0) {
+    throw new Error(`sealroom build: ${undefinedImports.map((w) => w.text).join('; ')}; import it from its own module`);
+  }
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((p) => !p.startsWith(`${FS_NAMESPACE}:`))
+    .map((p) => relative(here, join(here, p)));
   mkdirSync(staging, { recursive: true });
   writeFileSync(join(staging, 'commands.json'), `${JSON.stringify({ version: CLI_VERSION, commands })}\n`);
   writeFileSync(join(staging, 'inputs.json'), `${JSON.stringify({ builtAt: started, files: inputs })}\n`);
@@ -67,3 +77,28 @@ await runOnPinnedNode('sealroom build', import.meta.url, async () => {
   process.stderr.write(`@sealroom/cli: built dist/ (${inputs.length} source files) in ${Date.now() - started} ms\n`);
   return 0;
 });
+
+/**
+ * `node:fs` as the CJS object, not its ES namespace: building the namespace reads every export, and
+ * fs's getters (`promises`, the stream classes) load fs/promises, readline and the stream modules, about
+ * a tenth of what `sealroom --version` costs. The module exports every plain property; an import of a
+ * getter's name fails the build (above) instead of being undefined.
+ */
+function fsWithoutNamespace() {
+  return {
+    name: FS_NAMESPACE,
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?fs$/ }, () => ({ path: 'node:fs', namespace: FS_NAMESPACE }));
+      b.onLoad({ filter: /.*/, namespace: FS_NAMESPACE }, () => {
+        const fs = process.getBuiltinModule('node:fs');
+        const names = Object.entries(Object.getOwnPropertyDescriptors(fs))
+          .filter(([name, d]) => !d.get && /^[A-Za-z_$][\w$]*$/.test(name))
+          .map(([name]) => name);
+        return {
+          contents: `const fs = process.getBuiltinModule('node:fs');\nexport default fs;\nexport const { ${names.join(', ')} } = fs;\n`,
+          loader: 'js',
+        };
+      });
+    },
+  };
+}

@@ -1,11 +1,12 @@
 // Runs a command on the pinned Node.js 24 (the `node` npm package), re-executing the calling script under
 // it when another Node started it: the sources are TypeScript that only Node 24 runs directly.
-import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// Required, not imported: an ES import of node:fs builds its namespace, which loads fs's stream and promise
+// modules, a tenth of a short `sealroom` command's start.
+const { existsSync, realpathSync } = createRequire(import.meta.url)('node:fs');
 
 /** Signals passed on to the re-executed Node, so that stopping this process stops the command. */
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -15,14 +16,8 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * Node (or, without the package, any Node 24) and returns the exit code.
  */
 export async function runOnPinnedNode(name, scriptUrl, main) {
-  const require = createRequire(import.meta.url);
-  let pinned;
-  try {
-    pinned = realpathSync(join(dirname(require.resolve('node/package.json')), 'bin', 'node'));
-  } catch {
-    pinned = undefined;
-  }
-  if (pinned && realpathSync(process.execPath) !== pinned) {
+  const pinned = pinnedNode();
+  if (pinned && realpathSync.native(process.execPath) !== pinned) {
     process.exit(await reexecute(name, pinned, fileURLToPath(scriptUrl)));
   }
   if (!pinned && Number(process.versions.node.split('.')[0]) < 24) {
@@ -35,11 +30,29 @@ export async function runOnPinnedNode(name, scriptUrl, main) {
 }
 
 /**
+ * The pinned Node's executable, real path: the `node` package in the nearest node_modules above this file,
+ * as Node's resolution (and bin/sealroom) finds it; undefined without the package. A walk of a few
+ * directories, not require.resolve(), which costs a short command more than its own work.
+ */
+function pinnedNode() {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'node_modules', 'node', 'bin', 'node');
+    if (existsSync(candidate)) return realpathSync.native(candidate);
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/**
  * Runs `script` on `node` with this process's arguments and terminal; resolves with its exit code. A
  * SIGINT, SIGTERM or SIGHUP sent to this process is sent on (a Ctrl-C at a terminal reaches both processes
  * as well: the commands that handle SIGINT take a second one within a second as the same).
  */
-function reexecute(name, node, script) {
+async function reexecute(name, node, script) {
+  // Imported here: child_process brings net, streams and dgram, which a command on the pinned Node skips.
+  const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
   return new Promise((resolve) => {
     const child = spawn(node, [script, ...process.argv.slice(2)], { stdio: 'inherit' });
     const forward = (signal) => {

@@ -2,7 +2,7 @@
 // lazily imported group, and the bundle answers as the in-process CLI does.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -68,6 +68,54 @@ test('the bundle answers as the in-process CLI: version, help, config, usage err
       assert.deepEqual(
         { code: bundled.status, stdout: bundled.stdout, stderr: bundled.stderr },
         expected,
+        `sealroom ${argv.join(' ')}`,
+      );
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Node's own modules a short command must not load: storage, crypto, processes, the network, streams and
+ * fs's promise API (each a sign that the start pulled in a service, the server or fs's ES namespace), and
+ * type stripping (the sources ran, not the bundle).
+ */
+const NOT_AT_START = [
+  'sqlite',
+  'crypto',
+  'child_process',
+  'net',
+  'http',
+  'http2',
+  'tls',
+  'zlib',
+  'stream',
+  'fs/promises',
+  'internal/deps/amaro/dist/index',
+];
+
+test('--version, config list and a group’s help load none of sqlite, crypto, processes, network or streams', {
+  skip: bundleMissing(),
+}, () => {
+  const home = mkdtempSync(join(tmpdir(), 'sealroom-entry-'));
+  try {
+    const probe = join(home, 'probe.cjs');
+    writeFileSync(
+      probe,
+      "process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, process.moduleLoadList.join('\\n')));\n",
+    );
+    for (const argv of [['--version'], ['config', 'list'], ['kms', '--help']]) {
+      const out = join(home, 'modules.txt');
+      const run = spawnSync(process.execPath, ['--require', probe, join(cliDir, 'bin', 'sealroom.js'), ...argv], {
+        env: { PATH: process.env.PATH, XDG_CONFIG_HOME: home, PROBE_OUT: out },
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const loaded = new Set(readFileSync(out, 'utf8').split('\n'));
+      assert.deepEqual(
+        NOT_AT_START.filter((name) => loaded.has(`NativeModule ${name}`)),
+        [],
         `sealroom ${argv.join(' ')}`,
       );
     }

@@ -1,5 +1,7 @@
 // The CLI's error catalogue: a command line it does not accept, a server it cannot reach or that refused.
-import { type ErrorCatalog, SealroomError, type SealroomErrorOptions } from '@sealroom/core';
+// Only core's error module: the installed CLI's start loads this file, and all of `@sealroom/core` would
+// bring sqlite and crypto with it (build.mjs splits the bundle by what each file imports).
+import { type ErrorCatalog, SealroomError, type SealroomErrorOptions } from '@sealroom/core/errors';
 
 export const CLI_ERRORS = {
   ERR_CLI_USAGE: {

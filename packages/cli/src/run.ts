@@ -2,6 +2,7 @@
 // and runs it, prints the result. main.ts gives it every command at once; entry.ts (the installed bundle)
 // gives it their descriptions and loads a command group's code only when one of its commands runs.
 import { createApiClient, resolveApiUrl } from './api-client.ts';
+import { directWriter } from './direct-output.ts';
 import { type CommandContext, type CommandSpec, GLOBAL_FLAGS, parseLine, UsageError } from './command.ts';
 import { openCliConfig } from './config-store.ts';
 import { renderOutput } from './format.ts';
@@ -54,8 +55,8 @@ export async function runCommandLine(
   io: CliIo = {},
 ): Promise<number> {
   const env = io.env ?? process.env;
-  const stdout = io.stdout ?? ((text: string) => process.stdout.write(text));
-  const rawStderr = io.stderr ?? ((text: string) => process.stderr.write(text));
+  const stdout = io.stdout ?? directWriter(1);
+  const rawStderr = io.stderr ?? directWriter(2);
   // A progress line redrawn in place is ended before anything else is written after it.
   let progressOpen = false;
   const stderr = (text: string) => {
@@ -63,7 +64,12 @@ export async function runCommandLine(
     progressOpen = false;
     rawStderr(text);
   };
-  const interactive = io.stderrIsTty ?? (io.stderr === undefined && process.stderr.isTTY === true);
+  // Asked only when a command asks: process.stderr builds the stream the direct writes avoid.
+  let tty: boolean | undefined;
+  const interactive = () => {
+    tty ??= io.stderrIsTty ?? (io.stderr === undefined && process.stderr.isTTY === true);
+    return tty;
+  };
   if (argv[0] === '--version' || (argv[0] === 'version' && argv.length === 1)) {
     stdout(`Sealroom CLI ${catalog.version}\nNode.js ${process.versions.node}\n`);
     return 0;
@@ -136,10 +142,12 @@ export async function runCommandLine(
       err: (text) => {
         if (!line.flags.quiet && !QUIET_VERBOSITIES.has(verbosity)) stderr(`${text}\n`);
       },
-      interactive: interactive && !line.flags.quiet,
+      get interactive() {
+        return !line.flags.quiet && interactive();
+      },
       progress: (text, done) => {
         if (line.flags.quiet) return;
-        if (!interactive) return stderr(`${text}\n`);
+        if (!ctx.interactive) return stderr(`${text}\n`);
         rawStderr(`\r\x1b[2K${text.slice(0, Math.max(20, (process.stderr.columns ?? 100) - 1))}${done ? '\n' : ''}`);
         progressOpen = !done;
       },
