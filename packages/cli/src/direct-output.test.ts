@@ -32,3 +32,25 @@ test('a pipe made non-blocking and left full gets every byte in order: the rest 
   assert.equal(text.length, expected.length);
   assert.ok(text === expected, 'the bytes arrive in the order written');
 });
+
+test('a reader that goes away (`| head`) ends the command quietly, without a stack trace', async () => {
+  const script = `
+    import { directWriter } from ${JSON.stringify(new URL('./direct-output.ts', import.meta.url).href)};
+    const write = directWriter(1);
+    for (let i = 0; i < 1024; i++) write('a line of output that nobody reads any more\\n'.repeat(64));
+    process.stderr.write('not reached\\n');
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  try {
+    // The reader takes the first chunk and closes its end, as `head` does.
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    assert.equal(await closed, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  assert.equal(stderr, '');
+});

@@ -19,7 +19,10 @@ export function directWriter(fd: 1 | 2): (text: string) => void {
     try {
       while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      // The reader is gone (`sealroom … | head`): nothing more can be shown, so the command ends quietly.
+      if (code === 'EPIPE') process.exit(0);
+      if (code !== 'EAGAIN') throw error;
       stream = fd === 1 ? process.stdout : process.stderr;
       stream.write(bytes.subarray(offset));
     }
