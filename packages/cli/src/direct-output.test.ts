@@ -48,7 +48,7 @@ test('a reader that goes away (`| head`) ends the command quietly, without a sta
     // The reader takes the first chunk and closes its end, as `head` does.
     await new Promise((resolve) => child.stdout.once('data', resolve));
     child.stdout.destroy();
-    assert.equal(await closed, 0);
+    assert.equal(await closed, 0, stderr);
   } finally {
     child.kill('SIGKILL');
   }

@@ -20,8 +20,9 @@ export function directWriter(fd: 1 | 2): (text: string) => void {
       while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      // The reader is gone (`sealroom … | head`): nothing more can be shown, so the command ends quietly.
-      if (code === 'EPIPE') process.exit(0);
+      // The reader is gone (`sealroom … | head`; ECONNRESET where stdout is a socket, as a Node parent's
+      // pipes are): nothing more can be shown, so the command ends quietly.
+      if (code === 'EPIPE' || code === 'ECONNRESET') process.exit(0);
       if (code !== 'EAGAIN') throw error;
       stream = fd === 1 ? process.stdout : process.stderr;
       stream.write(bytes.subarray(offset));
