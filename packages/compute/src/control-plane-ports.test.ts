@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { controlPlaneLoopbackPorts } from './module.ts';
+import { controlPlaneLoopbackPorts } from './control-plane-ports.ts';
 
 test('an instance is bridged to the gRPC endpoint its replica serves, not the one another replica wrote to endpoints.json', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'sealroom-bridge-'));

@@ -1,5 +1,6 @@
 // The embedded host's instance networks: isolation when it can (root, runc, ip netns, nftables), the host
 // network otherwise, and what the operator sees of either (serial lines, the instance's network facts).
+import { createHash } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '@sealroom/core';
 import {
@@ -44,6 +45,11 @@ export interface InstanceNetworks {
   setFirewall(instanceId: string, rules: readonly FirewallRule[]): Promise<void>;
   get(instanceId: string): InstanceNetwork | undefined;
   close(): Promise<void>;
+}
+
+/** The six hex digits naming a host's namespaces, interfaces and table, from its state directory. */
+export function hostTagOf(stateDir: string): string {
+  return createHash('sha256').update(stateDir).digest('hex').slice(0, 6);
 }
 
 /** The host's first non-loopback IPv4 address: what `natIP` reports (published ports answer on every address). */

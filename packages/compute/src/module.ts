@@ -1,6 +1,5 @@
 // The compute service as a ServiceFactory: the instances API over SQL, and the embedded host agent.
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type PlatformCa, loadOrCreatePlatformCa } from '@sealroom/attest';
 import { launcherBuildDigest } from '@sealroom/launcher';
@@ -24,6 +23,8 @@ import { type InstanceService, type ServiceAccountLookup, createInstanceService 
 import type { InstanceStatus } from './instance.types.ts';
 import { openSqlInstanceStore } from './store.ts';
 import { METADATA_SERVER_PORT } from './instance-metadata.ts';
+import { controlPlaneLoopbackPorts } from './control-plane-ports.ts';
+import { hostTagOf } from './instance-network.ts';
 import { firewallRoutes } from './firewall-http.ts';
 import { createFirewallService } from './firewall-service.ts';
 import { createSqlFirewallStore } from './firewall-store.ts';
@@ -171,7 +172,7 @@ export async function createComputeModule(
         mode: config.network,
         requireIsolation: !settings.dev,
         pool: config.networkPool,
-        hostTag: createHash('sha256').update(settings.stateDir).digest('hex').slice(0, 6),
+        hostTag: hostTagOf(settings.stateDir),
         bridgePorts: () => controlPlaneLoopbackPorts(settings.baseUrl, settings.stateDir, servedGrpc),
         // The metadata server on each instance's gateway, open whatever the firewall rules say.
         gatewayPorts: [METADATA_SERVER_PORT],
@@ -366,43 +367,5 @@ const RUNNER_LEASE_PREFIX = 'compute-runner:';
 const RUNNER_RENEW_MS = 5_000;
 /** How often the supervising replica looks for instances of replicas whose lease lapsed. */
 const SUPERVISION_INTERVAL_MS = 15_000;
-
-const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
-/**
- * The control plane's ports on the host's loopback (REST, and the gRPC endpoint handed to instances): an isolated
- * workload configured with `http://127.0.0.1:PORT` reaches them through its namespace's bridge. The gRPC endpoint
- * is the one this process serves (`served`), never another replica's: replicas sharing a state directory overwrite
- * each other's `endpoints.json`, which is read only for instances that boot before the listeners are up.
- */
-export function controlPlaneLoopbackPorts(
-  baseUrl: string,
-  stateDir: string,
-  served?: { readonly host: string; readonly port: number },
-): number[] {
-  const ports: number[] = [];
-  const add = (host: string, port: string) => {
-    if (LOOPBACK_HOST.test(host) && /^\d{1,5}$/.test(port)) ports.push(Number(port));
-  };
-  const rest = new URL(baseUrl);
-  add(rest.hostname, rest.port || (rest.protocol === 'https:' ? '443' : '80'));
-  if (served) {
-    add(served.host, String(served.port));
-    return ports;
-  }
-  const file = join(stateDir, 'endpoints.json');
-  if (existsSync(file)) {
-    try {
-      const grpc = (JSON.parse(readFileSync(file, 'utf8')) as { grpc?: unknown }).grpc;
-      if (typeof grpc === 'string') {
-        const at = grpc.lastIndexOf(':');
-        add(grpc.slice(0, at), grpc.slice(at + 1));
-      }
-    } catch {
-      // A half-written file: the REST port alone.
-    }
-  }
-  return ports;
-}
 
 export const createComputeService: ServiceFactory = async (context) => createComputeModule(context);

@@ -1,5 +1,4 @@
 // `sealroom host run`: the agent of a joined host. It keeps one channel to the control plane and boots what it is told.
-import { createHash } from 'node:crypto';
 import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { type Clock, type Logger, systemClock } from '@sealroom/core';
@@ -8,25 +7,14 @@ import type { OutboundClient } from '@sealroom/outbound';
 import { createEmbeddedHostAgent } from '../embedded-agent.ts';
 import { ComputeError } from '../errors.ts';
 import type { BootRequest, HostAgent, InstanceEvents } from '../host-agent.ts';
+import { controlPlaneLoopbackPorts } from '../control-plane-ports.ts';
 import { METADATA_SERVER_PORT } from '../instance-metadata.ts';
-import type { NetworkMode } from '../instance-network.ts';
+import { type NetworkMode, hostTagOf } from '../instance-network.ts';
 import { createEventBuffer } from './event-buffer.ts';
 import { type HostState, endpointList, readHostState, updateChannelEndpoint } from './host-state.ts';
 import { type Frame, type Peer, createPeer } from './peer.ts';
 import { CHANNEL_PATH, HEARTBEAT_MS } from './protocol.ts';
 import { startWatchdog } from './watchdog.ts';
-
-const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
-/** The control plane's REST and gRPC ports when it listens on this machine's loopback. */
-function loopbackPorts(api: string, endpoints: PlatformEndpoints | undefined): number[] {
-  const ports: number[] = [];
-  const rest = new URL(api);
-  if (LOOPBACK_HOST.test(rest.hostname)) ports.push(Number(rest.port || (rest.protocol === 'https:' ? 443 : 80)));
-  const grpc = endpoints?.grpc;
-  if (grpc && LOOPBACK_HOST.test(grpc.host)) ports.push(grpc.port);
-  return ports;
-}
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -123,9 +111,9 @@ export async function startHostRunner(options: HostRunnerOptions): Promise<HostR
       mode: options.network ?? 'auto',
       // Whether the deployment accepts an unisolated instance is the host operator's call (`--network`).
       requireIsolation: false,
-      hostTag: createHash('sha256').update(options.stateDir).digest('hex').slice(0, 6),
+      hostTag: hostTagOf(options.stateDir),
       // A control plane on this machine's loopback (a test, a one-machine deployment) is bridged in.
-      bridgePorts: () => loopbackPorts(state.api, endpoints),
+      bridgePorts: () => controlPlaneLoopbackPorts(state.api, undefined, endpoints?.grpc),
       gatewayPorts: [METADATA_SERVER_PORT],
     },
   };
