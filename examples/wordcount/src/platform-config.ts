@@ -80,6 +80,16 @@ export interface PlatformConfigInput extends CollaboratorsValue {
  * `state` (same key ring), the ingress secrets `tee-server-key`, `tee-server-cert` and `tee-client-ca`, the seed's
  * subscription `cs-subscribe`, and no `pubsub` section (ADC).
  */
+/** A collaborator's ingress TLS: its key, certificate and client CA as its own secrets, with the seed's names. */
+export function ingressTls(project: string, serverName: string | undefined) {
+  return {
+    serverName,
+    serverKeySecret: `projects/${project}/secrets/tee-server-key`,
+    serverCertSecret: `projects/${project}/secrets/tee-server-cert`,
+    clientCaSecret: `projects/${project}/secrets/tee-client-ca`,
+  };
+}
+
 export function buildPlatformConfig(input: PlatformConfigInput): WordcountConfig {
   const [first] = input.collaborators;
   if (!first) throw new WordcountError('ERR_WORDCOUNT_BAD_CONFIG', 'at least one collaborator');
@@ -93,16 +103,7 @@ export function buildPlatformConfig(input: PlatformConfigInput): WordcountConfig
         api: input.api,
         resultSecret: `projects/${c.project}/secrets/wordcount-results`,
         // The ingress's key, certificate and client CA are the collaborator's secrets, released at run time.
-        ...(input.ingressPort !== undefined && c.serverName
-          ? {
-              tls: {
-                serverName: c.serverName,
-                serverKeySecret: `projects/${c.project}/secrets/tee-server-key`,
-                serverCertSecret: `projects/${c.project}/secrets/tee-server-cert`,
-                clientCaSecret: `projects/${c.project}/secrets/tee-client-ca`,
-              },
-            }
-          : {}),
+        ...(input.ingressPort !== undefined && c.serverName ? { tls: ingressTls(c.project, c.serverName) } : {}),
       })),
       ...(input.ingressPort === undefined ? {} : { ingressPort: input.ingressPort }),
       state: {

@@ -1,6 +1,7 @@
 // The launch configuration the operator passes as tee-env-WORDCOUNT_CONFIG: the collaborator set the token measures.
 import { type WordcountConfig, parseWordcountConfig } from '../config.ts';
 import { WordcountError } from '../errors.ts';
+import { ingressTls } from '../platform-config.ts';
 
 export interface LaunchConfigInput {
   readonly operator: { readonly project: string; readonly audience: string; readonly serviceAccount: string };
@@ -39,16 +40,7 @@ export function buildLaunchConfig(input: LaunchConfigInput): WordcountConfig {
         kmsKey: c.kmsKey,
         api: input.api,
         resultSecret: `projects/${c.project}/secrets/wordcount-results`,
-        ...(withTls
-          ? {
-              tls: {
-                serverName: c.serverName,
-                serverKeySecret: `projects/${c.project}/secrets/tee-server-key`,
-                serverCertSecret: `projects/${c.project}/secrets/tee-server-cert`,
-                clientCaSecret: `projects/${c.project}/secrets/tee-client-ca`,
-              },
-            }
-          : {}),
+        ...(withTls ? { tls: ingressTls(c.project, c.serverName) } : {}),
       })),
       ...(withTls ? { ingressPort: input.ingressPort } : {}),
       minCount: input.minCount,
