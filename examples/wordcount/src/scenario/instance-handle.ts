@@ -13,7 +13,7 @@ export interface InstanceVariant {
 
 /** A workload started by the operator, as the scenario watches it. */
 export interface WorkloadHandle {
-  /** Resolves once the workload has sealed at least this many contributions into a published result. */
+  /** Resolves once the workload has sealed at least this many contributions into every collaborator's result. */
   waitForContributions(count: number, timeoutMs: number): Promise<void>;
   /** The instance's serial output (compute only; empty for the dev stand-in). */
   serialOutput(): Promise<string>;
@@ -38,6 +38,8 @@ const ZONE = '--zone=us-central1-a';
 /** `sealroom compute instances create` with the seed's flags; the handle reads the serial console. */
 export async function startComputeInstance(options: ComputeInstanceOptions): Promise<WorkloadHandle> {
   const { name, variant, operatorCli: cli } = options;
+  // "A/…,B/…;ingress=9443": one entry per collaborator before the options.
+  const collaborators = (options.collaboratorsValue.split(';')[0] ?? '').split(',').length;
   await cli.sealroom([
     'compute',
     'instances',
@@ -61,7 +63,7 @@ export async function startComputeInstance(options: ComputeInstanceOptions): Pro
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const output = await serial();
-        if (publishedContributions(output) >= count) return;
+        if (publishedContributions(output, collaborators) >= count) return;
         if (Date.now() > deadline)
           throw new WordcountError(
             'ERR_WORDCOUNT_SCENARIO',
@@ -95,21 +97,24 @@ export function devInstanceHandle(workload: RunningWorkload): WorkloadHandle {
   };
 }
 
-/** The largest total of contributions in a "sealed result published" line of the instance's serial output. */
-export function publishedContributions(serialOutput: string): number {
-  let best = 0;
+/**
+ * The contributions every collaborator's published result holds: per collaborator, the largest total in its
+ * "sealed result published" lines of the instance's serial output; the least of those, or 0 while fewer than
+ * `collaborators` have one (results go out one collaborator after the other).
+ */
+export function publishedContributions(serialOutput: string, collaborators: number): number {
+  const best = new Map<string, number>();
   for (const line of serialOutput.split('\n')) {
     const start = line.indexOf('{"time"');
     if (start < 0 || !line.includes('sealed result published')) continue;
     try {
-      const entry = JSON.parse(line.slice(start)) as { contributions?: Record<string, number> };
-      best = Math.max(
-        best,
-        Object.values(entry.contributions ?? {}).reduce((a, b) => a + b, 0),
-      );
+      const entry = JSON.parse(line.slice(start)) as { collaborator?: string; contributions?: Record<string, number> };
+      const total = Object.values(entry.contributions ?? {}).reduce((a, b) => a + b, 0);
+      const who = entry.collaborator ?? '';
+      best.set(who, Math.max(best.get(who) ?? 0, total));
     } catch {
       // a line cut by the serial console
     }
   }
-  return best;
+  return best.size < collaborators ? 0 : Math.min(...best.values());
 }
