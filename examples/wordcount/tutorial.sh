@@ -152,8 +152,10 @@ sealroom compute instances create vm1 --confidential-compute --shielded-secure-b
 
 # The instance boots (pull, measure, attest, start); the workload says when it is ready. Watch it with
 # sealroom compute instances get-serial-port-output vm1 --zone=us-central1-a
-serial_says() { local out; out=$(sealroom compute instances get-serial-port-output vm1 --zone=us-central1-a --configuration=operator) && [[ $out == *"$1"* ]]; }
-poll 300 "the workload's subscription" serial_says 'subscription ready'
+serial() { sealroom compute instances get-serial-port-output vm1 --zone=us-central1-a --configuration=operator; }
+serial_says() { local out; out=$(serial) && [[ $out == *"$1"* ]]; }
+# On a timeout the console's last lines say why (a refused pull, attestation or key release).
+poll 300 "the workload's subscription" serial_says 'subscription ready' || { serial | tail -40 >&2; exit 1; }
 
 ## Both collaborators publish "alice" (the seed's Go client flags, only the program name changed)
 sealroom config configurations activate collaborator-1
@@ -166,7 +168,7 @@ sealroom-wordcount publish --topicProject=$OPERATOR_PROJECT_ID --user=alice \
   --audience="$(AUD $COLLABORATOR_2_PROJECT_NUMBER)"
 
 ## Both collaborators send "bob" over mTLS, after checking that the attested workload holds the TLS session
-poll 120 "the workload's mTLS ingress" serial_says 'mTLS ingress listening'
+poll 120 "the workload's mTLS ingress" serial_says 'mTLS ingress listening' || { serial | tail -40 >&2; exit 1; }
 # The host publishes the image's EXPOSEd 9443 (the same port when free): describe says where.
 INGRESS_PORT=$(sealroom compute instances describe vm1 --zone=us-central1-a --configuration=operator --format=json |
   node -e 'const vm = JSON.parse(require("fs").readFileSync(0, "utf8"));

@@ -102,7 +102,15 @@ test('examples/wordcount/tutorial.sh runs as written, twice on the same server, 
   for (const run of [1, 2]) {
     const result = await runBash([tutorial], dir, RUN_TIMEOUT_MS - 30_000);
     const tail = result.output.slice(-4000);
-    assert.equal(result.code, 0, `run ${run} of tutorial.sh failed (exit ${result.code}):\n${tail}`);
+    // A failed run also shows what the server warned about (the script's own output shows the console).
+    const warnings = () =>
+      server
+        .logs()
+        .split('\n')
+        .filter((line) => /"level":"(warn|error)"/.test(line))
+        .slice(-30)
+        .join('\n');
+    assert.equal(result.code, 0, `run ${run} of tutorial.sh failed (exit ${result.code}):\n${tail}\n${warnings()}`);
     // Both collaborators' results count alice (Pub/Sub) and bob (mTLS) twice: one from each.
     assert.equal(result.output.match(/"alice": 2/g)?.length, 2, tail);
     assert.equal(result.output.match(/"bob": 2/g)?.length, 2, tail);
