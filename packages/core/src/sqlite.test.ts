@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -122,6 +122,51 @@ test('a database that cannot be written fails writes as ERR_STORAGE_UNWRITABLE a
     const health = await db.checkStorage();
     assert.equal(health.ok === false && health.fault, 'unwritable');
     assert.deepEqual(await db.all('SELECT id FROM t'), [], 'reads still work');
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkpointInBackground: a worker thread copies the log into the database file; close stops it first', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-sql-'));
+  try {
+    const path = join(dir, 'db.sqlite');
+    const db = openSqliteDatabase({ path, checkpointInBackground: true });
+    await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
+    // About 400 pages in the log: below the writer's automatic threshold (1,000), so only the thread can have
+    // copied them into the database file.
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 384; i++) await tx.run('INSERT INTO t (b) VALUES (?)', [Buffer.alloc(4000, i)]);
+    });
+    const deadline = Date.now() + 10_000;
+    while (statSync(path).size < 1_500_000) {
+      assert.ok(Date.now() < deadline, `copied within 10 s (file ${statSync(path).size} bytes)`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n, 384);
+    await db.close();
+    // The last connection to close removes the log: the thread's was closed before the writer's.
+    assert.equal(existsSync(`${path}-wal`), false, 'no log left after close');
+    const reopened = openSqliteDatabase({ path });
+    assert.equal((await reopened.get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n, 384);
+    await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without it, the log stays uncopied below the threshold (what the test above tells apart)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-sql-'));
+  try {
+    const path = join(dir, 'db.sqlite');
+    const db = openSqliteDatabase({ path });
+    await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 384; i++) await tx.run('INSERT INTO t (b) VALUES (?)', [Buffer.alloc(4000, i)]);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(statSync(path).size < 100_000, `file ${statSync(path).size} bytes`);
     await db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

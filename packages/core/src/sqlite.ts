@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CoreError } from './errors.ts';
 import { createLocalNotifications } from './notifications.ts';
+import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.ts';
 import {
   pendingMigrations,
   type SqlDatabase,
@@ -27,6 +28,11 @@ export interface SqliteOptions {
   readonly minFreeBytes?: number;
   /** Opens the file read-only (every write then fails as ERR_STORAGE_UNWRITABLE). */
   readonly readOnly?: boolean;
+  /**
+   * Copies the write-ahead log into the database file from a worker thread as it fills (a server's
+   * database), so the commit that reaches SQLite's checkpoint threshold finds little left to copy.
+   */
+  readonly checkpointInBackground?: boolean;
 }
 
 /** The default reserve: a megabyte is a few hundred pages of WAL growth, less than one large request. */
@@ -58,7 +64,8 @@ export function openSqliteDatabase(options: SqliteOptions): SqlDatabase {
     if (db?.isOpen) db.close();
     throw storageFaultOf(error) ?? error;
   }
-  return new SqliteDatabase(db, options);
+  const background = options.checkpointInBackground === true && options.path !== ':memory:' && !options.readOnly;
+  return new SqliteDatabase(db, options, background ? startCheckpointer(options.path) : undefined);
 }
 
 class SqliteDatabase implements SqlDatabase {
@@ -75,9 +82,11 @@ class SqliteDatabase implements SqlDatabase {
   #closed = false;
   readonly #directory: string | undefined;
   readonly #minFreeBytes: number;
+  readonly #checkpointer: Checkpointer | undefined;
 
-  constructor(db: DatabaseSync, options: SqliteOptions) {
+  constructor(db: DatabaseSync, options: SqliteOptions, checkpointer?: Checkpointer) {
     this.#db = db;
+    this.#checkpointer = checkpointer;
     this.#directory = options.path === ':memory:' ? undefined : dirname(options.path);
     this.#minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
   }
@@ -237,6 +246,7 @@ class SqliteDatabase implements SqlDatabase {
     if (this.#closed) return;
     this.#closed = true;
     this.#statements.clear();
+    await this.#checkpointer?.stop();
     this.#db.close();
   }
 }

@@ -24,7 +24,7 @@ export async function openState(
   const sealer = loadOrCreateRootKey(rootKeyFile ?? join(stateDir, 'keys', 'root.key'));
   const db =
     databaseUrl === undefined
-      ? openSqliteDatabase({ path: join(stateDir, 'sealroom.db') })
+      ? openSqliteDatabase({ path: join(stateDir, 'sealroom.db'), checkpointInBackground: true })
       : await openPostgresDatabase({ url: databaseUrl });
   try {
     await db.migrate('sealroom-meta', ['CREATE TABLE sealroom_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);']);
