@@ -1,5 +1,6 @@
 // Identifiers: opaque ids, numeric ids shaped like Google's, and random secrets.
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { pooledRandomBytes } from './random.ts';
 
 export function newUuid(): string {
   return randomUUID();
@@ -29,5 +30,5 @@ export function newInstanceId(): string {
 
 /** A bearer secret: a prefix naming its kind, then 32 random bytes in base64url. */
 export function newSecretToken(prefix: string): string {
-  return `${prefix}.${randomBytes(32).toString('base64url')}`;
+  return `${prefix}.${pooledRandomBytes(32).toString('base64url')}`;
 }

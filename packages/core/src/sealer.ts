@@ -9,6 +9,7 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
+import { pooledRandomBytes } from './random.ts';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CoreError } from './errors.ts';
@@ -50,7 +51,7 @@ export function createSealer(rootKey: Uint8Array): Sealer {
       return createHmac('sha256', macKey).update(data).digest();
     },
     seal(plaintext, context) {
-      const iv = randomBytes(IV_BYTES);
+      const iv = pooledRandomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

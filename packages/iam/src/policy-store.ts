@@ -1,6 +1,5 @@
 // Stores one IAM policy per resource (canonical name), with etags for optimistic concurrency.
-import { randomBytes } from 'node:crypto';
-import { type Clock, type SqlDatabase, type SqlExecutor, systemClock } from '@sealroom/core';
+import { type Clock, pooledRandomBytes, type SqlDatabase, type SqlExecutor, systemClock } from '@sealroom/core';
 import { createChangeCache } from './change-cache.ts';
 import { IamError } from './errors.ts';
 import { type Binding, EMPTY_POLICY_ETAG, type Policy } from './policy.ts';
@@ -109,7 +108,7 @@ export async function writePolicy(
   bindings: readonly Binding[],
   now: number,
 ): Promise<Policy> {
-  const etag = randomBytes(8).toString('base64');
+  const etag = pooledRandomBytes(8).toString('base64');
   const needsV3 = bindings.some((b) => b.condition);
   const storedVersion = needsV3 ? 3 : version;
   await exec.run(
@@ -148,7 +147,7 @@ export async function replaceMember(exec: SqlExecutor, from: string, to: string,
     if (!changed) continue;
     await exec.run('UPDATE iam_policies SET bindings = ?, etag = ?, update_time = ? WHERE resource = ?', [
       JSON.stringify(next),
-      randomBytes(8).toString('base64'),
+      pooledRandomBytes(8).toString('base64'),
       now,
       row.resource,
     ]);

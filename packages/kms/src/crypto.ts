@@ -13,6 +13,7 @@ import {
   privateEncrypt,
   randomBytes,
 } from 'node:crypto';
+import { pooledRandomBytes } from '@sealroom/core';
 import type { Algorithm } from './enums.ts';
 import { KmsError } from './errors.ts';
 
@@ -69,7 +70,7 @@ export function encryptSymmetric(
   const header = Buffer.alloc(HEADER_BYTES);
   header[0] = FORMAT;
   header.writeUInt32BE(versionId, 1);
-  const iv = randomBytes(IV_BYTES);
+  const iv = pooledRandomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(gcmAad(header, aad));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

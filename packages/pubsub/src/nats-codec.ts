@@ -1,5 +1,6 @@
 // How Pub/Sub maps onto JetStream names and messages: streams, subjects, consumers, headers and ack ids.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { pooledRandomBytes } from '@sealroom/core';
 import { headers as natsHeaders, type JsMsg, type MsgHdrs } from 'nats';
 import { PubsubError } from './errors.ts';
 import type { OutgoingMessage, PubsubMessage } from './model.ts';
@@ -16,7 +17,7 @@ const ORDERING_KEY_HEADER = 'Sealroom-Ordering-Key';
 
 /** A fresh id for a stream or a subscription's consumers: lower-case hex, valid in subjects and names. */
 export function newNatsId(): string {
-  return randomBytes(8).toString('hex');
+  return pooledRandomBytes(8).toString('hex');
 }
 
 export const streamName = (streamId: string): string => `SEALROOM_PUBSUB_${streamId}`;

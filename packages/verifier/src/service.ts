@@ -1,8 +1,8 @@
 // The verifier's domain logic: challenges, appraisal of evidence, and token issuance. No HTTP here.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readInstanceInfo, verifyAkCertificateChain } from '@sealroom/attest';
 import type { HwModel, TpmEvidence } from '@sealroom/attest';
-import { CLAIMS_SCHEMA, CoreError, newUuid, outputPolicyClaims, toRfc3339 } from '@sealroom/core';
+import { CLAIMS_SCHEMA, CoreError, newUuid, outputPolicyClaims, pooledRandomBytes, toRfc3339 } from '@sealroom/core';
 import type { Caller, Clock, Logger, SealroomClaims } from '@sealroom/core';
 import type { ServiceContext } from '@sealroom/transport';
 import { appraiseTpmEvidence, toVerifierError } from './appraisal.ts';
@@ -283,7 +283,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       const now = clock.now();
       const record = {
         name: `projects/${ref.projectId}/locations/${location}/challenges/${newUuid()}`,
-        nonce: randomBytes(NONCE_BYTES),
+        nonce: pooledRandomBytes(NONCE_BYTES),
         createTime: now,
         expireTime: now + config.challengeTtlSeconds * 1000,
         used: false,
