@@ -4,6 +4,7 @@
 // Node's own randomUUID keeps an entropy cache for the same reason. Each byte of the pool is handed out once
 // and wiped from the pool as it is.
 import { randomBytes, randomFillSync } from 'node:crypto';
+import { invalidArgument } from './errors.ts';
 
 const POOL_BYTES = 4096;
 /** Larger requests go to the generator directly: they would drain the pool for one caller. */
@@ -14,7 +15,8 @@ let offset = POOL_BYTES;
 
 /** `crypto.randomBytes(size)`, from the pool (refilled 4 KiB at a time) for sizes up to 256 bytes. */
 export function pooledRandomBytes(size: number): Buffer {
-  if (!Number.isInteger(size) || size < 0) throw new RangeError(`a byte count, not ${size}`);
+  if (!Number.isInteger(size) || size < 0)
+    throw invalidArgument(`A byte count is a whole number of 0 or more, not ${size}.`);
   if (size > MAX_POOLED_BYTES) return randomBytes(size);
   if (offset + size > POOL_BYTES) {
     randomFillSync(pool);
