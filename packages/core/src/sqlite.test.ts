@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isSealroomError } from './errors.ts';
+import type { SqlDatabase } from './sql.ts';
 import { mountSmallFilesystem } from './small-filesystem.ts';
 import { openSqliteDatabase } from './sqlite.ts';
 
@@ -128,17 +129,30 @@ test('a database that cannot be written fails writes as ERR_STORAGE_UNWRITABLE a
   }
 });
 
-test('checkpointInBackground: a worker thread copies the log into the database file; close stops it first', async () => {
+/**
+ * A database in a fresh folder with about 400 pages in its log (below SQLite's automatic checkpoint threshold
+ * of 1,000, so nothing but a checkpointer thread copies them into the file); runs `check` on it, then removes it.
+ */
+async function withLogOf400Pages(
+  checkpointInBackground: boolean,
+  check: (db: SqlDatabase, path: string) => Promise<void>,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sealroom-sql-'));
   try {
     const path = join(dir, 'db.sqlite');
-    const db = openSqliteDatabase({ path, checkpointInBackground: true });
+    const db = openSqliteDatabase({ path, checkpointInBackground });
     await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
-    // About 400 pages in the log: below the writer's automatic threshold (1,000), so only the thread can have
-    // copied them into the database file.
     await db.transaction(async (tx) => {
       for (let i = 0; i < 384; i++) await tx.run('INSERT INTO t (b) VALUES (?)', [Buffer.alloc(4000, i)]);
     });
+    await check(db, path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('checkpointInBackground: a worker thread copies the log into the database file; close stops it first', () =>
+  withLogOf400Pages(true, async (db, path) => {
     const deadline = Date.now() + 10_000;
     while (statSync(path).size < 1_500_000) {
       assert.ok(Date.now() < deadline, `copied within 10 s (file ${statSync(path).size} bytes)`);
@@ -151,24 +165,11 @@ test('checkpointInBackground: a worker thread copies the log into the database f
     const reopened = openSqliteDatabase({ path });
     assert.equal((await reopened.get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n, 384);
     await reopened.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('without it, the log stays uncopied below the threshold (what the test above tells apart)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sealroom-sql-'));
-  try {
-    const path = join(dir, 'db.sqlite');
-    const db = openSqliteDatabase({ path });
-    await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
-    await db.transaction(async (tx) => {
-      for (let i = 0; i < 384; i++) await tx.run('INSERT INTO t (b) VALUES (?)', [Buffer.alloc(4000, i)]);
-    });
+test('without it, the log stays uncopied below the threshold (what the test above tells apart)', () =>
+  withLogOf400Pages(false, async (db, path) => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.ok(statSync(path).size < 100_000, `file ${statSync(path).size} bytes`);
     await db.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
