@@ -71,7 +71,7 @@ const MIGRATIONS = [
 ];
 
 /** The channel on which pool and provider changes are announced to every replica on the database. */
-const FEDERATION_CHANGE_CHANNEL = 'sealroom_federation_changes';
+export const FEDERATION_CHANGE_CHANNEL = 'sealroom_federation_changes';
 /**
  * A cached pool or provider is reused this long at most: the backstop for a change notification that never
  * arrived (a notification that was lost to a reconnect drops the whole cache anyway).
