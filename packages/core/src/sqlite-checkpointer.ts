@@ -1,7 +1,7 @@
 // WAL checkpoints copied on a thread of their own. SQLite's automatic checkpoint runs inside the COMMIT that
 // takes the log past 1,000 pages: that commit copies every page of the log into the database file, on the
 // event loop, and each request waiting on the loop waits for it (the p99 of an audited request doubled). A
-// second connection on a worker thread copies the log PASSIVE every few dozen milliseconds, which never blocks
+// second connection on a worker thread copies the log PASSIVE every 200 ms, which never blocks
 // the writer; the writer's automatic checkpoint then finds the log all but copied, copies the rest and lets
 // the next commit start the log over. (The thread alone cannot start it over: under steady writes a commit
 // always lands during its copy, so the log would only grow.)
