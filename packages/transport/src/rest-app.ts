@@ -61,8 +61,9 @@ function findRoute(
   method: HttpMethod,
   path: string,
 ): { route: ApiRoute; params: Record<string, string> } | undefined {
+  const segments = path.split('/');
   for (const candidate of table.get(method) ?? []) {
-    const params = candidate.template.match(path);
+    const params = candidate.template.match(path, segments);
     if (params) return { route: candidate.route, params };
   }
   return undefined;
