@@ -9,17 +9,54 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(raw.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of raw as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      raw.resume();
-      throw tooLarge(limit);
+  if (raw.complete) {
+    // The parser has the whole message: its bytes are buffered, so they are taken at once.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (let chunk = raw.read() as Buffer | null; chunk !== null; chunk = raw.read() as Buffer | null) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
   }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+  // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112, section 6.3).
+  if (raw.headers['transfer-encoding'] === undefined && !(declared > 0)) return EMPTY;
+  return readStreaming(raw, limit);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function readStreaming(raw: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (error?: unknown): void => {
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', finish);
+      raw.off('close', onClose);
+      if (error === undefined) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      else reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        // The rest still flows (and is dropped), so the answer can be written on this connection.
+        finish(tooLarge(limit));
+        raw.resume();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => finish();
+    const onClose = (): void =>
+      finish(new CoreError('ERR_BAD_REQUEST_BODY', 'The connection closed before the request body ended.'));
+    raw.on('data', onData);
+    raw.once('end', onEnd);
+    raw.once('error', finish);
+    raw.once('close', onClose);
+  });
 }
 
 function tooLarge(limit: number): CoreError {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { type Authenticator, type Caller, CoreError, createMemoryLogger } from '@sealroom/core';
 import { type ApiRoute, reply } from './api.ts';
@@ -53,6 +55,53 @@ test('templates capture multi-segment names and custom verbs', () => {
     name: 'p/r/img',
     digest: 'sha256:ab',
   });
+});
+
+test('the segment pre-check never changes what a template matches', () => {
+  const templates = [
+    '/v1/{name=projects/*/locations/*/keyRings/*}',
+    '/v1/{name=projects/*/locations/*/keyRings/*/cryptoKeys/*}',
+    '/v1/{name=projects/*/locations/*/keyRings/*/cryptoKeys/**}:encrypt',
+    '/v1/{resource=**}:getIamPolicy',
+    '/v1/{parent=projects/*}/topics',
+    '/v1/projects/{project}:testIamPermissions',
+    '/v2/{name=**}/blobs/{digest}',
+    '/v1/{name=projects/*/secrets/*/versions/*}:access',
+    '/v1/{name=projects/*/x*y/*}',
+    '/v1/token',
+    '/',
+  ].map((template) => compileTemplate(template));
+  const parts = ['', 'v1', 'v2', 'projects', 'p', 'locations', 'global', 'keyRings', 'k', 'cryptoKeys', 'c'];
+  const tails = ['', ':encrypt', ':getIamPolicy', ':testIamPermissions', ':access', '/blobs/sha256:ab', '/topics'];
+  const paths = new Set<string>(['/', '/v1/token', '/v1/projects/p/xay/q', '/v1/projects/p/xy/q', 'v1/token']);
+  // 20,000 paths of one to ten segments from `parts`, each with a tail, from a fixed linear congruential sequence.
+  let seed = 42;
+  const next = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let i = 0; i < 20_000; i++) {
+    let path = '';
+    for (let depth = 1 + next(10); depth > 0; depth--) path += `/${parts[next(parts.length)]}`;
+    paths.add(`${path}${tails[next(tails.length)]}`);
+  }
+  for (const name of [
+    'projects/p/locations/global/keyRings/k',
+    'projects/p/locations/global/keyRings/k/cryptoKeys/c',
+  ]) {
+    for (const tail of ['', ':encrypt', ':getIamPolicy', '/cryptoKeyVersions/1:encrypt'])
+      paths.add(`/v1/${name}${tail}`);
+  }
+  let matched = 0;
+  for (const path of paths) {
+    const segments = path.split('/');
+    for (const template of templates) {
+      const plain = template.match(path);
+      assert.deepEqual(template.match(path, segments), plain, `${template.template} on ${path}`);
+      if (plain) matched++;
+    }
+  }
+  assert.ok(paths.size > 1000 && matched > 20, `${paths.size} paths, ${matched} matches`);
 });
 
 test('routes dispatch by template, verbs win over plain names, and bearer tokens authenticate', async () => {
@@ -186,5 +235,55 @@ test('a refused request is logged with its catalogued error code, not its messag
   assert.equal(lines[0]?.fields.code, 'ERR_UNAUTHENTICATED');
   assert.equal(JSON.stringify(lines[0]).includes('Invalid credentials'), false);
   assert.equal(lines[1]?.fields.code, undefined);
+  await app.close();
+});
+
+test('bodies over a real socket: whole, in pieces, chunked past the limit, and none', async () => {
+  const app = await buildRestApp({ routes, authenticator, logger: createMemoryLogger() });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  // One raw HTTP/1.1 exchange; `parts` are written 30 ms apart, so the handler runs before the body is complete.
+  const exchange = (parts: readonly string[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (text: string) => {
+        answer += text;
+      });
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+      socket.on('connect', async () => {
+        for (const [i, part] of parts.entries()) {
+          if (i > 0) await new Promise((r) => setTimeout(r, 30));
+          socket.write(part);
+        }
+      });
+    });
+  const head = (extra: string) =>
+    `POST /v1/token HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\n${extra}\r\n`;
+  const whole = await exchange([`${head('content-length: 11\r\n')}{"a":"one"}`]);
+  assert.match(whole, /^HTTP\/1\.1 200[\s\S]*\{"got":\{"a":"one"\}\}$/);
+  const pieces = await exchange([`${head('content-length: 11\r\n')}{"a":`, '"two"}']);
+  assert.match(pieces, /^HTTP\/1\.1 200[\s\S]*\{"got":\{"a":"two"\}\}$/);
+  const chunked = (body: string) => `${body.length.toString(16)}\r\n${body}\r\n`;
+  const streamed = await exchange([
+    `${head('transfer-encoding: chunked\r\n')}${chunked('{"a":')}`,
+    `${chunked('"3"}')}0\r\n\r\n`,
+  ]);
+  assert.match(streamed, /^HTTP\/1\.1 200[\s\S]*\{"got":\{"a":"3"\}\}$/);
+  const encrypt = (extra: string) =>
+    `POST /v1/projects/p/locations/global/keyRings/kr/cryptoKeys/k:encrypt HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Bearer good\r\n${extra}\r\n`;
+  const tooBig = await exchange([`${encrypt('transfer-encoding: chunked\r\n')}${chunked('x'.repeat(65))}0\r\n\r\n`]);
+  assert.match(tooBig, /^HTTP\/1\.1 413 /);
+  const tooBigLater = await exchange([
+    `${encrypt('transfer-encoding: chunked\r\n')}${chunked('x'.repeat(40))}`,
+    `${chunked('x'.repeat(40))}0\r\n\r\n`,
+  ]);
+  assert.match(tooBigLater, /^HTTP\/1\.1 413 /);
+  const none = await exchange([
+    'GET /v1/projects/p/locations/global/keyRings/kr HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Bearer good\r\n\r\n',
+  ]);
+  assert.match(none, /^HTTP\/1\.1 200[\s\S]*"who":"user:alice@example.com"/);
   await app.close();
 });
