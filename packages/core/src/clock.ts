@@ -25,9 +25,19 @@ export function createFakeClock(startMs = Date.UTC(2026, 0, 1)): FakeClock {
   };
 }
 
+const RFC3339_CACHE_LIMIT = 4096;
+/** Recent answers: a resource's times (create, update, expiry) are printed again with every read of it. */
+const rfc3339 = new Map<number, string>();
+
 /** RFC 3339 with millisecond precision, as Google's JSON APIs print timestamps. */
 export function toRfc3339(ms: number): string {
-  return new Date(ms).toISOString();
+  let text = rfc3339.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (rfc3339.size >= RFC3339_CACHE_LIMIT) rfc3339.clear();
+    rfc3339.set(ms, text);
+  }
+  return text;
 }
 
 /** Parses a protobuf Duration in JSON form ("3600s", "1.5s"); returns milliseconds or undefined. */
