@@ -1,7 +1,7 @@
 // Bearer credentials: opaque access tokens and user refresh tokens, stored only as SHA-256 digests, and
 // checked against their principal on every use; a checked token is reused from memory until any IAM change
 // (a disable, a revocation, in this replica or another) drops it, so disabling or revoking takes effect at once.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type AccessTokenIssuer,
   type AccessTokenRequest,
@@ -59,7 +59,7 @@ export const REFRESH_TOKEN_PREFIX = 'srr1';
 export const ACCESS_TOKEN_TTL_MS = 3600_000;
 
 export function digestToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** What else an access token depends on besides its principal: the key or refresh token it came from. */
