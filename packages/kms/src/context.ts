@@ -10,7 +10,7 @@ import {
   type ResourceTemplate,
   type Sealer,
 } from '@sealroom/core';
-import { createServiceAccess, type ServiceAccess } from '@sealroom/iam';
+import { createServiceAccess, type DecisionCache, type ServiceAccess } from '@sealroom/iam';
 import type { KmsStore } from './store.ts';
 
 export interface KmsDeps {
@@ -21,6 +21,11 @@ export interface KmsDeps {
   readonly audit: AuditLog;
   readonly projects: ProjectResolver;
   readonly logger: Logger;
+  /**
+   * Allowed decisions reused until the next IAM change in any replica (`createDecisionCache` over the
+   * deployment's IAM changes); without it every call asks IAM.
+   */
+  readonly decisions?: DecisionCache;
 }
 
 export const KMS_METHOD_PREFIX = 'google.cloud.kms.v1.KeyManagementService.';
@@ -32,9 +37,17 @@ export interface Resolved<K extends string> {
   readonly parts: Record<K, string>;
 }
 
-/** The deployment's authorize-run-audit path over these deps (no decision cache: every KMS call asks IAM). */
+const accesses = new WeakMap<KmsDeps, ServiceAccess>();
+
+/** The deployment's authorize-run-audit path over these deps, made once per deps. */
 function accessOf(deps: KmsDeps): ServiceAccess {
-  return createServiceAccess({ authorizer: deps.authorizer, audit: deps.audit, clock: deps.clock });
+  let access = accesses.get(deps);
+  if (access === undefined) {
+    const { authorizer, audit, clock, decisions } = deps;
+    access = createServiceAccess({ authorizer, audit, clock, ...(decisions ? { decisions } : {}) });
+    accesses.set(deps, access);
+  }
+  return access;
 }
 
 /**

@@ -103,6 +103,36 @@ describe('@google-cloud/kms over REST fallback', () => {
     }
   });
 
+  it('stops a user whose binding was removed at once, though its allowed decisions are reused', async () => {
+    await owner.createCryptoKey({ parent: RING, cryptoKeyId: 'revoked', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+    const name = `${RING}/cryptoKeys/revoked`;
+    const user = await h.t.createUser('leaver@example.com');
+    const client = clientFor(h.port, user.accessToken);
+    try {
+      const [policy] = await owner.getIamPolicy({ resource: name } as never);
+      const [granted] = await owner.setIamPolicy({
+        resource: name,
+        policy: {
+          bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: ['user:leaver@example.com'] }],
+          etag: policy.etag,
+        },
+      } as never);
+      // Asked twice: the second answer may come from the decision cache.
+      for (let i = 0; i < 2; i++) await client.encrypt({ name, plaintext: Buffer.from(`before ${i}`) });
+      await owner.setIamPolicy({ resource: name, policy: { bindings: [], etag: granted.etag } } as never);
+      await assert.rejects(
+        client.encrypt({ name, plaintext: Buffer.from('after') }),
+        (error: { code?: number; message: string }) => {
+          assert.equal(error.code, 7);
+          assert.match(error.message, /cloudkms\.cryptoKeyVersions\.useToEncrypt/);
+          return true;
+        },
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
   it('signs for a service account and the public key verifies the signature', async () => {
     const project = await h.t.deps.projects.get('proj-a');
     assert.ok(project);
