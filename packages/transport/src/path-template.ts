@@ -11,6 +11,8 @@ export interface CompiledTemplate {
    * segments differ without running its expression.
    */
   match(path: string, segments?: readonly string[]): Record<string, string> | undefined;
+  /** Whether a path of `count` segments (`path.split('/').length`) can match at all. */
+  fitsSegmentCount(count: number): boolean;
 }
 
 /**
@@ -52,6 +54,7 @@ export function compileTemplate(template: string): CompiledTemplate {
   return {
     template,
     specificity,
+    fitsSegmentCount: (count) => (shape.deep ? count >= shape.segments : count === shape.segments),
     match(path, segments) {
       if (segments !== undefined && !fits(shape, segments)) return undefined;
       const m = compiled.exec(path);

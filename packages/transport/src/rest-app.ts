@@ -46,23 +46,49 @@ export async function buildRestApp(options: RestAppOptions): Promise<FastifyInst
   return app;
 }
 
-function compileRoutes(routes: readonly ApiRoute[]): Map<HttpMethod, CompiledRoute[]> {
-  const table = new Map<HttpMethod, CompiledRoute[]>();
-  for (const method of METHODS) table.set(method, []);
+/** A method's routes, most specific first, and (made on first use) those that can match n segments. */
+interface MethodRoutes {
+  readonly all: readonly CompiledRoute[];
+  readonly bySegments: Map<number, readonly CompiledRoute[]>;
+}
+
+/** Paths longer than this are not given a list of their own (every such path tries every route). */
+const MAX_BUCKETED_SEGMENTS = 64;
+
+function compileRoutes(routes: readonly ApiRoute[]): Map<HttpMethod, MethodRoutes> {
+  const lists = new Map<HttpMethod, CompiledRoute[]>();
+  for (const method of METHODS) lists.set(method, []);
   for (const route of routes) {
-    table.get(route.method)?.push({ route, template: compileTemplate(route.path) });
+    lists.get(route.method)?.push({ route, template: compileTemplate(route.path) });
   }
-  for (const list of table.values()) list.sort((a, b) => b.template.specificity - a.template.specificity);
+  const table = new Map<HttpMethod, MethodRoutes>();
+  for (const [method, list] of lists) {
+    list.sort((a, b) => b.template.specificity - a.template.specificity);
+    table.set(method, { all: list, bySegments: new Map() });
+  }
   return table;
 }
 
+/** The routes that can match a path of `count` segments, in the order of `all` (the route table is fixed). */
+function candidatesOf(routes: MethodRoutes, count: number): readonly CompiledRoute[] {
+  if (count > MAX_BUCKETED_SEGMENTS) return routes.all;
+  let list = routes.bySegments.get(count);
+  if (list === undefined) {
+    list = routes.all.filter((c) => c.template.fitsSegmentCount(count));
+    routes.bySegments.set(count, list);
+  }
+  return list;
+}
+
 function findRoute(
-  table: Map<HttpMethod, CompiledRoute[]>,
+  table: Map<HttpMethod, MethodRoutes>,
   method: HttpMethod,
   path: string,
 ): { route: ApiRoute; params: Record<string, string> } | undefined {
+  const routes = table.get(method);
+  if (routes === undefined) return undefined;
   const segments = path.split('/');
-  for (const candidate of table.get(method) ?? []) {
+  for (const candidate of candidatesOf(routes, segments.length)) {
     const params = candidate.template.match(path, segments);
     if (params) return { route: candidate.route, params };
   }
@@ -70,7 +96,7 @@ function findRoute(
 }
 
 async function dispatch(
-  table: Map<HttpMethod, CompiledRoute[]>,
+  table: Map<HttpMethod, MethodRoutes>,
   options: RestAppOptions,
   request: FastifyRequest,
   out: FastifyReply,
@@ -110,10 +136,8 @@ async function dispatch(
       body = parseBody(mode, bytes, request.headers['content-type']);
     }
     const { query, queryAll } = parseQuery(queryAt < 0 ? '' : url.slice(queryAt + 1));
-    const controller = new AbortController();
-    request.raw.once('close', () => {
-      if (!out.sent) controller.abort();
-    });
+    // Made when a handler first asks for it (a long poll, a stream): most never do.
+    let controller: AbortController | undefined;
     const apiRequest: ApiRequest = {
       params: found.params,
       query,
@@ -124,9 +148,20 @@ async function dispatch(
       caller,
       bearerToken: auth === 'none' ? undefined : bearerToken,
       requestId: request.id,
-      baseUrl: `${request.protocol}://${request.host}`,
+      get baseUrl() {
+        return `${request.protocol}://${request.host}`;
+      },
       raw: request.raw,
-      signal: controller.signal,
+      get signal() {
+        if (controller === undefined) {
+          const made = new AbortController();
+          controller = made;
+          // The client may already be gone; otherwise its going aborts the signal, unless it was answered.
+          if (request.raw.destroyed && !out.sent) made.abort();
+          else request.raw.once('close', () => !out.sent && made.abort());
+        }
+        return controller.signal;
+      },
     };
     const result = await route.handler(apiRequest);
     await send(out, method, result);
