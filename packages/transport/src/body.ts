@@ -10,6 +10,7 @@ export async function readBody(raw: IncomingMessage, limit: number): Promise<Buf
   const declared = Number(raw.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   if (raw.complete) {
+    if (raw.readableLength === 0) return EMPTY;
     // The parser has the whole message: its bytes are buffered, so they are taken at once.
     const chunks: Buffer[] = [];
     let size = 0;

@@ -287,3 +287,44 @@ test('bodies over a real socket: whole, in pieces, chunked past the limit, and n
   assert.match(none, /^HTTP\/1\.1 200[\s\S]*"who":"user:alice@example.com"/);
   await app.close();
 });
+
+test("a handler's signal aborts when its client leaves, before or after the handler asks for it", async () => {
+  const seen: string[] = [];
+  const waitRoute = (path: string, askAfterMs: number): ApiRoute => ({
+    method: 'GET',
+    path,
+    auth: 'none',
+    handler: async (req) => {
+      await new Promise((r) => setTimeout(r, askAfterMs));
+      const signal = req.signal;
+      const outcome = await new Promise<string>((resolve) => {
+        if (signal.aborted) return resolve('aborted');
+        const timer = setTimeout(() => resolve('timed out'), 5_000);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve('aborted');
+        });
+      });
+      seen.push(`${path} ${outcome}`);
+      return { outcome };
+    },
+  });
+  const app = await buildRestApp({
+    routes: [waitRoute('/v1/early', 0), waitRoute('/v1/late', 300)],
+    authenticator,
+    logger: createMemoryLogger(),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  for (const path of ['/v1/early', '/v1/late']) {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.on('connect', resolve));
+    socket.write(`GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+  }
+  const deadline = Date.now() + 4_000;
+  while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen.sort(), ['/v1/early aborted', '/v1/late aborted']);
+  await app.close();
+});
