@@ -19,21 +19,23 @@ export interface ResourceTemplate<K extends string> {
 export function resourceTemplate<K extends string>(pattern: string): ResourceTemplate<K> {
   const parts = pattern.split('/');
   const keys: K[] = [];
-  for (const part of parts) {
+  // Per part, the variable it holds (undefined for a literal part): worked out once, not on every name.
+  const keyAt: (K | undefined)[] = parts.map((part) => {
     const match = /^\{([A-Za-z][A-Za-z0-9_]*)\}$/.exec(part);
     if (match) keys.push(match[1] as K);
-  }
+    return match ? (match[1] as K) : undefined;
+  });
   const tryParse = (name: string): Record<K, string> | undefined => {
     const segments = name.split('/');
     if (segments.length !== parts.length) return undefined;
     const out = {} as Record<K, string>;
     for (let i = 0; i < parts.length; i++) {
-      const part = parts[i] as string;
+      const key = keyAt[i];
       const segment = segments[i] as string;
-      if (part.startsWith('{')) {
+      if (key !== undefined) {
         if (!SEGMENT.test(segment) || segment === '.' || segment === '..') return undefined;
-        out[part.slice(1, -1) as K] = segment;
-      } else if (part !== segment) {
+        out[key] = segment;
+      } else if (parts[i] !== segment) {
         return undefined;
       }
     }
@@ -54,17 +56,20 @@ export function resourceTemplate<K extends string>(pattern: string): ResourceTem
       return parsed;
     },
     format(values) {
-      return parts
-        .map((part) => {
-          if (!part.startsWith('{')) return part;
-          const key = part.slice(1, -1) as K;
+      let name = '';
+      for (let i = 0; i < parts.length; i++) {
+        const key = keyAt[i];
+        let text = parts[i] as string;
+        if (key !== undefined) {
           const value = values[key];
           if (typeof value !== 'string' || !SEGMENT.test(value)) {
             throw new CoreError('ERR_INVALID_RESOURCE_NAME', `Invalid value for '${key}' in '${pattern}'.`);
           }
-          return value;
-        })
-        .join('/');
+          text = value;
+        }
+        name = i === 0 ? text : `${name}/${text}`;
+      }
+      return name;
     },
   };
 }
