@@ -302,3 +302,74 @@ test('an allow granted by a conditional binding is never cached: a condition may
   assert.equal(evaluated, before, 'no condition was evaluated for the cached allow');
   await t.close();
 });
+
+test('the deployment authorizer reuses unconditional grants until IAM changes, never refusals or conditional grants', async () => {
+  const clock = createFakeClock(Date.UTC(2026, 0, 1));
+  const t = await createIamTestContext({ clock });
+  const project = await t.createProject('authz-proj', 'owner@example.com');
+  const canonical = `projects/${project.projectNumber}/locations/global/keyRings/r/cryptoKeys`;
+  const store = t.deps.policies;
+  let evaluations = 0;
+  const authorizer = createAuthorizer({
+    policies: {
+      ...store,
+      getMany: (resources) => {
+        evaluations += 1;
+        return store.getMany(resources);
+      },
+    },
+    projects: t.deps.projects,
+    universe: 'googleapis.com',
+    now: () => clock.now(),
+    evaluateCondition: () => true,
+    decisions: createDecisionCache({ clock, changes: iamChangesOf(t.deps.db) }),
+  });
+  const { caller } = await userCaller(t, 'ann@example.com');
+  const plain = `${canonical}/plain`;
+  const conditional = `${canonical}/conditional`;
+  const ask = async (resource: string) => {
+    const before = evaluations;
+    const allowed = await authorizer.isAllowed(caller, READ, resource);
+    return { allowed, evaluated: evaluations > before };
+  };
+  // A refusal is evaluated every time.
+  assert.deepEqual(await ask(plain), { allowed: false, evaluated: true });
+  assert.deepEqual(await ask(plain), { allowed: false, evaluated: true });
+  // An unconditional grant is evaluated once, then reused.
+  await t.grant(plain, ROLE, 'user:ann@example.com');
+  assert.deepEqual(await ask(plain), { allowed: true, evaluated: true });
+  assert.deepEqual(await ask(plain), { allowed: true, evaluated: false });
+  assert.deepEqual(await authorizer.decide?.(caller, READ, plain), { allowed: true, reusable: true });
+  // Another credential of the same user is asked afresh.
+  const other = await userCaller(t, 'ann@example.com');
+  const before = evaluations;
+  assert.equal(await authorizer.isAllowed(other.caller, READ, plain), true);
+  assert.equal(evaluations, before + 1);
+  // A conditional grant is evaluated every time (its condition may read the time).
+  await store.set(
+    conditional,
+    {
+      version: 3,
+      bindings: [
+        {
+          role: ROLE,
+          members: ['user:ann@example.com'],
+          condition: { title: 't', expression: 'request.time < timestamp("2030-01-01T00:00:00Z")' },
+        },
+      ],
+    },
+    undefined,
+    clock.now(),
+  );
+  assert.deepEqual(await ask(conditional), { allowed: true, evaluated: true });
+  assert.deepEqual(await ask(conditional), { allowed: true, evaluated: true });
+  // Removing the binding (an IAM change) refuses the next call at once.
+  await store.update(plain, (current) => removeBinding(current, ROLE, 'user:ann@example.com'), clock.now());
+  assert.deepEqual(await ask(plain), { allowed: false, evaluated: true });
+  // And a kept grant lapses with the TTL even without a change.
+  await t.grant(plain, ROLE, 'user:ann@example.com');
+  assert.deepEqual(await ask(plain), { allowed: true, evaluated: true });
+  clock.advance(DECISION_TTL_MS + 1);
+  assert.deepEqual(await ask(plain), { allowed: true, evaluated: true });
+  await t.close();
+});

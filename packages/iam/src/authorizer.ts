@@ -1,6 +1,7 @@
 // The one authorization decision every service calls: policies on a resource and its ancestors.
 import { type Authorizer, type Caller, type ProjectResolver, permissionDenied } from '@sealroom/core';
 import { type Member, memberMatches, parseMember } from './members.ts';
+import type { DecisionCache } from './decisions.ts';
 import type { PolicyStore } from './policy-store.ts';
 import { canonicalResource } from './resource-canonical.ts';
 import { roleGrants } from './roles/index.ts';
@@ -17,8 +18,14 @@ export interface AuthorizerOptions {
   readonly universe: string;
   readonly now: () => number;
   readonly evaluateCondition?: ConditionEvaluator;
-  /** The deployment-managed groups a user or service account belongs to (read on each decision, never cached). */
+  /** The deployment-managed groups a user or service account belongs to (read on each decision asked). */
   readonly groupsOf?: (principal: string) => Promise<readonly string[]>;
+  /**
+   * Where allowed decisions are kept for reuse (`createDecisionCache` over the database's IAM changes): only
+   * those granted by a binding without a condition, dropped on any IAM change in any replica. Without it, every
+   * call is evaluated.
+   */
+  readonly decisions?: DecisionCache;
 }
 
 export interface IamAuthorizer extends Authorizer {
@@ -90,14 +97,29 @@ export function createAuthorizer(options: AuthorizerOptions): IamAuthorizer {
     return false;
   };
 
+  /** `evaluate`, answered from the decision cache when an unconditional grant to this credential is kept. */
+  const decision = async (
+    caller: Caller | undefined,
+    permission: string,
+    resource: string,
+  ): Promise<'granted' | 'conditional' | false> => {
+    const { decisions } = options;
+    if (decisions === undefined || caller === undefined) return evaluate(caller, permission, resource);
+    if (decisions.allows(caller, permission, resource)) return 'granted';
+    const askedAt = decisions.generation();
+    const outcome = await evaluate(caller, permission, resource);
+    if (outcome === 'granted') decisions.remember(caller, permission, resource, askedAt);
+    return outcome;
+  };
+
   const isAllowed = async (caller: Caller | undefined, permission: string, resource: string): Promise<boolean> =>
-    (await evaluate(caller, permission, resource)) !== false;
+    (await decision(caller, permission, resource)) !== false;
 
   return {
     canonicalize,
     isAllowed,
     async decide(caller, permission, resource) {
-      const outcome = await evaluate(caller, permission, resource);
+      const outcome = await decision(caller, permission, resource);
       return { allowed: outcome !== false, reusable: outcome === 'granted' };
     },
     async authorize(caller, permission, resource) {

@@ -14,6 +14,7 @@ import type { DeploymentSettings, ServiceContext, ServiceModule } from '@sealroo
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { AUDIT_MIGRATIONS, type AuditSink, createProjectLog } from './audit.ts';
 import { type ConditionEvaluator, createAuthorizer } from './authorizer.ts';
+import { createDecisionCache, iamChangesOf } from './decisions.ts';
 import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore } from './credentials.ts';
 import type { IamDeps } from './deps.ts';
 import { GROUP_MIGRATIONS, createSqlGroupStore } from './groups.ts';
@@ -93,6 +94,8 @@ export async function createIam(options: IamOptions): Promise<Iam> {
     now: () => clock.now(),
     groupsOf: (principal) => groups.groupsOf(principal),
     ...(options.evaluateCondition ? { evaluateCondition: options.evaluateCondition } : {}),
+    // Every service's allowed decisions, reused until any replica changes IAM state (5 s at most).
+    decisions: createDecisionCache({ clock, changes: iamChangesOf(db) }),
   });
   const audit = createProjectLog({
     db,

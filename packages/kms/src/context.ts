@@ -10,7 +10,7 @@ import {
   type ResourceTemplate,
   type Sealer,
 } from '@sealroom/core';
-import { createServiceAccess, type DecisionCache, type ServiceAccess } from '@sealroom/iam';
+import { createServiceAccess, type ServiceAccess } from '@sealroom/iam';
 import type { KmsStore } from './store.ts';
 
 export interface KmsDeps {
@@ -21,11 +21,6 @@ export interface KmsDeps {
   readonly audit: AuditLog;
   readonly projects: ProjectResolver;
   readonly logger: Logger;
-  /**
-   * Allowed decisions reused until the next IAM change in any replica (`createDecisionCache` over the
-   * deployment's IAM changes); without it every call asks IAM.
-   */
-  readonly decisions?: DecisionCache;
 }
 
 export const KMS_METHOD_PREFIX = 'google.cloud.kms.v1.KeyManagementService.';
@@ -39,12 +34,14 @@ export interface Resolved<K extends string> {
 
 const accesses = new WeakMap<KmsDeps, ServiceAccess>();
 
-/** The deployment's authorize-run-audit path over these deps, made once per deps. */
+/**
+ * The deployment's authorize-run-audit path over these deps, made once per deps. Its authorizer reuses
+ * allowed decisions until IAM changes (the deployment's is made with a decision cache).
+ */
 function accessOf(deps: KmsDeps): ServiceAccess {
   let access = accesses.get(deps);
   if (access === undefined) {
-    const { authorizer, audit, clock, decisions } = deps;
-    access = createServiceAccess({ authorizer, audit, clock, ...(decisions ? { decisions } : {}) });
+    access = createServiceAccess({ authorizer: deps.authorizer, audit: deps.audit, clock: deps.clock });
     accesses.set(deps, access);
   }
   return access;

@@ -1,6 +1,5 @@
 // The KMS service module: domain, REST routes, gRPC bindings and the maintenance timer, for `sealroom serve`.
 import { scheduleLeased } from '@sealroom/core';
-import { createDecisionCache, iamChangesOf } from '@sealroom/iam';
 import type { ServiceFactory } from '@sealroom/transport';
 import { kmsGrpcBindings } from './grpc.ts';
 import { kmsPolicyRoutes, kmsRoutes } from './http.ts';
@@ -29,8 +28,6 @@ export const createKmsService: ServiceFactory = async (ctx) => {
     audit: ctx.audit,
     projects: ctx.projects,
     logger: ctx.logger.child({ service: 'kms' }),
-    // Every key use asks IAM; an allowed answer is reused until any replica changes IAM state (5 s at most).
-    decisions: createDecisionCache({ clock: ctx.clock, changes: iamChangesOf(ctx.db) }),
   });
   let stopMaintenance: (() => Promise<void>) | undefined;
   const policyRoutes = kmsPolicyRoutes(kms, ctx);
