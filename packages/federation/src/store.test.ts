@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createFakeClock } from '@sealroom/core';
-import { TEST_ENGINES, type TestDatabase } from '@sealroom/postgres/testing';
-import type { SqlDatabase } from '@sealroom/core';
+import { TEST_ENGINES, type TestDatabase, waitUntilListening } from '@sealroom/postgres/testing';
 import {
   createSqlFederationStore,
   FEDERATION_CACHE_TTL_MS,
@@ -51,27 +50,6 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
   return value;
 }
 
-/**
- * Waits until `to` hears what `from` publishes on the stores' channel: PostgreSQL's LISTEN on a fresh
- * connection is set up asynchronously, and a change announced before it is lost (the TTL would catch it,
- * but the test's clock is frozen). Bounded.
- */
-async function listening(from: SqlDatabase, to: SqlDatabase): Promise<void> {
-  let heard = false;
-  const unsubscribe = to.notifications.subscribe(FEDERATION_CHANGE_CHANNEL, () => {
-    heard = true;
-  });
-  try {
-    for (let i = 0; i < 300 && !heard; i++) {
-      await from.notifications.publish(FEDERATION_CHANGE_CHANNEL, '');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.ok(heard, 'the other replica listens');
-  } finally {
-    unsubscribe();
-  }
-}
-
 for (const engine of TEST_ENGINES) {
   describe(`federation store cache on ${engine.name}`, { skip: engine.skip }, () => {
     const opened: TestDatabase[] = [];
@@ -87,8 +65,8 @@ for (const engine of TEST_ENGINES) {
       const a = await createSqlFederationStore(t.db, { clock });
       const other = await t.openAnother();
       const b = await createSqlFederationStore(other, { clock });
-      await listening(t.db, other);
-      await listening(other, t.db);
+      await waitUntilListening(t.db, other, FEDERATION_CHANGE_CHANNEL);
+      await waitUntilListening(other, t.db, FEDERATION_CHANGE_CHANNEL);
       await a.createPool(POOL);
       await a.createProvider(PROVIDER);
       assert.equal((await b.getProvider(PROVIDER.name))?.disabled, false, 'b has cached the active provider');

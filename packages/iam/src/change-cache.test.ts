@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { type SqlDatabase, systemClock } from '@sealroom/core';
-import { TEST_ENGINES, type TestDatabase } from '@sealroom/postgres/testing';
+import { TEST_ENGINES, type TestDatabase, waitUntilListening } from '@sealroom/postgres/testing';
 import { announceChange, changeCounterOf, createChangeCache } from './change-cache.ts';
 import { CREDENTIAL_MIGRATIONS, createCredentialStore } from './credentials.ts';
-import { iamChangesOf, signalIamChange } from './decisions.ts';
+import { IAM_CHANGE_CHANNEL, iamChangesOf } from './decisions.ts';
 import { createSqlPolicyStore, POLICY_MIGRATIONS } from './policy-store.ts';
 import { SERVICE_ACCOUNT_MIGRATIONS } from './service-accounts.ts';
 
@@ -41,17 +41,6 @@ async function heard(db: SqlDatabase, from: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.ok(iamChangesOf(db).generation > from, 'the other replica heard the change');
-}
-
-/** Brings up the other replica's LISTEN connection: signals until it has heard one. */
-async function listening(a: SqlDatabase, b: SqlDatabase): Promise<void> {
-  const before = iamChangesOf(b).generation;
-  const deadline = Date.now() + 30_000;
-  while (iamChangesOf(b).generation === before && Date.now() < deadline) {
-    signalIamChange(a);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.ok(iamChangesOf(b).generation > before, 'the other replica listens');
 }
 
 test('a change cache keeps what was read, forgets it on a change, and never keeps a read a change raced', async () => {
@@ -105,7 +94,7 @@ for (const engine of TEST_ENGINES) {
       await t.db.migrate('iam-service-accounts', SERVICE_ACCOUNT_MIGRATIONS);
       await t.db.migrate('iam-policies', POLICY_MIGRATIONS);
       const b = await t.openAnother();
-      await listening(t.db, b);
+      await waitUntilListening(t.db, b, IAM_CHANGE_CHANNEL);
       return { a: t.db, b };
     };
 

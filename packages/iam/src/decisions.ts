@@ -8,7 +8,7 @@ export interface IamChanges {
 }
 
 /** The channel on which IAM changes are announced to every replica on the database. */
-const IAM_CHANGE_CHANNEL = 'sealroom_iam_changes';
+export const IAM_CHANGE_CHANNEL = 'sealroom_iam_changes';
 
 /** The change counter of the IAM state kept in `db`. */
 export function iamChangesOf(db: SqlDatabase): IamChanges {

@@ -111,3 +111,24 @@ const postgresEngine: TestEngine = {
  * only SEALROOM_TEST_POSTGRES=0 skips it, and says so.
  */
 export const TEST_ENGINES: readonly TestEngine[] = [sqliteEngine, postgresEngine];
+
+/**
+ * Waits until `to` hears what `from` publishes on `channel`: PostgreSQL's LISTEN on a fresh connection is set
+ * up asynchronously, and a change announced before it is lost (a cache's TTL would catch it, but a test's clock
+ * may be frozen). Publishes an empty payload every 50 ms, 300 times at most; throws if nothing was heard.
+ */
+export async function waitUntilListening(from: SqlDatabase, to: SqlDatabase, channel: string): Promise<void> {
+  let heard = false;
+  const unsubscribe = to.notifications.subscribe(channel, () => {
+    heard = true;
+  });
+  try {
+    for (let i = 0; i < 300 && !heard; i++) {
+      await from.notifications.publish(channel, '');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    unsubscribe();
+  }
+  if (!heard) throw new Error(`no notification on ${channel} reached the other connection in 15 s`);
+}
