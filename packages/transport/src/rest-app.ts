@@ -136,33 +136,15 @@ async function dispatch(
       body = parseBody(mode, bytes, request.headers['content-type']);
     }
     const { query, queryAll } = parseQuery(queryAt < 0 ? '' : url.slice(queryAt + 1));
-    // Made when a handler first asks for it (a long poll, a stream): most never do.
-    let controller: AbortController | undefined;
-    const apiRequest: ApiRequest = {
+    const apiRequest = new RestRequest(request, out, {
       params: found.params,
       query,
       queryAll,
-      headers: request.headers,
       body,
       rawBody,
       caller,
       bearerToken: auth === 'none' ? undefined : bearerToken,
-      requestId: request.id,
-      get baseUrl() {
-        return `${request.protocol}://${request.host}`;
-      },
-      raw: request.raw,
-      get signal() {
-        if (controller === undefined) {
-          const made = new AbortController();
-          controller = made;
-          // The client may already be gone; otherwise its going aborts the signal, unless it was answered.
-          if (request.raw.destroyed && !out.sent) made.abort();
-          else request.raw.once('close', () => !out.sent && made.abort());
-        }
-        return controller.signal;
-      },
-    };
+    });
     const result = await route.handler(apiRequest);
     await send(out, method, result);
     logRequest(options, request, out.statusCode, started, caller);
@@ -186,6 +168,59 @@ async function dispatch(
     const code = typeof reason === 'string' ? reason : undefined;
     logRequest(options, request, out.statusCode, started, caller, code);
     reportRequest(options, method, route, out.statusCode, started);
+  }
+}
+
+/** What a handler is given about its request; the abort signal and the base URL are made on first use. */
+class RestRequest implements ApiRequest {
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly queryAll: Readonly<Record<string, readonly string[]>>;
+  readonly headers: FastifyRequest['headers'];
+  readonly body: unknown;
+  readonly rawBody: Buffer | undefined;
+  readonly caller: Caller | undefined;
+  readonly bearerToken: string | undefined;
+  readonly requestId: string;
+  readonly raw: FastifyRequest['raw'];
+  readonly #request: FastifyRequest;
+  readonly #reply: FastifyReply;
+  #controller: AbortController | undefined;
+
+  constructor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    parts: Pick<ApiRequest, 'params' | 'query' | 'queryAll' | 'body' | 'rawBody' | 'caller' | 'bearerToken'>,
+  ) {
+    this.params = parts.params;
+    this.query = parts.query;
+    this.queryAll = parts.queryAll;
+    this.headers = request.headers;
+    this.body = parts.body;
+    this.rawBody = parts.rawBody;
+    this.caller = parts.caller;
+    this.bearerToken = parts.bearerToken;
+    this.requestId = request.id;
+    this.raw = request.raw;
+    this.#request = request;
+    this.#reply = reply;
+  }
+
+  get baseUrl(): string {
+    return `${this.#request.protocol}://${this.#request.host}`;
+  }
+
+  /** Made when a handler first asks for it (a long poll, a stream): most never do. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const made = new AbortController();
+      this.#controller = made;
+      const reply = this.#reply;
+      // The client may already be gone; otherwise its going aborts the signal, unless it was answered.
+      if (this.raw.destroyed && !reply.sent) made.abort();
+      else this.raw.once('close', () => !reply.sent && made.abort());
+    }
+    return this.#controller.signal;
   }
 }
 
