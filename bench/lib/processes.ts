@@ -81,6 +81,8 @@ export interface StartSealroomOptions {
   /** Runs on the fresh state directory before the server starts (e.g. to create the platform CA it will trust). */
   readonly prepareState?: (stateDir: string) => void;
   readonly logLevel?: string;
+  /** The CLI to run (default: this checkout's, or `SEALROOM_BENCH_BIN`). */
+  readonly bin?: string;
 }
 
 /**
@@ -99,7 +101,7 @@ export async function startSealroom(options: StartSealroomOptions = {}): Promise
       [
         ...(options.nodeFlags ?? []),
         ...profileFlags(),
-        SEALROOM_BIN,
+        options.bin ?? SEALROOM_BIN,
         'serve',
         '--dev',
         '--port',

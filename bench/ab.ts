@@ -1,0 +1,131 @@
+// Two builds side by side: this checkout's `sealroom serve` and another build's, each in its own process with the
+// same KMS key set up, and wrk alternating between them phase by phase, round after round, so both meet the same
+// moments of a shared machine (sequential runs of one build, then the other, move by 30–50 % with the machine's
+// other work). Prints each build's event-loop µs per request round by round, the medians, and the change.
+// Run: npm exec -- node bench/ab.ts OTHER_BIN [rounds] [seconds-per-phase] [connections]
+//   OTHER_BIN: a copy of another commit's packages/cli/bin and dist/, its bin/sealroom.js importing
+//   ../dist/entry.mjs (see docs/performance.md).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { apiOf } from './lib/api.ts';
+import { cpuMicros, describeMachine, mainThreadCpuMicros } from './lib/proc.ts';
+import { type SealroomProcess, startSealroom } from './lib/processes.ts';
+import { setUpKms } from './lib/scenarios.ts';
+import { requireWrk, runWrk, type WrkRequest } from './lib/wrk.ts';
+
+const [otherArg, roundsArg = '6', secondsArg = '3', connectionsArg = '32'] = process.argv.slice(2);
+const rounds = Number(roundsArg);
+const seconds = Number(secondsArg);
+const connections = Number(connectionsArg);
+if (!otherArg || !existsSync(otherArg) || !(rounds > 0) || !(seconds > 0) || !(connections > 0)) {
+  console.error(
+    'usage: npm exec -- node bench/ab.ts OTHER_BIN [rounds, default 6] [seconds, default 3] [connections, default 32]',
+  );
+  process.exit(2);
+}
+requireWrk();
+
+interface Build {
+  readonly name: string;
+  readonly server: SealroomProcess;
+  readonly phases: readonly { readonly name: string; readonly request: WrkRequest }[];
+  /** Per phase, per round: [event-loop µs per request, all threads µs per request, req/s]. */
+  readonly samples: Map<string, [number, number, number][]>;
+}
+
+async function prepare(name: string, bin: string | undefined): Promise<Build> {
+  const server = await startSealroom(bin === undefined ? {} : { bin });
+  const api = apiOf(server.url);
+  const token = await api.login('bench@example.com');
+  await api.createProject(token, 'bench-ab');
+  const { key, decryptBody } = await setUpKms(api, token, 'bench-ab', 'user:bench@example.com');
+  const bearer = { authorization: `Bearer ${token}` };
+  return {
+    name,
+    server,
+    phases: [
+      { name: 'GET /healthz', request: { path: '/healthz' } },
+      { name: 'GET a KMS key', request: { path: `/v1/${key}`, headers: bearer } },
+      { name: 'GET a project', request: { path: '/v1/projects/bench-ab', headers: bearer } },
+      {
+        name: 'KMS decrypt 1 KiB',
+        request: {
+          method: 'POST',
+          path: `/v1/${key}:decrypt`,
+          headers: { ...bearer, 'content-type': 'application/json' },
+          body: decryptBody,
+        },
+      },
+    ],
+    samples: new Map(),
+  };
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+console.log(`bench/ab: this checkout against ${otherArg}`);
+console.log(`${rounds} rounds, ${seconds} s per phase, wrk -t1 -c${connections}; ${describeMachine()}`);
+const scratchDir = mkdtempSync(join(tmpdir(), 'sealroom-bench-ab-'));
+const builds = [await prepare('this', undefined), await prepare('other', resolve(otherArg))];
+try {
+  for (let round = 0; round < rounds; round++) {
+    // The order alternates, so neither build always runs first in a round.
+    for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
+      const line: string[] = [];
+      for (const phase of build.phases) {
+        const pid = build.server.pid;
+        const [all, loop] = [cpuMicros(pid), mainThreadCpuMicros(pid)];
+        const result = await runWrk(build.server.url, phase.request, { seconds, connections, scratchDir });
+        const ok = result.rps * result.seconds;
+        const sample: [number, number, number] = [
+          (mainThreadCpuMicros(pid) - loop) / ok,
+          (cpuMicros(pid) - all) / ok,
+          result.rps,
+        ];
+        const list = build.samples.get(phase.name) ?? [];
+        list.push(sample);
+        build.samples.set(phase.name, list);
+        line.push(`${phase.name} ${sample[0].toFixed(0)} µs${result.failed > 0 ? ` (${result.failed} failed)` : ''}`);
+      }
+      console.log(`  round ${round + 1} ${build.name.padEnd(5)}  ${line.join(' · ')}`);
+    }
+  }
+  console.log(
+    `\n${'phase'.padEnd(20)}${'build'.padEnd(7)}${'loop µs (median, range)'.padEnd(26)}${'CPU µs'.padStart(8)}${'÷ /healthz req/s'.padStart(20)}`,
+  );
+  const [mine, theirs] = builds as [Build, Build];
+  for (const phase of mine.phases) {
+    for (const build of builds) {
+      const samples = build.samples.get(phase.name) ?? [];
+      const healthz = build.samples.get('GET /healthz') ?? [];
+      const loops = samples.map((s) => s[0]);
+      const ratios = samples.map((s, i) => s[2] / (healthz[i]?.[2] ?? Number.NaN));
+      console.log(
+        `${phase.name.padEnd(20)}${build.name.padEnd(7)}${`${median(loops).toFixed(0)} (${Math.min(...loops).toFixed(0)}–${Math.max(...loops).toFixed(0)})`.padEnd(26)}${median(
+          samples.map((s) => s[1]),
+        )
+          .toFixed(0)
+          .padStart(
+            8,
+          )}${`${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`.padStart(20)}`,
+      );
+    }
+    const change =
+      median((mine.samples.get(phase.name) ?? []).map((s) => s[0])) /
+        median((theirs.samples.get(phase.name) ?? []).map((s) => s[0])) -
+      1;
+    console.log(
+      `${''.padEnd(20)}this build's event loop per request: ${change >= 0 ? '+' : ''}${(change * 100).toFixed(0)} %`,
+    );
+  }
+} finally {
+  for (const build of builds) await build.server.stop();
+  rmSync(scratchDir, { recursive: true, force: true });
+}
