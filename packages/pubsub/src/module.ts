@@ -1,6 +1,6 @@
 // The Pub/Sub ServiceFactory: store, service, REST routes, gRPC bindings, retention sweeps, emulator port.
 import { CoreError, type ProjectRef, scheduleLeased } from '@sealroom/core';
-import { createDecisionCache, createServiceAccess, iamChangesOf } from '@sealroom/iam';
+import { createServiceAccess } from '@sealroom/iam';
 import { type GrpcServer, type ServiceContext, type ServiceModule, startGrpcServer } from '@sealroom/transport';
 import { createAccessControl } from './access.ts';
 import { loadPubsubConfig, type PubsubConfig } from './config.ts';
@@ -36,12 +36,8 @@ export function createPubsubServiceWith(config?: PubsubConfig): (ctx: ServiceCon
     const service = createPubsub({
       store,
       access: createAccessControl(
-        createServiceAccess({
-          authorizer: ctx.authorizer,
-          audit: ctx.audit,
-          clock: ctx.clock,
-          decisions: createDecisionCache({ clock: ctx.clock, changes: iamChangesOf(ctx.db) }),
-        }),
+        // The deployment's authorizer reuses allowed decisions until IAM changes (its decision cache).
+        createServiceAccess({ authorizer: ctx.authorizer, audit: ctx.audit, clock: ctx.clock }),
       ),
       clock: ctx.clock,
       logger,
