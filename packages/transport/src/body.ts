@@ -19,7 +19,7 @@ export async function readBody(raw: IncomingMessage, limit: number): Promise<Buf
       if (size > limit) throw tooLarge(limit);
       chunks.push(chunk);
     }
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+    return joined(chunks, size);
   }
   // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112, section 6.3).
   if (raw.headers['transfer-encoding'] === undefined && !(declared > 0)) return EMPTY;
@@ -27,6 +27,10 @@ export async function readBody(raw: IncomingMessage, limit: number): Promise<Buf
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The body's chunks as one buffer (the one chunk itself when there is only one). */
+const joined = (chunks: readonly Buffer[], size: number): Buffer =>
+  chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
 
 function readStreaming(raw: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -37,7 +41,7 @@ function readStreaming(raw: IncomingMessage, limit: number): Promise<Buffer> {
       raw.off('end', onEnd);
       raw.off('error', finish);
       raw.off('close', onClose);
-      if (error === undefined) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      if (error === undefined) resolve(joined(chunks, size));
       else reject(error);
     };
     const onData = (chunk: Buffer): void => {

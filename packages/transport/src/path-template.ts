@@ -54,7 +54,7 @@ export function compileTemplate(template: string): CompiledTemplate {
   return {
     template,
     specificity,
-    fitsSegmentCount: (count) => (shape.deep ? count >= shape.segments : count === shape.segments),
+    fitsSegmentCount: (count) => fitsCount(shape, count),
     match(path, segments) {
       if (segments !== undefined && !fits(shape, segments)) return undefined;
       const m = compiled.exec(path);
@@ -86,9 +86,14 @@ function shapeOf(expanded: string): Shape {
   return { segments: parts.length, deep: firstDeep >= 0, literals };
 }
 
+/** `**` matches one segment or more, so a deep template takes longer paths; any other, exactly its count. */
+function fitsCount(shape: Shape, count: number): boolean {
+  return shape.deep ? count >= shape.segments : count === shape.segments;
+}
+
 /** A necessary condition of the expression: `*` and `a*b` match within one segment, `**` one or more. */
 function fits(shape: Shape, segments: readonly string[]): boolean {
-  if (shape.deep ? segments.length < shape.segments : segments.length !== shape.segments) return false;
+  if (!fitsCount(shape, segments.length)) return false;
   for (const [index, text] of shape.literals) {
     if (segments[index] !== text) return false;
   }
