@@ -39,7 +39,7 @@ function readStreaming(raw: IncomingMessage, limit: number): Promise<Buffer> {
     const finish = (error?: unknown): void => {
       raw.off('data', onData);
       raw.off('end', onEnd);
-      raw.off('error', finish);
+      raw.off('error', onClose);
       raw.off('close', onClose);
       if (error === undefined) resolve(joined(chunks, size));
       else reject(error);
@@ -55,11 +55,12 @@ function readStreaming(raw: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     const onEnd = (): void => finish();
+    // A request stream fails only when its connection does (Node's "aborted"): the client's doing, not ours.
     const onClose = (): void =>
       finish(new CoreError('ERR_BAD_REQUEST_BODY', 'The connection closed before the request body ended.'));
     raw.on('data', onData);
     raw.once('end', onEnd);
-    raw.once('error', finish);
+    raw.once('error', onClose);
     raw.once('close', onClose);
   });
 }

@@ -328,3 +328,28 @@ test("a handler's signal aborts when its client leaves, before or after the hand
   assert.deepEqual(seen.sort(), ['/v1/early aborted', '/v1/late aborted']);
   await app.close();
 });
+
+test('a client that leaves mid-body is logged as a 400 bad body, not a server error', async () => {
+  const logger = createMemoryLogger();
+  const app = await buildRestApp({ routes, authenticator, logger });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.on('connect', resolve));
+  socket.write(
+    'POST /v1/projects/p/locations/global/keyRings/kr/cryptoKeys/k:encrypt HTTP/1.1\r\nhost: x\r\nauthorization: Bearer good\r\ncontent-length: 50\r\n\r\n{"a":',
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  socket.destroy();
+  const deadline = Date.now() + 5_000;
+  const line = () => logger.entries.find((e) => e.message === 'request');
+  while (line() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(line()?.fields.status, 400);
+  assert.equal(line()?.fields.code, 'ERR_BAD_REQUEST_BODY');
+  assert.equal(
+    logger.entries.some((e) => e.message === 'request failed'),
+    false,
+    'no server error is logged',
+  );
+  await app.close();
+});
