@@ -2,25 +2,35 @@
 // same KMS key set up, and wrk alternating between them phase by phase, round after round, so both meet the same
 // moments of a shared machine (sequential runs of one build, then the other, move by 30–50 % with the machine's
 // other work). Prints each build's event-loop µs per request round by round, the medians, and the change.
-// Run: npm exec -- node bench/ab.ts OTHER_BIN [rounds] [seconds-per-phase] [connections]
+// Run: npm exec -- node bench/ab.ts OTHER_BIN [rounds] [seconds-per-phase] [connections] [idle-seconds]
 //   OTHER_BIN: a copy of another commit's packages/cli/bin and dist/, its bin/sealroom.js importing
 //   ../dist/entry.mjs (see docs/performance.md).
+//   idle-seconds: first load both builds (key GETs, 10 s each), then leave both idle this long, printing RSS, so
+//   the rounds measure how each runs after falling idle (what a server does with its heap between loads).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { apiOf } from './lib/api.ts';
-import { cpuMicros, describeMachine, mainThreadCpuMicros } from './lib/proc.ts';
+import { cpuMicros, describeMachine, mainThreadCpuMicros, rssBytes } from './lib/proc.ts';
 import { type SealroomProcess, startSealroom } from './lib/processes.ts';
 import { setUpKms } from './lib/scenarios.ts';
 import { requireWrk, runWrk, type WrkRequest } from './lib/wrk.ts';
 
-const [otherArg, roundsArg = '6', secondsArg = '3', connectionsArg = '32'] = process.argv.slice(2);
+const [otherArg, roundsArg = '6', secondsArg = '3', connectionsArg = '32', idleArg = '0'] = process.argv.slice(2);
+const idleSeconds = Number(idleArg);
 const rounds = Number(roundsArg);
 const seconds = Number(secondsArg);
 const connections = Number(connectionsArg);
-if (!otherArg || !existsSync(otherArg) || !(rounds > 0) || !(seconds > 0) || !(connections > 0)) {
+if (
+  !otherArg ||
+  !existsSync(otherArg) ||
+  !(rounds > 0) ||
+  !(seconds > 0) ||
+  !(connections > 0) ||
+  !(idleSeconds >= 0)
+) {
   console.error(
-    'usage: npm exec -- node bench/ab.ts OTHER_BIN [rounds, default 6] [seconds, default 3] [connections, default 32]',
+    'usage: npm exec -- node bench/ab.ts OTHER_BIN [rounds, default 6] [seconds, default 3] [connections, default 32] [idle-seconds, default 0]',
   );
   process.exit(2);
 }
@@ -74,7 +84,23 @@ console.log(`bench/ab: this checkout against ${otherArg}`);
 console.log(`${rounds} rounds, ${seconds} s per phase, wrk -t1 -c${connections}; ${describeMachine()}`);
 const scratchDir = mkdtempSync(join(tmpdir(), 'sealroom-bench-ab-'));
 const builds = [await prepare('this', undefined), await prepare('other', resolve(otherArg))];
+const rssLine = (when: string) =>
+  console.log(
+    `  RSS ${when}: ${builds.map((b) => `${b.name} ${(rssBytes(b.server.pid) / 1e6).toFixed(0)} MB`).join(', ')}`,
+  );
 try {
+  if (idleSeconds > 0) {
+    rssLine('before load');
+    for (const build of builds) {
+      const keyGet = build.phases.find((p) => p.name === 'GET a KMS key');
+      if (keyGet) await runWrk(build.server.url, keyGet.request, { seconds: 10, connections, scratchDir });
+    }
+    rssLine('after 10 s of key GETs each');
+    for (let waited = 0; waited < idleSeconds; waited += 10) {
+      await new Promise((done) => setTimeout(done, Math.min(10, idleSeconds - waited) * 1000));
+      rssLine(`idle ${Math.min(waited + 10, idleSeconds)} s`);
+    }
+  }
   for (let round = 0; round < rounds; round++) {
     // The order alternates, so neither build always runs first in a round.
     for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
@@ -125,6 +151,7 @@ try {
       `${''.padEnd(20)}this build's event loop per request: ${change >= 0 ? '+' : ''}${(change * 100).toFixed(0)} %`,
     );
   }
+  rssLine('after the rounds');
 } finally {
   for (const build of builds) await build.server.stop();
   rmSync(scratchDir, { recursive: true, force: true });
