@@ -47,7 +47,7 @@ export const serveCommands: CommandSpec[] = [
     async run(ctx) {
       const config = resolveServerConfig(configFromFlags(ctx.flags), ctx.env, ctx.flags.config as string | undefined);
       const logger = createPinoLogger(config.logLevel);
-      const server = await startServer(config, { logger });
+      const server = await startServer(config, { logger, releaseMemoryWhenIdle: true });
       ctx.out(
         `Sealroom is serving at ${server.url}${server.grpcPort ? ` (gRPC TLS on port ${server.grpcPort})` : ''}; state in ${config.stateDir}. Press Ctrl-C to stop.`,
       );
