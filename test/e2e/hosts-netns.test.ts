@@ -168,7 +168,10 @@ describe('remote hosts in their own network namespaces', { skip }, () => {
     const h2 = agents[1] as HostAgentProcess;
     assert.equal(await h2.stop('SIGKILL'), 'SIGKILL');
     await waitFor('the workload is gone', async () => (existsSync(`/proc/${pid}`) ? undefined : true));
-    assert.deepEqual(runcContainers(stateDirOf('h2')), []);
+    // The watchdog's `runc delete --force` kills the workload first and removes the container's state after.
+    await waitFor('the container is deleted', async () =>
+      runcContainers(stateDirOf('h2')).length === 0 ? true : undefined,
+    );
     const lost = await waitFor('vm-b marked lost', async () => {
       const vm = await describeVm('vm-b', ZONE_B);
       return vm.status === 'TERMINATED' ? vm : undefined;
