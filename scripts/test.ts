@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testRunnerArgs } from './lib/test-args.ts';
 
 const roots = process.argv.slice(2);
 const patterns =
@@ -19,19 +20,11 @@ const runMinutes = Number(process.env.SEALROOM_TEST_RUN_MINUTES ?? 55);
 
 // Costly fixtures (the Debian base images of the Dockerfile tests) are made once per run, shared here.
 const cacheDir = mkdtempSync(join(tmpdir(), 'sealroom-test-run-'));
-const child = spawn(
-  process.execPath,
-  [
-    '--test',
-    '--test-concurrency=3',
-    '--test-timeout=300000',
-    // A file whose tests are done ends even if something it started keeps its event loop alive.
-    '--test-force-exit',
-    '--test-reporter=spec',
-    ...patterns,
-  ],
-  { stdio: 'inherit', detached: true, env: { ...process.env, NODE_ENV: 'test', SEALROOM_TEST_CACHE_DIR: cacheDir } },
-);
+const child = spawn(process.execPath, testRunnerArgs(patterns), {
+  stdio: 'inherit',
+  detached: true,
+  env: { ...process.env, NODE_ENV: 'test', SEALROOM_TEST_CACHE_DIR: cacheDir },
+});
 
 /** Ends the runner and every test process under it (they share its process group). */
 const killAll = (signal: NodeJS.Signals) => {
