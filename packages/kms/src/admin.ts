@@ -69,8 +69,12 @@ function checkRotation(purpose: Purpose, period: number | undefined): void {
 }
 
 /** A fresh version's material, sealed under the root key for exactly that version's name. */
-export function newVersion(deps: KmsDeps, algorithm: Algorithm, protectionLevel: ProtectionLevel): NewVersion {
-  const generated = generateKeyMaterial(algorithm);
+export async function newVersion(
+  deps: KmsDeps,
+  algorithm: Algorithm,
+  protectionLevel: ProtectionLevel,
+): Promise<NewVersion> {
+  const generated = await generateKeyMaterial(algorithm);
   return {
     state: 'ENABLED',
     algorithm,
@@ -200,7 +204,9 @@ export function createAdmin(deps: KmsDeps) {
       };
       return audited(deps, caller, ring, 'CreateCryptoKey', async () => {
         if (!(await deps.store.getKeyRing(ring.name))) throw notFound(`KeyRing ${ring.name} not found.`);
-        const first = skipInitialVersionCreation ? undefined : newVersion(deps, algorithm, record.protectionLevel);
+        const first = skipInitialVersionCreation
+          ? undefined
+          : await newVersion(deps, algorithm, record.protectionLevel);
         const inserted = await deps.store.insertCryptoKey(record, first, record.purpose === 'ENCRYPT_DECRYPT');
         if (!inserted) throw new CoreError('ERR_ALREADY_EXISTS', `CryptoKey ${record.name} already exists.`);
         return { result: await loadKey(record.name), details: { cryptoKey: record.name, algorithm } };
@@ -312,7 +318,7 @@ export function createAdmin(deps: KmsDeps) {
         const key = await loadKey(k.name);
         const version = await deps.store.addVersion(
           key.name,
-          newVersion(deps, key.algorithm, key.protectionLevel),
+          await newVersion(deps, key.algorithm, key.protectionLevel),
           key.purpose === 'ENCRYPT_DECRYPT' && key.primaryVersionId === undefined,
         );
         return { result: version, details: { cryptoKeyVersion: version.name } };
@@ -448,7 +454,7 @@ export function createAdmin(deps: KmsDeps) {
         while (next <= now) next += key.rotationPeriodMs;
         const version = await deps.store.addVersion(
           name,
-          newVersion(deps, key.algorithm, key.protectionLevel),
+          await newVersion(deps, key.algorithm, key.protectionLevel),
           true,
           next,
         );

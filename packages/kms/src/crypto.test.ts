@@ -21,8 +21,8 @@ describe('kms crypto', () => {
     ['RSA_SIGN_PKCS1_2048_SHA256', 'sha256', { padding: constants.RSA_PKCS1_PADDING }],
   ];
   for (const [algorithm, hash, options] of signing) {
-    it(`signs a ${hash} digest with ${algorithm} so that node:crypto verifies the message`, () => {
-      const key = generateKeyMaterial(algorithm);
+    it(`signs a ${hash} digest with ${algorithm} so that node:crypto verifies the message`, async () => {
+      const key = await generateKeyMaterial(algorithm);
       const message = Buffer.from(`message for ${algorithm}`);
       for (let i = 0; i < 5; i++) {
         const signature = signDigest(algorithm, key.material, createHash(hash).update(message).digest());
@@ -32,8 +32,20 @@ describe('kms crypto', () => {
     });
   }
 
-  it('decrypts what RSA-OAEP-SHA256 encrypted under the public key', () => {
-    const key = generateKeyMaterial('RSA_DECRYPT_OAEP_2048_SHA256');
+  it('generates an RSA key off the event loop: other callbacks run while it is made', async () => {
+    let settled = false;
+    const generating = generateKeyMaterial('RSA_SIGN_PKCS1_2048_SHA256').then((key) => {
+      settled = true;
+      return key;
+    });
+    // Generated on the event loop, the key would be done (and `settled` set) before this callback could run.
+    const pendingWhenTheLoopTurned = await new Promise<boolean>((resolve) => setImmediate(() => resolve(!settled)));
+    assert.equal(pendingWhenTheLoopTurned, true);
+    assert.ok((await generating).publicPem?.includes('BEGIN PUBLIC KEY'));
+  });
+
+  it('decrypts what RSA-OAEP-SHA256 encrypted under the public key', async () => {
+    const key = await generateKeyMaterial('RSA_DECRYPT_OAEP_2048_SHA256');
     const ciphertext = publicEncrypt(
       { key: key.publicPem as string, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
       Buffer.from('secret'),
@@ -42,8 +54,8 @@ describe('kms crypto', () => {
     assert.throws(() => decryptOaep(key.material, Buffer.alloc(256, 1)), { code: 'ERR_KMS_BAD_CIPHERTEXT' });
   });
 
-  it('round-trips symmetric ciphertexts that name their version, and rejects any flipped bit', () => {
-    const key = generateKeyMaterial('GOOGLE_SYMMETRIC_ENCRYPTION').material;
+  it('round-trips symmetric ciphertexts that name their version, and rejects any flipped bit', async () => {
+    const key = (await generateKeyMaterial('GOOGLE_SYMMETRIC_ENCRYPTION')).material;
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 200 }),
@@ -64,8 +76,8 @@ describe('kms crypto', () => {
     );
   });
 
-  it('refuses a ciphertext with another AAD or too short to hold a header', () => {
-    const key = generateKeyMaterial('GOOGLE_SYMMETRIC_ENCRYPTION').material;
+  it('refuses a ciphertext with another AAD or too short to hold a header', async () => {
+    const key = (await generateKeyMaterial('GOOGLE_SYMMETRIC_ENCRYPTION')).material;
     const ciphertext = encryptSymmetric(key, 1, Buffer.from('x'), Buffer.from('a'));
     assert.throws(() => decryptSymmetric(key, ciphertext, Buffer.from('b')), { code: 'ERR_KMS_BAD_CIPHERTEXT' });
     assert.throws(() => versionIdOfCiphertext(Buffer.alloc(10)), { code: 'ERR_KMS_BAD_CIPHERTEXT' });

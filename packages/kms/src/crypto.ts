@@ -6,13 +6,14 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
-  generateKeyPairSync,
+  generateKeyPair,
   type KeyObject,
   createECDH,
   privateDecrypt,
   privateEncrypt,
   randomBytes,
 } from 'node:crypto';
+import { promisify } from 'node:util';
 import { pooledRandomBytes } from '@sealroom/core';
 import type { Algorithm } from './enums.ts';
 import { KmsError } from './errors.ts';
@@ -23,14 +24,20 @@ export interface GeneratedKey {
   readonly publicPem: string | undefined;
 }
 
-export function generateKeyMaterial(algorithm: Algorithm): GeneratedKey {
+const generatePair = promisify(generateKeyPair);
+
+/**
+ * Generated on the thread pool: an RSA key takes tens of milliseconds (up to ~100 ms here), which on the event
+ * loop would hold every request in flight.
+ */
+export async function generateKeyMaterial(algorithm: Algorithm): Promise<GeneratedKey> {
   if (algorithm === 'GOOGLE_SYMMETRIC_ENCRYPTION') return { material: randomBytes(32), publicPem: undefined };
   const { privateKey, publicKey } =
     algorithm === 'EC_SIGN_P256_SHA256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      ? await generatePair('ec', { namedCurve: 'P-256' })
       : algorithm === 'EC_SIGN_P384_SHA384'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+        ? await generatePair('ec', { namedCurve: 'P-384' })
+        : await generatePair('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
   return {
     material: privateKey.export({ format: 'der', type: 'pkcs8' }),
     publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),

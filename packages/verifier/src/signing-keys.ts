@@ -1,6 +1,6 @@
 // The verifier's token-signing keys: RS256, sealed at rest, rotated with overlap, each certified by the
 // verifier's own PKI root for PKI tokens (x5c).
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { KeyObject } from 'node:crypto';
 import { type Clock, CoreError, type Leases, type Sealer } from '@sealroom/core';
@@ -101,7 +101,8 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
 
   const createKey = async (now: number): Promise<ActiveKey> => {
     const ca = await loadRoot();
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    // On the thread pool: a rotation would otherwise hold every request in flight for tens of milliseconds.
+    const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
     const kid = randomBytes(20).toString('hex');
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
     const certificate = issueCertificate({
