@@ -39,6 +39,7 @@ export { storageFaultKindOf, storageFaultOf, toStorageFault } from './storage-fa
 export type { StorageFaultKind, StorageHealth } from './storage-fault.ts';
 export type { SqliteOptions } from './sqlite.ts';
 export { pooledRandomBytes } from './random.ts';
+export { generateRsaKeyPair } from './key-pairs.ts';
 export { createSealer, loadOrCreateRootKey } from './sealer.ts';
 export type { Sealer } from './sealer.ts';
 export type {

@@ -1,7 +1,6 @@
 // The deployment's OIDC issuer for service-account ID tokens: RS256 keys sealed at rest, rotated with overlap.
-import { generateKeyPair, type KeyObject, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import type { Clock, Sealer, SqlDatabase } from '@sealroom/core';
+import { type KeyObject, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { type Clock, type Sealer, type SqlDatabase, generateRsaKeyPair } from '@sealroom/core';
 import { type JWK, SignJWT, exportJWK } from 'jose';
 
 export const ID_TOKEN_MIGRATIONS: readonly string[] = [
@@ -58,8 +57,7 @@ export function createIdTokenIssuer(options: {
       current = { kid: row.kid, key: createPrivateKey(pem), createTime: row.create_time };
       return current;
     }
-    // On the thread pool: tens of milliseconds that would otherwise hold every request in flight.
-    const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = await generateRsaKeyPair();
     const kid = randomBytes(20).toString('hex');
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });

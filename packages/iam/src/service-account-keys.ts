@@ -1,7 +1,6 @@
 // Service-account keys: only the public halves are kept; list, disable, enable and delete as Google offers them.
-import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { type Clock, CoreError, type SqlDatabase, toBase64, toRfc3339 } from '@sealroom/core';
+import { createHash, randomBytes } from 'node:crypto';
+import { type Clock, CoreError, type SqlDatabase, generateRsaKeyPair, toBase64, toRfc3339 } from '@sealroom/core';
 import type { ServiceAccount } from './service-accounts.ts';
 import { signalIamChange } from './decisions.ts';
 
@@ -51,8 +50,7 @@ const toInfo = (row: KeyRow): ServiceAccountKeyInfo => ({
 export function createSqlServiceAccountKeyStore(db: SqlDatabase, clock: Clock): ServiceAccountKeyStore {
   return {
     async create(sa, tokenUri) {
-      // On the thread pool: tens of milliseconds that would otherwise hold every request in flight.
-      const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+      const { privateKey, publicKey } = await generateRsaKeyPair();
       const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
       const keyId = createHash('sha1').update(randomBytes(20)).digest('hex');
       const now = clock.now();

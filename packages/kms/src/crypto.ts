@@ -14,7 +14,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import { pooledRandomBytes } from '@sealroom/core';
+import { generateRsaKeyPair, pooledRandomBytes } from '@sealroom/core';
 import type { Algorithm } from './enums.ts';
 import { KmsError } from './errors.ts';
 
@@ -26,10 +26,7 @@ export interface GeneratedKey {
 
 const generatePair = promisify(generateKeyPair);
 
-/**
- * Generated on the thread pool: an RSA key takes tens of milliseconds (up to ~100 ms here), which on the event
- * loop would hold every request in flight.
- */
+/** Generated on the thread pool, as every key pair a request makes. */
 export async function generateKeyMaterial(algorithm: Algorithm): Promise<GeneratedKey> {
   if (algorithm === 'GOOGLE_SYMMETRIC_ENCRYPTION') return { material: randomBytes(32), publicPem: undefined };
   const { privateKey, publicKey } =
@@ -37,7 +34,7 @@ export async function generateKeyMaterial(algorithm: Algorithm): Promise<Generat
       ? await generatePair('ec', { namedCurve: 'P-256' })
       : algorithm === 'EC_SIGN_P384_SHA384'
         ? await generatePair('ec', { namedCurve: 'P-384' })
-        : await generatePair('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+        : await generateRsaKeyPair();
   return {
     material: privateKey.export({ format: 'der', type: 'pkcs8' }),
     publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),

@@ -1,9 +1,9 @@
 // The verifier's token-signing keys: RS256, sealed at rest, rotated with overlap, each certified by the
 // verifier's own PKI root for PKI tokens (x5c).
-import { createPrivateKey, generateKeyPair, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { KeyObject } from 'node:crypto';
-import { type Clock, CoreError, type Leases, type Sealer } from '@sealroom/core';
+import { type Clock, CoreError, type Leases, type Sealer, generateRsaKeyPair } from '@sealroom/core';
 import { EKU, encodeName, issueCertificate, readSubject } from '@sealroom/formats';
 import { exportJWK } from 'jose';
 import type { JWK } from 'jose';
@@ -101,8 +101,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
 
   const createKey = async (now: number): Promise<ActiveKey> => {
     const ca = await loadRoot();
-    // On the thread pool: a rotation would otherwise hold every request in flight for tens of milliseconds.
-    const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = await generateRsaKeyPair();
     const kid = randomBytes(20).toString('hex');
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
     const certificate = issueCertificate({
