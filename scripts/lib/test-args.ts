@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 
 /** Makes each test file's report reach the runner whole before the file's process is made to exit. */
-export const CHILD_STDOUT_PRELOAD = fileURLToPath(new URL('./test-child-stdout.ts', import.meta.url));
+const CHILD_STDOUT_PRELOAD = fileURLToPath(new URL('./test-child-stdout.ts', import.meta.url));
 
 /** `node` arguments that run the test files matching `patterns`, `concurrency` files at a time. */
 export function testRunnerArgs(patterns: readonly string[], concurrency = 3): string[] {

@@ -37,7 +37,7 @@ test('one release after a busy spell ends, none while busy or after a quiet one'
     await until(() => releases === 1, 'one release once idle');
     await sleep(300);
     assert.equal(releases, 1, 'and only one for that spell');
-    // A few requests without heap growth: not worth a collection.
+    // A few requests without heap growth: not worth a release.
     for (let i = 0; i < 3; i++) idle.noteRequest();
     await sleep(300);
     assert.equal(releases, 1, 'a quiet spell that grew nothing is left alone');
