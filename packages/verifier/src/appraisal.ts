@@ -101,10 +101,14 @@ export function toVerifierError(error: unknown): unknown {
   return error;
 }
 
-export function appraiseTpmEvidence(evidence: TpmEvidence, nonce: Uint8Array, options: AppraisalOptions): Appraisal {
-  let verified: ReturnType<typeof verifyTpmEvidence>;
+export async function appraiseTpmEvidence(
+  evidence: TpmEvidence,
+  nonce: Uint8Array,
+  options: AppraisalOptions,
+): Promise<Appraisal> {
+  let verified: Awaited<ReturnType<typeof verifyTpmEvidence>>;
   try {
-    verified = verifyTpmEvidence(evidence, {
+    verified = await verifyTpmEvidence(evidence, {
       nonce,
       trustedRoots: options.roots.map((r) => r.certificate),
       intermediates: options.intermediates,
