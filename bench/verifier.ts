@@ -14,7 +14,7 @@ import { startRun } from './lib/measure.ts';
 import { startHelloWorld, startSealroom } from './lib/processes.ts';
 
 /** Prepared attestations per second of a phase: above what the verifier answers on a small machine. */
-const PREPARED_PER_SECOND = 1000;
+const PREPARED_PER_SECOND = 1600;
 /** Attestations prepared at once (each a challenge, a quote and an ID token over HTTP). */
 const PREPARING_CONCURRENCY = 8;
 /** RS256 signatures in flight: enough to keep the default thread pool (4 threads) busy. */
