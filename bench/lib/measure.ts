@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type GrpcLoadSpec, runGrpcLoad } from './grpc-load.ts';
 import { cpuMicros, describeMachine, mainThreadCpuMicros } from './proc.ts';
+import { recordPhase, requirePerf } from './perf.ts';
 import { monotonicMicros, type PhaseWindow, writePhases } from './profile.ts';
 import { type LoadResult, requireWrk, runWrk, type WrkRequest } from './wrk.ts';
 
@@ -51,6 +52,7 @@ export function startRun(name: string, title: string): BenchRun {
     process.exit(2);
   }
   requireWrk();
+  requirePerf();
   console.log(`bench/${name}: ${title}`);
   console.log(`${seconds} s per phase, wrk -t1 -c${connections} (its own process); ${describeMachine()}`);
   const scratchDir = mkdtempSync(join(tmpdir(), `sealroom-bench-${name}-`));
@@ -76,6 +78,7 @@ export function startRun(name: string, title: string): BenchRun {
       const before = cpuMicros(target.pid);
       const loopBefore = mainThreadCpuMicros(target.pid);
       const startMicros = monotonicMicros();
+      const recorded = recordPhase(target.pid, name, seconds);
       const result = await runWrk(target.url, request, {
         seconds,
         connections,
@@ -83,6 +86,7 @@ export function startRun(name: string, title: string): BenchRun {
         ...(requestFile === undefined ? {} : { requestFile }),
       });
       phases.push({ name, startMicros, endMicros: monotonicMicros() });
+      await recorded();
       return record(name, result, cpuMicros(target.pid) - before, mainThreadCpuMicros(target.pid) - loopBefore);
     },
     async grpc(name, pid, spec) {
@@ -91,6 +95,7 @@ export function startRun(name: string, title: string): BenchRun {
       let loopBefore = 0;
       let loopAfter = 0;
       let startMicros = 0;
+      let recorded = async () => {};
       const result = await runGrpcLoad(
         { ...spec, seconds, concurrency: connections },
         {
@@ -98,6 +103,7 @@ export function startRun(name: string, title: string): BenchRun {
             before = cpuMicros(pid);
             loopBefore = mainThreadCpuMicros(pid);
             startMicros = monotonicMicros();
+            recorded = recordPhase(pid, name, seconds);
           },
           onEnd: () => {
             after = cpuMicros(pid);
@@ -106,6 +112,7 @@ export function startRun(name: string, title: string): BenchRun {
           },
         },
       );
+      await recorded();
       return record(name, result, after - before, loopAfter - loopBefore);
     },
     finish(goals = []) {

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveRepoRoot } from '@sealroom/core';
+import { perfFlags } from './perf.ts';
 import { profileFlags } from './profile.ts';
 
 export interface RunningProcess {
@@ -101,6 +102,7 @@ export async function startSealroom(options: StartSealroomOptions = {}): Promise
       [
         ...(options.nodeFlags ?? []),
         ...profileFlags(),
+        ...perfFlags(),
         options.bin ?? SEALROOM_BIN,
         'serve',
         '--dev',

@@ -1,0 +1,72 @@
+// Summarises the server profiles a benchmark recorded with `SEALROOM_BENCH_PERF=DIR` (Linux perf, one file per
+// phase): where the main thread's CPU time went — by function (self), kernel against user space, and the
+// time below each JavaScript function of the project (inclusive).
+// Run: npm exec -- node bench/perf-report.ts DIR [phase-substring] [rows]
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [dir, only, rowsArg] = process.argv.slice(2);
+if (!dir) {
+  console.error('usage: npm exec -- node bench/perf-report.ts DIR [phase-substring] [rows, default 30]');
+  process.exit(2);
+}
+const ROWS = Number(rowsArg ?? 30);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.data') && (only === undefined || f.toLowerCase().includes(slug(only))))
+  .sort();
+if (files.length === 0) {
+  console.error(`no perf profile${only ? ` matching "${only}"` : ''} in ${dir}`);
+  process.exit(2);
+}
+
+interface Line {
+  readonly percent: number;
+  readonly kernel: boolean;
+  readonly symbol: string;
+}
+
+for (const file of files) {
+  const self = report(join(dir, file), false);
+  const inclusive = report(join(dir, file), true);
+  const kernel = self.filter((l) => l.kernel).reduce((sum, l) => sum + l.percent, 0);
+  console.log(
+    `\n== ${file.replace(/\.data$/, '')}: kernel ${kernel.toFixed(1)} %, user ${(100 - kernel).toFixed(1)} %`,
+  );
+  console.log('-- self time by function');
+  for (const line of self.slice(0, ROWS)) console.log(`  ${format(line)}`);
+  console.log("-- time below the project's JavaScript functions (and their callees)");
+  const project = inclusive.filter((l) => /JS:.*(packages\/|dist\/chunk-)/.test(l.symbol));
+  for (const line of project.slice(0, ROWS)) console.log(`  ${format(line)}`);
+}
+
+function slug(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
+}
+
+/** `perf report` lines: `  12.34%  [.] symbol` (self), or `  40.00%  1.00%  [.] symbol` (with children). */
+function report(file: string, children: boolean): Line[] {
+  const run = spawnSync(
+    'perf',
+    ['report', '-i', file, children ? '--children' : '--no-children', '--sort', 'symbol', '--stdio', '-g', 'none'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  if (run.error || run.status !== 0) {
+    console.error(`perf report failed on ${file}: ${run.error?.message ?? run.stderr.trim()}`);
+    process.exit(1);
+  }
+  const lines: Line[] = [];
+  for (const text of run.stdout.split('\n')) {
+    const match = /^\s*([\d.]+)%\s+(?:[\d.]+%\s+)?\[([.k])\]\s+(.*?)\s*(?:-\s+-\s*)?$/.exec(text);
+    if (match) lines.push({ percent: Number(match[1]), kernel: match[2] === 'k', symbol: match[3] as string });
+  }
+  return lines;
+}
+
+function format(line: Line): string {
+  const symbol = line.symbol.replace(/file:\/\/\S*?\/(packages|node_modules)\//, '$1/');
+  return `${line.percent.toFixed(2).padStart(6)} %  ${line.kernel ? '[k] ' : ''}${symbol.slice(0, 140)}`;
+}
