@@ -3,7 +3,7 @@
 // time below each JavaScript function of the project (inclusive).
 // Run: npm exec -- node bench/perf-report.ts DIR [phase-substring] [rows]
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir, only, rowsArg] = process.argv.slice(2);
@@ -13,7 +13,8 @@ if (!dir) {
 }
 const ROWS = Number(rowsArg ?? 30);
 const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.data') && (only === undefined || f.toLowerCase().includes(slug(only))))
+  .filter((f) => f.endsWith('.data') && !f.endsWith('.jit.data'))
+  .filter((f) => only === undefined || f.toLowerCase().includes(slug(only)))
   .sort();
 if (files.length === 0) {
   console.error(`no perf profile${only ? ` matching "${only}"` : ''} in ${dir}`);
@@ -27,8 +28,9 @@ interface Line {
 }
 
 for (const file of files) {
-  const self = report(join(dir, file), false);
-  const inclusive = report(join(dir, file), true);
+  const named = withJitNames(join(dir, file));
+  const self = report(named, false);
+  const inclusive = report(named, true);
   const kernel = self.filter((l) => l.kernel).reduce((sum, l) => sum + l.percent, 0);
   console.log(
     `\n== ${file.replace(/\.data$/, '')}: kernel ${kernel.toFixed(1)} %, user ${(100 - kernel).toFixed(1)} %`,
@@ -38,6 +40,18 @@ for (const file of files) {
   console.log("-- time below the project's JavaScript functions (and their callees)");
   const project = inclusive.filter((l) => /JS:.*(packages\/|dist\/chunk-)/.test(l.symbol));
   for (const line of project.slice(0, ROWS)) console.log(`  ${format(line)}`);
+}
+
+/** The profile with the JIT dump's functions injected (`perf inject --jit`), made once beside it. */
+function withJitNames(file: string): string {
+  const out = file.replace(/\.data$/, '.jit.data');
+  if (existsSync(out)) return out;
+  const run = spawnSync('perf', ['inject', '--jit', '-i', file, '-o', out], { encoding: 'utf8' });
+  if (run.error || run.status !== 0) {
+    console.error(`perf inject failed on ${file}: ${run.error?.message ?? run.stderr.trim()}`);
+    process.exit(1);
+  }
+  return out;
 }
 
 function slug(text: string): string {

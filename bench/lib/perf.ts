@@ -1,6 +1,7 @@
-// Linux `perf` profiles of the server under a benchmark: `SEALROOM_BENCH_PERF=DIR` starts `sealroom serve` with
-// V8's perf map (JIT-compiled functions named for perf) and records each phase's main thread with
-// `perf record` into DIR/<phase>.data, so `bench/perf-report.ts DIR` can summarise phase by phase. Unlike
+// Linux `perf` profiles of the server under a benchmark: `SEALROOM_BENCH_PERF=DIR` starts `sealroom serve`
+// writing V8's JIT dump into DIR (every compiled function, with when it was made, so code V8 later drops and
+// replaces at the same address keeps its own name) and records each phase's main thread with `perf record`
+// into DIR/<phase>.data, so `bench/perf-report.ts DIR` can summarise phase by phase. Unlike
 // `--cpu-prof`, perf samples CPU time, not wall time, and sees into the kernel and native code: a socket
 // write's loopback delivery, OpenSSL, SQLite, the garbage collector.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -28,9 +29,17 @@ export function requirePerf(): void {
   mkdirSync(dir, { recursive: true });
 }
 
-/** `node` flags that name JIT-compiled functions for perf (/tmp/perf-PID.map), when profiles are asked for. */
+/** `node` flags that write the JIT dump perf needs to name compiled functions, when profiles are asked for. */
 export function perfFlags(): string[] {
-  return perfDir() === undefined ? [] : ['--perf-basic-prof-only-functions', '--interpreted-frames-native-stack'];
+  const dir = perfDir();
+  if (dir === undefined) return [];
+  // V8 also opens its log file when profiling for perf: it goes beside the dump, not into the working directory.
+  return [
+    '--perf-prof',
+    `--perf-prof-path=${dir}`,
+    `--logfile=${join(dir, 'v8.log')}`,
+    '--interpreted-frames-native-stack',
+  ];
 }
 
 /** The file a phase's profile is written to. */
@@ -49,6 +58,9 @@ export function recordPhase(pid: number, phase: string, seconds: number): () => 
     [
       'record',
       '-q',
+      // The JIT dump's timestamps are CLOCK_MONOTONIC: perf inject needs the samples on the same clock.
+      '-k',
+      'mono',
       '-F',
       String(FREQUENCY),
       '-g',
