@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { AuditRecord, ProjectRef } from '@sealroom/core';
 import type { AuditSink } from '@sealroom/iam';
 import type { ModuleGauge, RequestSample, ServiceModule } from '@sealroom/transport';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { registerRequestMetrics } from './request-metrics.ts';
 
 /** Prometheus's text exposition format, version 0.0.4. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -33,19 +34,16 @@ export interface MetricsOptions {
 
 export function createDeploymentMetrics(options: MetricsOptions): DeploymentMetrics {
   const registry = new Registry();
-  const labelNames = ['transport', 'method', 'route', 'code'] as const;
-  const requests = new Counter({
-    name: 'sealroom_requests_total',
-    help: 'Requests answered, by transport (http, grpc), method, route template and status code.',
-    labelNames,
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'sealroom_request_duration_seconds',
-    help: 'Time to answer a request (a gRPC stream: its whole life), by transport, method, route and code.',
-    labelNames,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
+  const observeRequest = registerRequestMetrics(registry, {
+    counter: {
+      name: 'sealroom_requests_total',
+      help: 'Requests answered, by transport (http, grpc), method, route template and status code.',
+    },
+    histogram: {
+      name: 'sealroom_request_duration_seconds',
+      help: 'Time to answer a request (a gRPC stream: its whole life), by transport, method, route and code.',
+      buckets: LATENCY_BUCKETS,
+    },
   });
   const exchanges = new Counter({
     name: 'sealroom_token_exchanges_total',
@@ -71,11 +69,7 @@ export function createDeploymentMetrics(options: MetricsOptions): DeploymentMetr
   };
   return {
     contentType: METRICS_CONTENT_TYPE,
-    observeRequest(sample) {
-      const labels = { transport: sample.transport, method: sample.method, route: sample.route, code: sample.code };
-      requests.inc(labels);
-      latency.observe(labels, sample.seconds);
-    },
+    observeRequest,
     countingAuditSink(next) {
       return {
         serializeOn: next.serializeOn,
