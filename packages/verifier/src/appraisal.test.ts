@@ -47,23 +47,18 @@ const options = (entry: Partial<ImageEntry> = {}, extra: Record<string, unknown>
 });
 
 const bootOptions = { images: createImageDatabase([cos85]), dev: false, devSwversion: '1' };
-const verifiedBoot = async () =>
-  (
-    await verifyTpmEvidence(evidence, {
-      nonce: NONCE,
-      trustedRoots: [root],
-      intermediates: [intermediate],
-      at: new Date('2026-01-01T00:00:00Z'),
-    })
-  ).bootState!;
+const verifiedBoot = () =>
+  verifyTpmEvidence(evidence, {
+    nonce: NONCE,
+    trustedRoots: [root],
+    intermediates: [intermediate],
+    at: new Date('2026-01-01T00:00:00Z'),
+  }).bootState!;
 
 /** The appraisal of the real evidence stops at the first failing check; the vector has no container events. */
-async function appraisalError(
-  opts: ReturnType<typeof options>,
-  tcgEventLog = evidence.tcgEventLog,
-): Promise<{ code?: string }> {
+function appraisalError(opts: ReturnType<typeof options>, tcgEventLog = evidence.tcgEventLog): { code?: string } {
   try {
-    await appraiseTpmEvidence({ ...evidence, tcgEventLog }, NONCE, opts);
+    appraiseTpmEvidence({ ...evidence, tcgEventLog }, NONCE, opts);
   } catch (error) {
     return error as { code?: string };
   }
@@ -71,13 +66,13 @@ async function appraisalError(
 }
 
 describe('appraisal of real GCE evidence (shared vector) with a configured root and image database', () => {
-  it('passes platform, instance and boot (Secure Boot db, boot applications, command line), then wants launch events', async () => {
+  it('passes platform, instance and boot (Secure Boot db, boot applications, command line), then wants launch events', () => {
     // The vector is a plain COS VM: everything up to the boot passes; it has no CEL.
-    assert.equal((await appraisalError(options())).code, 'ERR_VERIFIER_MISSING_LAUNCH_EVENTS');
+    assert.equal(appraisalError(options()).code, 'ERR_VERIFIER_MISSING_LAUNCH_EVENTS');
   });
 
-  it('reports the boot it appraised: the COS v10 db key, the three applications, the command line', async () => {
-    const { image, summary } = appraiseBoot(await verifiedBoot(), bootOptions);
+  it('reports the boot it appraised: the COS v10 db key, the three applications, the command line', () => {
+    const { image, summary } = appraiseBoot(verifiedBoot(), bootOptions);
     assert.equal(image.imageReleaseName, 'cos-85-test');
     assert.deepEqual(summary.secureBoot, { enabled: true, db: [COS_DB_V10] });
     assert.deepEqual(summary.bootApplications, {
@@ -88,39 +83,39 @@ describe('appraisal of real GCE evidence (shared vector) with a configured root 
     assert.equal(summary.kernelCmdline, cos85.cmdline);
   });
 
-  it('refuses an image the database does not know', async () => {
-    assert.equal((await appraisalError(options({ cmdline: 'another image' }))).code, 'ERR_VERIFIER_UNKNOWN_IMAGE');
+  it('refuses an image the database does not know', () => {
+    assert.equal(appraisalError(options({ cmdline: 'another image' })).code, 'ERR_VERIFIER_UNKNOWN_IMAGE');
   });
 
-  it('refuses when the image database expects another Secure Boot db key', async () => {
-    assert.equal((await appraisalError(options({ secureBootDb: ['0'.repeat(64)] }))).code, 'ERR_VERIFIER_SECURE_BOOT');
+  it('refuses when the image database expects another Secure Boot db key', () => {
+    assert.equal(appraisalError(options({ secureBootDb: ['0'.repeat(64)] })).code, 'ERR_VERIFIER_SECURE_BOOT');
   });
 
-  it('refuses when the image database expects a second db key too', async () => {
+  it('refuses when the image database expects a second db key too', () => {
     const two = options({ secureBootDb: [COS_DB_V10, '0'.repeat(64)] });
-    assert.equal((await appraisalError(two)).code, 'ERR_VERIFIER_SECURE_BOOT');
+    assert.equal(appraisalError(two).code, 'ERR_VERIFIER_SECURE_BOOT');
   });
 
-  it('refuses other boot applications with the same command line', async () => {
+  it('refuses other boot applications with the same command line', () => {
     const other = [...facts.efiAppDigests['11']];
     other[2] = '0'.repeat(64);
     assert.equal(
-      (await appraisalError(options({ bootApplications: { sha256: other } }))).code,
+      appraisalError(options({ bootApplications: { sha256: other } })).code,
       'ERR_VERIFIER_BOOT_APPLICATIONS',
     );
   });
 
-  it('compares every bank the entry lists: a wrong SHA-384 list is refused although SHA-256 matches', async () => {
+  it('compares every bank the entry lists: a wrong SHA-384 list is refused although SHA-256 matches', () => {
     const entry = { bootApplications: { sha256: facts.efiAppDigests['11'], sha384: ['0'.repeat(96)] } };
-    assert.equal((await appraisalError(options(entry))).code, 'ERR_VERIFIER_BOOT_APPLICATIONS');
+    assert.equal(appraisalError(options(entry)).code, 'ERR_VERIFIER_BOOT_APPLICATIONS');
   });
 
-  it('refuses a boot whose ExitBootServices was not measured (its boot applications are not final)', async () => {
-    const { bootApplications: _, ...unfinished } = await verifiedBoot();
+  it('refuses a boot whose ExitBootServices was not measured (its boot applications are not final)', () => {
+    const { bootApplications: _, ...unfinished } = verifiedBoot();
     assert.throws(() => appraiseBoot(unfinished, bootOptions), { code: 'ERR_VERIFIER_BOOT_APPLICATIONS' });
   });
 
-  it('refuses it when the GCE root is not trusted', async () => {
-    assert.equal((await appraisalError(options({}, { intermediates: [] }))).code, 'ERR_VERIFIER_UNTRUSTED_PLATFORM');
+  it('refuses it when the GCE root is not trusted', () => {
+    assert.equal(appraisalError(options({}, { intermediates: [] })).code, 'ERR_VERIFIER_UNTRUSTED_PLATFORM');
   });
 });

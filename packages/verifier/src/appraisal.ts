@@ -101,14 +101,10 @@ export function toVerifierError(error: unknown): unknown {
   return error;
 }
 
-export async function appraiseTpmEvidence(
-  evidence: TpmEvidence,
-  nonce: Uint8Array,
-  options: AppraisalOptions,
-): Promise<Appraisal> {
-  let verified: Awaited<ReturnType<typeof verifyTpmEvidence>>;
+export function appraiseTpmEvidence(evidence: TpmEvidence, nonce: Uint8Array, options: AppraisalOptions): Appraisal {
+  let verified: ReturnType<typeof verifyTpmEvidence>;
   try {
-    verified = await verifyTpmEvidence(evidence, {
+    verified = verifyTpmEvidence(evidence, {
       nonce,
       trustedRoots: options.roots.map((r) => r.certificate),
       intermediates: options.intermediates,

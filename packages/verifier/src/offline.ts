@@ -58,10 +58,10 @@ function bindingOf(options: OfflineOptions): OfflineVerdict['binding'] {
 const EMPTY: LoadedCollateral = { certificates: [], crls: [], tcbInfos: [], qeIdentities: [] };
 
 /** Appraises one piece of evidence (a report, a quote or a TPM attestation) with the files that go with it. */
-export async function verifyEvidenceOffline(
+export function verifyEvidenceOffline(
   inputs: ReadonlyArray<{ name: string; bytes: Uint8Array }>,
   options: OfflineOptions,
-): Promise<OfflineVerdict> {
+): OfflineVerdict {
   const files = inputs.map((f) => classifyFile(f.name, f.bytes));
   const hardware = files.filter((f) => f.kind === 'sev-snp-report' || f.kind === 'tdx-quote');
   const tpm = files.filter((f) => f.kind === 'tpm-attestation');
@@ -78,7 +78,7 @@ export async function verifyEvidenceOffline(
     if (report!.kind === 'sev-snp-report') return verifySnp(report!, certificates, crls, cache, options);
     return verifyTdx(report!, files, certificates, crls, cache, options);
   }
-  const vtpm = await verifyTpm(tpm[0], files, certificates, options);
+  const vtpm = verifyTpm(tpm[0], files, certificates, options);
   if (report === undefined) return vtpm.verdict;
   // A vTPM with a hardware report (GCE's shape on SEV-SNP and TDX): the report vouches for the AK, its
   // report_data derived from the same nonce and the AK's SPKI (docs/attestation.md, report_data).
@@ -230,12 +230,12 @@ interface TpmAttestationJson {
   canonicalEventLog?: string;
 }
 
-async function verifyTpm(
+function verifyTpm(
   evidence: ClassifiedFile,
   files: readonly ClassifiedFile[],
   given: readonly Buffer[],
   options: OfflineOptions,
-): Promise<{ verdict: OfflineVerdict; akSpki: Buffer }> {
+): { verdict: OfflineVerdict; akSpki: Buffer } {
   if (options.nonce === undefined)
     incomplete('A TPM attestation is appraised against the nonce it quoted: give --nonce.');
   const json = JSON.parse(evidence.bytes.toString('utf8')) as TpmAttestationJson;
@@ -257,7 +257,7 @@ async function verifyTpm(
     notTpm(error);
   }
   const log = files.find((f) => f.kind === 'canonical-event-log')?.bytes;
-  const verified = await verifyTpmEvidence(
+  const verified = verifyTpmEvidence(
     {
       quotes,
       ...(json.akPub === undefined ? {} : { akPub: Buffer.from(json.akPub, 'base64') }),

@@ -101,7 +101,7 @@ export interface Verifier {
   createChallenge(caller: Caller | undefined, project: string, location: string): Promise<Challenge>;
   verify(caller: Caller | undefined, challengeName: string, request: VerifyRequest): Promise<VerifyResult>;
   /** Appraises evidence against a nonce without a challenge (benchmarks, the launcher's self-check). */
-  appraise(evidence: TpmEvidence, nonce: Uint8Array): Promise<Appraisal>;
+  appraise(evidence: TpmEvidence, nonce: Uint8Array): Appraisal;
   issueToken(appraisal: Appraisal, serviceAccounts: readonly string[], request: VerifyRequest): Promise<string>;
   discovery(): Record<string, unknown>;
   jwks(): ReturnType<KeyRing['jwks']>;
@@ -145,7 +145,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     return ref;
   };
 
-  const appraise = (evidence: TpmEvidence, nonce: Uint8Array): Promise<Appraisal> =>
+  const appraise = (evidence: TpmEvidence, nonce: Uint8Array): Appraisal =>
     appraiseTpmEvidence(evidence, nonce, {
       roots: deps.roots,
       intermediates: deps.intermediates,
@@ -219,7 +219,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
   };
 
   /** The request's evidence appraised: a vTPM (with or without a hardware report bound to its AK), or bare hardware. */
-  const appraiseRequest = async (request: VerifyRequest, nonce: Uint8Array): Promise<Appraisal> => {
+  const appraiseRequest = (request: VerifyRequest, nonce: Uint8Array): Appraisal => {
     const { evidence, hardware } = request;
     if (evidence === undefined) {
       if (hardware === undefined) {
@@ -227,7 +227,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       }
       return appraiseBare(request, hardware, nonce);
     }
-    const base = await appraise(evidence, nonce);
+    const base = appraise(evidence, nonce);
     if (hardware === undefined) return base;
     const at = new Date(clock.now());
     const hw = mapped(() =>
@@ -331,7 +331,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         if (challenge === undefined) {
           throw new VerifierError('ERR_VERIFIER_CHALLENGE_USED', `Challenge ${name} was already used.`);
         }
-        const appraisal = await appraiseRequest(request, challenge.nonce);
+        const appraisal = appraiseRequest(request, challenge.nonce);
         const serviceAccounts = await deps.verifyServiceAccountTokens(request.serviceAccountIdTokens, name);
         const { token, errors, outputPolicyDigest } = await issueToken(appraisal, serviceAccounts, request);
         await audit('ALLOWED', 'OK', {

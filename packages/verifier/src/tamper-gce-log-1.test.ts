@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import { LOG_HALF, tamperLog } from './tamper-gce-sample.ts';
 
 describe('tamper suite: real GCE TPM evidence (shared vector), every byte of the event log flipped', () => {
-  it('the first half of the TCG event log', async (t) => {
-    const tally = await tamperLog(0, LOG_HALF);
+  it('the first half of the TCG event log', (t) => {
+    const tally = tamperLog(0, LOG_HALF);
     t.diagnostic(tally.summary());
     tally.assertClean();
   });

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import { LOG_HALF, evidence, tamperLog } from './tamper-gce-sample.ts';
 
 describe('tamper suite: real GCE TPM evidence (shared vector), every byte of the event log flipped', () => {
-  it('the second half of the TCG event log', async (t) => {
-    const tally = await tamperLog(LOG_HALF, evidence.tcgEventLog!.length);
+  it('the second half of the TCG event log', (t) => {
+    const tally = tamperLog(LOG_HALF, evidence.tcgEventLog!.length);
     t.diagnostic(tally.summary());
     tally.assertClean();
   });

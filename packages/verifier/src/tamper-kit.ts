@@ -31,15 +31,11 @@ export function codeOf(error: unknown): string {
 }
 
 export function attempt(run: () => unknown): Outcome {
-  let accepted: unknown;
   try {
-    accepted = run();
+    return { accepted: run() };
   } catch (error) {
     return { code: codeOf(error) };
   }
-  // A promise would read as "accepted" whatever it settles to: an async check needs attemptAsync.
-  if (accepted instanceof Promise) throw new Error('attempt() was given an async check: use attemptAsync().');
-  return { accepted };
 }
 
 export async function attemptAsync(run: () => Promise<unknown>): Promise<Outcome> {

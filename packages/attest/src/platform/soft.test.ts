@@ -44,11 +44,7 @@ describe('soft platform', () => {
   it('produces evidence the TPM verifier accepts, with instance info, boot cmdline and COS state', async () => {
     const platform = await launched();
     const evidence = await platform.attest(nonce);
-    const verified = await verifyTpmEvidence(evidence.tpm, {
-      nonce,
-      trustedRoots: [ca.certificate],
-      at: new Date(NOW),
-    });
+    const verified = verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
     assert.equal(platform.hwmodel, 'SOFTWARE');
     assert.deepEqual([...verified.pcrs.keys()], [TPM_ALG.SHA256, TPM_ALG.SHA384]);
     assert.equal(verified.instanceInfo?.instanceName, 'vm1');
@@ -60,7 +56,7 @@ describe('soft platform', () => {
 
   it('measures a boot the verifier reads like GCE: Secure Boot with its db key, boot applications, command line', async () => {
     const evidence = await (await launched()).attest(nonce);
-    const boot = (await verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }))
+    const boot = verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) })
       .bootState!;
     assert.equal(boot.secureBoot.enabled, true);
     assert.deepEqual(boot.secureBoot.db.certificates.map(fingerprint), [SOFT_DB_KEY]);
@@ -72,7 +68,7 @@ describe('soft platform', () => {
     assert.equal(Buffer.from(boot.scrtmVersion!).toString('utf16le'), 'Sealroom soft platform 1\0');
   });
 
-  it('has the same Secure Boot keys on every host: fixed certificates', async () => {
+  it('has the same Secure Boot keys on every host: fixed certificates', () => {
     const keys = softSecureBootKeys();
     assert.equal(fingerprint(keys.db), SOFT_DB_KEY);
     assert.ok(new X509Certificate(keys.db).verify(new X509Certificate(keys.kek).publicKey));
@@ -81,10 +77,10 @@ describe('soft platform', () => {
 
   it('boots without Secure Boot, or other images, when its firmware is told to', async () => {
     const off = await (await launched({ ...boot, firmware: { secureBoot: false } })).attest(nonce);
-    const offBoot = await verifyTpmEvidence(off.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+    const offBoot = verifyTpmEvidence(off.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
     assert.equal(offBoot.bootState?.secureBoot.enabled, false);
     const other = await (await launched({ ...boot, firmware: { bootImages: [Buffer.from('evil')] } })).attest(nonce);
-    const otherBoot = await verifyTpmEvidence(other.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+    const otherBoot = verifyTpmEvidence(other.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
     assert.deepEqual(otherBoot.bootState?.bootApplications?.get(TPM_ALG.SHA256), [
       digest(TPM_ALG.SHA256, Buffer.from('evil')),
     ]);
@@ -93,24 +89,24 @@ describe('soft platform', () => {
   it('signs with an RSA AK too', async () => {
     const platform = await launched({ ...boot, akAlgorithm: 'rsa-2048' });
     const evidence = await platform.attest(nonce);
-    await verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+    verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
   });
 
-  it('measures the image family: debug and hardened boots differ in PCR 8', async () => {
+  it('measures the image family: debug and hardened boots differ in PCR 8', () => {
     const hardened = bootSoftPlatform(boot).tpm.read(TPM_ALG.SHA256)[8];
     const debug = bootSoftPlatform({ ...boot, imageFamily: 'confidential-space-debug' }).tpm.read(TPM_ALG.SHA256)[8];
     assert.notDeepEqual(hardened, debug);
   });
 
-  it('gives each boot a fresh attestation key', async () => {
+  it('gives each boot a fresh attestation key', () => {
     assert.ok(!bootSoftPlatform(boot).tpm.akPublicKey.equals(bootSoftPlatform(boot).tpm.akPublicKey));
   });
 
   it('is refused when the verifier trusts another CA', async () => {
     const other = createPlatformCa(NOW);
     const evidence = await (await launched()).attest(nonce);
-    await assert.rejects(
-      async () => verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [other.certificate], at: new Date(NOW) }),
+    assert.throws(
+      () => verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [other.certificate], at: new Date(NOW) }),
       {
         code: 'ERR_ATTEST_CERT_CHAIN',
       },
@@ -124,12 +120,9 @@ describe('soft platform', () => {
     const lastRecord = cel.indexOf(Buffer.from('00000000080000000000000003', 'hex'));
     assert.ok(lastRecord > 0);
     const tampered = { ...evidence.tpm, canonicalEventLog: cel.subarray(0, lastRecord) };
-    await assert.rejects(
-      async () => verifyTpmEvidence(tampered, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }),
-      {
-        code: 'ERR_ATTEST_REPLAY_MISMATCH',
-      },
-    );
+    assert.throws(() => verifyTpmEvidence(tampered, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }), {
+      code: 'ERR_ATTEST_REPLAY_MISMATCH',
+    });
   });
 
   it('is refused when its CEL records name RTMR 3 (CC MR 4) instead of PCR 13', async () => {
@@ -140,17 +133,14 @@ describe('soft platform', () => {
       index: 4,
     }));
     const tampered = { ...evidence.tpm, canonicalEventLog: encodeCel(records) };
-    await assert.rejects(
-      async () => verifyTpmEvidence(tampered, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }),
-      {
-        code: 'ERR_ATTEST_CEL_INDEX_TYPE',
-      },
-    );
+    assert.throws(() => verifyTpmEvidence(tampered, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }), {
+      code: 'ERR_ATTEST_CEL_INDEX_TYPE',
+    });
   });
 
   it('restores the CA from its exported key and keeps issuing verifiable certificates', async () => {
     const restored = loadPlatformCa(ca.certificate, ca.exportPrivateKey());
     const evidence = await (await launched({ ...boot, ca: restored })).attest(nonce);
-    await verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
+    verifyTpmEvidence(evidence.tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) });
   });
 });

@@ -7,7 +7,6 @@ import type { TpmPublic } from './public.ts';
 import { TPM_ALG } from './constants.ts';
 import { verifyBootLog, verifyTpmEvidence } from './evidence.ts';
 import type { TpmEvidence } from './evidence.ts';
-import type { TpmQuote } from './quote.ts';
 
 const vector = loadGceVector();
 const AT = new Date('2026-01-01T00:00:00Z');
@@ -21,8 +20,8 @@ const evidence: TpmEvidence = {
 const options = { nonce: vector.nonce, trustedRoots: [vector.root], intermediates: [vector.intermediate], at: AT };
 
 describe('GCE COS 85 attestation as a whole (shared vector)', () => {
-  it('verifies all three banks, the nonce, the AK chain, the event log and the instance info', async () => {
-    const verified = await verifyTpmEvidence(evidence, options);
+  it('verifies all three banks, the nonce, the AK chain, the event log and the instance info', () => {
+    const verified = verifyTpmEvidence(evidence, options);
     assert.deepEqual([...verified.pcrs.keys()], [TPM_ALG.SHA1, TPM_ALG.SHA256, TPM_ALG.SHA384]);
     assert.equal(verified.quotes.length, 3);
     assert.equal(verified.instanceInfo?.instanceName, 'cos-test');
@@ -31,12 +30,12 @@ describe('GCE COS 85 attestation as a whole (shared vector)', () => {
     assert.ok(verified.kernelCmdline?.endsWith('"'));
   });
 
-  it('also accepts the chain when the evidence itself carries the intermediate', async () => {
-    await verifyTpmEvidence({ ...evidence, certChain: [vector.intermediate] }, { ...options, intermediates: [] });
+  it('also accepts the chain when the evidence itself carries the intermediate', () => {
+    verifyTpmEvidence({ ...evidence, certChain: [vector.intermediate] }, { ...options, intermediates: [] });
   });
 
-  it('reads a boot log once per log and PCR values, and still refuses it against other PCR values', async () => {
-    const verified = await verifyTpmEvidence(evidence, options);
+  it('reads a boot log once per log and PCR values, and still refuses it against other PCR values', () => {
+    const verified = verifyTpmEvidence(evidence, options);
     const log = Buffer.from(vector.eventLog);
     const first = verifyBootLog(log, verified.pcrs);
     assert.equal(verifyBootLog(Buffer.from(log), verified.pcrs), first, 'the same bytes give the kept result');
@@ -50,48 +49,23 @@ describe('GCE COS 85 attestation as a whole (shared vector)', () => {
     assert.equal(verifyBootLog(log, verified.pcrs), first);
   });
 
-  it('checks the quotes together but reports them in order: a bad signature before a repeated bank', async () => {
-    const [first, second] = vector.quotes as [TpmQuote, TpmQuote];
-    await assert.rejects(verifyTpmEvidence({ ...evidence, quotes: [...vector.quotes, second] }, options), {
-      code: 'ERR_ATTEST_PCR_DIGEST_MISMATCH',
-      message: 'Two quotes of one bank.',
-    });
-    const forged = Buffer.from(second.rawSignature);
-    forged[forged.length - 1]! ^= 0xff;
-    const badSecond = { ...second, rawSignature: forged };
-    // The second quote's bad signature is reported, not the repeat of the first bank after it.
-    await assert.rejects(verifyTpmEvidence({ ...evidence, quotes: [first, badSecond, first] }, options), {
-      code: 'ERR_ATTEST_QUOTE_SIGNATURE',
-    });
-    // The first quote's failure is reported even when a later one fails too.
-    const badNonce = { ...first, rawQuote: Buffer.from(first.rawQuote).fill(0, 10, 20) };
-    await assert.rejects(verifyTpmEvidence({ ...evidence, quotes: [badNonce, badSecond] }, options), {
-      code: 'ERR_ATTEST_QUOTE_SIGNATURE',
-      message: /SHA1|sha1/,
-    });
-  });
-
-  it('refuses SHA-1 alone', async () => {
+  it('refuses SHA-1 alone', () => {
     const sha1Only = { ...evidence, quotes: vector.quotes.filter((q) => q.hashAlgo === TPM_ALG.SHA1) };
-    await assert.rejects(async () => verifyTpmEvidence(sha1Only, options), {
-      code: 'ERR_ATTEST_UNSUPPORTED_ALGORITHM',
-    });
+    assert.throws(() => verifyTpmEvidence(sha1Only, options), { code: 'ERR_ATTEST_UNSUPPORTED_ALGORITHM' });
   });
 
-  it('refuses an AK public area that is not the certificate key', async () => {
+  it('refuses an AK public area that is not the certificate key', () => {
     const akPub = Buffer.from(vector.akPub);
     akPub[akPub.length - 1]! ^= 1;
-    await assert.rejects(async () => verifyTpmEvidence({ ...evidence, akPub }, options), {
-      code: 'ERR_ATTEST_AK_MISMATCH',
-    });
+    assert.throws(() => verifyTpmEvidence({ ...evidence, akPub }, options), { code: 'ERR_ATTEST_AK_MISMATCH' });
   });
 
-  it('refuses an event log that does not replay to the quoted PCRs', async () => {
+  it('refuses an event log that does not replay to the quoted PCRs', () => {
     const tcgEventLog = Buffer.from(vector.eventLog);
     // The first PCR 4 EFI application digest of the SHA-256 bank.
     const digestAt = tcgEventLog.indexOf(Buffer.from('dba8d69ffb244496ac8ab2950695d3da', 'hex'));
     tcgEventLog[digestAt]! ^= 1;
-    await assert.rejects(async () => verifyTpmEvidence({ ...evidence, tcgEventLog }, options), {
+    assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog }, options), {
       code: 'ERR_ATTEST_REPLAY_MISMATCH',
     });
   });
@@ -112,15 +86,13 @@ describe('GCE COS 85 attestation as a whole (shared vector)', () => {
     ['a keyBits that is not its modulus size', akPubWith(() => ({ keyBits: 1024 }))],
   ];
   for (const [name, akPub] of notAnAk) {
-    it(`refuses an AK public area with ${name}, although its key is the certificate's`, async () => {
-      await assert.rejects(async () => verifyTpmEvidence({ ...evidence, akPub }, options), {
-        code: 'ERR_ATTEST_AK_ATTRIBUTES',
-      });
+    it(`refuses an AK public area with ${name}, although its key is the certificate's`, () => {
+      assert.throws(() => verifyTpmEvidence({ ...evidence, akPub }, options), { code: 'ERR_ATTEST_AK_ATTRIBUTES' });
     });
   }
 
-  it('refuses the wrong nonce', async () => {
-    await assert.rejects(async () => verifyTpmEvidence(evidence, { ...options, nonce: Buffer.from('9008', 'hex') }), {
+  it('refuses the wrong nonce', () => {
+    assert.throws(() => verifyTpmEvidence(evidence, { ...options, nonce: Buffer.from('9008', 'hex') }), {
       code: 'ERR_ATTEST_NONCE_MISMATCH',
     });
   });
@@ -144,46 +116,43 @@ describe('event log bound to the quotes it accompanies', () => {
       })),
     );
 
-  it('accepts the real log re-encoded with its SHA-256 bank only', async () => {
-    const verified = await verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA256]) }, options);
+  it('accepts the real log re-encoded with its SHA-256 bank only', () => {
+    const verified = verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA256]) }, options);
     assert.ok(verified.kernelCmdline?.startsWith('/syslinux/vmlinuz.A'));
   });
 
-  it('refuses a log that shares no bank with the quotes, whatever command line it carries', async () => {
+  it('refuses a log that shares no bank with the quotes, whatever command line it carries', () => {
     const forged = encodeTcgEventLog(
       [TPM_ALG.SHA512],
       [kernelCmdlineEvent('confidential-space.hardened=true forged', [TPM_ALG.SHA512])],
     );
-    await assert.rejects(async () => verifyTpmEvidence({ ...evidence, tcgEventLog: forged }, options), {
+    assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog: forged }, options), {
       code: 'ERR_ATTEST_EVENT_LOG_UNBOUND',
     });
   });
 
-  it('refuses a log whose only bank shared with the quotes is SHA-1', async () => {
+  it('refuses a log whose only bank shared with the quotes is SHA-1', () => {
     assert.ok(sha1Quote);
-    await assert.rejects(
-      async () => verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA1]) }, options),
-      {
-        code: 'ERR_ATTEST_EVENT_LOG_UNBOUND',
-      },
-    );
+    assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA1]) }, options), {
+      code: 'ERR_ATTEST_EVENT_LOG_UNBOUND',
+    });
   });
 
-  it('refuses a log that lists a digest algorithm Sealroom does not know', async () => {
+  it('refuses a log that lists a digest algorithm Sealroom does not know', () => {
     const SM3_256 = 0x0012;
-    await assert.rejects(
-      async () => verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA256], SM3_256) }, options),
+    assert.throws(
+      () => verifyTpmEvidence({ ...evidence, tcgEventLog: reencoded([TPM_ALG.SHA256], SM3_256) }, options),
       { code: 'ERR_ATTEST_UNSUPPORTED_ALGORITHM' },
     );
   });
 
-  it('replays every quoted bank the log carries: a wrong SHA-1 digest is refused even with SHA-256 intact', async () => {
+  it('replays every quoted bank the log carries: a wrong SHA-1 digest is refused even with SHA-256 intact', () => {
     const log = Buffer.from(vector.eventLog);
     // The first PCR 4 EFI application digest of the SHA-1 bank.
     const at = log.indexOf(Buffer.from('bfeec15d9359fe0aa8b5fb6451d1f73e', 'hex'));
     assert.ok(at > 0);
     log[at]! ^= 1;
-    await assert.rejects(async () => verifyTpmEvidence({ ...evidence, tcgEventLog: log }, options), {
+    assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog: log }, options), {
       code: 'ERR_ATTEST_REPLAY_MISMATCH',
     });
   });

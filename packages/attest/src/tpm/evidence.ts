@@ -133,15 +133,12 @@ export function verifyLaunchLog(bytes: Uint8Array, pcrs: QuotedPcrs): AttestedCo
  * await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_DIGEST, imageDigest));
  * const nonce = randomBytes(32);
  * const { tpm } = await platform.attest(nonce);
- * const verified = await verifyTpmEvidence(tpm, { nonce, trustedRoots: [ca.certificate], at: new Date() });
+ * const verified = verifyTpmEvidence(tpm, { nonce, trustedRoots: [ca.certificate], at: new Date() });
  * verified.instanceInfo?.instanceName; // from the AK certificate
  * verified.cosState?.container.imageDigest; // === imageDigest, replayed from the canonical event log
  * ```
  */
-export async function verifyTpmEvidence(
-  evidence: TpmEvidence,
-  options: VerifyTpmEvidenceOptions,
-): Promise<VerifiedTpmEvidence> {
+export function verifyTpmEvidence(evidence: TpmEvidence, options: VerifyTpmEvidenceOptions): VerifiedTpmEvidence {
   const chain = verifyAkCertificateChain(evidence.akCert, {
     roots: options.trustedRoots,
     intermediates: [...evidence.certChain, ...(options.intermediates ?? [])],
@@ -161,19 +158,13 @@ export async function verifyTpmEvidence(
       'The evidence has no quote of a SHA-256 or stronger bank.',
     );
   }
-  // The quotes' signatures are checked at once on the thread pool; their verdicts are taken in order, so the
-  // first bad quote (or a second quote of a bank) is the one reported, as if checked one by one.
-  const repeatAt = evidence.quotes.findIndex((q, i) => evidence.quotes.findIndex((p) => p.hashAlgo === q.hashAlgo) < i);
-  const checked = repeatAt < 0 ? evidence.quotes : evidence.quotes.slice(0, repeatAt);
-  const verdicts = await Promise.allSettled(checked.map((q) => verifyQuote(q, { akPublicKey, nonce: options.nonce })));
   const pcrs = new Map<number, ReadonlyMap<number, Uint8Array>>();
   const quotes: QuoteInfo[] = [];
-  for (const [i, verdict] of verdicts.entries()) {
-    if (verdict.status === 'rejected') throw verdict.reason;
-    quotes.push(verdict.value);
-    pcrs.set((checked[i] as TpmQuote).hashAlgo, (checked[i] as TpmQuote).pcrValues);
+  for (const quote of evidence.quotes) {
+    if (pcrs.has(quote.hashAlgo)) throw new AttestError('ERR_ATTEST_PCR_DIGEST_MISMATCH', 'Two quotes of one bank.');
+    quotes.push(verifyQuote(quote, { akPublicKey, nonce: options.nonce }));
+    pcrs.set(quote.hashAlgo, quote.pcrValues);
   }
-  if (repeatAt >= 0) throw new AttestError('ERR_ATTEST_PCR_DIGEST_MISMATCH', 'Two quotes of one bank.');
   const boot =
     evidence.tcgEventLog !== undefined && evidence.tcgEventLog.length > 0
       ? verifyBootLog(evidence.tcgEventLog, pcrs)

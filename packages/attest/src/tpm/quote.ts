@@ -33,10 +33,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * exactly the PCRs sent; pcrDigest is hashed with the signing hash, not the bank hash (go-tpm-tools
  * `server/verify.go`; the GCE vectors prove it for the SHA-1 and SHA-384 banks).
  */
-export async function verifyQuote(quote: TpmQuote, options: VerifyQuoteOptions): Promise<QuoteInfo> {
+export function verifyQuote(quote: TpmQuote, options: VerifyQuoteOptions): QuoteInfo {
   const bank = hashInfo(quote.hashAlgo);
   const signature = parseTpmSignature(quote.rawSignature);
-  if (!(await verifyTpmSignature(options.akPublicKey, quote.rawQuote, signature))) {
+  if (!verifyTpmSignature(options.akPublicKey, quote.rawQuote, signature)) {
     throw new AttestError(
       'ERR_ATTEST_QUOTE_SIGNATURE',
       `The ${bank.name} quote signature does not verify with the AK.`,

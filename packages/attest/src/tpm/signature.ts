@@ -1,6 +1,6 @@
 // TPMT_SIGNATURE (TPM 2.0 Part 2 §11.3.4): RSASSA, RSAPSS and ECDSA, parsed, produced and verified.
 import { constants, sign, verify } from 'node:crypto';
-import type { KeyObject, VerifyKeyObjectInput } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { TPM_ALG, hashInfo } from './constants.ts';
@@ -63,41 +63,26 @@ function curveSize(key: KeyObject): number {
   throw new AttestError('ERR_ATTEST_UNSUPPORTED_ALGORITHM', `Unsupported ECC curve ${String(curve)}.`);
 }
 
-/**
- * Checks `signature` over `message` with `key`; the digest is the signature's own hash algorithm. The check runs
- * on the thread pool: an ECDSA P-256 verification holds a thread for ~90 µs, and a verifier appraises quotes of
- * several banks per attestation while it answers everything else.
- */
-export function verifyTpmSignature(key: KeyObject, message: Uint8Array, signature: TpmSignature): Promise<boolean> {
+/** Checks `signature` over `message` with `key`; the digest is the signature's own hash algorithm. */
+export function verifyTpmSignature(key: KeyObject, message: Uint8Array, signature: TpmSignature): boolean {
   const hash = hashInfo(signature.hashAlg).name;
   const keyType = key.asymmetricKeyType;
   if (signature.sigAlg === TPM_ALG.ECDSA) {
-    if (keyType !== 'ec') return Promise.resolve(false);
+    if (keyType !== 'ec') return false;
     const size = curveSize(key);
     const raw = Buffer.concat([leftPad(signature.r, size), leftPad(signature.s, size)]);
-    return verifyOnPool(hash, message, { key, dsaEncoding: 'ieee-p1363' }, raw);
+    return verify(hash, message, { key, dsaEncoding: 'ieee-p1363' }, raw);
   }
-  if (keyType !== 'rsa') return Promise.resolve(false);
+  if (keyType !== 'rsa') return false;
   if (signature.sigAlg === TPM_ALG.RSASSA) {
-    return verifyOnPool(hash, message, { key, padding: constants.RSA_PKCS1_PADDING }, signature.sig);
+    return verify(hash, message, { key, padding: constants.RSA_PKCS1_PADDING }, signature.sig);
   }
   // TPM 2.0 Part 1 §B.7: the salt is as long as the digest, but verifiers accept any length (as go-tpm does).
-  return verifyOnPool(
+  return verify(
     hash,
     message,
     { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
     signature.sig,
-  );
-}
-
-function verifyOnPool(
-  hash: string,
-  message: Uint8Array,
-  key: VerifyKeyObjectInput,
-  signature: Uint8Array,
-): Promise<boolean> {
-  return new Promise((resolve, reject) =>
-    verify(hash, message, key, signature, (error, valid) => (error ? reject(error) : resolve(valid))),
   );
 }
 

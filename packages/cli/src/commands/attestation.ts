@@ -172,7 +172,7 @@ export const attestationCommands: CommandSpec[] = [
       const files = listFlag(ctx.args.EVIDENCE).map(readInput);
       const options = offlineOptions(ctx);
       try {
-        return await verifyEvidenceOffline(files, options);
+        return verifyEvidenceOffline(files, options);
       } catch (error) {
         if (!isSealroomError(error)) throw error;
         // The refusal is a result too: print it in the asked format, then fail with its code.
