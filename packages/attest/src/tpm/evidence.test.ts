@@ -7,6 +7,7 @@ import type { TpmPublic } from './public.ts';
 import { TPM_ALG } from './constants.ts';
 import { verifyBootLog, verifyTpmEvidence } from './evidence.ts';
 import type { TpmEvidence } from './evidence.ts';
+import type { TpmQuote } from './quote.ts';
 
 const vector = loadGceVector();
 const AT = new Date('2026-01-01T00:00:00Z');
@@ -47,6 +48,25 @@ describe('GCE COS 85 attestation as a whole (shared vector)', () => {
     const changed = new Map(verified.pcrs).set(TPM_ALG.SHA256, sha256);
     assert.throws(() => verifyBootLog(log, changed), { code: 'ERR_ATTEST_REPLAY_MISMATCH' });
     assert.equal(verifyBootLog(log, verified.pcrs), first);
+  });
+
+  it('reports the first quote that fails, and a second quote of one bank after the quotes before it', () => {
+    const [first, second] = vector.quotes as [TpmQuote, TpmQuote];
+    assert.throws(() => verifyTpmEvidence({ ...evidence, quotes: [...vector.quotes, second] }, options), {
+      code: 'ERR_ATTEST_PCR_DIGEST_MISMATCH',
+      message: 'Two quotes of one bank.',
+    });
+    const forged = Buffer.from(second.rawSignature);
+    forged[forged.length - 1]! ^= 0xff;
+    const badSecond = { ...second, rawSignature: forged };
+    assert.throws(() => verifyTpmEvidence({ ...evidence, quotes: [first, badSecond, first] }, options), {
+      code: 'ERR_ATTEST_QUOTE_SIGNATURE',
+    });
+    const badFirst = { ...first, rawQuote: Buffer.from(first.rawQuote).fill(0, 10, 20) };
+    assert.throws(() => verifyTpmEvidence({ ...evidence, quotes: [badFirst, badSecond] }, options), {
+      code: 'ERR_ATTEST_QUOTE_SIGNATURE',
+      message: /SHA-?1/i,
+    });
   });
 
   it('refuses SHA-1 alone', () => {
