@@ -52,6 +52,12 @@ test("the scrape prints what prom-client's own Counter and Histogram print for t
     /sealroom_request_duration_seconds_bucket\{le="0.001",transport="http",method="GET",route="unmatched",code="200"\} \d+/,
   );
   assert.ok(printed.split('\n').length > 400, 'many series were printed');
+  assert.deepEqual(await ours.getMetricsAsJSON(), await oracle.getMetricsAsJSON());
+  // resetMetrics() empties both, as it empties prom-client's own.
+  ours.resetMetrics();
+  oracle.resetMetrics();
+  assert.equal(await ours.metrics(), await oracle.metrics());
+  assert.deepEqual(await ours.getMetricsAsJSON(), await oracle.getMetricsAsJSON());
 });
 
 test('a registry with no requests yet prints both metrics empty, as prom-client does', async () => {

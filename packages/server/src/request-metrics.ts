@@ -13,11 +13,12 @@ interface Series {
   readonly buckets: Float64Array;
 }
 
+/** One line of a scrape, shaped as prom-client's own metrics give it (its JSON view compares them whole). */
 interface ValuePair {
-  readonly labels: Readonly<Record<string, string | number>>;
-  readonly sharedLabels?: Readonly<Record<string, string>>;
   readonly value: number;
   readonly metricName?: string;
+  readonly exemplar?: null | undefined;
+  readonly labels: Readonly<Record<string, string | number>>;
 }
 
 export interface RequestMetricNames {
@@ -45,41 +46,44 @@ export function registerRequestMetrics(registry: Registry, names: RequestMetricN
   };
   // The objects prom-client's registry reads on a scrape: a name, help, type and the values of `get()`.
   const { counter, histogram } = names;
+  // As prom-client's metrics: `reset()` forgets every series, and a cluster's registries add their values.
+  const reset = (): void => series.clear();
   registry.registerMetric({
     name: counter.name,
     help: counter.help,
     type: 'counter',
+    aggregator: 'sum',
+    reset,
     get: async () => ({
       name: counter.name,
       help: counter.help,
       type: 'counter',
-      values: [...series.values()].map((s): ValuePair => ({ labels: s.labels, value: s.count })),
+      aggregator: 'sum',
+      values: [...series.values()].map((s): ValuePair => ({ value: s.count, labels: s.labels })),
     }),
   } as unknown as Parameters<Registry['registerMetric']>[0]);
   registry.registerMetric({
     name: histogram.name,
     help: histogram.help,
     type: 'histogram',
+    aggregator: 'sum',
+    reset,
     get: async () => {
       const values: ValuePair[] = [];
+      const bucket = `${histogram.name}_bucket`;
       for (const s of series.values()) {
         let cumulative = 0;
         for (const [i, bound] of bounds.entries()) {
           cumulative += s.buckets[i] as number;
-          values.push({
-            labels: { le: bound },
-            sharedLabels: s.labels,
-            value: cumulative,
-            metricName: `${histogram.name}_bucket`,
-          });
+          values.push({ value: cumulative, metricName: bucket, exemplar: null, labels: { le: bound, ...s.labels } });
         }
         values.push(
-          { labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: `${histogram.name}_bucket` },
-          { labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${histogram.name}_sum` },
-          { labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${histogram.name}_count` },
+          { value: s.count, metricName: bucket, exemplar: null, labels: { le: '+Inf', ...s.labels } },
+          { value: s.sum, metricName: `${histogram.name}_sum`, exemplar: undefined, labels: s.labels },
+          { value: s.count, metricName: `${histogram.name}_count`, exemplar: undefined, labels: s.labels },
         );
       }
-      return { name: histogram.name, help: histogram.help, type: 'histogram', values };
+      return { name: histogram.name, help: histogram.help, type: 'histogram', values, aggregator: 'sum' };
     },
   } as unknown as Parameters<Registry['registerMetric']>[0]);
   return (sample) => {
