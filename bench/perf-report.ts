@@ -29,8 +29,8 @@ interface Line {
 
 for (const file of files) {
   const named = withJitNames(join(dir, file));
-  const self = report(named, false);
-  const inclusive = report(named, true);
+  const self = mergeTiers(report(named, false));
+  const inclusive = mergeTiers(report(named, true));
   const kernel = self.filter((l) => l.kernel).reduce((sum, l) => sum + l.percent, 0);
   console.log(
     `\n== ${file.replace(/\.data$/, '')}: kernel ${kernel.toFixed(1)} %, user ${(100 - kernel).toFixed(1)} %`,
@@ -40,6 +40,21 @@ for (const file of files) {
   console.log("-- time below the project's JavaScript functions (and their callees)");
   const project = inclusive.filter((l) => /JS:.*(packages\/|dist\/chunk-)/.test(l.symbol));
   for (const line of project.slice(0, ROWS)) console.log(`  ${format(line)}`);
+}
+
+/**
+ * One line per function: V8 names each compiled version by its tier (`JS:~` interpreted, `^` Sparkplug, `+`
+ * Maglev, `*` TurboFan), and a hot function runs in several over a phase. Their shares are added (a function
+ * that calls itself in another tier is then counted twice; below the project's functions this is rare).
+ */
+function mergeTiers(lines: readonly Line[]): Line[] {
+  const merged = new Map<string, Line>();
+  for (const line of lines) {
+    const symbol = line.symbol.replace(/^JS:[~^+*]/, 'JS:');
+    const seen = merged.get(symbol);
+    merged.set(symbol, { ...line, symbol, percent: (seen?.percent ?? 0) + line.percent });
+  }
+  return [...merged.values()].sort((a, b) => b.percent - a.percent);
 }
 
 /** The profile with the JIT dump's functions injected (`perf inject --jit`), made once beside it. */
