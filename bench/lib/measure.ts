@@ -32,8 +32,14 @@ export interface BenchRun {
   readonly connections: number;
   /** A scratch directory for wrk's scripts and request files, removed by `finish`. */
   readonly scratchDir: string;
-  /** `wrk` against `baseUrl` for `seconds`, sampling the CPU time of process `pid`. */
-  http(name: string, target: { pid: number; url: string }, request: WrkRequest, requestFile?: string): Promise<Row>;
+  /** `wrk` against `baseUrl` for `seconds` (with the run's connections, or `connections`), sampling process `pid`. */
+  http(
+    name: string,
+    target: { pid: number; url: string },
+    request: WrkRequest,
+    requestFile?: string,
+    connections?: number,
+  ): Promise<Row>;
   /** The gRPC worker process against the server `pid`. */
   grpc(name: string, pid: number, spec: Omit<GrpcLoadSpec, 'seconds' | 'concurrency'>): Promise<Row>;
   /** Prints the table, then each goal's ratio and whether it is met; removes the scratch directory. */
@@ -74,14 +80,14 @@ export function startRun(name: string, title: string): BenchRun {
     seconds,
     connections,
     scratchDir,
-    async http(name, target, request, requestFile) {
+    async http(name, target, request, requestFile, phaseConnections = connections) {
       const before = cpuMicros(target.pid);
       const loopBefore = mainThreadCpuMicros(target.pid);
       const startMicros = monotonicMicros();
       const recorded = recordPhase(target.pid, name, seconds);
       const result = await runWrk(target.url, request, {
         seconds,
-        connections,
+        connections: phaseConnections,
         scratchDir,
         ...(requestFile === undefined ? {} : { requestFile }),
       });
