@@ -18,7 +18,10 @@ import {
   ZONE,
 } from '../support/launch.ts';
 
-/** Serves `exposed` on 8080 (EXPOSEd) and `hidden` on 7070 (not), then probes PROBES=name=host:port,… once. */
+/**
+ * Serves `exposed` on 8080 (EXPOSEd) and `hidden` on 7070 (not), then probes PROBES=name=host:port,… once; an
+ * `exit` item in PROBES ends it after the probes.
+ */
 const WORKLOAD = `import net from 'node:net';
 const serve = (port, tag) => net.createServer((s) => s.end(tag + '\\n')).listen(port, '0.0.0.0');
 serve(8080, 'exposed');
@@ -31,11 +34,13 @@ const probe = (host, port) => new Promise((resolve) => {
   s.on('timeout', () => { s.destroy(); resolve('timeout'); });
   s.on('error', (e) => resolve('error ' + e.code));
 });
-for (const item of (process.env.PROBES ?? '').split(',').filter(Boolean)) {
+const items = (process.env.PROBES ?? '').split(',').filter(Boolean);
+for (const item of items.filter((i) => i.includes('='))) {
   const [name, target] = item.split('=');
   const [host, port] = target.split(':');
   console.log('PROBE ' + name + ' ' + (await probe(host, port)));
 }
+if (items.includes('exit')) process.exit(0);
 process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {}, 1000);
 `;
@@ -145,7 +150,7 @@ after(async () => {
   if (!skip) removeOutside();
 });
 
-async function createInstance(name: string, probes: string, tags?: string): Promise<void> {
+async function createInstance(name: string, probes: string, tags?: string, restart = 'Never'): Promise<void> {
   await ok(
     'compute',
     'instances',
@@ -156,7 +161,7 @@ async function createInstance(name: string, probes: string, tags?: string): Prom
     `--service-account=${SA}`,
     ...(tags ? [`--tags=${tags}`] : []),
     '--metadata',
-    `^~^tee-image-reference=${image}~tee-container-log-redirect=true~tee-restart-policy=Never~tee-env-PROBES=${probes}`,
+    `^~^tee-image-reference=${image}~tee-container-log-redirect=true~tee-restart-policy=${restart}~tee-env-PROBES=${probes}`,
   );
 }
 
@@ -244,5 +249,27 @@ describe('instance network isolation', { skip }, () => {
 
     await ok('compute', 'firewall-rules', 'delete', 'deny-outside');
     assert.equal(JSON.parse(await ok('compute', 'firewall-rules', 'list', '--format=json')).length, 0);
+  });
+  test('between boots nothing listens on the gateway: the metadata server closes before the link is given back', async () => {
+    // A workload that ends at once under restart policy Always: boots, each on a link of its own, with waits
+    // between them. In a wait the link and its machine-wide claim are free for any instance to take, so the last
+    // boot's metadata server must no longer hold the gateway's port (another instance given the link could not
+    // bind its own: EADDRINUSE).
+    await createInstance('net-c', 'exit', undefined, 'Always');
+    const serialOf = () => ok('compute', 'instances', 'get-serial-port-output', 'net-c', `--zone=${ZONE}`);
+    // The third wait is 4 s: long enough to look while the instance has no link.
+    const waiting = await waitFor('net-c to wait before its fourth boot', async () => {
+      const serial = await serialOf();
+      return /keeps ending at once; boot 4 in/.test(serial) ? serial : undefined;
+    });
+    const before = waiting.slice(0, waiting.lastIndexOf('keeps ending at once; boot 4 in'));
+    const gateway = [...before.matchAll(/network isolation: namespace, address \S+ via gateway (\S+)/g)].at(-1)?.[1];
+    assert.ok(gateway, waiting);
+    const listening = spawnSync('ss', ['-Hltn'], { encoding: 'utf8' }).stdout;
+    // Still in the wait when `ss` looked: no network of a fourth boot since.
+    const after = await serialOf();
+    assert.doesNotMatch(after.slice(after.lastIndexOf('keeps ending at once; boot 4 in')), /network isolation:/);
+    assert.doesNotMatch(listening, new RegExp(`\\s${gateway.replaceAll('.', '\\.')}:80\\s`), listening);
+    await ok('compute', 'instances', 'stop', 'net-c', `--zone=${ZONE}`);
   });
 });

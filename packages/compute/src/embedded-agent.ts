@@ -212,7 +212,12 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       if (tpmHolder === request.instanceId) tpmHolder = undefined;
       // A held debug instance keeps its network for exec until it is powered off.
       if (exitCode === EXIT_HOLD && !state.controller.signal.aborted) state.heldNetwork = net;
-      else await net?.release().catch((error: unknown) => options.logger.warn({ error }, 'network release failed'));
+      else {
+        // The metadata server listens on this network's gateway: it closes before the link and its machine-wide
+        // claim are given back, or the next instance given the same link could not bind its own (EADDRINUSE).
+        if (net?.network) await closeMetadata(state);
+        await net?.release().catch((error: unknown) => options.logger.warn({ error }, 'network release failed'));
+      }
     }
   };
 
@@ -495,6 +500,8 @@ export function createEmbeddedHostAgent(options: EmbeddedAgentOptions): HostAgen
       if (!state) return;
       state.controller.abort(powerOptions.hard ? HARD_RESET : undefined);
       await state.done;
+      // As at the end of a boot: the gateway's metadata server goes before the network it listens on.
+      if (state.heldNetwork?.network) await closeMetadata(state);
       await state.heldNetwork
         ?.release()
         .catch((error: unknown) => options.logger.warn({ error }, 'network release failed'));
