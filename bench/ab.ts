@@ -7,6 +7,8 @@
 //   ../dist/entry.mjs (see docs/performance.md).
 //   idle-seconds: first load both builds (key GETs, 10 s each), then leave both idle this long, printing RSS, so
 //   the rounds measure how each runs after falling idle (what a server does with its heap between loads).
+//   SEALROOM_BENCH_AB_OTHER_FLAGS (node flags) and SEALROOM_BENCH_AB_OTHER_ENV (`NAME=value` pairs): given to the
+//   other build's process only, so one build can be run against itself tuned (this checkout's bin as OTHER_BIN).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,8 +46,12 @@ interface Build {
   readonly samples: Map<string, [number, number, number][]>;
 }
 
-async function prepare(name: string, bin: string | undefined): Promise<Build> {
-  const server = await startSealroom(bin === undefined ? {} : { bin });
+async function prepare(
+  name: string,
+  bin: string | undefined,
+  extra: { nodeFlags?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<Build> {
+  const server = await startSealroom({ ...(bin === undefined ? {} : { bin }), ...extra });
   const api = apiOf(server.url);
   const token = await api.login('bench@example.com');
   await api.createProject(token, 'bench-ab');
@@ -72,6 +78,20 @@ async function prepare(name: string, bin: string | undefined): Promise<Build> {
   };
 }
 
+/**
+ * The other build's node flags (`SEALROOM_BENCH_AB_OTHER_FLAGS`, space-separated) and added environment
+ * (`SEALROOM_BENCH_AB_OTHER_ENV`, `NAME=value` space-separated): one build run two ways, e.g. a V8 or glibc tuning.
+ */
+function otherExtra(): { nodeFlags: string[]; env: Record<string, string> } {
+  const words = (name: string) => (process.env[name] ?? '').split(' ').filter((word) => word !== '');
+  const env: Record<string, string> = {};
+  for (const pair of words('SEALROOM_BENCH_AB_OTHER_ENV')) {
+    const at = pair.indexOf('=');
+    if (at > 0) env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return { nodeFlags: words('SEALROOM_BENCH_AB_OTHER_FLAGS'), env };
+}
+
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -83,7 +103,7 @@ const median = (values: readonly number[]) => {
 console.log(`bench/ab: this checkout against ${otherArg}`);
 console.log(`${rounds} rounds, ${seconds} s per phase, wrk -t1 -c${connections}; ${describeMachine()}`);
 const scratchDir = mkdtempSync(join(tmpdir(), 'sealroom-bench-ab-'));
-const builds = [await prepare('this', undefined), await prepare('other', resolve(otherArg))];
+const builds = [await prepare('this', undefined), await prepare('other', resolve(otherArg), otherExtra())];
 const rssLine = (when: string) =>
   console.log(
     `  RSS ${when}: ${builds.map((b) => `${b.name} ${(rssBytes(b.server.pid) / 1e6).toFixed(0)} MB`).join(', ')}`,

@@ -84,6 +84,8 @@ export interface StartSealroomOptions {
   readonly logLevel?: string;
   /** The CLI to run (default: this checkout's, or `SEALROOM_BENCH_BIN`). */
   readonly bin?: string;
+  /** Environment variables added to the server's (e.g. `GLIBC_TUNABLES`, read when a process starts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function startSealroom(options: StartSealroomOptions = {}): Promise
         '--log-level',
         options.logLevel ?? 'warn',
       ],
-      { stdio: ['ignore', log, log], env: { ...process.env, XDG_CONFIG_HOME: join(root, 'config') } },
+      { stdio: ['ignore', log, log], env: { ...process.env, ...options.env, XDG_CONFIG_HOME: join(root, 'config') } },
     ),
   );
   const logs = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
