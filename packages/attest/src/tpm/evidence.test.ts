@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { COS_PCR, COS_TYPE, encodeCosContent } from '../eventlog/cos.ts';
 import { encodeTcgEventLog, kernelCmdlineEvent, parseTcgEventLog } from '../eventlog/tcg.ts';
+import { createPlatformCa } from '../platform/platform-ca.ts';
+import { bootSoftPlatform } from '../platform/soft.ts';
 import { loadGceVector } from '../test-vectors.ts';
 import { encodeTpmPublic, parseTpmPublic } from './public.ts';
 import type { TpmPublic } from './public.ts';
 import { TPM_ALG } from './constants.ts';
-import { verifyBootLog, verifyTpmEvidence } from './evidence.ts';
+import { verifyBootLog, verifyLaunchLog, verifyTpmEvidence } from './evidence.ts';
 import type { TpmEvidence } from './evidence.ts';
 import type { TpmQuote } from './quote.ts';
 
@@ -175,5 +178,72 @@ describe('event log bound to the quotes it accompanies', () => {
     assert.throws(() => verifyTpmEvidence({ ...evidence, tcgEventLog: log }, options), {
       code: 'ERR_ATTEST_REPLAY_MISMATCH',
     });
+  });
+});
+
+describe('the canonical event log of a launch (soft platform)', () => {
+  const NOW = Date.UTC(2026, 5, 1);
+  const ca = createPlatformCa(NOW);
+  const launch = async (digest: string) => {
+    const platform = bootSoftPlatform({
+      ca,
+      instance: {
+        zone: 'us-central1-a',
+        projectId: 'operator-project',
+        projectNumber: '123456789012',
+        instanceName: 'vm1',
+        instanceId: '6920867375712861823',
+      },
+      launcherBuild: `sha256:${'1'.repeat(64)}`,
+      imageFamily: 'confidential-space',
+      nowMs: NOW,
+    });
+    await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_REF, 'reg/p/r/img'));
+    await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_DIGEST, digest));
+    await platform.measureEvent(encodeCosContent(COS_TYPE.RESTART_POLICY, 'Never'));
+    await platform.measureEvent(encodeCosContent(COS_TYPE.ARG, '/app'));
+    await platform.measureEvent(encodeCosContent(COS_TYPE.ENV_VAR, 'PATH=/bin'));
+    const nonce = Buffer.alloc(32, 7);
+    const { tpm } = await platform.attest(nonce);
+    return { tpm, pcrs: verifyTpmEvidence(tpm, { nonce, trustedRoots: [ca.certificate], at: new Date(NOW) }).pcrs };
+  };
+
+  it('is read once per log and PCR 13, shared frozen, and still refused against another PCR 13', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const { tpm, pcrs } = await launch(digest);
+    const log = Buffer.from(tpm.canonicalEventLog as Uint8Array);
+    const first = verifyLaunchLog(log, pcrs);
+    assert.equal(first.container.imageDigest, digest);
+    assert.equal(verifyLaunchLog(Buffer.from(log), pcrs), first, 'the same bytes and PCR 13 give the kept result');
+    // Every caller gets the same object: none can change what the next one reads.
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.container) && Object.isFrozen(first.container.args));
+    assert.throws(() => (first.container.args as string[]).push('--evil'), TypeError);
+    assert.throws(() => {
+      (first.container as { imageDigest: string }).imageDigest = 'sha256:0';
+    }, TypeError);
+
+    // PCR 13 of one bank changed: another key, so the log is replayed again and refused (and not kept).
+    const changedBank = (alg: number) => {
+      const values = new Map(pcrs.get(alg));
+      values.set(COS_PCR, Buffer.alloc((values.get(COS_PCR) as Uint8Array).length, 0));
+      return new Map(pcrs).set(alg, values);
+    };
+    for (let round = 0; round < 2; round++) {
+      assert.throws(() => verifyLaunchLog(log, changedBank(TPM_ALG.SHA256)), { code: 'ERR_ATTEST_REPLAY_MISMATCH' });
+    }
+    // Without PCR 13 in a bank the log shares with the quotes: refused, every time.
+    const without = new Map(pcrs.get(TPM_ALG.SHA256));
+    without.delete(COS_PCR);
+    for (let round = 0; round < 2; round++) {
+      assert.throws(() => verifyLaunchLog(log, new Map(pcrs).set(TPM_ALG.SHA256, without)), {
+        code: 'ERR_ATTEST_REPLAY_MISMATCH',
+      });
+    }
+    // Another launch's log against these PCRs: its own key, refused.
+    const other = await launch(`sha256:${'b'.repeat(64)}`);
+    assert.throws(() => verifyLaunchLog(other.tpm.canonicalEventLog as Uint8Array, pcrs), {
+      code: 'ERR_ATTEST_REPLAY_MISMATCH',
+    });
+    assert.equal(verifyLaunchLog(log, pcrs), first);
   });
 });

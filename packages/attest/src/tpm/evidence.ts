@@ -62,42 +62,66 @@ export function verifyBootLog(
   bytes: Uint8Array,
   pcrs: QuotedPcrs,
 ): { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string } {
-  // A boot's TCG log and its PCRs are the same in every attestation until the next boot, and the result is a
-  // pure function of both: parsed and replayed once per (log, PCR values), not once per attestation.
-  const key = bootLogKey(bytes, pcrs);
-  const cached = verifiedBootLogs.get(key);
+  // A boot's TCG log and its PCRs are the same in every attestation until the next boot (and in every instance
+  // of one image on one machine type), and the result is a pure function of both: parsed and replayed once per
+  // (log, PCR values), not once per attestation.
+  return kept(verifiedBootLogs, logKey(bytes, pcrs), () => Object.freeze(parseAndBindBootLog(bytes, pcrs)));
+}
+
+/** Logs whose verified result is kept, per kind (least recently used goes first); each entry is a few kB. */
+const VERIFIED_LOG_CACHE_LIMIT = 256;
+const verifiedBootLogs = new Map<string, { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string }>();
+const verifiedLaunchLogs = new Map<string, AttestedCosState>();
+
+/** The kept result under `key`, or `verify()`'s, kept when it returns (a log that fails is never kept). */
+function kept<T>(cache: Map<string, T>, key: string, verify: () => T): T {
+  const cached = cache.get(key);
   if (cached !== undefined) {
-    verifiedBootLogs.delete(key);
-    verifiedBootLogs.set(key, cached);
+    cache.delete(key);
+    cache.set(key, cached);
     return cached;
   }
-  const result = Object.freeze(parseAndBindBootLog(bytes, pcrs));
-  if (verifiedBootLogs.size >= BOOT_LOG_CACHE_LIMIT) {
-    verifiedBootLogs.delete(verifiedBootLogs.keys().next().value as string);
-  }
-  verifiedBootLogs.set(key, result);
+  const result = verify();
+  if (cache.size >= VERIFIED_LOG_CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, result);
   return result;
 }
 
-/** Boots whose verified TCG log is kept (least recently used goes first); each entry is a few kB. */
-const BOOT_LOG_CACHE_LIMIT = 256;
-const verifiedBootLogs = new Map<string, { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string }>();
+/** Bytes of one PCR's entry in a log's key: bank, index, value length (absent: 0xffffffff). */
+const PCR_HEADER_BYTES = 8;
+const ABSENT = 0xffffffff;
 
-/** SHA-256 over the log and every quoted PCR value with its bank and index, in a fixed order. */
-function bootLogKey(bytes: Uint8Array, pcrs: QuotedPcrs): string {
-  const hash = createHash('sha256').update(bytes);
-  const header = Buffer.alloc(8);
-  for (const alg of [...pcrs.keys()].sort((a, b) => a - b)) {
+/**
+ * SHA-256 over the log and the quoted PCR values it is bound to (every PCR, or only `onlyIndex`), each with its
+ * bank, index and length, in a fixed order. The PCRs go to the hash in one piece: a hash update per PCR cost
+ * more than hashing the log.
+ */
+function logKey(bytes: Uint8Array, pcrs: QuotedPcrs, onlyIndex?: number): string {
+  const banks = [...pcrs.keys()].sort((a, b) => a - b);
+  const entries: [number, number, Uint8Array | undefined][] = [];
+  let size = 0;
+  for (const alg of banks) {
     const values = pcrs.get(alg) as ReadonlyMap<number, Uint8Array>;
-    for (const index of [...values.keys()].sort((a, b) => a - b)) {
-      const value = values.get(index) as Uint8Array;
-      header.writeUInt16BE(alg, 0);
-      header.writeUInt16BE(index, 2);
-      header.writeUInt32BE(value.length, 4);
-      hash.update(header).update(value);
+    const indexes = onlyIndex === undefined ? [...values.keys()].sort((a, b) => a - b) : [onlyIndex];
+    for (const index of indexes) {
+      const value = values.get(index);
+      entries.push([alg, index, value]);
+      size += PCR_HEADER_BYTES + (value?.length ?? 0);
     }
   }
-  return hash.digest('base64');
+  const quoted = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const [alg, index, value] of entries) {
+    quoted.writeUInt16BE(alg, at);
+    quoted.writeUInt16BE(index, at + 2);
+    quoted.writeUInt32BE(value === undefined ? ABSENT : value.length, at + 4);
+    at += PCR_HEADER_BYTES;
+    if (value !== undefined) {
+      quoted.set(value, at);
+      at += value.length;
+    }
+  }
+  return createHash('sha256').update(bytes).update(quoted).digest('base64');
 }
 
 function parseAndBindBootLog(
@@ -115,10 +139,23 @@ function parseAndBindBootLog(
 
 /** The canonical event log of TPM evidence: COS rules, then bound to the quoted PCR 13 of every bank. */
 export function verifyLaunchLog(bytes: Uint8Array, pcrs: QuotedPcrs): AttestedCosState {
-  const records = decodeCel(bytes);
-  const cosState = parseCosState(records, 'tpm');
-  bindCosLog(records, new Map([...pcrs].map(([alg, values]) => [alg, values.get(COS_PCR)])), 'tpm');
-  return cosState;
+  // The same log and PCR 13 in every attestation of one launch (and of every instance launching one workload
+  // the same way): decoded, read and replayed once per (log, PCR 13 of each bank), as boot logs are.
+  return kept(verifiedLaunchLogs, logKey(bytes, pcrs, COS_PCR), () => {
+    const records = decodeCel(bytes);
+    const cosState = parseCosState(records, 'tpm');
+    bindCosLog(records, new Map([...pcrs].map(([alg, values]) => [alg, values.get(COS_PCR)])), 'tpm');
+    return deepFreeze(cosState);
+  });
+}
+
+/** Kept results are shared by every caller: none may change one (byte arrays cannot be frozen; it has none). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 /**
