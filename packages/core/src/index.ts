@@ -38,6 +38,7 @@ export { DEFAULT_MIN_FREE_BYTES, openSqliteDatabase } from './sqlite.ts';
 export { storageFaultKindOf, storageFaultOf, toStorageFault } from './storage-fault.ts';
 export type { StorageFaultKind, StorageHealth } from './storage-fault.ts';
 export type { SqliteOptions } from './sqlite.ts';
+export { KeptResults, deepFreeze } from './kept.ts';
 export { pooledRandomBytes } from './random.ts';
 export { generateRsaKeyPair } from './key-pairs.ts';
 export { createSealer, loadOrCreateRootKey } from './sealer.ts';

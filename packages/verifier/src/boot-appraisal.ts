@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { BootState } from '@sealroom/attest';
 import { normalizeCmdline } from '@sealroom/attest';
+import { deepFreeze } from '@sealroom/core';
 import { VerifierError } from './errors.ts';
 import { BOOT_BANKS, softImageEntry } from './image-db.ts';
 import type { BootBank, ImageDatabase, ImageEntry } from './image-db.ts';
@@ -32,7 +33,20 @@ function hardenedFlag(cmdline: string): boolean | undefined {
   return match === null ? undefined : match[1] === 'true';
 }
 
+/** Summaries of boot states read from kept boot logs (attest's verifyBootLog): one per state, not per attestation. */
+const summaries = new WeakMap<BootState, BootSummary>();
+
 export function summarizeBoot(boot: BootState): BootSummary {
+  let summary = summaries.get(boot);
+  if (summary === undefined) {
+    summary = deepFreeze(summarize(boot));
+    // Only a state nobody can change afterwards is a key: a mutable one could be changed under its summary.
+    if (Object.isFrozen(boot)) summaries.set(boot, summary);
+  }
+  return summary;
+}
+
+function summarize(boot: BootState): BootSummary {
   const bootApplications: Partial<Record<BootBank, string[]>> = {};
   for (const [bank, { alg }] of Object.entries(BOOT_BANKS) as Array<[BootBank, { alg: number }]>) {
     const digests = boot.bootApplications?.get(alg);

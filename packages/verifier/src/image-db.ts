@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { TPM_ALG, digest, softBootCmdline, softBootImages, softSecureBootKeys } from '@sealroom/attest';
 import type { ImageFamily } from '@sealroom/attest';
-import { CoreError } from '@sealroom/core';
+import { CoreError, KeptResults } from '@sealroom/core';
 import { VerifierError } from './errors.ts';
 
 export const SUPPORT_ATTRIBUTES = ['LATEST', 'STABLE', 'USABLE', 'EXPERIMENTAL'] as const;
@@ -94,6 +94,21 @@ export function createImageDatabase(entries: readonly ImageEntry[]): ImageDataba
 
 /** The soft platform's image of one launcher build and family: its db key and boot images. */
 export function softImageEntry(
+  launcherBuild: string,
+  imageFamily: ImageFamily,
+  swversion: string,
+  imageReleaseName: string,
+): ImageEntry {
+  // Made once per launcher build and family (its boot images hashed), as a loaded database's entries are: a dev
+  // deployment appraises soft boots as often as a production one looks its images up.
+  return softEntries.get(JSON.stringify([launcherBuild, imageFamily, swversion, imageReleaseName]), () =>
+    makeSoftImageEntry(launcherBuild, imageFamily, swversion, imageReleaseName),
+  );
+}
+
+const softEntries = new KeptResults<string, ImageEntry>(64);
+
+function makeSoftImageEntry(
   launcherBuild: string,
   imageFamily: ImageFamily,
   swversion: string,

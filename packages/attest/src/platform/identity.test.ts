@@ -25,6 +25,19 @@ it('an asynchronous certifier certifies the identity key; its certificate is kep
   const cert = new X509Certificate(identity.certificate);
   assert.deepEqual(cert.publicKey.export({ type: 'spki', format: 'der' }), identity.spki);
   assert.equal(readInstanceInfo(cert.raw)?.instanceId, '7');
+  // Read once per certificate: the same bytes (another copy) give the kept, frozen identity.
+  const info = readInstanceInfo(cert.raw);
+  assert.equal(readInstanceInfo(Buffer.from(cert.raw)), info);
+  assert.ok(Object.isFrozen(info));
+  const other = await createInstanceIdentity({
+    ca: async (key, instance) =>
+      ca.issueAkCertificate(key, { ...instance, securityVersion: '0', isProduction: true }, NOW),
+    instance: { ...INSTANCE, instanceId: '8' },
+    nowMs: NOW,
+  });
+  assert.equal(readInstanceInfo(other.certificate)?.instanceId, '8');
+  assert.equal(readInstanceInfo(ca.certificate), undefined, 'a certificate without the extension has none, kept too');
+  assert.equal(readInstanceInfo(ca.certificate), undefined);
 });
 
 it('a certificate for another key, or no certificate, fails the boot', async () => {

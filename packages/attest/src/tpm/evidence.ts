@@ -1,5 +1,6 @@
 // Appraisal of TPM evidence as a whole: AK chain, every quote, event-log replay, canonical event log.
 import { createHash, type KeyObject } from 'node:crypto';
+import { KeptResults } from '@sealroom/core';
 import { AttestError } from '../errors.ts';
 import { decodeCel } from '../eventlog/cel.ts';
 import { COS_PCR, bindCosLog, parseCosState } from '../eventlog/cos.ts';
@@ -65,27 +66,16 @@ export function verifyBootLog(
   // A boot's TCG log and its PCRs are the same in every attestation until the next boot (and in every instance
   // of one image on one machine type), and the result is a pure function of both: parsed and replayed once per
   // (log, PCR values), not once per attestation.
-  return kept(verifiedBootLogs, logKey(bytes, pcrs), () => Object.freeze(parseAndBindBootLog(bytes, pcrs)));
+  return verifiedBootLogs.get(logKey(bytes, pcrs), () => parseAndBindBootLog(bytes, pcrs));
 }
 
-/** Logs whose verified result is kept, per kind (least recently used goes first); each entry is a few kB. */
+/** Logs whose verified result is kept, per kind; each entry is a few kB. */
 const VERIFIED_LOG_CACHE_LIMIT = 256;
-const verifiedBootLogs = new Map<string, { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string }>();
-const verifiedLaunchLogs = new Map<string, AttestedCosState>();
-
-/** The kept result under `key`, or `verify()`'s, kept when it returns (a log that fails is never kept). */
-function kept<T>(cache: Map<string, T>, key: string, verify: () => T): T {
-  const cached = cache.get(key);
-  if (cached !== undefined) {
-    cache.delete(key);
-    cache.set(key, cached);
-    return cached;
-  }
-  const result = verify();
-  if (cache.size >= VERIFIED_LOG_CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(key, result);
-  return result;
-}
+const verifiedBootLogs = new KeptResults<
+  string,
+  { eventLog: TcgEventLog; bootState: BootState; kernelCmdline?: string }
+>(VERIFIED_LOG_CACHE_LIMIT);
+const verifiedLaunchLogs = new KeptResults<string, AttestedCosState>(VERIFIED_LOG_CACHE_LIMIT);
 
 /** Bytes of one PCR's entry in a log's key: bank, index, value length (absent: 0xffffffff). */
 const PCR_HEADER_BYTES = 8;
@@ -141,21 +131,12 @@ function parseAndBindBootLog(
 export function verifyLaunchLog(bytes: Uint8Array, pcrs: QuotedPcrs): AttestedCosState {
   // The same log and PCR 13 in every attestation of one launch (and of every instance launching one workload
   // the same way): decoded, read and replayed once per (log, PCR 13 of each bank), as boot logs are.
-  return kept(verifiedLaunchLogs, logKey(bytes, pcrs, COS_PCR), () => {
+  return verifiedLaunchLogs.get(logKey(bytes, pcrs, COS_PCR), () => {
     const records = decodeCel(bytes);
     const cosState = parseCosState(records, 'tpm');
     bindCosLog(records, new Map([...pcrs].map(([alg, values]) => [alg, values.get(COS_PCR)])), 'tpm');
-    return deepFreeze(cosState);
+    return cosState;
   });
-}
-
-/** Kept results are shared by every caller: none may change one (byte arrays cannot be frozen; it has none). */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   toText,
 } from '@sealroom/formats';
 import type { DerNode } from '@sealroom/formats';
+import { KeptResults } from '@sealroom/core';
 import { AttestError } from '../errors.ts';
 import { readEvidenceDer } from './ak-chain.ts';
 
@@ -93,6 +94,14 @@ export function encodeInstanceInfo(info: InstanceInfo): Buffer {
 
 /** The instance info of an AK certificate, or undefined when it has none. */
 export function readInstanceInfo(certDer: Uint8Array): InstanceInfo | undefined {
-  const ext = readEvidenceDer(() => readExtensions(certDer)).get(GCE_INSTANCE_INFO_OID);
-  return ext === undefined ? undefined : decodeInstanceInfo(ext.value);
+  // An instance's AK certificate is the same in every attestation until it is re-issued: read once per certificate
+  // (the key is its bytes, a few hundred).
+  const key = Buffer.from(certDer.buffer, certDer.byteOffset, certDer.byteLength).toString('latin1');
+  return readInstanceInfos.get(key, () => {
+    const ext = readEvidenceDer(() => readExtensions(certDer)).get(GCE_INSTANCE_INFO_OID);
+    return { info: ext === undefined ? undefined : decodeInstanceInfo(ext.value) };
+  }).info;
 }
+
+/** Certificates whose instance identity (or its absence) is kept; the least recently used goes first. */
+const readInstanceInfos = new KeptResults<string, { readonly info: InstanceInfo | undefined }>(1024);
