@@ -1,6 +1,7 @@
 // cosign simple-signing payloads (sigstore `payload.go`) and the Confidential Space check of one
 // `{payload, signature}` pair (`confidential-space:server/signedcontainer/verify.go`), in the same order.
 import { constants, verify } from 'node:crypto';
+import { verifyEcdsaDer, verifyRsaPkcs1 } from '@sealroom/core';
 import { BuilderError } from './errors.ts';
 import {
   decodePublicKeyPem,
@@ -100,13 +101,13 @@ export function verifyRawSignature(
   try {
     if (algorithm === 'ECDSA_P256_SHA256') {
       if (type !== 'ec' || key.key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return false;
-      return verify('sha256', payload, { key: key.key, dsaEncoding: 'der' }, signature);
+      return verifyEcdsaDer('sha256', payload, key.key, signature);
     }
     if (type !== 'rsa' || (key.key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return false;
     if (algorithm === 'RSASSA_PKCS1V15_SHA256') {
       // CS builds the PKCS#1 v1.5 key with e fixed at 65537 (convert.go): any other exponent cannot verify.
       if (key.key.asymmetricKeyDetails?.publicExponent !== 65537n) return false;
-      return verify('sha256', payload, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      return verifyRsaPkcs1('sha256', payload, key.key, signature);
     }
     return verify(
       'sha256',

@@ -1,6 +1,6 @@
 // Verification of an STS subject token (a JWT) against a provider: algorithm, kid, issuer, signature, times, audience.
 import { type KeyObject, verify as verifySignature } from 'node:crypto';
-import type { Clock } from '@sealroom/core';
+import { type Clock, verifyEcdsaP1363 } from '@sealroom/core';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { FederationError } from './errors.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
@@ -97,7 +97,7 @@ function hasValidSignature(token: string, header: Record<string, unknown>, alg: 
   const bytes = Buffer.from(signature, 'base64url');
   try {
     return alg === 'ES256'
-      ? verifySignature('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, bytes)
+      ? verifyEcdsaP1363('sha256', input, key, bytes)
       : verifySignature('sha256', input, key, bytes);
   } catch {
     return false;

@@ -2,6 +2,7 @@
 // (GoogleCloudPlatform/confidential-space `server/signedcontainer`; docs/supply-chain.md, "Signatures").
 import { createHash, createPublicKey, constants, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { verifyEcdsaDer, verifyRsaPkcs1 } from '@sealroom/core';
 import { VerifierError } from './errors.ts';
 
 export const SIGNATURE_ALGORITHMS = ['ECDSA_P256_SHA256', 'RSASSA_PSS_SHA256', 'RSASSA_PKCS1V15_SHA256'] as const;
@@ -75,7 +76,7 @@ function verifyRaw(alg: SignatureAlgorithm, key: KeyObject, payload: Uint8Array,
   try {
     if (alg === 'ECDSA_P256_SHA256') {
       if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return false;
-      return verify('sha256', payload, { key, dsaEncoding: 'der' }, signature);
+      return verifyEcdsaDer('sha256', payload, key, signature);
     }
     if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return false;
     if (alg === 'RSASSA_PSS_SHA256') {
@@ -86,7 +87,7 @@ function verifyRaw(alg: SignatureAlgorithm, key: KeyObject, payload: Uint8Array,
         signature,
       );
     }
-    return verify('sha256', payload, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
+    return verifyRsaPkcs1('sha256', payload, key, signature);
   } catch {
     return false;
   }

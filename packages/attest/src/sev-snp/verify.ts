@@ -1,5 +1,5 @@
 // SEV-SNP appraisal: the report signature by its VCEK/VLEK, the chain to AMD, the TCB, then the deployment's policy.
-import { verify } from 'node:crypto';
+import { verifyEcdsaP1363 } from '@sealroom/core';
 import { AttestError } from '../errors.ts';
 import { type ExpectedReportData, checkReportData } from '../report-data.ts';
 import {
@@ -70,7 +70,7 @@ export function verifySnpReport(evidence: SnpEvidence, options: SnpChainOptions)
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {
     throw new AttestError('ERR_ATTEST_SNP_SIGNER', `SEV-SNP ${leaf.kind} key is not ECDSA P-384.`);
   }
-  if (!verify('sha384', report.signed, { key, dsaEncoding: 'ieee-p1363' }, report.signature)) {
+  if (!verifyEcdsaP1363('sha384', report.signed, key, report.signature)) {
     throw new AttestError(
       'ERR_ATTEST_SNP_SIGNATURE',
       `SEV-SNP report signature does not verify with its ${leaf.kind}.`,

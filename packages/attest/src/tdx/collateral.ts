@@ -1,5 +1,6 @@
 // Intel collateral for TDX: TCB info and QE identity (signed JSON from Intel's PCS), checked and evaluated offline.
-import { type X509Certificate, verify } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { verifyEcdsaP1363 } from '@sealroom/core';
 import { AttestError } from '../errors.ts';
 import { INTEL_LEAF, type IntelChainOptions, type PckExtensions, verifyIntelChain } from './pck.ts';
 import type { QeReport, TdxBody } from './quote.ts';
@@ -111,14 +112,7 @@ function verifySigned(
     fail(`the ${member} signature is not 64 bytes of hex`);
   const chain = verifyIntelChain(doc.issuerChainPem, `${member} issuer chain`, [INTEL_LEAF.tcbSigning], options);
   const signer = chain[0]!;
-  if (
-    !verify(
-      'sha256',
-      Buffer.from(raw, 'utf8'),
-      { key: signer.publicKey, dsaEncoding: 'ieee-p1363' },
-      Buffer.from(signature, 'hex'),
-    )
-  ) {
+  if (!verifyEcdsaP1363('sha256', Buffer.from(raw, 'utf8'), signer.publicKey, Buffer.from(signature, 'hex'))) {
     fail(`the ${member} signature does not verify`);
   }
   const body = parsed[member];

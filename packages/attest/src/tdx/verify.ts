@@ -1,5 +1,6 @@
 // TDX appraisal: quote and QE report signatures, the PCK chain to Intel, collateral, then the deployment's policy.
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
+import { verifyEcdsaP1363 } from '@sealroom/core';
 import { AttestError } from '../errors.ts';
 import { bindCosLog, parseCosState, type AttestedCosState } from '../eventlog/cos.ts';
 import { decodeCel } from '../eventlog/cel.ts';
@@ -71,14 +72,7 @@ export function verifyTdxQuote(bytes: Uint8Array, options: VerifyTdxOptions): Ve
   const quote = parseTdxQuote(bytes);
   const chain = verifyIntelChain(quote.pckChainPem, 'PCK chain', [INTEL_LEAF.pck], options);
   const pckCert = chain[0]!;
-  if (
-    !verify(
-      'sha256',
-      quote.qeReport.raw,
-      { key: pckCert.publicKey, dsaEncoding: 'ieee-p1363' },
-      quote.qeReportSignature,
-    )
-  ) {
+  if (!verifyEcdsaP1363('sha256', quote.qeReport.raw, pckCert.publicKey, quote.qeReportSignature)) {
     throw new AttestError('ERR_ATTEST_TDX_QE_SIGNATURE', 'TDX: the QE report is not signed by the PCK.');
   }
   const binding = createHash('sha256').update(quote.attestationKey).update(quote.qeAuthData).digest();
@@ -87,7 +81,7 @@ export function verifyTdxQuote(bytes: Uint8Array, options: VerifyTdxOptions): Ve
     throw new AttestError('ERR_ATTEST_TDX_QE_BINDING', 'TDX: the QE report does not bind the attestation key.');
   }
   const key = p256Key(quote.attestationKey);
-  if (!verify('sha256', quote.signed, { key, dsaEncoding: 'ieee-p1363' }, quote.signature)) {
+  if (!verifyEcdsaP1363('sha256', quote.signed, key, quote.signature)) {
     throw new AttestError(
       'ERR_ATTEST_TDX_SIGNATURE',
       'TDX: the quote signature does not verify with its attestation key.',

@@ -1,6 +1,7 @@
 // TPMT_SIGNATURE (TPM 2.0 Part 2 §11.3.4): RSASSA, RSAPSS and ECDSA, parsed, produced and verified.
 import { constants, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { verifyEcdsaP1363, verifyRsaPkcs1 } from '@sealroom/core';
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { TPM_ALG, hashInfo } from './constants.ts';
@@ -71,12 +72,10 @@ export function verifyTpmSignature(key: KeyObject, message: Uint8Array, signatur
     if (keyType !== 'ec') return false;
     const size = curveSize(key);
     const raw = Buffer.concat([leftPad(signature.r, size), leftPad(signature.s, size)]);
-    return verify(hash, message, { key, dsaEncoding: 'ieee-p1363' }, raw);
+    return verifyEcdsaP1363(hash, message, key, raw);
   }
   if (keyType !== 'rsa') return false;
-  if (signature.sigAlg === TPM_ALG.RSASSA) {
-    return verify(hash, message, { key, padding: constants.RSA_PKCS1_PADDING }, signature.sig);
-  }
+  if (signature.sigAlg === TPM_ALG.RSASSA) return verifyRsaPkcs1(hash, message, key, signature.sig);
   // TPM 2.0 Part 1 §B.7: the salt is as long as the digest, but verifiers accept any length (as go-tpm does).
   return verify(
     hash,
