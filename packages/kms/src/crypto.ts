@@ -141,7 +141,8 @@ export function signDigest(algorithm: Algorithm, material: Buffer, digest: Buffe
     case 'EC_SIGN_P384_SHA384':
       return signEcdsaDigest(key, 'secp384r1', P384_ORDER, digest);
     case 'RSA_SIGN_PKCS1_2048_SHA256':
-      return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]));
+      // The key alone (PKCS #1 v1.5 is privateEncrypt's default): an options object costs two caught TypeErrors.
+      return privateEncrypt(key, Buffer.concat([SHA256_DIGEST_INFO, digest]));
     case 'RSA_SIGN_PSS_2048_SHA256':
       return rsaPssSignDigest(key, digest);
     default:
