@@ -1,6 +1,6 @@
 // TPMT_PUBLIC (TPM 2.0 Part 2 §12.2.4) for RSA and ECC keys, parsed, produced and turned into a node KeyObject.
 import { createPublicKey } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { AttestError } from '../errors.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { TPM_ALG, TPM_ECC_CURVE, digest, findHash } from './constants.ts';
@@ -166,11 +166,26 @@ export function toPublicKey(pub: TpmPublic): KeyObject {
 }
 
 /**
+ * A key's JWK, exported once per key object (~30 µs each time): an AK certificate's key is the same object in
+ * every attestation while its verified chain is kept.
+ */
+const exportedJwks = new WeakMap<KeyObject, JsonWebKey>();
+
+function jwkOf(key: KeyObject): JsonWebKey {
+  let jwk = exportedJwks.get(key);
+  if (jwk === undefined) {
+    jwk = Object.freeze(key.export({ format: 'jwk' }));
+    exportedJwks.set(key, jwk);
+  }
+  return jwk;
+}
+
+/**
  * Whether `pub` describes the same key as `key`, compared field by field against the key's JWK (an
  * order of magnitude cheaper than importing the TPM key).
  */
 export function matchesPublicKey(pub: TpmPublic, key: KeyObject): boolean {
-  const jwk = key.export({ format: 'jwk' });
+  const jwk = jwkOf(key);
   const same = (a: Uint8Array, b: string | undefined): boolean => {
     if (b === undefined) return false;
     const other = Buffer.from(b, 'base64url');
