@@ -16,6 +16,7 @@ import {
   verifyTpmEvidence,
 } from '@sealroom/attest';
 import type { SoftBootOptions, TpmEvidence, TpmQuote } from '@sealroom/attest';
+import { softBootOptions } from '@sealroom/attest/testing';
 import { appraiseTpmEvidence, toVerifierError } from './appraisal.ts';
 import { appraiseBoot } from './boot-appraisal.ts';
 import { createImageDatabase } from './image-db.ts';
@@ -25,19 +26,7 @@ import { celRegions, quoteRegions, signatureRegions, tcgLogRegions, tpmPublicReg
 
 const NOW = Date.UTC(2026, 5, 1);
 const ca = createPlatformCa(NOW);
-const boot: SoftBootOptions = {
-  ca,
-  instance: {
-    zone: 'us-central1-a',
-    projectId: 'operator-project',
-    projectNumber: '123456789012',
-    instanceName: 'vm1',
-    instanceId: '6920867375712861823',
-  },
-  launcherBuild: `sha256:${'1'.repeat(64)}`,
-  imageFamily: 'confidential-space',
-  nowMs: NOW,
-};
+const boot: SoftBootOptions = softBootOptions(ca, NOW);
 const NONCE = Buffer.from('0123456789abcdef0123456789abcdef');
 
 async function launched(options: SoftBootOptions = boot, imageRef = 'reg/p/r/img') {

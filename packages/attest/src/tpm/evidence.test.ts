@@ -4,6 +4,7 @@ import { COS_PCR, COS_TYPE, encodeCosContent } from '../eventlog/cos.ts';
 import { encodeTcgEventLog, kernelCmdlineEvent, parseTcgEventLog } from '../eventlog/tcg.ts';
 import { createPlatformCa } from '../platform/platform-ca.ts';
 import { bootSoftPlatform } from '../platform/soft.ts';
+import { softBootOptions } from '../testing.ts';
 import { loadGceVector } from '../test-vectors.ts';
 import { encodeTpmPublic, parseTpmPublic } from './public.ts';
 import type { TpmPublic } from './public.ts';
@@ -185,19 +186,7 @@ describe('the canonical event log of a launch (soft platform)', () => {
   const NOW = Date.UTC(2026, 5, 1);
   const ca = createPlatformCa(NOW);
   const launch = async (digest: string) => {
-    const platform = bootSoftPlatform({
-      ca,
-      instance: {
-        zone: 'us-central1-a',
-        projectId: 'operator-project',
-        projectNumber: '123456789012',
-        instanceName: 'vm1',
-        instanceId: '6920867375712861823',
-      },
-      launcherBuild: `sha256:${'1'.repeat(64)}`,
-      imageFamily: 'confidential-space',
-      nowMs: NOW,
-    });
+    const platform = bootSoftPlatform(softBootOptions(ca, NOW));
     await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_REF, 'reg/p/r/img'));
     await platform.measureEvent(encodeCosContent(COS_TYPE.IMAGE_DIGEST, digest));
     await platform.measureEvent(encodeCosContent(COS_TYPE.RESTART_POLICY, 'Never'));
