@@ -14,7 +14,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import { generateRsaKeyPair, pooledRandomBytes } from '@sealroom/core';
+import { ecdsaP1363ToDer, generateRsaKeyPair, pooledRandomBytes } from '@sealroom/core';
 import type { Algorithm } from './enums.ts';
 import { KmsError } from './errors.ts';
 
@@ -184,7 +184,11 @@ function signEcdsaDigest(key: KeyObject, curve: string, order: bigint, digest: B
     const bd = (b * d) % order;
     const s = (modInverse(kb, order) * (((b * z) % order) + ((r * bd) % order))) % order;
     if (s === 0n) continue;
-    return derSignature(r, s);
+    // r‖s at the order's size, as the DER ECDSA-Sig-Value every verifier reads.
+    const digits = orderBytes * 2;
+    return ecdsaP1363ToDer(
+      Buffer.from(r.toString(16).padStart(digits, '0') + s.toString(16).padStart(digits, '0'), 'hex'),
+    );
   }
 }
 
@@ -201,20 +205,6 @@ function modInverse(a: bigint, m: bigint): bigint {
     [oldS, s] = [s, oldS - q * s];
   }
   return ((oldS % m) + m) % m;
-}
-
-function derInteger(value: bigint): Buffer {
-  let hex = value.toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  let bytes = Buffer.from(hex, 'hex');
-  if ((bytes[0] as number) & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
-  return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
-}
-
-function derSignature(r: bigint, s: bigint): Buffer {
-  const body = Buffer.concat([derInteger(r), derInteger(s)]);
-  const length = body.length < 0x80 ? Buffer.from([body.length]) : Buffer.from([0x81, body.length]);
-  return Buffer.concat([Buffer.from([0x30]), length, body]);
 }
 
 /** EMSA-PSS-ENCODE (RFC 8017 §9.1.1) with MGF1-SHA-256 and a 32-byte salt, then the raw RSA operation. */
