@@ -5,13 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { reportArgs } from './lib/profile.ts';
 
-const [dir, only, rowsArg] = process.argv.slice(2);
-if (!dir) {
-  console.error('usage: npm exec -- node bench/perf-report.ts DIR [phase-substring] [rows, default 30]');
-  process.exit(2);
-}
-const ROWS = Number(rowsArg ?? 30);
+const { dir, only, rows: ROWS } = reportArgs('bench/perf-report.ts', 30);
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.data') && !f.endsWith('.jit.data'))
   .filter((f) => only === undefined || f.toLowerCase().includes(slug(only)))

@@ -3,7 +3,7 @@
 // Run: npm exec -- node bench/profile.ts DIR [phase-substring] [rows]
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PHASES_FILE, type PhaseWindow } from './lib/profile.ts';
+import { PHASES_FILE, type PhaseWindow, reportArgs } from './lib/profile.ts';
 
 interface CallFrame {
   readonly functionName: string;
@@ -22,12 +22,7 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
-const [dir, only, rowsArg] = process.argv.slice(2);
-if (!dir) {
-  console.error('usage: npm exec -- node bench/profile.ts DIR [phase-substring] [rows, default 25]');
-  process.exit(2);
-}
-const ROWS = Number(rowsArg ?? 25);
+const { dir, only, rows: ROWS } = reportArgs('bench/profile.ts', 25);
 const newest = readdirSync(dir)
   .filter((f) => f.endsWith('.cpuprofile'))
   .map((f) => join(dir, f))

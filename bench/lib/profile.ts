@@ -11,6 +11,18 @@ export interface PhaseWindow {
 }
 
 export const PHASES_FILE = 'phases.json';
+
+/**
+ * A profile report's arguments: `DIR [phase-substring] [rows]`; prints its usage and exits 2 without DIR.
+ */
+export function reportArgs(script: string, defaultRows: number): { dir: string; only?: string; rows: number } {
+  const [dir, only, rows] = process.argv.slice(2);
+  if (!dir) {
+    console.error(`usage: npm exec -- node ${script} DIR [phase-substring] [rows, default ${defaultRows}]`);
+    process.exit(2);
+  }
+  return { dir, ...(only === undefined ? {} : { only }), rows: Number(rows ?? defaultRows) };
+}
 /** Sampling interval: fine enough for a few seconds of a phase, coarse enough not to slow the server much. */
 const SAMPLING_INTERVAL_MICROS = 250;
 
