@@ -40,7 +40,14 @@ export type { StorageFaultKind, StorageHealth } from './storage-fault.ts';
 export type { SqliteOptions } from './sqlite.ts';
 export { KeptResults, deepFreeze } from './kept.ts';
 export { pooledRandomBytes } from './random.ts';
-export { ecdsaP1363ToDer, verifyEcdsaDer, verifyEcdsaP1363, verifyRsaPkcs1 } from './signatures.ts';
+export {
+  ecdsaP1363ToDer,
+  publicKeyFromPem,
+  verifyEcdsaDer,
+  verifyEcdsaP1363,
+  verifyRs256,
+  verifyRsaPkcs1,
+} from './signatures.ts';
 export { generateRsaKeyPair } from './key-pairs.ts';
 export { createSealer, loadOrCreateRootKey } from './sealer.ts';
 export type { Sealer } from './sealer.ts';

@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import { constants, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ecdsaP1363ToDer, verifyEcdsaDer, verifyEcdsaP1363, verifyRsaPkcs1 } from './signatures.ts';
+import {
+  ecdsaP1363ToDer,
+  publicKeyFromPem,
+  verifyEcdsaDer,
+  verifyEcdsaP1363,
+  verifyRs256,
+  verifyRsaPkcs1,
+} from './signatures.ts';
 
 const CURVES = [
   ['P-256', 'sha256', 32],
@@ -130,5 +137,56 @@ describe('ECDSA in DER form and RSASSA-PKCS1-v1_5 with the key object alone', ()
     }
     assert.equal(verifyRsaPkcs1('sha256', Buffer.of(1), ec.publicKey, Buffer.alloc(256)), false);
     assert.equal(verifyEcdsaDer('sha256', Buffer.of(1), rsa.publicKey, Buffer.alloc(8)), false);
+  });
+});
+
+describe('verifyRs256', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jws = (signer = rsa.privateKey) => {
+    const input = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"sub":"a"}').toString('base64url')}`;
+    return { input, signature: sign('sha256', Buffer.from(input), signer).toString('base64url') };
+  };
+
+  it('accepts the signature over the signing input as sent, by an RSA key of 2048 bits or more', () => {
+    const { input, signature } = jws();
+    assert.equal(verifyRs256(input, signature, rsa.publicKey), true);
+    const large = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const by = jws(large.privateKey);
+    assert.equal(verifyRs256(by.input, by.signature, large.publicKey), true);
+  });
+
+  it('refuses another input, an altered or misencoded signature, and keys that are not such keys', () => {
+    const { input, signature } = jws();
+    const other = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+    assert.equal(verifyRs256(`${input}x`, signature, rsa.publicKey), false);
+    assert.equal(verifyRs256(input, other, rsa.publicKey), false);
+    assert.equal(verifyRs256(input, '', rsa.publicKey), false);
+    // The same bytes in standard base64 (or padded) are not a JWS segment.
+    const standard = Buffer.from(signature, 'base64url').toString('base64');
+    assert.match(standard, /[+/=]/);
+    assert.equal(verifyRs256(input, standard, rsa.publicKey), false);
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const bySmall = jws(small.privateKey);
+    assert.equal(
+      verify('sha256', Buffer.from(bySmall.input), small.publicKey, Buffer.from(bySmall.signature, 'base64url')),
+      true,
+    );
+    assert.equal(verifyRs256(bySmall.input, bySmall.signature, small.publicKey), false, 'under 2048 bits');
+    assert.equal(verifyRs256(input, signature, rsa.privateKey), false, 'a private key is not a verification key');
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    assert.equal(verifyRs256(input, signature, ec.publicKey), false);
+  });
+});
+
+describe('publicKeyFromPem', () => {
+  it('parses a PEM once and hands back the same key; a PEM that does not parse throws every time', () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const key = publicKeyFromPem(pem);
+    assert.equal(key.equals(publicKey), true);
+    assert.equal(publicKeyFromPem(pem), key);
+    const broken = pem.replace(/[A-Za-z]{8}/, 'AAAAAAAA');
+    for (let i = 0; i < 2; i++) assert.throws(() => publicKeyFromPem(broken));
+    assert.throws(() => publicKeyFromPem('not a key'));
   });
 });

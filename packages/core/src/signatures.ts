@@ -3,7 +3,7 @@
 // two TypeErrors, each with a stack trace, per call — here 35–70 µs, more than an RSA-2048 verification itself.
 // ECDSA with the key alone reads DER, so a fixed-size r‖s signature is re-encoded first; RSA with the key alone
 // is PKCS #1 v1.5, as RS256 and RSASSA are.
-import { type KeyObject, verify } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 
 /** Bytes of r and of s in an IEEE P1363 signature, per named curve (Node's and OpenSSL's names). */
 const CURVE_BYTES: Readonly<Record<string, number>> = {
@@ -71,4 +71,51 @@ export function verifyEcdsaDer(hash: string, data: Uint8Array, key: KeyObject, s
 export function verifyRsaPkcs1(hash: string, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
   if (key.asymmetricKeyType !== 'rsa') return false;
   return verify(hash, data, key, signature);
+}
+
+/** RSA keys' modulus sizes in bits, read once per key object (0 for a key that is not a public RSA key). */
+const rsaBits = new WeakMap<KeyObject, number>();
+
+function rsaBitsOf(key: KeyObject): number {
+  let bits = rsaBits.get(key);
+  if (bits === undefined) {
+    bits =
+      key.type === 'public' && key.asymmetricKeyType === 'rsa' ? (key.asymmetricKeyDetails?.modulusLength ?? 0) : 0;
+    rsaBits.set(key, bits);
+  }
+  return bits;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Verifies a compact JWS's RS256 signature: `signature` (its third segment, base64url) over `signingInput`
+ * (`header.payload`, as sent), by a public RSA key of 2048 bits or more — what jose's compactVerify checks,
+ * without its WebCrypto round trip (~140 µs against ~30 µs). False for a segment that is not base64url or a key
+ * that is not such a key. The caller has checked the header's `alg`.
+ */
+export function verifyRs256(signingInput: string, signature: string, key: KeyObject): boolean {
+  if (rsaBitsOf(key) < 2048 || !BASE64URL.test(signature)) return false;
+  return verify('sha256', Buffer.from(signingInput), key, Buffer.from(signature, 'base64url'));
+}
+
+/** Public keys parsed from PEM, the most recently used kept. */
+const PEM_KEYS_KEPT = 1024;
+const pemKeys = new Map<string, KeyObject>();
+
+/**
+ * The public key of a PEM text (SPKI or a certificate), parsed once while it stays among the most recently used
+ * (parsing costs ~17 µs; a service-account key verifies every self-signed JWT its account sends). Throws as
+ * `createPublicKey` does; a failure is not kept. Whether the key may still be used is the caller's to ask first.
+ */
+export function publicKeyFromPem(pem: string): KeyObject {
+  let key = pemKeys.get(pem);
+  if (key !== undefined) {
+    pemKeys.delete(pem);
+  } else {
+    key = createPublicKey(pem);
+    if (pemKeys.size >= PEM_KEYS_KEPT) pemKeys.delete(pemKeys.keys().next().value as string);
+  }
+  pemKeys.set(pem, key);
+  return key;
 }
