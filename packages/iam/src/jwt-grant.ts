@@ -1,8 +1,7 @@
 // The JWT-bearer grant of the token endpoint (RFC 7523): a service-account key signs an assertion; the
 // answer is an access token, or an ID token when the assertion carries `target_audience` (Google's behaviour).
 import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
-import type { Clock } from '@sealroom/core';
-import { compactVerify } from 'jose';
+import { type Clock, publicKeyFromPem, verifyRs256 } from '@sealroom/core';
 import { IamError } from './errors.ts';
 import type { ServiceAccountKeyStore } from './service-account-keys.ts';
 import type { ServiceAccount, ServiceAccountStore } from './service-accounts.ts';
@@ -85,16 +84,47 @@ function decodeSegment(segment: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Parses an assertion without trusting it; every malformation is invalid_grant, never a server error. */
-export function parseAssertion(assertion: string): { kid: string | undefined; claims: AssertionClaims } {
-  const parts = assertion.length > MAX_ASSERTION_CHARS ? [] : assertion.split('.');
+/** A compact RS256 JWT's parts, decoded without trusting them. */
+export interface DecodedJwt {
+  readonly header: Record<string, unknown>;
+  readonly payload: Record<string, unknown>;
+  /** `header.payload` as sent: what the signature covers. */
+  readonly signingInput: string;
+  readonly signature: string;
+}
+
+/**
+ * Decodes a compact JWT whose header says RS256 and names no critical extension; any other shape is
+ * invalid_grant (an assertion) or, to the caller's choice, whatever it maps that to (a bearer token).
+ */
+export function decodeRs256Jwt(token: string): DecodedJwt {
+  const parts = token.length > MAX_ASSERTION_CHARS ? [] : token.split('.');
   if (parts.length !== 3 || !SEGMENT.test(parts[2] as string))
     throw grantError('Invalid JWT: the assertion is not a JWT.');
   const header = decodeSegment(parts[0] as string);
   const payload = decodeSegment(parts[1] as string);
   if (header.alg !== 'RS256') throw grantError('Invalid JWT: the algorithm must be RS256.');
+  if (header.crit !== undefined || header.b64 !== undefined) {
+    throw grantError('Invalid JWT: critical header extensions are not supported.');
+  }
   if (header.kid !== undefined && typeof header.kid !== 'string')
     throw grantError('Invalid JWT: kid must be a string.');
+  return {
+    header,
+    payload,
+    signingInput: `${parts[0] as string}.${parts[1] as string}`,
+    signature: parts[2] as string,
+  };
+}
+
+/** Parses an assertion without trusting it; every malformation is invalid_grant, never a server error. */
+export function parseAssertion(assertion: string): {
+  kid: string | undefined;
+  claims: AssertionClaims;
+  decoded: DecodedJwt;
+} {
+  const decoded = decodeRs256Jwt(assertion);
+  const { header, payload } = decoded;
   const { iss, aud, iat, exp, sub } = payload;
   const target = payload.target_audience;
   const audOk = typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string'));
@@ -112,6 +142,7 @@ export function parseAssertion(assertion: string): { kid: string | undefined; cl
   }
   return {
     kid: header.kid as string | undefined,
+    decoded,
     claims: {
       iss,
       aud: aud as string | string[],
@@ -129,7 +160,7 @@ export function parseAssertion(assertion: string): { kid: string | undefined; cl
  * audience and a short lifetime around now.
  */
 export async function verifyJwtAssertion(assertion: string, options: JwtGrantOptions): Promise<VerifiedAssertion> {
-  const { kid, claims } = parseAssertion(assertion);
+  const { kid, claims, decoded } = parseAssertion(assertion);
   // A missing, disabled or deleted account reads like a bad signature: the endpoint takes no credential, so it
   // must not tell anyone which accounts exist.
   const found = await options.accounts.get(claims.iss);
@@ -142,16 +173,13 @@ export async function verifyJwtAssertion(assertion: string, options: JwtGrantOpt
       : await options.keys.publicKey(owner, kid).then((pem) => (pem ? [{ keyId: kid, pem }] : []));
   const candidates: { keyId: string | undefined; key: KeyObject }[] =
     account && stored.length > 0
-      ? stored.map((c) => ({ keyId: c.keyId, key: createPublicKey(c.pem) }))
+      ? stored.map((c) => ({ keyId: c.keyId, key: publicKeyFromPem(c.pem) }))
       : [{ keyId: undefined, key: decoyKey() }];
   let keyId: string | undefined;
   for (const candidate of candidates) {
-    try {
-      await compactVerify(assertion, candidate.key, { algorithms: ['RS256'] });
+    if (verifyRs256(decoded.signingInput, decoded.signature, candidate.key)) {
       keyId = candidate.keyId;
       break;
-    } catch {
-      // not this key
     }
   }
   if (keyId === undefined || !account) throw grantError('Invalid JWT Signature.');

@@ -1,21 +1,22 @@
 // Builds the iam layer over one database: stores, authenticator, authorizer, log, routes, and the ServiceContext.
-import { createPublicKey } from 'node:crypto';
 import {
   type Authenticator,
   type Clock,
   CoreError,
   createLeases,
   type Logger,
+  publicKeyFromPem,
   type Sealer,
   type SqlDatabase,
+  verifyRs256,
 } from '@sealroom/core';
 import type { OutboundClient } from '@sealroom/outbound';
 import type { DeploymentSettings, ServiceContext, ServiceModule } from '@sealroom/transport';
-import { decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { AUDIT_MIGRATIONS, type AuditSink, createProjectLog } from './audit.ts';
 import { type ConditionEvaluator, createAuthorizer } from './authorizer.ts';
-import { createDecisionCache, iamChangesOf } from './decisions.ts';
-import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore } from './credentials.ts';
+import { createDecisionCache, type IamChanges, iamChangesOf } from './decisions.ts';
+import { createChangeCache } from './change-cache.ts';
+import { CREDENTIAL_MIGRATIONS, createCredentialStore, type CredentialStore, digestToken } from './credentials.ts';
 import type { IamDeps } from './deps.ts';
 import { GROUP_MIGRATIONS, createSqlGroupStore } from './groups.ts';
 import { adminRoutes } from './http-admin.ts';
@@ -25,6 +26,7 @@ import { projectRoutes } from './http-projects.ts';
 import { serviceAccountKeyRoutes } from './http-service-account-keys.ts';
 import { serviceAccountRoutes } from './http-service-accounts.ts';
 import { createIdTokenIssuer, ID_TOKEN_MIGRATIONS } from './id-tokens.ts';
+import { decodeRs256Jwt } from './jwt-grant.ts';
 import { createSqlPolicyStore, POLICY_MIGRATIONS } from './policy-store.ts';
 import { createSqlProjectStore, PROJECT_MIGRATIONS } from './projects.ts';
 import { createSqlServiceAccountKeyStore, type ServiceAccountKeyStore } from './service-account-keys.ts';
@@ -105,7 +107,14 @@ export async function createIam(options: IamOptions): Promise<Iam> {
     ...(options.auditSink ? { sink: options.auditSink } : {}),
   });
   const idTokens = createIdTokenIssuer({ db, sealer, clock, baseUrl: settings.baseUrl });
-  const authenticator = createAuthenticator(credentials, serviceAccounts, keys, clock, selfSignedAudience(settings));
+  const authenticator = createAuthenticator(
+    credentials,
+    serviceAccounts,
+    keys,
+    clock,
+    selfSignedAudience(settings),
+    iamChangesOf(db),
+  );
   const context: ServiceContext = {
     db,
     logger,
@@ -157,62 +166,96 @@ export async function createIam(options: IamOptions): Promise<Iam> {
  * JWTAccess sets it); with no `aud`, it must carry `scope` (useJWTAccessWithScope). A JWT the account
  * made for another relying party is not a credential here.
  */
-export function selfSignedAudience(settings: DeploymentSettings): (claims: JWTPayload) => boolean {
+export function selfSignedAudience(settings: DeploymentSettings): (claims: Record<string, unknown>) => boolean {
   const universe = settings.universeDomain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const service = new RegExp(`^https://[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.${universe}/$`);
   const own = new Set([settings.baseUrl, `${settings.baseUrl}/`]);
   return (claims) => {
     const aud = claims.aud;
     if (aud === undefined) return typeof claims.scope === 'string' && claims.scope.trim() !== '';
-    return (Array.isArray(aud) ? aud : [aud]).some((a) => own.has(a) || service.test(a));
+    return (Array.isArray(aud) ? aud : [aud]).some((a) => typeof a === 'string' && (own.has(a) || service.test(a)));
   };
+}
+
+/** A self-signed JWT found good: who sent it, and its claims (its times are checked again on every use). */
+interface SelfSignedCaller {
+  readonly email: string;
+  readonly kid: string;
+  readonly payload: Record<string, unknown> & { iat: number; exp: number };
 }
 
 /**
  * Opaque access tokens from the credential store, and self-signed service-account JWTs (as
- * google-auth-library sends when it skips the token exchange), verified against the account's keys.
+ * google-auth-library sends when it skips the token exchange), verified against the account's keys. A client
+ * sends the same JWT for up to an hour: a verified one is kept (by digest) until any IAM change — an account or
+ * key disabled or deleted — or 5 s, whichever comes first, like the opaque tokens' rows.
  */
 function createAuthenticator(
   credentials: CredentialStore,
   serviceAccounts: ServiceAccountStore,
   keys: ServiceAccountKeyStore,
   clock: Clock,
-  madeForUs: (claims: JWTPayload) => boolean,
+  madeForUs: (claims: Record<string, unknown>) => boolean,
+  changes: IamChanges,
 ): Authenticator {
   const unauthenticated = () =>
     new CoreError(
       'ERR_UNAUTHENTICATED',
       'Request had invalid authentication credentials. Expected OAuth 2 access token.',
     );
+  const verified = createChangeCache<SelfSignedCaller | null>({ counter: changes, clock });
+  const verifySelfSigned = async (token: string): Promise<SelfSignedCaller | null> => {
+    const { header, payload, signingInput, signature } = decodeRs256Jwt(token);
+    const kid = header.kid;
+    const email = typeof payload.iss === 'string' ? payload.iss : '';
+    if (typeof kid !== 'string' || !kid || !email || payload.sub !== email) return null;
+    const account = await serviceAccounts.get(email);
+    const pem = account && !account.disabled ? await keys.publicKey(account, kid) : undefined;
+    if (!pem || !verifyRs256(signingInput, signature, publicKeyFromPem(pem))) return null;
+    if (!timely(payload, Math.floor(clock.now() / 1000)) || !madeForUs(payload)) return null;
+    return { email, kid, payload };
+  };
   return {
     async authenticate(token) {
       if (token.split('.').length !== 3 || token.startsWith('sr')) return credentials.authenticate(token);
+      let found: SelfSignedCaller | null;
       try {
-        const kid = decodeProtectedHeader(token).kid;
-        const claims = decodeJwt(token);
-        const email = typeof claims.iss === 'string' ? claims.iss : '';
-        if (!kid || !email || claims.sub !== email) throw unauthenticated();
-        const account = await serviceAccounts.get(email);
-        const pem = account && !account.disabled ? await keys.publicKey(account, kid) : undefined;
-        if (!pem) throw unauthenticated();
-        const { payload } = await jwtVerify(token, createPublicKey(pem), {
-          algorithms: ['RS256'],
-          issuer: email,
-          maxTokenAge: '1h',
-          clockTolerance: 60,
-          currentDate: new Date(clock.now()),
-          requiredClaims: ['exp', 'iat'],
-        });
-        if (!madeForUs(payload) || (payload.exp as number) - (payload.iat as number) > 3600) throw unauthenticated();
-        return {
-          kind: 'serviceAccount',
-          principal: `serviceAccount:${email}`,
-          credentialId: `${kid.slice(0, 16)}`,
-          expiresAt: (payload.exp as number) * 1000,
-        };
+        found = await verified.read(
+          digestToken(token),
+          () => verifySelfSigned(token),
+          (value) => value !== null,
+        );
       } catch {
         throw unauthenticated();
       }
+      if (!found || !timely(found.payload, Math.floor(clock.now() / 1000))) throw unauthenticated();
+      return {
+        kind: 'serviceAccount',
+        principal: `serviceAccount:${found.email}`,
+        credentialId: found.kid.slice(0, 16),
+        expiresAt: found.payload.exp * 1000,
+      };
     },
   };
+}
+
+/** Clock skew allowed on a self-signed JWT's times, in seconds. */
+const SELF_SIGNED_SKEW_S = 60;
+
+/**
+ * A self-signed JWT's times, as Google checks them: `iat` and `exp` numbers, issued no later than a minute from
+ * now, not yet expired (a minute's skew), living at most an hour, and any `nbf` passed.
+ */
+function timely(
+  payload: Record<string, unknown>,
+  nowSeconds: number,
+): payload is Record<string, unknown> & { iat: number; exp: number } {
+  const { iat, exp, nbf } = payload;
+  if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
+    return false;
+  }
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + SELF_SIGNED_SKEW_S)) return false;
+  return (
+    iat <= nowSeconds + SELF_SIGNED_SKEW_S && exp > nowSeconds - SELF_SIGNED_SKEW_S && exp > iat && exp - iat <= 3600
+  );
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { buildRestApp } from '@sealroom/transport';
@@ -234,6 +234,119 @@ test('a self-signed JWT is a credential only when made for this deployment, neve
     );
     assert.equal(outcome, accepted, name);
   }
+  await t.close();
+});
+
+test("a self-signed JWT's signature, header and times are checked as Google checks them", async () => {
+  const { t, key, material, account, now } = await setup();
+  const aud = 'https://cloudkms.googleapis.com/';
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const signed = (claims: Record<string, unknown>, header: Record<string, unknown> = {}, signer = key) =>
+    new SignJWT({ iss: account.email, sub: account.email, aud, iat: now(), exp: now() + 600, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: material.keyId, ...header } as never)
+      .sign(signer);
+  const accepts = (token: string) =>
+    t.context.authenticator.authenticate(token).then(
+      (caller) => caller.principal === `serviceAccount:${account.email}`,
+      () => false,
+    );
+  const good = await signed({});
+  const [head, body, signature] = good.split('.') as [string, string, string];
+  // jose signs no unknown critical extension: this one is signed by hand.
+  const critHeader = Buffer.from(
+    JSON.stringify({ alg: 'RS256', kid: material.keyId, crit: ['x-sealroom'], 'x-sealroom': 1 }),
+  ).toString('base64url');
+  const critical = `${critHeader}.${body}.${sign('sha256', Buffer.from(`${critHeader}.${body}`), key).toString('base64url')}`;
+  const flipped = `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
+  const cases: [string, string, boolean][] = [
+    ['as google-auth-library signs it', good, true],
+    ['expired, within the minute of skew', await signed({ iat: now() - 600, exp: now() - 30 }), true],
+    ['expired for longer than the skew', await signed({ iat: now() - 600, exp: now() - 61 }), false],
+    ['issued two minutes from now', await signed({ iat: now() + 120, exp: now() + 600 }), false],
+    ['not before two minutes from now', await signed({ nbf: now() + 120 }), false],
+    ['exp before iat', await signed({ iat: now(), exp: now() - 10 }), false],
+    ['exp not a number', await signed({ exp: String(now() + 600) }), false],
+    ['no iat', await signed({ iat: undefined }), false],
+    ['sub another account', await signed({ sub: 'other@token-proj.iam.gserviceaccount.com' }), false],
+    ['no kid', await signed({}, { kid: undefined }), false],
+    ['a critical header extension', critical, false],
+    ['signed by another key', await signed({}, {}, other), false],
+    ['one signature byte changed', `${head}.${body}.${flipped}`, false],
+    ['the signature not base64url', `${head}.${body}.${signature.slice(0, -2)}+/`, false],
+    [
+      'another payload under the signature',
+      `${head}.${Buffer.from('{"iss":"x"}').toString('base64url')}.${signature}`,
+      false,
+    ],
+    ['alg none', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${body}.`, false],
+  ];
+  for (const [name, token, accepted] of cases) assert.equal(await accepts(token), accepted, name);
+  await t.close();
+});
+
+test('a self-signed JWT verified once stops at once when its key or account is disabled, and when it expires', async () => {
+  let nowMs = Date.now();
+  const t = await createIamTestContext({ baseUrl: PUBLIC_URL, clock: { now: () => nowMs } });
+  const project = await t.createProject('token-proj', 'owner@example.com');
+  const account = await t.deps.serviceAccounts.create(project, 'token-sa', '', '');
+  const material = await t.deps.keys.create(account, `${PUBLIC_URL}/token`);
+  const seconds = Math.floor(nowMs / 1000);
+  const jwt = await new SignJWT({
+    iss: account.email,
+    sub: account.email,
+    aud: 'https://cloudkms.googleapis.com/',
+    iat: seconds,
+    exp: seconds + 600,
+  })
+    .setProtectedHeader({ alg: 'RS256', kid: material.keyId })
+    .sign(createPrivateKey(material.keyFile.private_key as string));
+  const lookups: string[] = [];
+  const keys = t.deps.keys;
+  const publicKey = keys.publicKey;
+  keys.publicKey = async (sa, keyId) => {
+    lookups.push(keyId);
+    return publicKey.call(keys, sa, keyId);
+  };
+  const works = () =>
+    t.context.authenticator.authenticate(jwt).then(
+      (caller) => caller.principal === `serviceAccount:${account.email}`,
+      () => false,
+    );
+  assert.equal(await works(), true);
+  assert.equal(await works(), true);
+  assert.deepEqual(lookups, [material.keyId], 'verified once, then kept');
+  await t.deps.keys.setDisabled(account, material.keyId, true);
+  assert.equal(await works(), false, 'the key disabled');
+  await t.deps.keys.setDisabled(account, material.keyId, false);
+  assert.equal(await works(), true, 'the key enabled again');
+  await t.deps.serviceAccounts.setDisabled(account, true);
+  assert.equal(await works(), false, 'the account disabled');
+  const enabled = await t.deps.serviceAccounts.setDisabled(account, false);
+  assert.equal(enabled.disabled, false);
+  assert.equal(await works(), true, 'the account enabled again');
+  // Kept for 5 s at most, but its exp is read on every use: past a minute of skew, it is refused though kept.
+  const late = await new SignJWT({
+    iss: account.email,
+    sub: account.email,
+    aud: 'https://cloudkms.googleapis.com/',
+    iat: seconds - 600,
+    exp: seconds - 58,
+  })
+    .setProtectedHeader({ alg: 'RS256', kid: material.keyId })
+    .sign(createPrivateKey(material.keyFile.private_key as string));
+  const lateWorks = () =>
+    t.context.authenticator.authenticate(late).then(
+      () => true,
+      () => false,
+    );
+  assert.equal(await lateWorks(), true, 'within the skew');
+  const verifiedSoFar = lookups.length;
+  nowMs += 1000;
+  assert.equal(await lateWorks(), true, 'within the skew, kept');
+  assert.equal(lookups.length, verifiedSoFar, 'the kept verification');
+  nowMs += 2000;
+  assert.equal(await lateWorks(), false, 'expired past the skew');
+  assert.equal(lookups.length, verifiedSoFar, 'refused by the kept exp, not by a new lookup');
   await t.close();
 });
 

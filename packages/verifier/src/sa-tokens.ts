@@ -1,6 +1,7 @@
 // Service-account ID tokens from the instance (→ google_service_accounts): verified with jose against the
 // deployment's accounts JWKS, issuer `{baseUrl}/accounts`, audience = the challenge name.
-import { createPublicKey, type JsonWebKey, KeyObject, verify as verifySignature } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto';
+import { verifyRs256 } from '@sealroom/core';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
 import { VerifierError } from './errors.ts';
@@ -120,15 +121,8 @@ async function verifyIdToken(
   ) {
     throw new TokenRefusal('ERR_JOSE_NOT_SUPPORTED', 'RS256 needs an RSA key of 2048 bits or more');
   }
-  const valid =
-    /^[A-Za-z0-9_-]+$/.test(signature) &&
-    verifySignature(
-      'sha256',
-      Buffer.from(`${protectedHeader}.${payloadPart}`),
-      key,
-      Buffer.from(signature, 'base64url'),
-    );
-  if (!valid) throw new TokenRefusal('ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'signature verification failed');
+  if (!verifyRs256(`${protectedHeader}.${payloadPart}`, signature, key))
+    throw new TokenRefusal('ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'signature verification failed');
   const claim = (message: string) => new TokenRefusal('ERR_JWT_CLAIM_VALIDATION_FAILED', message);
   for (const name of ['exp', 'iat', 'sub']) if (!(name in payload)) throw claim(`missing required "${name}" claim`);
   if (payload.iss !== issuer) throw claim('unexpected "iss" claim value');
