@@ -1,12 +1,15 @@
 // The caches in front of IAM's hot reads (checked tokens, policies), with two replicas on one database: a
 // revocation or a policy change on one is honoured by the other as soon as it hears of it, and no later.
 import assert from 'node:assert/strict';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { type SqlDatabase, systemClock } from '@sealroom/core';
+import { createMemoryLogger, createSealer, type SqlDatabase, systemClock } from '@sealroom/core';
+import { createOutboundClient } from '@sealroom/outbound';
 import { TEST_ENGINES, type TestDatabase, waitUntilListening } from '@sealroom/postgres/testing';
 import { announceChange, changeCounterOf, createChangeCache } from './change-cache.ts';
 import { CREDENTIAL_MIGRATIONS, createCredentialStore } from './credentials.ts';
 import { IAM_CHANGE_CHANNEL, iamChangesOf } from './decisions.ts';
+import { createIam } from './module.ts';
 import { createSqlPolicyStore, POLICY_MIGRATIONS } from './policy-store.ts';
 import { SERVICE_ACCOUNT_MIGRATIONS } from './service-accounts.ts';
 
@@ -164,6 +167,46 @@ for (const engine of TEST_ENGINES) {
         (await storeB.getMany(chain)).map((p) => p.bindings),
         [[], [{ role: 'roles/owner', members: ['user:y@e.com'] }]],
       );
+    });
+
+    test('a self-signed JWT verified on one replica is kept there, and refused at once after the other disables its key', async () => {
+      const { a, b } = await replicas();
+      const counted = counting(b);
+      const sealer = createSealer(randomBytes(32));
+      const iamOn = (db: SqlDatabase) =>
+        createIam({
+          db,
+          logger: createMemoryLogger(),
+          clock: systemClock,
+          sealer,
+          settings: { baseUrl: 'http://127.0.0.1:8080', universeDomain: 'googleapis.com', stateDir: '.', dev: true },
+          outbound: createOutboundClient({ policy: { allowLoopback: true } }),
+        });
+      const iamA = await iamOn(a);
+      const iamB = await iamOn(counted.db);
+      const project = await iamA.deps.projects.create('jwt-proj', 'jwt-proj', 'user:o@example.com', Date.now());
+      const account = await iamA.deps.serviceAccounts.create(project, 'jwt-sa', '', '');
+      const material = await iamA.deps.keys.create(account, 'http://127.0.0.1:8080/token');
+      const now = Math.floor(Date.now() / 1000);
+      const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const input = `${part({ alg: 'RS256', kid: material.keyId })}.${part({
+        iss: account.email,
+        sub: account.email,
+        aud: 'https://cloudkms.googleapis.com/',
+        iat: now,
+        exp: now + 600,
+      })}`;
+      const key = createPrivateKey(material.keyFile.private_key as string);
+      const jwt = `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+      const onB = () => iamB.context.authenticator.authenticate(jwt);
+      assert.equal((await onB()).principal, `serviceAccount:${account.email}`);
+      const reads = counted.reads();
+      assert.equal((await onB()).principal, `serviceAccount:${account.email}`);
+      assert.equal(counted.reads(), reads, 'the second check is answered from memory');
+      const before = iamChangesOf(counted.db).generation;
+      await iamA.deps.keys.setDisabled(account, material.keyId, true);
+      await heard(counted.db, before);
+      await assert.rejects(onB(), { code: 'ERR_UNAUTHENTICATED' });
     });
 
     test('announceChange moves the counter of its channel on both replicas, and only that channel', async () => {
