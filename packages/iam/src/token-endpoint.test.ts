@@ -195,6 +195,45 @@ test('google-auth-library’s JWT client gets an access token, and its IdTokenCl
   }
 });
 
+test('google-auth-library’s self-signed JWTs (JWTAccess, with and without scopes) are credentials, with no token exchange', async () => {
+  const { t, material, account } = await setup();
+  const exchanges: string[] = [];
+  const client = (scopes?: string[]) => {
+    const jwt = new JWT({
+      email: material.keyFile.client_email as string,
+      key: material.keyFile.private_key as string,
+      keyId: material.keyId,
+      ...(scopes ? { scopes } : {}),
+    });
+    // As Google's client libraries set them (@google-cloud/kms: cloudkms.googleapis.com, the JWT's aud).
+    jwt.defaultServicePath = 'cloudkms.googleapis.com';
+    jwt.useJWTAccessWithScope = scopes !== undefined;
+    jwt.transporter.interceptors.request.add({
+      resolved: async (config) => {
+        exchanges.push(String(config.url));
+        throw new Error('no request is expected: the JWT is made locally');
+      },
+    });
+    return jwt;
+  };
+  const bearer = async (jwt: JWT) =>
+    (
+      (await jwt.getRequestHeaders('https://cloudkms.googleapis.com/v1/projects/p/locations/global/keyRings')).get(
+        'authorization',
+      ) ?? ''
+    ).replace(/^Bearer /, '');
+  for (const jwt of [client(), client(['https://www.googleapis.com/auth/cloud-platform'])]) {
+    const token = await bearer(jwt);
+    assert.equal(token.split('.').length, 3);
+    const caller = await t.context.authenticator.authenticate(token);
+    assert.equal(caller.principal, `serviceAccount:${account.email}`);
+    // Sent again (the library keeps it for an hour): the kept verification answers the same.
+    assert.equal((await t.context.authenticator.authenticate(await bearer(jwt))).principal, caller.principal);
+  }
+  assert.deepEqual(exchanges, []);
+  await t.close();
+});
+
 test('a target_audience assertion answers with an id_token only, signed by the deployment issuer', async () => {
   const { t, app, grant, assertion } = await setup();
   const res = await grant(await assertion({ target_audience: 'https://api.example', aud: GOOGLE_TOKEN_AUDIENCE }));
