@@ -190,3 +190,47 @@ test('a workload whose image digest is bound decrypts with external_account over
   assert.ok(!JSON.stringify(logs).includes('collaborator-1 words'));
   assert.ok(!JSON.stringify(logs).includes(Buffer.from('collaborator-1 words').toString('base64')));
 });
+
+test('a service account key file: @google-cloud/kms signs its own JWT (no token exchange) and encrypts over REST and gRPC', async () => {
+  const account = await api('POST', `/v1/projects/${PROJECT}/serviceAccounts`, { accountId: 'key-file-sa' });
+  const made = await api('POST', `/v1/projects/-/serviceAccounts/${account.email}/keys`, {});
+  const keyFile = JSON.parse(Buffer.from(made.privateKeyData as string, 'base64').toString('utf8'));
+  // Nothing listens here: a token exchange would fail the call, so a success is the self-signed JWT's.
+  keyFile.token_uri = 'http://127.0.0.1:9/token';
+  const policy = await api('POST', `/v1/${KEY}:getIamPolicy`, {});
+  const bindings = [
+    ...(policy.bindings as unknown[]),
+    { role: 'roles/cloudkms.cryptoKeyEncrypter', members: [`serviceAccount:${account.email}`] },
+  ];
+  await api('POST', `/v1/${KEY}:setIamPolicy`, { policy: { etag: policy.etag, bindings } });
+  const rest = new KeyManagementServiceClient({
+    credentials: keyFile,
+    fallback: true,
+    protocol: 'http',
+    apiEndpoint: '127.0.0.1',
+    port: Number(new URL(server.url).port),
+  } as never);
+  const grpc = new KeyManagementServiceClient({
+    credentials: keyFile,
+    apiEndpoint: '127.0.0.1',
+    port: server.grpcPort,
+  } as never);
+  try {
+    for (const client of [rest, grpc]) {
+      for (let i = 0; i < 2; i++) {
+        const [out] = await client.encrypt({ name: KEY, plaintext: Buffer.from(`from a key file ${i}`) });
+        assert.ok((out.ciphertext as Uint8Array).length > 0);
+      }
+    }
+    // Decrypting is not granted to the account: refused, with the same self-signed JWT.
+    await assert.rejects(
+      rest.decrypt({ name: KEY, ciphertext: Buffer.from('x') }),
+      (error: { code?: number }) => error.code === 7,
+    );
+  } finally {
+    await Promise.all([rest.close(), grpc.close()]);
+  }
+  const logs = await api('POST', '/v2/entries:list', { resourceNames: [`projects/${PROJECT}`], pageSize: 1000 });
+  const text = JSON.stringify(logs);
+  assert.ok(text.includes(`serviceAccount:${account.email}`), "the account's encryptions are audited as its own");
+});
