@@ -70,6 +70,21 @@ function credentialFor(tokenFile: string): Record<string, unknown> {
   };
 }
 
+/** The unmodified client over REST fallback (plain HTTP) or over gRPC TLS, against the test server. */
+function kmsClient(credentials: Record<string, unknown>, transport: 'rest' | 'grpc') {
+  return new KeyManagementServiceClient(
+    (transport === 'rest'
+      ? {
+          credentials,
+          fallback: true,
+          protocol: 'http',
+          apiEndpoint: '127.0.0.1',
+          port: Number(new URL(server.url).port),
+        }
+      : { credentials, apiEndpoint: '127.0.0.1', port: server.grpcPort }) as never,
+  );
+}
+
 before(async () => {
   await new Promise<void>((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
   issuerUrl = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
@@ -139,25 +154,9 @@ test('a workload whose image digest is bound decrypts with external_account over
   const badFile = join(dir, 'bad-token');
   writeFileSync(badFile, await attestationToken(`sha256:${'b8'.repeat(32)}`));
 
-  const rest = new KeyManagementServiceClient({
-    credentials: credentialFor(goodFile),
-    fallback: true,
-    protocol: 'http',
-    apiEndpoint: '127.0.0.1',
-    port: Number(new URL(server.url).port),
-  } as never);
-  const grpc = new KeyManagementServiceClient({
-    credentials: credentialFor(goodFile),
-    apiEndpoint: '127.0.0.1',
-    port: server.grpcPort,
-  } as never);
-  const refused = new KeyManagementServiceClient({
-    credentials: credentialFor(badFile),
-    fallback: true,
-    protocol: 'http',
-    apiEndpoint: '127.0.0.1',
-    port: Number(new URL(server.url).port),
-  } as never);
+  const rest = kmsClient(credentialFor(goodFile), 'rest');
+  const grpc = kmsClient(credentialFor(goodFile), 'grpc');
+  const refused = kmsClient(credentialFor(badFile), 'rest');
   try {
     for (const client of [rest, grpc]) {
       const [out] = await client.decrypt({ name: KEY, ciphertext });
@@ -203,18 +202,8 @@ test('a service account key file: @google-cloud/kms signs its own JWT (no token 
     { role: 'roles/cloudkms.cryptoKeyEncrypter', members: [`serviceAccount:${account.email}`] },
   ];
   await api('POST', `/v1/${KEY}:setIamPolicy`, { policy: { etag: policy.etag, bindings } });
-  const rest = new KeyManagementServiceClient({
-    credentials: keyFile,
-    fallback: true,
-    protocol: 'http',
-    apiEndpoint: '127.0.0.1',
-    port: Number(new URL(server.url).port),
-  } as never);
-  const grpc = new KeyManagementServiceClient({
-    credentials: keyFile,
-    apiEndpoint: '127.0.0.1',
-    port: server.grpcPort,
-  } as never);
+  const rest = kmsClient(keyFile, 'rest');
+  const grpc = kmsClient(keyFile, 'grpc');
   try {
     for (const client of [rest, grpc]) {
       for (let i = 0; i < 2; i++) {
