@@ -43,6 +43,7 @@ export { pooledRandomBytes } from './random.ts';
 export {
   ecdsaP1363ToDer,
   publicKeyFromPem,
+  signRs256Jwt,
   verifyEcdsaDer,
   verifyEcdsaP1363,
   verifyRs256,

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import {
   ecdsaP1363ToDer,
   publicKeyFromPem,
+  signRs256Jwt,
   verifyEcdsaDer,
   verifyEcdsaP1363,
   verifyRs256,
@@ -188,5 +189,27 @@ describe('publicKeyFromPem', () => {
     const broken = pem.replace(/[A-Za-z]{8}/, 'AAAAAAAA');
     for (let i = 0; i < 2; i++) assert.throws(() => publicKeyFromPem(broken));
     assert.throws(() => publicKeyFromPem('not a key'));
+  });
+});
+
+describe('signRs256Jwt', () => {
+  it('signs header.payload as sent, RS256 whatever the header said, verifiable by the public key', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const token = await signRs256Jwt({ alg: 'none', kid: 'k1', typ: 'JWT' }, { sub: 'a', n: 1 }, rsa.privateKey);
+    const [head = '', body = '', signature = ''] = token.split('.');
+    assert.equal(Buffer.from(head, 'base64url').toString(), '{"alg":"RS256","kid":"k1","typ":"JWT"}');
+    assert.deepEqual(JSON.parse(Buffer.from(body, 'base64url').toString()), { sub: 'a', n: 1 });
+    assert.equal(verifyRs256(`${head}.${body}`, signature, rsa.publicKey), true);
+    assert.equal(
+      verify('sha256', Buffer.from(`${head}.${body}`), rsa.publicKey, Buffer.from(signature, 'base64url')),
+      true,
+    );
+  });
+
+  it('refuses a key that is not an RSA private key', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await assert.rejects(signRs256Jwt({}, {}, rsa.publicKey), TypeError);
+    await assert.rejects(signRs256Jwt({}, {}, ec.privateKey), TypeError);
   });
 });

@@ -1,9 +1,8 @@
 // The verifier's token-signing keys: RS256, sealed at rest, rotated with overlap, each certified by the
 // verifier's own PKI root for PKI tokens (x5c).
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { type Clock, CoreError, type Leases, type Sealer, generateRsaKeyPair } from '@sealroom/core';
+import { type Clock, CoreError, type Leases, type Sealer, generateRsaKeyPair, signRs256Jwt } from '@sealroom/core';
 import { EKU, encodeName, issueCertificate, readSubject } from '@sealroom/formats';
 import { exportJWK } from 'jose';
 import type { JWK } from 'jose';
@@ -185,7 +184,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
         const ca = await loadRoot();
         header.x5c = [key.certificate.toString('base64'), ca.certificate.toString('base64')];
       }
-      return signCompactJwt(header, payload, key.privateKey);
+      return signRs256Jwt(header, payload, key.privateKey);
     },
     async jwks() {
       await activeKey();
@@ -197,17 +196,4 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       return (await loadRoot()).certificate;
     },
   };
-}
-
-const signOnThreadPool = promisify(sign);
-
-/**
- * RS256 compact JWS (RFC 7515 §7.1). The RSA signature (about a millisecond, the largest single cost of a
- * token) runs on libuv's thread pool: on the event loop it held every other request for that long and left
- * the machine's other cores idle, so the verifier topped out near one core's signing rate.
- */
-async function signCompactJwt(header: object, claims: object, privateKey: KeyObject): Promise<string> {
-  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-  const signature = await signOnThreadPool('sha256', Buffer.from(input), privateKey);
-  return `${input}.${signature.toString('base64url')}`;
 }
