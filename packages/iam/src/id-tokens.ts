@@ -1,7 +1,7 @@
 // The deployment's OIDC issuer for service-account ID tokens: RS256 keys sealed at rest, rotated with overlap.
 import { type KeyObject, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { type Clock, type Sealer, type SqlDatabase, generateRsaKeyPair } from '@sealroom/core';
-import { type JWK, SignJWT, exportJWK } from 'jose';
+import { type Clock, type Sealer, type SqlDatabase, generateRsaKeyPair, signRs256Jwt } from '@sealroom/core';
+import { type JWK, exportJWK } from 'jose';
 
 export const ID_TOKEN_MIGRATIONS: readonly string[] = [
   `CREATE TABLE iam_signing_keys (
@@ -74,17 +74,19 @@ export function createIdTokenIssuer(options: {
     async sign(claims) {
       const { kid, key } = await activeKey();
       const now = Math.floor(options.clock.now() / 1000);
-      return new SignJWT({
-        ...claims.extra,
-        ...(claims.email ? { email: claims.email, email_verified: true } : {}),
-      })
-        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
-        .setIssuer(issuer)
-        .setAudience(claims.audience)
-        .setSubject(claims.subject)
-        .setIssuedAt(now)
-        .setExpirationTime(now + ID_TOKEN_TTL_MS / 1000)
-        .sign(key);
+      return signRs256Jwt(
+        { alg: 'RS256', kid, typ: 'JWT' },
+        {
+          ...claims.extra,
+          ...(claims.email ? { email: claims.email, email_verified: true } : {}),
+          iss: issuer,
+          aud: claims.audience,
+          sub: claims.subject,
+          iat: now,
+          exp: now + ID_TOKEN_TTL_MS / 1000,
+        },
+        key,
+      );
     },
     async jwks() {
       await activeKey();
