@@ -209,7 +209,7 @@ describe('signRs256Jwt', () => {
   it('refuses a key that is not an RSA private key', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    await assert.rejects(signRs256Jwt({}, {}, rsa.publicKey), TypeError);
-    await assert.rejects(signRs256Jwt({}, {}, ec.privateKey), TypeError);
+    await assert.rejects(signRs256Jwt({}, {}, rsa.publicKey), { code: 'ERR_INTERNAL' });
+    await assert.rejects(signRs256Jwt({}, {}, ec.privateKey), { code: 'ERR_INTERNAL' });
   });
 });

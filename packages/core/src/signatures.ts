@@ -5,6 +5,7 @@
 // is PKCS #1 v1.5, as RS256 and RSASSA are.
 import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { promisify } from 'node:util';
+import { CoreError } from './errors.ts';
 
 /** Bytes of r and of s in an IEEE P1363 signature, per named curve (Node's and OpenSSL's names). */
 const CURVE_BYTES: Readonly<Record<string, number>> = {
@@ -130,7 +131,7 @@ const signOnThreadPool = promisify(sign);
  */
 export async function signRs256Jwt(header: object, claims: object, privateKey: KeyObject): Promise<string> {
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa') {
-    throw new TypeError('RS256 needs an RSA private key.');
+    throw new CoreError('ERR_INTERNAL', 'RS256 needs an RSA private key.');
   }
   const input = `${Buffer.from(JSON.stringify({ ...header, alg: 'RS256' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   const signature = await signOnThreadPool('sha256', Buffer.from(input), privateKey);
