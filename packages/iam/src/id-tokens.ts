@@ -15,6 +15,8 @@ export const ID_TOKEN_MIGRATIONS: readonly string[] = [
 export const ID_TOKEN_TTL_MS = 3600_000;
 /** A new signing key is made after this age; the previous one stays published until its tokens expire. */
 export const SIGNING_KEY_ROTATION_MS = 30 * 24 * 3600_000;
+/** The lock a new signing key is made under (`TransactionOptions.serializeOn`): one key at a time, everywhere. */
+const SIGNING_KEY_LOCK = 'sealroom-iam-signing-key';
 
 export interface IdTokenClaims {
   readonly audience: string;
@@ -48,24 +50,51 @@ export function createIdTokenIssuer(options: {
   const issuer = `${options.baseUrl}/accounts`;
   let current: { kid: string; key: KeyObject; createTime: number } | undefined;
 
-  const activeKey = async () => {
-    const now = options.clock.now();
-    if (current && now - current.createTime < SIGNING_KEY_ROTATION_MS) return current;
-    const row = await options.db.get<KeyRow>('SELECT * FROM iam_signing_keys ORDER BY create_time DESC LIMIT 1');
-    if (row && now - row.create_time < SIGNING_KEY_ROTATION_MS) {
-      const pem = options.sealer.open(row.sealed_private, `iam/signing-key/${row.kid}`);
-      current = { kid: row.kid, key: createPrivateKey(pem), createTime: row.create_time };
-      return current;
-    }
+  const usable = (row: KeyRow | undefined, now: number) =>
+    row !== undefined && now - row.create_time < SIGNING_KEY_ROTATION_MS;
+  const fromRow = (row: KeyRow) => ({
+    kid: row.kid,
+    key: createPrivateKey(options.sealer.open(row.sealed_private, `iam/signing-key/${row.kid}`)),
+    createTime: row.create_time,
+  });
+  const LATEST = 'SELECT * FROM iam_signing_keys ORDER BY create_time DESC, kid ASC LIMIT 1';
+
+  /**
+   * The newest key, or a new one when it is due. Every issuer over the database (IAM's, the metadata server's,
+   * other replicas') signs with the same key: a key is inserted only inside a transaction serialized on one lock
+   * that finds no usable key, and a caller that lost the race takes the winner's. Tokens signed with a key made
+   * seconds after a verifier fetched the key set would otherwise be refused until its next fetch.
+   */
+  const loadOrCreate = async (): Promise<{ kid: string; key: KeyObject; createTime: number }> => {
+    const found = await options.db.get<KeyRow>(LATEST);
+    if (found && usable(found, options.clock.now())) return fromRow(found);
     const { privateKey, publicKey } = await generateRsaKeyPair();
     const kid = randomBytes(20).toString('hex');
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
-    await options.db.run(
-      'INSERT INTO iam_signing_keys (kid, sealed_private, public_jwk, create_time) VALUES (?, ?, ?, ?)',
-      [kid, options.sealer.seal(Buffer.from(pem), `iam/signing-key/${kid}`), JSON.stringify(jwk), now],
+    return options.db.transaction(
+      async (tx) => {
+        const now = options.clock.now();
+        const latest = await tx.get<KeyRow>(LATEST);
+        if (latest && usable(latest, now)) return fromRow(latest);
+        await tx.run(
+          'INSERT INTO iam_signing_keys (kid, sealed_private, public_jwk, create_time) VALUES (?, ?, ?, ?)',
+          [kid, options.sealer.seal(Buffer.from(pem), `iam/signing-key/${kid}`), JSON.stringify(jwk), now],
+        );
+        return { kid, key: privateKey, createTime: now };
+      },
+      { serializeOn: SIGNING_KEY_LOCK },
     );
-    current = { kid, key: privateKey, createTime: now };
+  };
+
+  let loading: Promise<{ kid: string; key: KeyObject; createTime: number }> | undefined;
+  const activeKey = async () => {
+    if (current && options.clock.now() - current.createTime < SIGNING_KEY_ROTATION_MS) return current;
+    // One look (and at most one new key) at a time in this process, however many tokens are asked for at once.
+    loading ??= loadOrCreate().finally(() => {
+      loading = undefined;
+    });
+    current = await loading;
     return current;
   };
 
