@@ -50,7 +50,7 @@ export function createIdTokenIssuer(options: {
   const issuer = `${options.baseUrl}/accounts`;
   let current: { kid: string; key: KeyObject; createTime: number } | undefined;
 
-  const usable = (row: KeyRow | undefined, now: number) =>
+  const usable = (row: KeyRow | undefined, now: number): row is KeyRow =>
     row !== undefined && now - row.create_time < SIGNING_KEY_ROTATION_MS;
   const fromRow = (row: KeyRow) => ({
     kid: row.kid,
@@ -67,7 +67,7 @@ export function createIdTokenIssuer(options: {
    */
   const loadOrCreate = async (): Promise<{ kid: string; key: KeyObject; createTime: number }> => {
     const found = await options.db.get<KeyRow>(LATEST);
-    if (found && usable(found, options.clock.now())) return fromRow(found);
+    if (usable(found, options.clock.now())) return fromRow(found);
     const { privateKey, publicKey } = await generateRsaKeyPair();
     const kid = randomBytes(20).toString('hex');
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
@@ -76,7 +76,7 @@ export function createIdTokenIssuer(options: {
       async (tx) => {
         const now = options.clock.now();
         const latest = await tx.get<KeyRow>(LATEST);
-        if (latest && usable(latest, now)) return fromRow(latest);
+        if (usable(latest, now)) return fromRow(latest);
         await tx.run(
           'INSERT INTO iam_signing_keys (kid, sealed_private, public_jwk, create_time) VALUES (?, ?, ?, ?)',
           [kid, options.sealer.seal(Buffer.from(pem), `iam/signing-key/${kid}`), JSON.stringify(jwk), now],

@@ -10,7 +10,8 @@ import type { ServiceAccount, ServiceAccountStore } from './service-accounts.ts'
 export const GOOGLE_TOKEN_AUDIENCE = 'https://oauth2.googleapis.com/token';
 /** Google's rule: an assertion lives at most one hour (`exp - iat`). */
 const MAX_ASSERTION_LIFETIME_S = 3600;
-const CLOCK_SKEW_S = 60;
+/** Clock skew allowed each way on a service-account JWT's times, in seconds. */
+export const CLOCK_SKEW_S = 60;
 const MAX_ASSERTION_CHARS = 16 * 1024;
 const MAX_TARGET_AUDIENCE_CHARS = 1024;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -155,6 +156,19 @@ export function parseAssertion(assertion: string): {
 }
 
 /**
+ * Google's rule for a service account's own JWT (an assertion or a self-signed bearer): issued no later than the
+ * skew from now, not expired for longer than the skew, `exp` after `iat` by at most an hour.
+ */
+export function shortLived(iat: number, exp: number, nowSeconds: number): boolean {
+  return (
+    iat <= nowSeconds + CLOCK_SKEW_S &&
+    exp > nowSeconds - CLOCK_SKEW_S &&
+    exp > iat &&
+    exp - iat <= MAX_ASSERTION_LIFETIME_S
+  );
+}
+
+/**
  * Verifies an assertion: a live, enabled account named by `iss`, a signature by one of its enabled keys
  * (the `kid` one, or any when the assertion has none, as google-auth-library sends it), an accepted
  * audience and a short lifetime around now.
@@ -185,13 +199,7 @@ export async function verifyJwtAssertion(assertion: string, options: JwtGrantOpt
   if (keyId === undefined || !account) throw grantError('Invalid JWT Signature.');
   const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
   if (!audiences.some((a) => options.audiences.includes(a))) throw grantError('Invalid JWT: Failed audience check.');
-  const now = Math.floor(options.clock.now() / 1000);
-  if (
-    claims.iat > now + CLOCK_SKEW_S ||
-    claims.exp <= now - CLOCK_SKEW_S ||
-    claims.exp <= claims.iat ||
-    claims.exp - claims.iat > MAX_ASSERTION_LIFETIME_S
-  ) {
+  if (!shortLived(claims.iat, claims.exp, Math.floor(options.clock.now() / 1000))) {
     throw grantError(
       'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.',
     );

@@ -26,7 +26,7 @@ import { projectRoutes } from './http-projects.ts';
 import { serviceAccountKeyRoutes } from './http-service-account-keys.ts';
 import { serviceAccountRoutes } from './http-service-accounts.ts';
 import { createIdTokenIssuer, ID_TOKEN_MIGRATIONS } from './id-tokens.ts';
-import { decodeRs256Jwt } from './jwt-grant.ts';
+import { CLOCK_SKEW_S, decodeRs256Jwt, shortLived } from './jwt-grant.ts';
 import { createSqlPolicyStore, POLICY_MIGRATIONS } from './policy-store.ts';
 import { createSqlProjectStore, PROJECT_MIGRATIONS } from './projects.ts';
 import { createSqlServiceAccountKeyStore, type ServiceAccountKeyStore } from './service-account-keys.ts';
@@ -239,12 +239,9 @@ function createAuthenticator(
   };
 }
 
-/** Clock skew allowed on a self-signed JWT's times, in seconds. */
-const SELF_SIGNED_SKEW_S = 60;
-
 /**
- * A self-signed JWT's times, as Google checks them: `iat` and `exp` numbers, issued no later than a minute from
- * now, not yet expired (a minute's skew), living at most an hour, and any `nbf` passed.
+ * A self-signed JWT's times, as Google checks them: `iat` and `exp` numbers within the assertions' rule
+ * (`shortLived`), and any `nbf` passed (within the same skew).
  */
 function timely(
   payload: Record<string, unknown>,
@@ -254,8 +251,6 @@ function timely(
   if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
     return false;
   }
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + SELF_SIGNED_SKEW_S)) return false;
-  return (
-    iat <= nowSeconds + SELF_SIGNED_SKEW_S && exp > nowSeconds - SELF_SIGNED_SKEW_S && exp > iat && exp - iat <= 3600
-  );
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + CLOCK_SKEW_S)) return false;
+  return shortLived(iat, exp, nowSeconds);
 }
