@@ -1,5 +1,5 @@
 // Two builds side by side: this checkout's `sealroom serve` and another build's, each in its own process with the
-// same KMS key set up, and wrk alternating between them phase by phase, round after round, so both meet the same
+// same KMS key and workload identity provider set up, and wrk alternating between them phase by phase, round after round, so both meet the same
 // moments of a shared machine (sequential runs of one build, then the other, move by 30–50 % with the machine's
 // other work). Prints each build's event-loop µs per request round by round, the medians, and the change.
 // Run: npm exec -- node bench/ab.ts OTHER_BIN [rounds] [seconds-per-phase] [connections] [idle-seconds]
@@ -9,13 +9,14 @@
 //   the rounds measure how each runs after falling idle (what a server does with its heap between loads).
 //   SEALROOM_BENCH_AB_OTHER_FLAGS (node flags) and SEALROOM_BENCH_AB_OTHER_ENV (`NAME=value` pairs): given to the
 //   other build's process only, so one build can be run against itself tuned (this checkout's bin as OTHER_BIN).
+//   SEALROOM_BENCH_AB_PHASES: comma-separated phase names to run (`GET /healthz` always runs: the ratios need it).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { apiOf } from './lib/api.ts';
 import { cpuMicros, describeMachine, mainThreadCpuMicros, rssBytes } from './lib/proc.ts';
 import { type SealroomProcess, startSealroom } from './lib/processes.ts';
-import { setUpKms } from './lib/scenarios.ts';
+import { setUpKms, setUpSts, type StsScenario } from './lib/scenarios.ts';
 import { requireWrk, runWrk, type WrkRequest } from './lib/wrk.ts';
 
 const [otherArg, roundsArg = '6', secondsArg = '3', connectionsArg = '32', idleArg = '0'] = process.argv.slice(2);
@@ -41,6 +42,7 @@ requireWrk();
 interface Build {
   readonly name: string;
   readonly server: SealroomProcess;
+  readonly sts: StsScenario;
   readonly phases: readonly { readonly name: string; readonly request: WrkRequest }[];
   /** Per phase, per round: [event-loop µs per request, all threads µs per request, req/s]. */
   readonly samples: Map<string, [number, number, number][]>;
@@ -54,26 +56,42 @@ async function prepare(
   const server = await startSealroom({ ...(bin === undefined ? {} : { bin }), ...extra });
   const api = apiOf(server.url);
   const token = await api.login('bench@example.com');
-  await api.createProject(token, 'bench-ab');
+  const projectNumber = await api.createProject(token, 'bench-ab');
   const { key, decryptBody } = await setUpKms(api, token, 'bench-ab', 'user:bench@example.com');
+  const sts = await setUpSts(api, token, 'bench-ab', projectNumber);
   const bearer = { authorization: `Bearer ${token}` };
+  const chosen = (process.env.SEALROOM_BENCH_AB_PHASES ?? '').split(',').map((word) => word.trim());
+  const wanted = (phase: Build['phases'][number]) =>
+    chosen.every((word) => word === '') || phase.name === 'GET /healthz' || chosen.includes(phase.name);
   return {
     name,
     server,
-    phases: [
-      { name: 'GET /healthz', request: { path: '/healthz' } },
-      { name: 'GET a KMS key', request: { path: `/v1/${key}`, headers: bearer } },
-      { name: 'GET a project', request: { path: '/v1/projects/bench-ab', headers: bearer } },
-      {
-        name: 'KMS decrypt 1 KiB',
-        request: {
-          method: 'POST',
-          path: `/v1/${key}:decrypt`,
-          headers: { ...bearer, 'content-type': 'application/json' },
-          body: decryptBody,
+    sts,
+    phases: (
+      [
+        { name: 'GET /healthz', request: { path: '/healthz' } },
+        { name: 'GET a KMS key', request: { path: `/v1/${key}`, headers: bearer } },
+        { name: 'GET a project', request: { path: '/v1/projects/bench-ab', headers: bearer } },
+        {
+          name: 'KMS decrypt 1 KiB',
+          request: {
+            method: 'POST',
+            path: `/v1/${key}:decrypt`,
+            headers: { ...bearer, 'content-type': 'application/json' },
+            body: decryptBody,
+          },
         },
-      },
-    ],
+        {
+          name: 'STS exchange',
+          request: {
+            method: 'POST',
+            path: '/v1/token',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: sts.form,
+          },
+        },
+      ] satisfies Build['phases']
+    ).filter(wanted),
     samples: new Map(),
   };
 }
@@ -173,6 +191,9 @@ try {
   }
   rssLine('after the rounds');
 } finally {
-  for (const build of builds) await build.server.stop();
+  for (const build of builds) {
+    await build.server.stop();
+    await build.sts.issuer.close();
+  }
   rmSync(scratchDir, { recursive: true, force: true });
 }
