@@ -28,6 +28,16 @@ test('fromBase64Lenient decodes and refuses exactly as normalising to the standa
   let seed = 7;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
   const samples = ['', '=', '==', 'QQ', 'QQ=', 'QQ==', 'QQ===', 'Q=Q=', 'QUJD', 'QUJD=', '-_-_', 'QU=J', '+/8', 'é'];
+  // Code units whose low byte is a base64 character (Node's decoder reads only that byte), at lengths that
+  // would otherwise decode in full; a NUL, a surrogate pair and a lone surrogate.
+  samples.push(
+    'QUJDQ\u0141JD',
+    'QU\u4141JD',
+    'QUJ\u0000',
+    'QUJD\u{1F600}QQ',
+    'QUJDQU\uD83D',
+    '\u0141\u0141\u0141\u0141',
+  );
   for (let i = 0; i < 2000; i++) {
     const length = next() % 12;
     let text = Buffer.from(Array.from({ length }, () => next() % 256)).toString(i % 2 ? 'base64' : 'base64url');
