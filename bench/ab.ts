@@ -44,9 +44,13 @@ interface Build {
   readonly server: SealroomProcess;
   readonly sts: StsScenario;
   readonly phases: readonly { readonly name: string; readonly request: WrkRequest }[];
-  /** Per phase, per round: [event-loop µs per request, all threads µs per request, req/s]. */
-  readonly samples: Map<string, [number, number, number][]>;
 }
+
+/** Per build name, per phase, per round: [event-loop µs per request, all threads µs per request, req/s]. */
+const samplesOf = new Map<string, Map<string, [number, number, number][]>>([
+  ['this', new Map()],
+  ['other', new Map()],
+]);
 
 async function prepare(
   name: string,
@@ -92,7 +96,6 @@ async function prepare(
         },
       ] satisfies Build['phases']
     ).filter(wanted),
-    samples: new Map(),
   };
 }
 
@@ -121,7 +124,25 @@ const median = (values: readonly number[]) => {
 console.log(`bench/ab: this checkout against ${otherArg}`);
 console.log(`${rounds} rounds, ${seconds} s per phase, wrk -t1 -c${connections}; ${describeMachine()}`);
 const scratchDir = mkdtempSync(join(tmpdir(), 'sealroom-bench-ab-'));
-const builds = [await prepare('this', undefined), await prepare('other', resolve(otherArg), otherExtra())];
+/**
+ * Both servers, the first-named started (and set up) first. Started in one order only, the first-started one
+ * measured 6-10 % slower than the other in A/A runs here (the same build twice), so the rounds are split:
+ * half with this build started first, half (after a restart of both) with the other first.
+ */
+const startBoth = async (thisFirst: boolean): Promise<Build[]> => {
+  const startThis = () => prepare('this', undefined);
+  const startOther = () => prepare('other', resolve(otherArg), otherExtra());
+  if (thisFirst) return [await startThis(), await startOther()];
+  const other = await startOther();
+  return [await startThis(), other];
+};
+const stopBoth = async (builds: readonly Build[]) => {
+  for (const build of builds) {
+    await build.server.stop();
+    await build.sts.issuer.close();
+  }
+};
+let builds = await startBoth(true);
 const rssLine = (when: string) =>
   console.log(
     `  RSS ${when}: ${builds.map((b) => `${b.name} ${(rssBytes(b.server.pid) / 1e6).toFixed(0)} MB`).join(', ')}`,
@@ -140,9 +161,16 @@ try {
     }
   }
   for (let round = 0; round < rounds; round++) {
+    if (round > 0 && round === Math.ceil(rounds / 2)) {
+      rssLine('before the restart');
+      await stopBoth(builds);
+      builds = await startBoth(false);
+      console.log('  (both restarted, the other build first)');
+    }
     // The order alternates, so neither build always runs first in a round.
     for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
       const line: string[] = [];
+      const samples = samplesOf.get(build.name) as Map<string, [number, number, number][]>;
       for (const phase of build.phases) {
         const pid = build.server.pid;
         const [all, loop] = [cpuMicros(pid), mainThreadCpuMicros(pid)];
@@ -153,9 +181,9 @@ try {
           (cpuMicros(pid) - all) / ok,
           result.rps,
         ];
-        const list = build.samples.get(phase.name) ?? [];
+        const list = samples.get(phase.name) ?? [];
         list.push(sample);
-        build.samples.set(phase.name, list);
+        samples.set(phase.name, list);
         line.push(`${phase.name} ${sample[0].toFixed(0)} µs${result.failed > 0 ? ` (${result.failed} failed)` : ''}`);
       }
       console.log(`  round ${round + 1} ${build.name.padEnd(5)}  ${line.join(' · ')}`);
@@ -164,11 +192,11 @@ try {
   console.log(
     `\n${'phase'.padEnd(20)}${'build'.padEnd(7)}${'loop µs (median, range)'.padEnd(26)}${'CPU µs'.padStart(8)}${'÷ /healthz req/s'.padStart(20)}`,
   );
-  const [mine, theirs] = builds as [Build, Build];
-  for (const phase of mine.phases) {
+  const [mine, theirs] = [samplesOf.get('this'), samplesOf.get('other')] as Map<string, [number, number, number][]>[];
+  for (const phase of builds[0]?.phases ?? []) {
     for (const build of builds) {
-      const samples = build.samples.get(phase.name) ?? [];
-      const healthz = build.samples.get('GET /healthz') ?? [];
+      const samples = samplesOf.get(build.name)?.get(phase.name) ?? [];
+      const healthz = samplesOf.get(build.name)?.get('GET /healthz') ?? [];
       const loops = samples.map((s) => s[0]);
       const ratios = samples.map((s, i) => s[2] / (healthz[i]?.[2] ?? Number.NaN));
       console.log(
@@ -182,8 +210,8 @@ try {
       );
     }
     const change =
-      median((mine.samples.get(phase.name) ?? []).map((s) => s[0])) /
-        median((theirs.samples.get(phase.name) ?? []).map((s) => s[0])) -
+      median((mine?.get(phase.name) ?? []).map((s) => s[0])) /
+        median((theirs?.get(phase.name) ?? []).map((s) => s[0])) -
       1;
     console.log(
       `${''.padEnd(20)}this build's event loop per request: ${change >= 0 ? '+' : ''}${(change * 100).toFixed(0)} %`,
@@ -191,9 +219,6 @@ try {
   }
   rssLine('after the rounds');
 } finally {
-  for (const build of builds) {
-    await build.server.stop();
-    await build.sts.issuer.close();
-  }
+  await stopBoth(builds);
   rmSync(scratchDir, { recursive: true, force: true });
 }
