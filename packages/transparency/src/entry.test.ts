@@ -92,3 +92,31 @@ test('canonical JSON sorts keys by code unit, leaves out undefined members and k
   assert.equal(canonicalJson('s'), '"s"');
   assert.equal(canonicalJson(undefined), 'null');
 });
+
+test('leaf bytes are the canonical JSON of their entry, whatever the decision holds', () => {
+  let seed = 11;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  const texts = ['', 'a', 'x"y', 'back\\slash', 'line\nbreak', 'é', '\u2028', '😀', '\u0000', 'Z', 'aa', '_'];
+  const text = () => texts[next() % texts.length] as string;
+  const factValue = () =>
+    [text(), next() % 1000, next() % 2 === 0, -0.5, 1e21][next() % 5] as string | number | boolean;
+  for (let i = 0; i < 500; i++) {
+    const facts: Record<string, string | number | boolean> = {};
+    for (let j = next() % 6; j > 0; j--) facts[`${text()}${j}`] = factValue();
+    const leaf = toLeaf(
+      {
+        kind: 'kms.use',
+        project: text(),
+        method: text(),
+        resource: text(),
+        principal: text(),
+        outcome: (['ALLOWED', 'DENIED', 'FAILED'] as const)[next() % 3] as 'ALLOWED',
+        ...(next() % 2 === 0 ? { status: text() } : {}),
+        facts,
+        ...(next() % 2 === 0 ? { detailsDigest: 'ab'.repeat(32) } : {}),
+      },
+      next() * 1000,
+    ).toString('utf8');
+    assert.equal(leaf, canonicalJson(JSON.parse(leaf)), leaf);
+  }
+});

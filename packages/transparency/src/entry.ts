@@ -1,5 +1,5 @@
 // Log entries: which decisions become leaves, and the leaf bytes (a salted summary safe to publish).
-import { createHash, randomFillSync } from 'node:crypto';
+import { hash, randomFillSync } from 'node:crypto';
 import type { AuditOutcome, AuditRecord } from '@sealroom/core';
 import { toRfc3339 } from '@sealroom/core';
 import { TransparencyError } from './errors.ts';
@@ -132,7 +132,7 @@ export function decisionOf(record: AuditRecord, projectNumber: string): Decision
 
 /** Hex SHA-256 of JSON with sorted keys. */
 export function digestOf(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  return hash('sha256', canonicalJson(value), 'hex');
 }
 
 /**
@@ -173,11 +173,35 @@ export function toLeaf(decision: Decision, timeMs: number): Buffer {
     ...(decision.detailsDigest === undefined ? {} : { detailsDigest: decision.detailsDigest }),
     salt: nextSalt(),
   };
-  const bytes = Buffer.from(canonicalJson(entry), 'utf8');
+  const bytes = Buffer.from(entryJson(entry), 'utf8');
   if (bytes.length > MAX_ENTRY_BYTES) {
     throw new TransparencyError('ERR_TRANSPARENCY_BAD_ENTRY', `A log entry is limited to ${MAX_ENTRY_BYTES} bytes.`);
   }
   return bytes;
+}
+
+/**
+ * `canonicalJson(entry)`, written member by member in the sorted order of LogEntry's keys: every audited
+ * decision is written through it, and the generic walk (sorting keys, a call per member) cost three times as
+ * much. Only the facts' keys, which vary, are sorted.
+ */
+function entryJson(entry: LogEntry): string {
+  let out = '{';
+  if (entry.detailsDigest !== undefined) out += `"detailsDigest":${JSON.stringify(entry.detailsDigest)},`;
+  const facts = entry.facts;
+  const names = Object.keys(facts).sort();
+  let factsJson = '';
+  for (const name of names) {
+    const value = facts[name];
+    if (value === undefined) continue;
+    factsJson += `${factsJson === '' ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(value) ?? 'null'}`;
+  }
+  out += `"facts":{${factsJson}},"kind":${JSON.stringify(entry.kind)},"method":${JSON.stringify(entry.method)}`;
+  out += `,"outcome":${JSON.stringify(entry.outcome)},"principal":${JSON.stringify(entry.principal)}`;
+  out += `,"project":${JSON.stringify(entry.project)},"resource":${JSON.stringify(entry.resource)}`;
+  out += `,"salt":${JSON.stringify(entry.salt)}`;
+  if (entry.status !== undefined) out += `,"status":${JSON.stringify(entry.status)}`;
+  return `${out},"time":${JSON.stringify(entry.time)},"v":${entry.v}}`;
 }
 
 /** Parses leaf bytes back into an entry (receipts carry the leaf; its hash is what the proof covers). */

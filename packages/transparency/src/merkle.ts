@@ -1,22 +1,29 @@
 // RFC 9162 §2.1 Merkle tree hashing, and the generation and verification of inclusion and consistency proofs.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { TransparencyError } from './errors.ts';
 
 export const HASH_BYTES = 32;
-const LEAF_PREFIX = Buffer.of(0x00);
-const NODE_PREFIX = Buffer.of(0x01);
+const LEAF_PREFIX = 0x00;
+const NODE_PREFIX = 0x01;
 
 /** MTH({}) = SHA-256() (RFC 9162 §2.1.1). */
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
 
-/** MTH({d(0)}) = SHA-256(0x00 || d(0)). */
+/** MTH({d(0)}) = SHA-256(0x00 || d(0)). One-shot: a hash object and its updates cost more than the copy. */
 export function hashLeaf(leaf: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
+  const input = Buffer.allocUnsafe(1 + leaf.byteLength);
+  input[0] = LEAF_PREFIX;
+  input.set(leaf, 1);
+  return hash('sha256', input, 'buffer');
 }
 
 /** SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  const input = Buffer.allocUnsafe(1 + left.byteLength + right.byteLength);
+  input[0] = NODE_PREFIX;
+  input.set(left, 1);
+  input.set(right, 1 + left.byteLength);
+  return hash('sha256', input, 'buffer');
 }
 
 /** The largest power of two smaller than n (n > 1), the `k` of RFC 9162 §2.1.1. */
