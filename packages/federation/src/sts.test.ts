@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createFakeClock } from '@sealroom/core';
 import { exampleClaims, type FederationHarness, startHarness, startTestIssuer, type TestIssuer } from './testing.ts';
+import { MAX_AUDITED_CLAIMS_BYTES } from './exchange.ts';
 
 const clock = createFakeClock(Date.now());
 let h: FederationHarness;
@@ -395,6 +396,29 @@ describe('audit', () => {
     assert.equal(refused?.claimsVerified, true);
     assert.equal((refused?.claims as Record<string, unknown> | undefined)?.swname, 'GCE');
     assert.ok(!JSON.stringify(metadata).includes('eyJ'), 'no JWT in the audit log');
+  });
+
+  it('leaves out claims larger than 16 KiB as JSON, and keeps those just under', async () => {
+    const sized = (bytes: number) => {
+      const c = claims();
+      c.padding = '';
+      c.padding = 'x'.repeat(bytes - Buffer.byteLength(JSON.stringify(c)));
+      assert.equal(Buffer.byteLength(JSON.stringify(c)), bytes);
+      return c;
+    };
+    await exchange(await issuer.sign(sized(MAX_AUDITED_CLAIMS_BYTES)), 'seed-001');
+    await exchange(await issuer.sign(sized(MAX_AUDITED_CLAIMS_BYTES + 3)), 'seed-001');
+    const entries = await h.iam.deps.audit.list(h.projectNumber, { pageSize: 2, newestFirst: true });
+    const [large, small] = entries.map(
+      (e) => (e.body as { protoPayload: { metadata: Record<string, unknown> } }).protoPayload.metadata,
+    );
+    assert.equal(large?.claimsOmitted, `larger than ${MAX_AUDITED_CLAIMS_BYTES} bytes`);
+    assert.equal(large?.claims, undefined);
+    assert.equal(
+      (small?.claims as Record<string, unknown> | undefined)?.padding,
+      sized(MAX_AUDITED_CLAIMS_BYTES).padding,
+    );
+    assert.equal(small?.claimsOmitted, undefined);
   });
 });
 
