@@ -225,6 +225,9 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
       });
     } catch (error) {
       options.logger.error({ provider: provider.name, error }, 'audit of a token exchange failed');
+      // A token is answered only once its exchange is logged (the audit entry and its transparency leaf), as a
+      // key is used only once its use is: a grant whose entry could not be written fails. A refusal stays one.
+      if (!outcome.error) throw error;
     }
   };
 

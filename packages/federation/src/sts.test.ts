@@ -1,7 +1,7 @@
 // STS over HTTP: the seeds' providers, each single-claim mismatch, the issue's bad-input list, lifetimes, audit.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createFakeClock } from '@sealroom/core';
+import { CoreError, createFakeClock } from '@sealroom/core';
 import { exampleClaims, type FederationHarness, startHarness, startTestIssuer, type TestIssuer } from './testing.ts';
 import { MAX_AUDITED_CLAIMS_BYTES } from './exchange.ts';
 
@@ -396,6 +396,27 @@ describe('audit', () => {
     assert.equal(refused?.claimsVerified, true);
     assert.equal((refused?.claims as Record<string, unknown> | undefined)?.swname, 'GCE');
     assert.ok(!JSON.stringify(metadata).includes('eyJ'), 'no JWT in the audit log');
+  });
+
+  it('answers no token when the grant cannot be audited, and still refuses a refusal', async () => {
+    const audit = h.iam.deps.audit;
+    const record = audit.record;
+    audit.record = async () => {
+      throw new CoreError('ERR_STORAGE_UNWRITABLE', 'The state directory cannot be written.');
+    };
+    try {
+      const granted = await exchange(await issuer.sign(claims()), 'seed-001');
+      assert.equal(granted.status, 503, JSON.stringify(granted.body));
+      assert.equal(granted.body.access_token, undefined);
+      const c = claims();
+      c.swname = 'GCE';
+      const refused = await exchange(await issuer.sign(c), 'seed-004-digest');
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.error, 'unauthorized_client');
+    } finally {
+      audit.record = record;
+    }
+    assert.equal((await exchange(await issuer.sign(claims()), 'seed-001')).status, 200);
   });
 
   it('leaves out claims larger than 16 KiB as JSON, and keeps those just under', async () => {
