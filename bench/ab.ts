@@ -1,7 +1,7 @@
 // Two builds side by side: this checkout's `sealroom serve` and another build's, each in its own process with the
-// same KMS key and workload identity provider set up, and wrk alternating between them phase by phase, round after round, so both meet the same
-// moments of a shared machine (sequential runs of one build, then the other, move by 30–50 % with the machine's
-// other work). Prints each build's event-loop µs per request round by round, the medians, and the change.
+// same KMS key and workload identity provider set up, and wrk alternating between them phase by phase, round
+// after round, so both meet the same moments of a shared machine (sequential runs of one build, then the other,
+// move by 30–50 % with the machine's other work). Prints each build's event-loop µs per request round by round, the medians, and the change.
 // Run: npm exec -- node bench/ab.ts OTHER_BIN [rounds] [seconds-per-phase] [connections] [idle-seconds]
 //   OTHER_BIN: a copy of another commit's packages/cli/bin and dist/, its bin/sealroom.js importing
 //   ../dist/entry.mjs (see docs/performance.md).
@@ -46,6 +46,11 @@ interface Build {
   readonly phases: readonly { readonly name: string; readonly request: WrkRequest }[];
 }
 
+/** The phases SEALROOM_BENCH_AB_PHASES names (all when unset), and `GET /healthz`, which the ratios need. */
+const chosen = (process.env.SEALROOM_BENCH_AB_PHASES ?? '').split(',').map((word) => word.trim());
+const wanted = (phase: Build['phases'][number]) =>
+  chosen.every((word) => word === '') || phase.name === 'GET /healthz' || chosen.includes(phase.name);
+
 /** Per build name, per phase, per round: [event-loop µs per request, all threads µs per request, req/s]. */
 const samplesOf = new Map<string, Map<string, [number, number, number][]>>([
   ['this', new Map()],
@@ -64,9 +69,6 @@ async function prepare(
   const { key, decryptBody } = await setUpKms(api, token, 'bench-ab', 'user:bench@example.com');
   const sts = await setUpSts(api, token, 'bench-ab', projectNumber);
   const bearer = { authorization: `Bearer ${token}` };
-  const chosen = (process.env.SEALROOM_BENCH_AB_PHASES ?? '').split(',').map((word) => word.trim());
-  const wanted = (phase: Build['phases'][number]) =>
-    chosen.every((word) => word === '') || phase.name === 'GET /healthz' || chosen.includes(phase.name);
   return {
     name,
     server,
