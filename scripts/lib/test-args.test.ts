@@ -36,8 +36,13 @@ for (let s = 0; s < ${SUITES}; s++) describe(\`suite \${s} \${long}\`, () => {
         timeout: 120_000,
       });
       assert.equal(result.status, 0, result.stderr);
-      const counted = /^ℹ tests (\d+)$/m.exec(result.stdout)?.[1];
-      assert.equal(Number(counted), FILES * SUITES * TESTS, `run ${run + 1}: every test counted`);
+      // The summary's count, wherever its line starts: a child's unparsed output may end without a newline.
+      const counted = [...result.stdout.matchAll(/ℹ tests (\d+)$/gm)].at(-1)?.[1];
+      assert.equal(
+        Number(counted),
+        FILES * SUITES * TESTS,
+        `run ${run + 1}: every test counted; the runner's output ended: ${result.stdout.slice(-600)}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
