@@ -1,58 +1,114 @@
-// WAL checkpoints copied on a thread of their own. SQLite's automatic checkpoint runs inside the COMMIT that
-// takes the log past 1,000 pages: that commit copies every page of the log into the database file, on the
-// event loop, and each request waiting on the loop waits for it (the p99 of an audited request doubled). A
-// second connection on a worker thread copies the log PASSIVE every 200 ms, which never blocks
-// the writer; the writer's automatic checkpoint then finds the log all but copied, copies the rest and lets
-// the next commit start the log over. (The thread alone cannot start it over: under steady writes a commit
-// always lands during its copy, so the log would only grow.)
+// WAL checkpoints copied on a thread of their own, while the writer holds its writes back. SQLite's automatic
+// checkpoint runs inside the COMMIT that takes the log past its threshold: that commit copies the log into the
+// database file and syncs it, on the event loop, and every request waiting on the loop waits for it. A second
+// connection on a worker thread copies the log instead (PASSIVE, which never blocks anyone). Copying alone is not
+// enough: SQLite starts the log over only when a write finds it wholly copied, and under steady writes a commit
+// always lands during a copy that runs beside it, so the log would only grow and the writer's own checkpoint
+// would still run. So the writer asks for two copies in turn: one beside its writes (the bulk of the log), then
+// one during which it starts no write (what the writes added meanwhile, and the syncs: a few milliseconds; its
+// reads go on, and so does the rest of the event loop's work). The second takes the whole log, and the next
+// write starts it over. The writer's own automatic checkpoint stays as a safety net at a higher threshold.
 import { Worker } from 'node:worker_threads';
 
-/** How often the thread copies: every 50 ms cost the event loop more than it saved (shared caches, two cores). */
+/** How often the writer asks for a copy when it wrote since the last one. */
 export const CHECKPOINT_INTERVAL_MS = 200;
+/** The writer's own threshold (pages of log) while a thread copies: reached only if the thread falls behind. */
+export const WRITER_AUTOCHECKPOINT_PAGES = 4000;
+/** A copy not answered within this is given up on; the writer goes on (PASSIVE never blocks it). */
+const ANSWER_TIMEOUT_MS = 2_000;
 
 /** The thread's program: CommonJS, evaluated, so it needs no file of its own beside a bundle. */
 const PROGRAM = `
 const { DatabaseSync } = require('node:sqlite');
 const { parentPort, workerData } = require('node:worker_threads');
 let db;
+let checkpoint;
 try {
   db = new DatabaseSync(workerData.path);
   db.exec('PRAGMA busy_timeout = 0');
+  checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 } catch {
   // The writer's own checkpoints copy everything then, as without the thread.
   process.exit(0);
 }
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-const timer = setInterval(() => {
-  try {
-    checkpoint.get();
-  } catch {
-    // Busy (the writer's checkpoint runs) or failing storage (the writer's own errors say so).
+parentPort.on('message', (message) => {
+  if (message === 'stop') {
+    db.close();
+    parentPort.close();
+    return;
   }
-}, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
+  let copied = false;
+  try {
+    const row = checkpoint.get();
+    copied = row.busy === 0 && row.log === row.checkpointed;
+  } catch {
+    // Busy (another process checkpoints) or failing storage (the writer's own errors say so).
+  }
+  parentPort.postMessage({ id: message, copied });
 });
 `;
 
 export interface Checkpointer {
+  /**
+   * Copies the whole log into the database file; resolves true when all of it was copied, false when not (the
+   * thread is gone, busy or slow). Never rejects. The caller must start no write on its connection until it
+   * resolves, or the copy will not take the whole log.
+   */
+  copy(): Promise<boolean>;
   /** Stops the thread and closes its connection (before the writer closes, so its close can remove the log). */
   stop(): Promise<void>;
 }
 
-/** Starts checkpointing the database at `path` (in WAL mode) from a worker thread. */
-export function startCheckpointer(path: string, intervalMs = CHECKPOINT_INTERVAL_MS): Checkpointer {
-  const worker = new Worker(PROGRAM, { eval: true, workerData: { path, intervalMs } });
+/** Starts a thread that copies the log of the database at `path` (in WAL mode) when asked. */
+export function startCheckpointer(path: string): Checkpointer {
+  const worker = new Worker(PROGRAM, { eval: true, workerData: { path } });
   // The process ends when the server does, whether or not the thread was stopped.
   worker.unref();
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let alive = true;
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      gone();
+      resolve();
+    }),
+  );
   // A thread that fails leaves the copying to the writer's checkpoints; nothing else depends on it.
-  worker.on('error', () => undefined);
+  worker.on('error', () => gone());
+  /** The copy asked for and not yet answered (one at a time); an answer to another (timed out) is ignored. */
+  let waiting: { readonly id: number; readonly settle: (copied: boolean) => void } | undefined;
+  let asked = 0;
+  function gone(): void {
+    alive = false;
+    const answer = waiting;
+    waiting = undefined;
+    answer?.settle(false);
+  }
+  worker.on('message', (answer: { id: number; copied: boolean }) => {
+    if (waiting?.id !== answer.id) return;
+    const { settle } = waiting;
+    waiting = undefined;
+    settle(answer.copied === true);
+  });
   return {
+    copy() {
+      if (!alive || waiting !== undefined) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        const id = ++asked;
+        const timeout = setTimeout(() => {
+          if (waiting?.id === id) waiting = undefined;
+          resolve(false);
+        }, ANSWER_TIMEOUT_MS);
+        waiting = {
+          id,
+          settle: (copied) => {
+            clearTimeout(timeout);
+            resolve(copied);
+          },
+        };
+        worker.postMessage(id);
+      });
+    },
     async stop() {
-      worker.postMessage('stop');
+      if (alive) worker.postMessage('stop');
       const timeout = setTimeout(() => void worker.terminate(), 2_000);
       await exited;
       clearTimeout(timeout);

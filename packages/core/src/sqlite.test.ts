@@ -173,3 +173,29 @@ test('without it, the log stays uncopied below the threshold (what the test abov
     assert.ok(statSync(path).size < 100_000, `file ${statSync(path).size} bytes`);
     await db.close();
   }));
+
+test('checkpointInBackground: under steady writes the log is copied whole and started over, so it stays small', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-sql-'));
+  try {
+    const path = join(dir, 'db.sqlite');
+    const db = openSqliteDatabase({ path, checkpointInBackground: true });
+    await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
+    // 24 MB in 25-row transactions at up to ~10 MB/s: past the writer's own threshold of 4,000 pages (16 MB),
+    // which the log would reach if it were never started over.
+    let largest = 0;
+    const rows = 6_000;
+    for (let i = 0; i < rows; i += 25) {
+      await db.transaction(async (tx) => {
+        for (let j = 0; j < 25; j++) await tx.run('INSERT INTO t (b) VALUES (?)', [Buffer.alloc(4000, j)]);
+      });
+      if (existsSync(`${path}-wal`)) largest = Math.max(largest, statSync(`${path}-wal`).size);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(largest < 10_000_000, `the log peaked at ${largest} bytes`);
+    assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n, rows);
+    await db.close();
+    assert.equal(existsSync(`${path}-wal`), false, 'no log left after close');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

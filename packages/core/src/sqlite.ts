@@ -4,7 +4,12 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CoreError } from './errors.ts';
 import { createLocalNotifications } from './notifications.ts';
-import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.ts';
+import {
+  CHECKPOINT_INTERVAL_MS,
+  type Checkpointer,
+  startCheckpointer,
+  WRITER_AUTOCHECKPOINT_PAGES,
+} from './sqlite-checkpointer.ts';
 import {
   pendingMigrations,
   type SqlDatabase,
@@ -65,6 +70,7 @@ export function openSqliteDatabase(options: SqliteOptions): SqlDatabase {
     throw storageFaultOf(error) ?? error;
   }
   const background = options.checkpointInBackground === true && options.path !== ':memory:' && !options.readOnly;
+  if (background) db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
   return new SqliteDatabase(db, options, background ? startCheckpointer(options.path) : undefined);
 }
 
@@ -79,6 +85,14 @@ class SqliteDatabase implements SqlDatabase {
    * statement or the taking of the lock, or two callers pass together.
    */
   #lock: Promise<void> | undefined;
+  /**
+   * Set while the checkpointer copies the log: writes (transactions and `run`) wait for it as for the lock,
+   * reads do not. Taken only when no transaction is open, with the same inline checks.
+   */
+  #copying: Promise<void> | undefined;
+  /** Whether anything was written since the last copy was asked for. */
+  #wrote = false;
+  #copyTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #directory: string | undefined;
   readonly #minFreeBytes: number;
@@ -89,6 +103,33 @@ class SqliteDatabase implements SqlDatabase {
     this.#checkpointer = checkpointer;
     this.#directory = options.path === ':memory:' ? undefined : dirname(options.path);
     this.#minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    if (checkpointer) {
+      this.#copyTimer = setInterval(() => void this.#copyLog(checkpointer), CHECKPOINT_INTERVAL_MS);
+      this.#copyTimer.unref();
+    }
+  }
+
+  /**
+   * Has the thread copy the log while writes go on, then copy what they added while none runs, so the whole log
+   * is copied and the next write starts it over; writes wait only for the second, short copy.
+   */
+  async #copyLog(checkpointer: Checkpointer): Promise<void> {
+    if (!this.#wrote || this.#copying || this.#closed) return;
+    if (!(await checkpointer.copy())) return;
+    while (this.#lock || this.#copying) await (this.#lock ?? this.#copying);
+    // Another call may have copied while this one waited.
+    if (this.#closed || !this.#wrote) return;
+    let release!: () => void;
+    this.#copying = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#wrote = false;
+    try {
+      await checkpointer.copy();
+    } finally {
+      this.#copying = undefined;
+      release();
+    }
   }
 
   /**
@@ -124,12 +165,13 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   #runSync(sql: string, params: readonly SqlValue[]): { changes: number } {
+    this.#wrote = true;
     const result = this.#call(() => this.#prepare(sql).run(...params));
     return { changes: Number(result.changes) };
   }
 
   async #waitForLock(): Promise<void> {
-    while (this.#lock) await this.#lock;
+    while (this.#lock || this.#copying) await (this.#lock ?? this.#copying);
   }
 
   async all<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
@@ -143,7 +185,7 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
-    while (this.#lock) await this.#lock;
+    while (this.#lock || this.#copying) await (this.#lock ?? this.#copying);
     return this.#runSync(sql, params);
   }
 
@@ -153,7 +195,7 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    while (this.#lock) await this.#lock;
+    while (this.#lock || this.#copying) await (this.#lock ?? this.#copying);
     let release!: () => void;
     this.#lock = new Promise<void>((resolve) => {
       release = resolve;
@@ -166,6 +208,7 @@ class SqliteDatabase implements SqlDatabase {
         for (const statement of statements) this.#runSync(statement.sql, statement.params ?? []);
       },
     };
+    this.#wrote = true;
     try {
       this.#call(() => this.#db.exec('BEGIN IMMEDIATE'));
       try {
@@ -245,6 +288,7 @@ class SqliteDatabase implements SqlDatabase {
     await this.#waitForLock();
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#copyTimer);
     this.#statements.clear();
     await this.#checkpointer?.stop();
     this.#db.close();
