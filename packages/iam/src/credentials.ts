@@ -13,6 +13,7 @@ import {
   createGroupCommitter,
   type FederatedIdentity,
   newSecretToken,
+  pooledRandomBytes,
   type SqlDatabase,
 } from '@sealroom/core';
 import { IamError } from './errors.ts';
@@ -58,8 +59,43 @@ export const ACCESS_TOKEN_PREFIX = 'sr1';
 export const REFRESH_TOKEN_PREFIX = 'srr1';
 export const ACCESS_TOKEN_TTL_MS = 3600_000;
 
+/**
+ * An access token: its issue order (48 bits of milliseconds, 16 of a sequence), then 32 random bytes, in
+ * base64url after the prefix. Its row key starts with that order, so a batch of new tokens adds to the right
+ * end of the key index instead of one random page each (a page read and written again per token, which made
+ * a token's insert several times dearer than the rest of its batch's).
+ */
+const ORDER_BYTES = 8;
+const ORDERED_TOKEN_LENGTH = ACCESS_TOKEN_PREFIX.length + 1 + Math.ceil(((ORDER_BYTES + 32) * 4) / 3);
+/** base64url characters that hold the order's bytes exactly (6 bits each, from the first). */
+const ORDER_CHARS = Math.ceil((ORDER_BYTES * 8) / 6);
+let issueSequence = 0;
+
+export function newAccessToken(now: number): string {
+  const bytes = Buffer.allocUnsafe(ORDER_BYTES + 32);
+  bytes.writeUIntBE(Math.max(0, Math.min(now, 2 ** 48 - 1)), 0, 6);
+  bytes.writeUInt16BE(issueSequence, 6);
+  issueSequence = (issueSequence + 1) & 0xffff;
+  pooledRandomBytes(32).copy(bytes, ORDER_BYTES);
+  return `${ACCESS_TOKEN_PREFIX}.${bytes.toString('base64url')}`;
+}
+
+/**
+ * The key a token's row is stored under: SHA-256 of the whole token in hex, after an access token's issue
+ * order in hex. A token of any other shape (refresh tokens, access tokens issued before the order was added,
+ * anything presented) is keyed by its digest alone; the two shapes differ in length, so they never meet.
+ */
 export function digestToken(token: string): string {
-  return hash('sha256', token, 'hex');
+  const digest = hash('sha256', token, 'hex');
+  if (token.length !== ORDERED_TOKEN_LENGTH || !token.startsWith(`${ACCESS_TOKEN_PREFIX}.`)) return digest;
+  const start = ACCESS_TOKEN_PREFIX.length + 1;
+  const order = Buffer.from(token.slice(start, start + ORDER_CHARS), 'base64url').subarray(0, ORDER_BYTES);
+  return order.length === ORDER_BYTES ? order.toString('hex') + digest : digest;
+}
+
+/** The token's own digest within its key (the key's last 64 characters). */
+function digestPart(key: string): string {
+  return key.slice(key.length - 64);
 }
 
 /** What else an access token depends on besides its principal: the key or refresh token it came from. */
@@ -200,7 +236,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
     return {
       kind: found.kind,
       principal: found.principal,
-      credentialId: digest.slice(0, 16),
+      credentialId: digestPart(digest).slice(0, 16),
       expiresAt: found.expiresAt,
       ...(federation ? { federation } : {}),
     };
@@ -229,7 +265,7 @@ export function createCredentialStore(db: SqlDatabase, clock: Clock): Credential
   const issueAccessToken: CredentialStore['issueAccessToken'] = async (request, origin = {}) => {
     const now = clock.now();
     const { subject, uid } = await subjectOf(request);
-    const accessToken = newSecretToken(ACCESS_TOKEN_PREFIX);
+    const accessToken = newAccessToken(now);
     const expiresAt = now + Math.max(1000, Math.min(request.lifetimeMs, 12 * ACCESS_TOKEN_TTL_MS));
     await grouped.run(
       `INSERT INTO iam_access_tokens (digest, kind, principal, federation, scopes, create_time, expire_time, subject, subject_uid, key_id, refresh_digest)
