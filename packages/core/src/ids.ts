@@ -6,6 +6,23 @@ export function newUuid(): string {
   return randomUUID();
 }
 
+let uuidSequence = 0;
+
+/**
+ * A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit sequence and 62 random bits. Ids
+ * made one after another sort in the order they were made, so rows keyed by them are added at the end of
+ * their index rather than each on a random page of it.
+ */
+export function newUuidV7(nowMs: number = Date.now()): string {
+  const bytes = pooledRandomBytes(16);
+  bytes.writeUIntBE(Math.max(0, Math.min(Math.trunc(nowMs), 2 ** 48 - 1)), 0, 6);
+  bytes.writeUInt16BE(0x7000 | uuidSequence, 6);
+  uuidSequence = (uuidSequence + 1) & 0xfff;
+  bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** A random decimal string of exactly `digits` digits, never starting with 0. */
 export function newNumericId(digits: number): string {
   let out = String(randomInt(1, 10));

@@ -13,7 +13,15 @@ export {
 export type { CanonicalStatus, CoreErrorCode, ErrorCatalog, ErrorSpec, SealroomErrorOptions } from './errors.ts';
 export { createFakeClock, parseDurationMs, systemClock, toDuration, toRfc3339 } from './clock.ts';
 export type { Clock, FakeClock } from './clock.ts';
-export { newInstanceId, newNumericId, newProjectNumber, newSecretToken, newUniqueId, newUuid } from './ids.ts';
+export {
+  newInstanceId,
+  newNumericId,
+  newProjectNumber,
+  newSecretToken,
+  newUniqueId,
+  newUuid,
+  newUuidV7,
+} from './ids.ts';
 export { fromBase64, fromBase64Lenient, fromBase64Url, toBase64, toBase64Url } from './base64.ts';
 export { crc32c, parseCrc32c } from './crc32c.ts';
 export { PROJECT_ID_PATTERN, checkResourceId, projectOf, resourceTemplate } from './resource-name.ts';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readInstanceInfo, verifyAkCertificateChain } from '@sealroom/attest';
 import type { HwModel, TpmEvidence } from '@sealroom/attest';
-import { CLAIMS_SCHEMA, CoreError, newUuid, outputPolicyClaims, pooledRandomBytes, toRfc3339 } from '@sealroom/core';
+import { CLAIMS_SCHEMA, CoreError, newUuidV7, outputPolicyClaims, pooledRandomBytes, toRfc3339 } from '@sealroom/core';
 import type { Caller, Clock, Logger, SealroomClaims } from '@sealroom/core';
 import type { ServiceContext } from '@sealroom/transport';
 import { appraiseTpmEvidence, toVerifierError } from './appraisal.ts';
@@ -282,7 +282,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       const ref = await resolveProject(caller, project, location, PERMISSION.createChallenge);
       const now = clock.now();
       const record = {
-        name: `projects/${ref.projectId}/locations/${location}/challenges/${newUuid()}`,
+        name: `projects/${ref.projectId}/locations/${location}/challenges/${newUuidV7(now)}`,
         nonce: pooledRandomBytes(NONCE_BYTES),
         createTime: now,
         expireTime: now + config.challengeTtlSeconds * 1000,
