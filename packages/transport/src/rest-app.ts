@@ -55,7 +55,13 @@ interface MethodRoutes {
 /** Paths longer than this are not given a list of their own (every such path tries every route). */
 const MAX_BUCKETED_SEGMENTS = 64;
 
-function compileRoutes(routes: readonly ApiRoute[]): Map<HttpMethod, MethodRoutes> {
+interface RouteTable {
+  readonly methods: Map<HttpMethod, MethodRoutes>;
+  /** Paths already matched, by method and path. */
+  readonly matched: Map<string, FoundRoute>;
+}
+
+function compileRoutes(routes: readonly ApiRoute[]): RouteTable {
   const lists = new Map<HttpMethod, CompiledRoute[]>();
   for (const method of METHODS) lists.set(method, []);
   for (const route of routes) {
@@ -66,7 +72,7 @@ function compileRoutes(routes: readonly ApiRoute[]): Map<HttpMethod, MethodRoute
     list.sort((a, b) => b.template.specificity - a.template.specificity);
     table.set(method, { all: list, bySegments: new Map() });
   }
-  return table;
+  return { methods: table, matched: new Map() };
 }
 
 /** The routes that can match a path of `count` segments, in the order of `all` (the route table is fixed). */
@@ -80,11 +86,36 @@ function candidatesOf(routes: MethodRoutes, count: number): readonly CompiledRou
   return list;
 }
 
-function findRoute(
-  table: Map<HttpMethod, MethodRoutes>,
-  method: HttpMethod,
-  path: string,
-): { route: ApiRoute; params: Record<string, string> } | undefined {
+interface FoundRoute {
+  readonly route: ApiRoute;
+  readonly params: Record<string, string>;
+}
+
+/** Paths already matched (most requests repeat one: a key's decrypt, a project's GET), dropped all at once when full. */
+const MATCHED_PATHS_LIMIT = 4096;
+
+/**
+ * The route of a request's path as sent (percent-decoded here; a HEAD falls back to GET's routes), remembering
+ * each match; every caller gets its own copy of the variables. Throws ERR_NOT_FOUND, or ERR_INVALID_ARGUMENT
+ * for a path that does not decode.
+ */
+function routeOf(table: RouteTable, method: HttpMethod, rawPath: string): FoundRoute {
+  const { matched } = table;
+  const key = `${method} ${rawPath}`;
+  const known = matched.get(key);
+  if (known !== undefined) return { route: known.route, params: { ...known.params } };
+  const path = decodePath(rawPath);
+  const found =
+    findRoute(table.methods, method, path) ?? (method === 'HEAD' ? findRoute(table.methods, 'GET', path) : undefined);
+  if (found === undefined) {
+    throw new CoreError('ERR_NOT_FOUND', `The requested URL ${truncate(path)} was not found on this server.`);
+  }
+  if (matched.size >= MATCHED_PATHS_LIMIT) matched.clear();
+  matched.set(key, { route: found.route, params: { ...found.params } });
+  return found;
+}
+
+function findRoute(table: Map<HttpMethod, MethodRoutes>, method: HttpMethod, path: string): FoundRoute | undefined {
   const routes = table.get(method);
   if (routes === undefined) return undefined;
   const segments = path.split('/');
@@ -96,7 +127,7 @@ function findRoute(
 }
 
 async function dispatch(
-  table: Map<HttpMethod, MethodRoutes>,
+  table: RouteTable,
   options: RestAppOptions,
   request: FastifyRequest,
   out: FastifyReply,
@@ -109,12 +140,7 @@ async function dispatch(
   let route: ApiRoute | undefined;
   let caller: Caller | undefined;
   try {
-    const path = decodePath(rawPath);
-    let found = findRoute(table, method, path);
-    if (!found && method === 'HEAD') found = findRoute(table, 'GET', path);
-    if (!found) {
-      throw new CoreError('ERR_NOT_FOUND', `The requested URL ${truncate(path)} was not found on this server.`);
-    }
+    const found = routeOf(table, method, rawPath);
     route = found.route;
     const auth = route.auth ?? 'required';
     // `auth: 'none'` routes may carry other schemes (the registry token endpoint takes Basic).
