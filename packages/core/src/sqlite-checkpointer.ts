@@ -62,8 +62,6 @@ export interface Checkpointer {
 /** Starts a thread that copies the log of the database at `path` (in WAL mode) when asked. */
 export function startCheckpointer(path: string): Checkpointer {
   const worker = new Worker(PROGRAM, { eval: true, workerData: { path } });
-  // The process ends when the server does, whether or not the thread was stopped.
-  worker.unref();
   let alive = true;
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', () => {
@@ -88,6 +86,9 @@ export function startCheckpointer(path: string): Checkpointer {
     waiting = undefined;
     settle(answer.copied === true);
   });
+  // The process ends when the server does, whether or not the thread was stopped. After the listeners: a
+  // 'message' listener refs the thread's port again.
+  worker.unref();
   return {
     copy() {
       if (!alive || waiting !== undefined) return Promise.resolve(false);
@@ -97,6 +98,7 @@ export function startCheckpointer(path: string): Checkpointer {
           if (waiting?.id === id) waiting = undefined;
           resolve(false);
         }, ANSWER_TIMEOUT_MS);
+        timeout.unref();
         waiting = {
           id,
           settle: (copied) => {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { isSealroomError } from './errors.ts';
 import type { SqlDatabase } from './sql.ts';
@@ -195,6 +198,37 @@ test('checkpointInBackground: under steady writes the log is copied whole and st
     assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM t'))?.n, rows);
     await db.close();
     assert.equal(existsSync(`${path}-wal`), false, 'no log left after close');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkpointInBackground: a process that never closes its database still ends when its work does', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-sql-'));
+  try {
+    const sqlite = pathToFileURL(join(import.meta.dirname, 'sqlite.ts')).href;
+    const program = `
+      const { openSqliteDatabase } = await import(${JSON.stringify(sqlite)});
+      const db = openSqliteDatabase({ path: ${JSON.stringify(join(dir, 'db.sqlite'))}, checkpointInBackground: true });
+      await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+      await db.run('INSERT INTO t (id) VALUES (1)');
+      console.log('done');`;
+    // From a file: a program given with -e ended even while the thread's port held the process.
+    const file = join(dir, 'program.mjs');
+    writeFileSync(file, program);
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 0, output);
+    assert.match(output, /done/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
