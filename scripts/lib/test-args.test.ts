@@ -38,10 +38,16 @@ for (let s = 0; s < ${SUITES}; s++) describe(\`suite \${s} \${long}\`, () => {
       assert.equal(result.status, 0, result.stderr);
       // The summary's count, wherever its line starts: a child's unparsed output may end without a newline.
       const counted = [...result.stdout.matchAll(/ℹ tests (\d+)$/gm)].at(-1)?.[1];
+      // Where the summary is, if it is anywhere (a failure here once showed only the output's last 600 characters,
+      // a test name's x's): what surrounds it, and how the output ends, with the x's of the names shortened.
+      const at = result.stdout.lastIndexOf('ℹ tests');
+      const shown = (text: string) => text.replace(/x{20,}/g, (run) => `x…(${run.length})`);
       assert.equal(
         Number(counted),
         FILES * SUITES * TESTS,
-        `run ${run + 1}: every test counted; the runner's output ended: ${result.stdout.slice(-600)}`,
+        `run ${run + 1}: every test counted; ${result.stdout.length} characters of output; the summary ${
+          at < 0 ? 'is missing' : `at ${at}: ${shown(result.stdout.slice(Math.max(0, at - 300), at + 300))}`
+        }; the output ends: ${shown(result.stdout.slice(-3000))}; stderr: ${shown(result.stderr.slice(-1000))}`,
       );
     }
   } finally {
