@@ -55,13 +55,7 @@ interface MethodRoutes {
 /** Paths longer than this are not given a list of their own (every such path tries every route). */
 const MAX_BUCKETED_SEGMENTS = 64;
 
-interface RouteTable {
-  readonly methods: Map<HttpMethod, MethodRoutes>;
-  /** Paths already matched, by method and path. */
-  readonly matched: Map<string, FoundRoute>;
-}
-
-function compileRoutes(routes: readonly ApiRoute[]): RouteTable {
+function compileRoutes(routes: readonly ApiRoute[]): Map<HttpMethod, MethodRoutes> {
   const lists = new Map<HttpMethod, CompiledRoute[]>();
   for (const method of METHODS) lists.set(method, []);
   for (const route of routes) {
@@ -72,7 +66,7 @@ function compileRoutes(routes: readonly ApiRoute[]): RouteTable {
     list.sort((a, b) => b.template.specificity - a.template.specificity);
     table.set(method, { all: list, bySegments: new Map() });
   }
-  return { methods: table, matched: new Map() };
+  return table;
 }
 
 /** The routes that can match a path of `count` segments, in the order of `all` (the route table is fixed). */
@@ -86,36 +80,11 @@ function candidatesOf(routes: MethodRoutes, count: number): readonly CompiledRou
   return list;
 }
 
-interface FoundRoute {
-  readonly route: ApiRoute;
-  readonly params: Record<string, string>;
-}
-
-/** Paths already matched (most requests repeat one: a key's decrypt, a project's GET), dropped all at once when full. */
-const MATCHED_PATHS_LIMIT = 4096;
-
-/**
- * The route of a request's path as sent (percent-decoded here; a HEAD falls back to GET's routes), remembering
- * each match; every caller gets its own copy of the variables. Throws ERR_NOT_FOUND, or ERR_INVALID_ARGUMENT
- * for a path that does not decode.
- */
-function routeOf(table: RouteTable, method: HttpMethod, rawPath: string): FoundRoute {
-  const { matched } = table;
-  const key = `${method} ${rawPath}`;
-  const known = matched.get(key);
-  if (known !== undefined) return { route: known.route, params: { ...known.params } };
-  const path = decodePath(rawPath);
-  const found =
-    findRoute(table.methods, method, path) ?? (method === 'HEAD' ? findRoute(table.methods, 'GET', path) : undefined);
-  if (found === undefined) {
-    throw new CoreError('ERR_NOT_FOUND', `The requested URL ${truncate(path)} was not found on this server.`);
-  }
-  if (matched.size >= MATCHED_PATHS_LIMIT) matched.clear();
-  matched.set(key, { route: found.route, params: { ...found.params } });
-  return found;
-}
-
-function findRoute(table: Map<HttpMethod, MethodRoutes>, method: HttpMethod, path: string): FoundRoute | undefined {
+function findRoute(
+  table: Map<HttpMethod, MethodRoutes>,
+  method: HttpMethod,
+  path: string,
+): { route: ApiRoute; params: Record<string, string> } | undefined {
   const routes = table.get(method);
   if (routes === undefined) return undefined;
   const segments = path.split('/');
@@ -127,7 +96,7 @@ function findRoute(table: Map<HttpMethod, MethodRoutes>, method: HttpMethod, pat
 }
 
 async function dispatch(
-  table: RouteTable,
+  table: Map<HttpMethod, MethodRoutes>,
   options: RestAppOptions,
   request: FastifyRequest,
   out: FastifyReply,
@@ -140,7 +109,12 @@ async function dispatch(
   let route: ApiRoute | undefined;
   let caller: Caller | undefined;
   try {
-    const found = routeOf(table, method, rawPath);
+    const path = decodePath(rawPath);
+    let found = findRoute(table, method, path);
+    if (!found && method === 'HEAD') found = findRoute(table, 'GET', path);
+    if (!found) {
+      throw new CoreError('ERR_NOT_FOUND', `The requested URL ${truncate(path)} was not found on this server.`);
+    }
     route = found.route;
     const auth = route.auth ?? 'required';
     // `auth: 'none'` routes may carry other schemes (the registry token endpoint takes Basic).
