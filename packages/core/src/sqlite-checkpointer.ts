@@ -37,24 +37,22 @@ parentPort.on('message', (message) => {
     parentPort.close();
     return;
   }
-  let copied = false;
   try {
-    const row = checkpoint.get();
-    copied = row.busy === 0 && row.log === row.checkpointed;
+    checkpoint.get();
   } catch {
     // Busy (another process checkpoints) or failing storage (the writer's own errors say so).
   }
-  parentPort.postMessage({ id: message, copied });
+  parentPort.postMessage(message);
 });
 `;
 
 export interface Checkpointer {
   /**
-   * Copies the whole log into the database file; resolves true when all of it was copied, false when not (the
-   * thread is gone, busy or slow). Never rejects. The caller must start no write on its connection until it
-   * resolves, or the copy will not take the whole log.
+   * Copies the log into the database file, as far as no reader holds it back; resolves once done, or at once when
+   * the thread is gone or still busy with another copy, or after a time if it does not answer. Never rejects. A
+   * write on the caller's connection before it resolves keeps the copy from taking the whole log.
    */
-  copy(): Promise<boolean>;
+  copy(): Promise<void>;
   /** Stops the thread and closes its connection (before the writer closes, so its close can remove the log). */
   stop(): Promise<void>;
 }
@@ -72,38 +70,38 @@ export function startCheckpointer(path: string): Checkpointer {
   // A thread that fails leaves the copying to the writer's checkpoints; nothing else depends on it.
   worker.on('error', () => gone());
   /** The copy asked for and not yet answered (one at a time); an answer to another (timed out) is ignored. */
-  let waiting: { readonly id: number; readonly settle: (copied: boolean) => void } | undefined;
+  let waiting: { readonly id: number; readonly settle: () => void } | undefined;
   let asked = 0;
   function gone(): void {
     alive = false;
     const answer = waiting;
     waiting = undefined;
-    answer?.settle(false);
+    answer?.settle();
   }
-  worker.on('message', (answer: { id: number; copied: boolean }) => {
-    if (waiting?.id !== answer.id) return;
+  worker.on('message', (id: number) => {
+    if (waiting?.id !== id) return;
     const { settle } = waiting;
     waiting = undefined;
-    settle(answer.copied === true);
+    settle();
   });
   // The process ends when the server does, whether or not the thread was stopped. After the listeners: a
   // 'message' listener refs the thread's port again.
   worker.unref();
   return {
     copy() {
-      if (!alive || waiting !== undefined) return Promise.resolve(false);
-      return new Promise<boolean>((resolve) => {
+      if (!alive || waiting !== undefined) return Promise.resolve();
+      return new Promise<void>((resolve) => {
         const id = ++asked;
         const timeout = setTimeout(() => {
           if (waiting?.id === id) waiting = undefined;
-          resolve(false);
+          resolve();
         }, ANSWER_TIMEOUT_MS);
         timeout.unref();
         waiting = {
           id,
-          settle: (copied) => {
+          settle: () => {
             clearTimeout(timeout);
-            resolve(copied);
+            resolve();
           },
         };
         worker.postMessage(id);

@@ -71,7 +71,7 @@ const ORDERED_TOKEN_LENGTH = ACCESS_TOKEN_PREFIX.length + 1 + Math.ceil(((ORDER_
 const ORDER_CHARS = Math.ceil((ORDER_BYTES * 8) / 6);
 let issueSequence = 0;
 
-export function newAccessToken(now: number): string {
+function newAccessToken(now: number): string {
   const bytes = Buffer.allocUnsafe(ORDER_BYTES + 32);
   bytes.writeUIntBE(Math.max(0, Math.min(now, 2 ** 48 - 1)), 0, 6);
   bytes.writeUInt16BE(issueSequence, 6);
