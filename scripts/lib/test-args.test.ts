@@ -10,8 +10,20 @@ const FILES = 12;
 const SUITES = 4;
 const TESTS = 30;
 
-test('the runner counts every test of many fast files, each ended by --test-force-exit', () => {
-  // Long names fill the pipe between a file's process and the runner, where a forced exit used to drop results.
+/** Runs the runner as scripts/test.ts does, over `files`, outside this file's own test context. */
+function runRunner(files: readonly string[], env: Record<string, string> = {}) {
+  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
+  return spawnSync(process.execPath, testRunnerArgs(files), {
+    encoding: 'utf8',
+    env: { ...inherited, ...env },
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 120_000,
+  });
+}
+
+test('the runner counts every test of many fast files, and prints its summary', () => {
+  // Long names fill the pipe between a file's process and the runner, where an exit with writes still queued used
+  // to drop results; the runner's own report, cut short when it was made to exit, lost its summary.
   const dir = mkdtempSync(join(tmpdir(), 'sealroom-runner-'));
   try {
     const body = `import { describe, test } from 'node:test';
@@ -26,33 +38,50 @@ for (let s = 0; s < ${SUITES}; s++) describe(\`suite \${s} \${long}\`, () => {
       writeFileSync(file, body);
       files.push(file);
     }
-    // Four runs: the loss was intermittent (it showed in four runs of four without the preload).
-    let whole = 0;
+    // Four runs: both losses were intermittent.
     for (let run = 0; run < 4; run++) {
-      const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-      const result = spawnSync(process.execPath, testRunnerArgs(files), {
-        encoding: 'utf8',
-        env,
-        maxBuffer: 256 * 1024 * 1024,
-        timeout: 120_000,
-      });
+      const result = runRunner(files);
       assert.equal(result.status, 0, result.stderr);
-      // The runner's summary and every test's own result line: each file's report reached the runner whole. The
-      // summary is found wherever its line starts (a child's unparsed output may end without a newline).
-      const results = result.stdout.match(/^ *✔ t\d+ x+ \(/gm)?.length ?? 0;
-      const summary = [...result.stdout.matchAll(/ℹ tests (\d+)$/gm)].at(-1)?.[1];
-      // The runner itself, made to exit by the same flag once its last file is done, may cut its own report short
-      // on a busy machine: the output then ends after a result line with no summary, exit status 0 (three CI runs
-      // of this stop; none in runs without the flag). A summary-less run says nothing about the files' reports,
-      // so it is not counted; at least one of the four must be whole.
-      if (summary === undefined) continue;
-      whole++;
-      const shown = (text: string) => text.replace(/x{20,}/g, (run) => `x…(${run.length})`);
+      const shown = (text: string) => text.replace(/x{20,}/g, (xs) => `x…(${xs.length})`);
       const ending = `${result.stdout.length} characters of output, ending: ${shown(result.stdout.slice(-3000))}`;
+      // The summary is found wherever its line starts (a child's unparsed output may end without a newline).
+      const summary = [...result.stdout.matchAll(/ℹ tests (\d+)$/gm)].at(-1)?.[1];
       assert.equal(Number(summary), FILES * SUITES * TESTS, `run ${run + 1}: the summary; ${ending}`);
+      const results = result.stdout.match(/^ *✔ t\d+ x+ \(/gm)?.length ?? 0;
       assert.equal(results, FILES * SUITES * TESTS, `run ${run + 1}: every test's result; ${ending}`);
     }
-    assert.ok(whole > 0, 'at least one run printed its summary');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file that leaves a handle open is ended once its tests are done, and its results count', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealroom-runner-'));
+  try {
+    const lingering = join(dir, 'lingering.test.mjs');
+    writeFileSync(
+      lingering,
+      `import { after, test } from 'node:test';
+import { createServer } from 'node:net';
+test('leaves a server listening', () => { createServer().listen(0, '127.0.0.1'); });
+test('fails', () => { throw new Error('the failure'); });
+after(() => new Promise((resolve) => setTimeout(resolve, 200)));
+`,
+    );
+    const clean = join(dir, 'clean.test.mjs');
+    writeFileSync(clean, `import { test } from 'node:test';\ntest('passes', () => {});\n`);
+    const started = Date.now();
+    const result = runRunner([lingering, clean], { SEALROOM_TEST_LINGER_MS: '1500' });
+    const elapsed = Date.now() - started;
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(result.stdout, /ℹ tests 3$/m);
+    assert.match(result.stdout, /ℹ pass 2$/m);
+    assert.match(result.stdout, /ℹ fail 1$/m);
+    assert.match(result.stdout, /lingering\.test\.mjs: still running 1\.5 s after its tests were done/);
+    assert.doesNotMatch(result.stdout, /clean\.test\.mjs: still running/);
+    // Ended by the preload, not by the spawn's own two-minute limit.
+    assert.ok(elapsed < 60_000, `the run took ${elapsed} ms`);
+    assert.equal(result.signal, null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
