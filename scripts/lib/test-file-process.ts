@@ -23,8 +23,10 @@ if (process.env.NODE_TEST_CONTEXT === 'child-v8') {
   const { after } = await import('node:test');
   after(() => {
     setTimeout(() => {
+      // What keeps it alive, by kind (TCPServerWrap, Timeout, ProcessWrap, …), to find what the file leaves open.
+      const open = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout' && kind !== 'TTYWrap');
       process.stderr.write(
-        `${process.argv[1] ?? 'a test file'}: still running ${LINGER_MS / 1000} s after its tests were done (an open handle); ending it\n`,
+        `${process.argv[1] ?? 'a test file'}: still running ${LINGER_MS / 1000} s after its tests were done (open: ${open.join(', ') || 'timers'}); ending it\n`,
       );
       process.exit();
     }, LINGER_MS).unref();
