@@ -9,13 +9,21 @@ export function newUuid(): string {
 let uuidSequence = 0;
 
 /**
+ * Writes `nowMs` as 48 bits of Unix milliseconds, big-endian, at `offset` (clamped to what 48 bits hold): the
+ * leading bytes of an identifier that sorts in the order it was made.
+ */
+export function writeMillis48(target: Buffer, nowMs: number, offset = 0): void {
+  target.writeUIntBE(Math.max(0, Math.min(Math.trunc(nowMs), 2 ** 48 - 1)), offset, 6);
+}
+
+/**
  * A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit sequence and 62 random bits. Ids
  * made one after another sort in the order they were made, so rows keyed by them are added at the end of
  * their index rather than each on a random page of it.
  */
 export function newUuidV7(nowMs: number = Date.now()): string {
   const bytes = pooledRandomBytes(16);
-  bytes.writeUIntBE(Math.max(0, Math.min(Math.trunc(nowMs), 2 ** 48 - 1)), 0, 6);
+  writeMillis48(bytes, nowMs);
   bytes.writeUInt16BE(0x7000 | uuidSequence, 6);
   uuidSequence = (uuidSequence + 1) & 0xfff;
   bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f);

@@ -21,6 +21,7 @@ export {
   newUniqueId,
   newUuid,
   newUuidV7,
+  writeMillis48,
 } from './ids.ts';
 export { fromBase64, fromBase64Lenient, fromBase64Url, toBase64, toBase64Url } from './base64.ts';
 export { crc32c, parseCrc32c } from './crc32c.ts';

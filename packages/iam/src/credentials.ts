@@ -15,6 +15,7 @@ import {
   newSecretToken,
   pooledRandomBytes,
   type SqlDatabase,
+  writeMillis48,
 } from '@sealroom/core';
 import { IamError } from './errors.ts';
 import { createChangeCache } from './change-cache.ts';
@@ -73,7 +74,7 @@ let issueSequence = 0;
 
 function newAccessToken(now: number): string {
   const bytes = Buffer.allocUnsafe(ORDER_BYTES + 32);
-  bytes.writeUIntBE(Math.max(0, Math.min(now, 2 ** 48 - 1)), 0, 6);
+  writeMillis48(bytes, now);
   bytes.writeUInt16BE(issueSequence, 6);
   issueSequence = (issueSequence + 1) & 0xffff;
   pooledRandomBytes(32).copy(bytes, ORDER_BYTES);
